@@ -1,0 +1,41 @@
+"""``snapd plan``: the next slots of every VM, to check a schedule before trusting it."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from snapd.commands import ExitCode
+from snapd.commands.config import load_or_report
+from snapd.cron import load_timezone
+from snapd.durations import format_duration
+from snapd.schedule import build_trigger, next_slots
+
+
+def iso_utc(moment: datetime) -> str:
+    """``2025-01-05T03:00:00Z``: the form every timestamp in snapd's output takes."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def plan(
+    path: Path,
+    count: int,
+    after: datetime,
+) -> int:
+    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time."""
+    config = load_or_report(path)
+    if config is None:
+        return ExitCode.USAGE
+    for policy in config.vms:
+        zone = load_timezone(policy.timezone)
+        trigger = build_trigger(policy.schedule, policy.timezone)
+        print(
+            f"{policy.name} (id {policy.id}): {policy.schedule!r} in {policy.timezone}"
+            + (f", up to {format_duration(policy.jitter)} later (jitter)" if policy.jitter else ""),
+            file=sys.stdout,
+        )
+        for slot in next_slots(trigger, after, count):
+            local = slot.astimezone(zone).isoformat()
+            print(f"  {iso_utc(slot)}  {local} {slot.astimezone(zone):%a}", file=sys.stdout)
+    return ExitCode.OK

@@ -1,0 +1,62 @@
+"""Where the token comes from, and that it never shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snapd import credentials
+from snapd.credentials import CredentialError, load_token
+
+SECRET = "s3cr3t-token-value"
+
+
+@pytest.fixture(autouse=True)
+def no_container_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(credentials, "CONTAINER_SECRET", tmp_path / "no-such-secret")
+
+
+def test_the_token_file_of_the_policy_comes_first(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET + "\n")
+    token_file.chmod(0o600)
+    token = load_token(token_file, {"HOSTINGER_API_TOKEN": "other"})
+    assert (token.value, token.warning) == (SECRET, None)
+
+
+def test_the_systemd_credential_comes_before_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "hostinger-api-token").write_text(SECRET)
+    environment = {"CREDENTIALS_DIRECTORY": str(tmp_path), "HOSTINGER_API_TOKEN": "other"}
+    assert load_token(None, environment).value == SECRET
+
+
+def test_the_environment_is_the_last_resort() -> None:
+    token = load_token(None, {"HOSTINGER_API_TOKEN": SECRET})
+    assert (token.value, token.source) == (SECRET, "HOSTINGER_API_TOKEN")
+
+
+def test_a_missing_token_names_every_place_it_was_looked_for() -> None:
+    with pytest.raises(CredentialError, match="HOSTINGER_API_TOKEN") as caught:
+        load_token(None, {})
+    assert "hostinger-api-token" in str(caught.value)
+
+
+def test_a_token_file_readable_by_others_gets_a_warning(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    token_file.chmod(0o644)
+    assert "chmod 600" in (load_token(token_file, {}).warning or "")
+
+
+def test_an_unreadable_token_file_is_a_clear_error_without_the_token(tmp_path: Path) -> None:
+    with pytest.raises(CredentialError, match=r"token file .*: file not found"):
+        load_token(tmp_path / "absent", {})
+    with pytest.raises(CredentialError, match="cannot read"):
+        load_token(tmp_path, {})  # a directory
+
+
+def test_the_token_never_shows_in_repr_or_str() -> None:
+    token = load_token(None, {"HOSTINGER_API_TOKEN": SECRET})
+    assert SECRET not in repr(token)
+    assert SECRET not in str(token)
