@@ -1,0 +1,227 @@
+"""The ``fake-api`` command: run the fake Hostinger API as a standalone server."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from snapd.fakeapi.fake import FakeHostinger
+from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, parse_fault
+
+_PROGRAM = "snapd fake-api"
+
+
+def _positive_integer(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _non_negative_integer(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _non_negative_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the fake's options to ``parser``."""
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="address to serve on; port 0 picks a free port, IPv6 as [::1]:8080 "
+        "(default: %(default)s)",
+    )
+    token = parser.add_mutually_exclusive_group(required=True)
+    token.add_argument(
+        "--token",
+        help="the bearer token clients must send; any other gets 401 Unauthenticated",
+    )
+    token.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="PATH",
+        help="read the bearer token from this file (surrounding whitespace is ignored)",
+    )
+    parser.add_argument(
+        "--vms",
+        type=_non_negative_integer,
+        default=3,
+        metavar="N",
+        help="number of virtual machines, with consecutive ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--first-vm-id",
+        type=_positive_integer,
+        default=1268054,
+        metavar="ID",
+        help="id of the first virtual machine (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--action-seconds",
+        type=_non_negative_seconds,
+        default=5.0,
+        metavar="S",
+        help="how long a snapshot create, delete or restore takes to reach success "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--requests-per-minute",
+        type=_positive_integer,
+        default=None,
+        metavar="R",
+        help="answer 429 with Retry-After beyond R requests in any 60 seconds (default: no limit)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed for ids, seeded backups, probabilistic faults and correlation ids; "
+        "the same seed gives the same run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-snapshot-as",
+        choices=NO_SNAPSHOT_ANSWERS,
+        default="404",
+        help="how GET .../snapshot answers for a VM without snapshot: 404 with an error "
+        "body, 200 null, 200 {} or 200 with null fields (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, ENDPOINT:KIND[:KEY=VALUE]...; repeatable. Endpoints: "
+        "list_vms, get_vm, get_snapshot, create_snapshot, delete_snapshot, "
+        "restore_snapshot, list_actions, get_action, list_backups, restore_backup or *. "
+        "Kinds: status, latency, accept_then_fail, accept_then_drop, malformed_json, "
+        "action_never_finishes, action_error, action_states, no_snapshot_as. Keys: count "
+        "(a number or none), probability, status, seconds, states (comma-separated), "
+        "no_snapshot_as. Examples: create_snapshot:accept_then_fail:count=1, "
+        "get_action:action_states:states=created,started,success, "
+        "*:status:status=503:probability=0.1",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every request to standard error",
+    )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[IPv6]:PORT`` for IPv6); ``ValueError`` when malformed."""
+    host, separator, port_text = text.rpartition(":")
+    if not separator or not host:
+        raise ValueError(f"--listen {text!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"--listen {text!r}: the port must be a number from 0 to 65535")
+    return host, int(port_text)
+
+
+def _read_token(args: argparse.Namespace) -> str:
+    if args.token is not None:
+        token = str(args.token).strip()
+    else:
+        try:
+            token = Path(args.token_file).read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ValueError(f"cannot read --token-file: {error.strerror}") from None
+    if not token:
+        raise ValueError("the token is empty")
+    return token
+
+
+def _fail(message: str) -> int:
+    print(f"{_PROGRAM}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
+    """Serve the fake until SIGINT or SIGTERM (or until ``stop`` is set); return 0.
+
+    Prints the URL and the VM ids on standard output. A bad ``--listen``, ``--fault`` or
+    token, or an address that cannot be bound, prints one error line on standard error
+    and returns 2.
+    """
+    try:
+        host, port = parse_listen(args.listen)
+        faults: list[Fault] = [parse_fault(spec) for spec in args.fault]
+        token = _read_token(args)
+    except ValueError as error:
+        return _fail(str(error))
+    fake = FakeHostinger(
+        token=token,
+        vm_count=args.vms,
+        action_seconds=args.action_seconds,
+        requests_per_minute=args.requests_per_minute,
+        seed=args.seed,
+        first_vm_id=args.first_vm_id,
+        no_snapshot_as=args.no_snapshot_as,
+        verbose=args.verbose,
+    )
+    for fault in faults:
+        fake.inject(fault)
+    try:
+        fake.start(host, port)
+    except OSError as error:
+        return _fail(f"cannot listen on {args.listen}: {error.strerror or error}")
+    stop = stop if stop is not None else threading.Event()
+    previous = _install_signal_handlers(stop)
+    try:
+        print(f"fake Hostinger API listening on {fake.base_url}", flush=True)
+        print(f"virtual machines: {', '.join(map(str, fake.vm_ids))}", flush=True)
+        while not stop.wait(0.2):
+            pass  # waking up regularly lets signal handlers run promptly
+    finally:
+        _restore_signal_handlers(previous)
+        fake.stop()
+    return 0
+
+
+_SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
+
+
+def _install_signal_handlers(stop: threading.Event) -> dict[int, _SignalHandler]:
+    """Set ``stop`` on SIGINT and SIGTERM; only possible in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+
+    def request_stop(number: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous: dict[int, _SignalHandler] = {}
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, request_stop)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, _SignalHandler]) -> None:
+    for number, handler in previous.items():
+        signal.signal(number, handler)

@@ -1,0 +1,226 @@
+"""One request through the fake: rate limit, authentication, routing, faults, execution,
+request log. Knows nothing about sockets; the HTTP server turns an ``Answer`` into bytes.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from snapd.clock import Clock
+from snapd.fakeapi.errors import ApiError, error_body
+from snapd.fakeapi.faults import FaultInjector
+from snapd.fakeapi.model import Timeline
+from snapd.fakeapi.ratelimit import SlidingWindowLimiter
+from snapd.fakeapi.requestlog import RecordedRequest, RequestLog
+from snapd.fakeapi.routes import Route, resolve
+from snapd.fakeapi.state import FakeState
+
+# What a mangled answer looks like: cut off in the middle of an object.
+MALFORMED_BODY = b'{"id": 8123712, "name": "create_snapshot", "state": '
+_NULL_SNAPSHOT = {"id": None, "restore_time": None, "created_at": None, "expires_at": None}
+
+
+@dataclass
+class Answer:
+    """What to send back. ``body`` ``None`` means: close the connection, send nothing."""
+
+    status: int
+    body: bytes | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+class Dispatcher:
+    """Answers requests against one ``FakeState``; safe to call from many threads.
+
+    In order: the rate limit (429, not executed), the bearer token (401), the route
+    (404, 405), latency faults, status faults (not executed), execution, then faults
+    that spoil an executed call's answer. Every request lands in the request log.
+
+    ``no_snapshot_as`` is read on every call, so changing the fake's attribute takes
+    effect at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str,
+        state: FakeState,
+        faults: FaultInjector,
+        limiter: SlidingWindowLimiter | None,
+        log: RequestLog,
+        clock: Clock,
+        seed: int,
+        action_seconds: float,
+        no_snapshot_as: Callable[[], str],
+    ) -> None:
+        self._expected_authorization = f"Bearer {token}".encode()
+        self._state = state
+        self._faults = faults
+        self._limiter = limiter
+        self._log = log
+        self._clock = clock
+        self._action_seconds = action_seconds
+        self._no_snapshot_as = no_snapshot_as
+        # Its own generator, so that correlation ids never shift the state's ids.
+        self._correlation_random = random.Random(f"correlation-{seed}")
+        self._correlation_lock = threading.Lock()
+
+    def dispatch(self, method: str, target: str, authorization: str | None) -> Answer:
+        """Answer one request and enter it in the request log."""
+        sequence = self._log.arrive()
+        arrived_at = self._clock.now()
+        split = urlsplit(target)
+        path = split.path
+        query = dict(parse_qsl(split.query, keep_blank_values=True))
+        authorized = self._is_authorized(authorization)
+        correlation_id = self._correlation_id()
+        answer = self._answer(method, path, query, authorized, correlation_id)
+        answer.headers.setdefault("X-Correlation-Id", correlation_id)
+        status = answer.status if answer.body is not None else 0
+        self._log.record(
+            sequence, RecordedRequest(method, path, query, status, arrived_at, authorized)
+        )
+        return answer
+
+    def _answer(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        authorized: bool,
+        correlation_id: str,
+    ) -> Answer:
+        rate_headers: dict[str, str] = {}
+        if self._limiter is not None:
+            decision = self._limiter.check(self._clock.now())
+            rate_headers = decision.headers()
+            if not decision.allowed:
+                body = error_body("Too Many Attempts.", correlation_id)
+                return Answer(429, _json(body), rate_headers)
+        answer = self._answer_within_limit(method, path, query, authorized, correlation_id)
+        answer.headers.update(rate_headers)
+        return answer
+
+    def _answer_within_limit(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        authorized: bool,
+        correlation_id: str,
+    ) -> Answer:
+        if not authorized:
+            return Answer(401, _json(error_body("Unauthenticated", correlation_id)))
+        try:
+            route = resolve(method, path)
+        except ApiError as error:
+            return Answer(error.status, _json(error.body(correlation_id)), error.headers)
+        delay = self._faults.latency(route.endpoint)
+        if delay > 0:
+            time.sleep(delay)
+        before = self._faults.before_execution(route.endpoint)
+        if before is not None:
+            return self._fault_status(before.status, correlation_id)
+        try:
+            status, value = self._execute(route, query)
+            answer = Answer(status, _json(value))
+        except ApiError as error:
+            answer = Answer(error.status, _json(error.body(correlation_id)), error.headers)
+        after = self._faults.after_execution(route.endpoint)
+        if after is None:
+            return answer
+        if after.kind == "accept_then_fail":
+            return self._fault_status(500, correlation_id)
+        if after.kind == "accept_then_drop":
+            return Answer(0, None)
+        return Answer(200, MALFORMED_BODY)
+
+    def _execute(self, route: Route, query: dict[str, str]) -> tuple[int, Any]:
+        """Run the call against the state; ``ApiError`` for error answers."""
+        state = self._state
+        machine_id = route.virtual_machine_id or 0
+        item_id = route.item_id or 0
+        endpoint = route.endpoint
+        if endpoint == "list_vms":
+            return 200, state.list_virtual_machines()
+        if endpoint == "get_vm":
+            return 200, state.get_virtual_machine(machine_id)
+        if endpoint == "get_snapshot":
+            snapshot = state.get_snapshot(machine_id)
+            return (200, snapshot) if snapshot is not None else self._no_snapshot()
+        if endpoint == "create_snapshot":
+            return 200, state.create_snapshot(machine_id, self._chooser(endpoint))
+        if endpoint == "delete_snapshot":
+            return 200, state.delete_snapshot(machine_id, self._chooser(endpoint))
+        if endpoint == "restore_snapshot":
+            return 200, state.restore_snapshot(machine_id, self._chooser(endpoint))
+        if endpoint == "restore_backup":
+            return 200, state.restore_backup(machine_id, item_id, self._chooser(endpoint))
+        if endpoint == "list_actions":
+            return 200, state.list_actions(machine_id, _page(query))
+        if endpoint == "get_action":
+            return 200, state.get_action(machine_id, item_id)
+        if endpoint == "list_backups":
+            return 200, state.list_backups(machine_id, _page(query))
+        raise ApiError(404, f"Endpoint {endpoint} is not served")
+
+    def _no_snapshot(self) -> tuple[int, Any]:
+        fault = self._faults.no_snapshot()
+        shape = fault.no_snapshot_as if fault is not None else self._no_snapshot_as()
+        if shape == "null":
+            return 200, None
+        if shape == "empty":
+            return 200, {}
+        if shape == "null_fields":
+            return 200, dict(_NULL_SNAPSHOT)
+        raise ApiError(404, "Snapshot not found")
+
+    def _chooser(self, endpoint: str) -> Callable[[], Timeline | None]:
+        def choose() -> Timeline | None:
+            fault = self._faults.action(endpoint)
+            return fault.timeline(self._action_seconds) if fault is not None else None
+
+        return choose
+
+    def _fault_status(self, status: int, correlation_id: str) -> Answer:
+        try:
+            message = HTTPStatus(status).phrase
+        except ValueError:
+            message = "Error"
+        headers = {"Retry-After": "1"} if status in (429, 503) else {}
+        errors = {"fault": [message]} if status == 422 else None
+        return Answer(status, _json(error_body(message, correlation_id, errors)), headers)
+
+    def _is_authorized(self, authorization: str | None) -> bool:
+        if authorization is None:
+            return False
+        scheme, _, credentials = authorization.strip().partition(" ")
+        presented = f"Bearer {credentials.strip()}".encode() if scheme.lower() == "bearer" else b""
+        return hmac.compare_digest(presented, self._expected_authorization)
+
+    def _correlation_id(self) -> str:
+        with self._correlation_lock:
+            return str(uuid.UUID(int=self._correlation_random.getrandbits(128), version=4))
+
+
+def _page(query: dict[str, str]) -> int:
+    """The ``page`` query parameter; anything but a positive integer means page 1."""
+    try:
+        page = int(query.get("page", "1"))
+    except ValueError:
+        return 1
+    return max(page, 1)

@@ -1,0 +1,251 @@
+"""``FakeHostinger``: the embedded fake Hostinger VPS API that tests and demos run."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from types import TracebackType
+
+from snapd.clock import Clock, SystemClock
+from snapd.fakeapi.dispatch import Dispatcher
+from snapd.fakeapi.errors import ApiError, JsonObject
+from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
+from snapd.fakeapi.inventory import DEFAULT_BACKUP_SIZE_KB
+from snapd.fakeapi.ratelimit import SlidingWindowLimiter
+from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
+from snapd.fakeapi.server import FakeHTTPServer
+from snapd.fakeapi.state import FakeState
+
+
+class FakeHostinger:
+    """A fake of the Hostinger VPS API (snapshots, actions, backups) on a local port.
+
+    The VMs (``vm_count`` of them, ids from ``first_vm_id``) start running, unlocked,
+    without a snapshot and with one or two weekly backups. A create, delete or restore
+    starts an action that goes created → sent → success over ``action_seconds`` of the
+    ``clock`` (default: the system clock); a ``ManualClock`` moves it with no waiting.
+    ``requests_per_minute`` sets a sliding-window rate limit (``None``: none). Everything
+    random (ids, seeded data, probabilistic faults, correlation ids) follows ``seed``.
+    ``no_snapshot_as`` says how a VM without a snapshot is answered (see ``Fault``).
+
+    Use as a context manager (starts on an ephemeral port) or call ``start``/``stop``.
+    """
+
+    def __init__(
+        self,
+        token: str = "test-token",
+        vm_count: int = 3,
+        action_seconds: float = 2.0,
+        requests_per_minute: int | None = None,
+        seed: int = 0,
+        clock: Clock | None = None,
+        first_vm_id: int = 1268054,
+        *,
+        no_snapshot_as: str = "404",
+        verbose: bool = False,
+    ) -> None:
+        if not token:
+            raise ValueError("the fake needs a non-empty token")
+        if vm_count < 0:
+            raise ValueError(f"vm_count must not be negative, got {vm_count}")
+        if action_seconds < 0:
+            raise ValueError(f"action_seconds must not be negative, got {action_seconds}")
+        self.token = token
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.action_seconds = action_seconds
+        self.verbose = verbose
+        self.no_snapshot_as = no_snapshot_as
+        self._state = FakeState(
+            clock=self.clock,
+            vm_count=vm_count,
+            first_vm_id=first_vm_id,
+            action_seconds=action_seconds,
+            seed=seed,
+        )
+        self._faults = FaultInjector(seed)
+        self._log = RequestLog()
+        limiter = (
+            SlidingWindowLimiter(requests_per_minute) if requests_per_minute is not None else None
+        )
+        self._dispatcher = Dispatcher(
+            token=token,
+            state=self._state,
+            faults=self._faults,
+            limiter=limiter,
+            log=self._log,
+            clock=self.clock,
+            seed=seed,
+            action_seconds=action_seconds,
+            no_snapshot_as=lambda: self._no_snapshot_as,
+        )
+        self._server: FakeHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ----- running ------------------------------------------------------------------
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on ``host:port`` (0: any free port) and serve in a background thread.
+
+        ``OSError`` when the address cannot be bound; ``RuntimeError`` when already started.
+        """
+        if self._server is not None:
+            raise RuntimeError("the fake is already running")
+        server = FakeHTTPServer(host, port, self._dispatcher, verbose=self.verbose)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            # A short poll keeps stop() quick; an idle wake-up every 10 ms costs next to nothing.
+            kwargs={"poll_interval": 0.01},
+            name="fake-hostinger",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, close open connections and join the serving thread. Idempotent."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        server.shutdown()
+        server.close_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join()
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> FakeHostinger:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT`` without a trailing slash; ``RuntimeError`` before ``start``."""
+        if self._server is None:
+            raise RuntimeError("the fake is not running")
+        host, port = self._server.server_address[:2]
+        host = host.decode() if isinstance(host, bytes) else host
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+    @property
+    def vm_ids(self) -> list[int]:
+        """The ids of the fake's VMs."""
+        return self._state.virtual_machine_ids()
+
+    @property
+    def no_snapshot_as(self) -> str:
+        """How ``GET …/snapshot`` answers for a VM without snapshot: 404, null, empty or
+        null_fields (see ``Fault``), unless a ``no_snapshot_as`` fault says otherwise."""
+        return self._no_snapshot_as
+
+    @no_snapshot_as.setter
+    def no_snapshot_as(self, value: str) -> None:
+        if value not in NO_SNAPSHOT_ANSWERS:
+            raise ValueError(f"no_snapshot_as must be one of {', '.join(NO_SNAPSHOT_ANSWERS)}")
+        self._no_snapshot_as = value
+
+    # ----- request log --------------------------------------------------------------
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A copy of the request log, in arrival order."""
+        return self._log.entries()
+
+    def requests_matching(
+        self, method: str | None = None, path_suffix: str | None = None
+    ) -> list[RecordedRequest]:
+        """Logged requests with ``method`` whose path ends with ``path_suffix``."""
+        return matching(self._log.entries(), method, path_suffix)
+
+    def count(self, method: str | None = None, path_suffix: str | None = None) -> int:
+        """How many logged requests match; ``count("POST", "/snapshot")`` counts creates."""
+        return len(self.requests_matching(method, path_suffix))
+
+    def clear_requests(self) -> None:
+        """Empty the request log."""
+        self._log.clear()
+
+    # ----- state, for tests -----------------------------------------------------------
+
+    # Each of these raises KeyError for a VM the fake does not have.
+
+    def set_vm_state(self, vm_id: int, state: str) -> None:
+        """Set the VM's state (any string; the API documents 16)."""
+        with _known_machine(vm_id):
+            self._state.set_machine_state(vm_id, state)
+
+    def set_actions_lock(self, vm_id: int, lock: str) -> None:
+        """Lock (``"locked"``) or unlock the VM's actions by hand, independently of
+        running actions; while locked, create, delete and restore answer 422."""
+        if lock not in ("locked", "unlocked"):
+            raise ValueError(f"lock must be 'locked' or 'unlocked', got {lock!r}")
+        with _known_machine(vm_id):
+            self._state.set_manual_lock(vm_id, lock == "locked")
+
+    def set_snapshot(
+        self,
+        vm_id: int,
+        created_at: datetime,
+        expires_at: datetime | None = None,
+        snapshot_id: int | None = None,
+    ) -> JsonObject:
+        """Give the VM this snapshot (``expires_at`` default: 20 days later); return it."""
+        with _known_machine(vm_id):
+            return self._state.set_snapshot(vm_id, created_at, expires_at, snapshot_id)
+
+    def clear_snapshot(self, vm_id: int) -> None:
+        """Remove the VM's snapshot."""
+        with _known_machine(vm_id):
+            self._state.clear_snapshot(vm_id)
+
+    def snapshot_of(self, vm_id: int) -> JsonObject | None:
+        """The VM's current snapshot JSON, or ``None``."""
+        with _known_machine(vm_id):
+            return self._state.get_snapshot(vm_id)
+
+    def vm(self, vm_id: int) -> JsonObject:
+        """The VM's current JSON, as ``GET …/virtual-machines/{id}`` would answer."""
+        with _known_machine(vm_id):
+            return self._state.get_virtual_machine(vm_id)
+
+    def actions_of(self, vm_id: int) -> list[JsonObject]:
+        """The VM's actions, newest first, with their states as of now."""
+        with _known_machine(vm_id):
+            return self._state.actions(vm_id)
+
+    def add_backup(
+        self, vm_id: int, created_at: datetime, size_kb: int = DEFAULT_BACKUP_SIZE_KB
+    ) -> JsonObject:
+        """Add a backup to the VM; return its JSON."""
+        with _known_machine(vm_id):
+            return self._state.add_backup(vm_id, created_at, size_kb)
+
+    # ----- faults ---------------------------------------------------------------------
+
+    def inject(self, fault: Fault) -> None:
+        """Arm ``fault`` (see ``Fault`` for the kinds)."""
+        self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every fault."""
+        self._faults.clear()
+
+
+@contextlib.contextmanager
+def _known_machine(vm_id: int) -> Iterator[None]:
+    """Turn the state's 404 for an unknown VM into the ``KeyError`` a Python caller expects."""
+    try:
+        yield
+    except ApiError as error:
+        raise KeyError(f"the fake has no virtual machine {vm_id}") from error

@@ -1,0 +1,271 @@
+"""Fault injection: make chosen calls of the fake misbehave, deterministically.
+
+A ``Fault`` names an endpoint (or ``"*"``) and a kind. Without ``probability`` it applies
+to the next ``count`` matching calls (``count=None``: every matching call until cleared).
+With ``probability`` it applies to each matching call with that probability, drawn from a
+``random.Random`` seeded by the fake's seed, until cleared; ``count`` is ignored then.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from snapd.fakeapi.model import Timeline, endless_timeline, error_timeline, timeline_through
+
+ENDPOINTS = frozenset(
+    {
+        "list_vms",
+        "get_vm",
+        "get_snapshot",
+        "create_snapshot",
+        "delete_snapshot",
+        "restore_snapshot",
+        "list_actions",
+        "get_action",
+        "list_backups",
+        "restore_backup",
+    }
+)
+ANY_ENDPOINT = "*"
+_Value = TypeVar("_Value")
+NO_SNAPSHOT_ANSWERS = ("404", "null", "empty", "null_fields")
+
+_BEFORE_KINDS = frozenset({"status"})
+_AFTER_KINDS = frozenset({"accept_then_fail", "accept_then_drop", "malformed_json"})
+_ACTION_KINDS = frozenset({"action_never_finishes", "action_error", "action_states"})
+FAULT_KINDS = (
+    _BEFORE_KINDS | _AFTER_KINDS | _ACTION_KINDS | frozenset({"latency", "no_snapshot_as"})
+)
+# Action faults shape the action a call creates, so naming the endpoint that reads the
+# action ("get_action:action_states:...") means "the next actions created".
+_ACTION_READING_ENDPOINTS = frozenset({"get_action", "list_actions"})
+_ACTION_ENDPOINTS = _ACTION_READING_ENDPOINTS | frozenset(
+    {"create_snapshot", "delete_snapshot", "restore_snapshot", "restore_backup", ANY_ENDPOINT}
+)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected misbehaviour. ``ValueError`` from the constructor when inconsistent.
+
+    Kinds:
+
+    - ``status``: answer ``status`` with an error body ``{message, correlation_id}``
+      without executing the call.
+    - ``latency``: sleep ``seconds`` of real time, then answer normally (client timeouts).
+    - ``accept_then_fail``: execute the call (an action is created) and answer 500.
+    - ``accept_then_drop``: execute the call, then close the connection without an answer.
+    - ``malformed_json``: execute the call, then answer 200 with a body that is not JSON
+      (the work was done; the answer got mangled on the way).
+    - ``action_never_finishes``: the action created by the call stays in ``sent`` forever,
+      and the VM's ``actions_lock`` stays ``locked``.
+    - ``action_error``: the action created ends in ``error``; the snapshot is untouched.
+    - ``action_states``: the action created walks through ``states`` in equal steps, the
+      last one reached when the fake's ``action_seconds`` have passed. Undocumented states
+      such as ``started`` are served as given; a last state other than ``success`` or
+      ``error`` never finishes.
+    - ``no_snapshot_as``: only for ``get_snapshot`` on a VM without a snapshot: answer as
+      ``no_snapshot_as``: ``"404"`` (404 with an error body), ``"null"`` (200 ``null``),
+      ``"empty"`` (200 ``{}``) or ``"null_fields"`` (200, every snapshot field null).
+
+    Action kinds are used up only by calls that really create an action (a busy 422 does
+    not consume them); they match ``create_snapshot``, ``delete_snapshot``,
+    ``restore_snapshot``, ``restore_backup``, and, for any of those, ``get_action``,
+    ``list_actions`` or ``"*"``.
+    """
+
+    kind: str
+    endpoint: str = ANY_ENDPOINT
+    count: int | None = 1
+    probability: float | None = None
+    status: int = 500
+    seconds: float = 0.0
+    states: Sequence[str] | None = None
+    no_snapshot_as: str = "404"
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; known: {_listing(FAULT_KINDS)}")
+        if self.endpoint != ANY_ENDPOINT and self.endpoint not in ENDPOINTS:
+            raise ValueError(
+                f"unknown endpoint {self.endpoint!r}; known: {_listing(ENDPOINTS)} or *"
+            )
+        if self.count is not None and self.count < 1:
+            raise ValueError(f"count must be at least 1, got {self.count}")
+        if self.probability is not None and not 0.0 <= self.probability <= 1.0:
+            raise ValueError(f"probability must be between 0 and 1, got {self.probability}")
+        if not 400 <= self.status <= 599:
+            raise ValueError(f"status must be an HTTP error status (400-599), got {self.status}")
+        if self.seconds < 0:
+            raise ValueError(f"seconds must not be negative, got {self.seconds}")
+        if self.states is not None:
+            object.__setattr__(self, "states", tuple(self.states))
+        if self.kind == "action_states" and not self.states:
+            raise ValueError("an action_states fault needs a non-empty states list")
+        if self.states is not None and not all(
+            isinstance(state, str) and state for state in self.states
+        ):
+            raise ValueError("states must be non-empty strings")
+        if self.no_snapshot_as not in NO_SNAPSHOT_ANSWERS:
+            raise ValueError(
+                f"no_snapshot_as must be one of {', '.join(NO_SNAPSHOT_ANSWERS)}, "
+                f"got {self.no_snapshot_as!r}"
+            )
+        if self.kind in _ACTION_KINDS and self.endpoint not in _ACTION_ENDPOINTS:
+            raise ValueError(
+                f"a {self.kind} fault shapes created actions; its endpoint must be one of "
+                f"{_listing(_ACTION_ENDPOINTS)}"
+            )
+        if self.kind == "no_snapshot_as" and self.endpoint not in ("get_snapshot", ANY_ENDPOINT):
+            raise ValueError("a no_snapshot_as fault only applies to get_snapshot")
+
+    def timeline(self, action_seconds: float) -> Timeline:
+        """The timeline of an action created under this fault (action kinds only)."""
+        if self.kind == "action_never_finishes":
+            return endless_timeline(action_seconds)
+        if self.kind == "action_error":
+            return error_timeline(action_seconds)
+        if self.kind == "action_states" and self.states:
+            return timeline_through(list(self.states), action_seconds)
+        raise ValueError(f"a {self.kind} fault does not shape actions")
+
+
+def _listing(names: frozenset[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+class _Armed:
+    """A fault with the number of uses left (``None``: unlimited)."""
+
+    def __init__(self, fault: Fault) -> None:
+        self.fault = fault
+        self.remaining = None if fault.probability is not None else fault.count
+
+
+class FaultInjector:
+    """The armed faults of one fake; thread-safe and deterministic for a given seed."""
+
+    def __init__(self, seed: int) -> None:
+        self._random = random.Random(seed)
+        self._armed: list[_Armed] = []
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        """Arm ``fault``; faults are consulted in the order they were added."""
+        with self._lock:
+            self._armed.append(_Armed(fault))
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._armed.clear()
+
+    def latency(self, endpoint: str) -> float:
+        """Seconds to sleep before answering: the sum of every latency fault that fires."""
+        return sum(fault.seconds for fault in self._take(endpoint, {"latency"}, first=False))
+
+    def before_execution(self, endpoint: str) -> Fault | None:
+        """The fault that answers instead of executing (``status``), if one fires."""
+        return next(iter(self._take(endpoint, _BEFORE_KINDS, first=True)), None)
+
+    def after_execution(self, endpoint: str) -> Fault | None:
+        """The fault that spoils the answer of an executed call, if one fires."""
+        return next(iter(self._take(endpoint, _AFTER_KINDS, first=True)), None)
+
+    def action(self, endpoint: str) -> Fault | None:
+        """The fault shaping the action that ``endpoint`` is creating, if one fires."""
+        return next(iter(self._take(endpoint, _ACTION_KINDS, first=True)), None)
+
+    def no_snapshot(self) -> Fault | None:
+        """The ``no_snapshot_as`` fault for a get_snapshot without snapshot, if one fires."""
+        return next(iter(self._take("get_snapshot", {"no_snapshot_as"}, first=True)), None)
+
+    def _take(self, endpoint: str, kinds: frozenset[str] | set[str], *, first: bool) -> list[Fault]:
+        fired = []
+        with self._lock:
+            for armed in list(self._armed):
+                fault = armed.fault
+                if fault.kind not in kinds or not _matches(fault, endpoint):
+                    continue
+                if fault.probability is not None:
+                    # Draw only for matching calls, so that the sequence of outcomes
+                    # depends on the calls made and nothing else.
+                    if self._random.random() >= fault.probability:
+                        continue
+                elif armed.remaining is not None:
+                    armed.remaining -= 1
+                    if armed.remaining == 0:
+                        self._armed.remove(armed)
+                fired.append(fault)
+                if first:
+                    break
+        return fired
+
+
+def _matches(fault: Fault, endpoint: str) -> bool:
+    if fault.endpoint in (ANY_ENDPOINT, endpoint):
+        return True
+    return fault.kind in _ACTION_KINDS and fault.endpoint in _ACTION_READING_ENDPOINTS
+
+
+def parse_fault(spec: str) -> Fault:
+    """Parse ``ENDPOINT:KIND[:KEY=VALUE]...`` into a ``Fault``; ``ValueError`` when bad.
+
+    Keys: ``count`` (an integer or ``none``), ``probability``, ``status``, ``seconds``,
+    ``states`` (comma-separated) and ``no_snapshot_as``. Examples:
+    ``create_snapshot:accept_then_fail:count=1``,
+    ``get_action:action_states:states=created,started,success``,
+    ``*:status:status=503:probability=0.1``.
+    """
+    parts = spec.split(":")
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise ValueError(f"fault {spec!r} is not ENDPOINT:KIND[:KEY=VALUE]...")
+    endpoint, kind = parts[0], parts[1]
+    count: int | None = 1
+    probability: float | None = None
+    status = 500
+    seconds = 0.0
+    states: tuple[str, ...] | None = None
+    no_snapshot_as = "404"
+    try:
+        for part in parts[2:]:
+            key, separator, value = part.partition("=")
+            if not separator or not key:
+                raise ValueError(f"{part!r} is not KEY=VALUE")
+            if key == "count":
+                count = None if value.lower() == "none" else _convert(key, value, int)
+            elif key == "probability":
+                probability = _convert(key, value, float)
+            elif key == "status":
+                status = _convert(key, value, int)
+            elif key == "seconds":
+                seconds = _convert(key, value, float)
+            elif key == "states":
+                states = tuple(state.strip() for state in value.split(","))
+            elif key == "no_snapshot_as":
+                no_snapshot_as = value
+            else:
+                raise ValueError(f"unknown option {key!r}")
+        return Fault(
+            kind=kind,
+            endpoint=endpoint,
+            count=count,
+            probability=probability,
+            status=status,
+            seconds=seconds,
+            states=states,
+            no_snapshot_as=no_snapshot_as,
+        )
+    except ValueError as error:
+        raise ValueError(f"fault {spec!r}: {error}") from None
+
+
+def _convert(key: str, value: str, kind: Callable[[str], _Value]) -> _Value:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ValueError(f"{key}={value!r} is not a valid {kind.__name__}") from None

@@ -1,0 +1,319 @@
+"""The fake's world: VMs, their snapshot, backups and actions, behind one lock.
+
+Every method first *settles* the world at the clock's current time: actions whose timeline
+has reached ``success`` by now take effect, in the order they finished and stamped with
+the moment they finished (not the moment somebody looked). No background thread is
+needed, so a manual clock drives everything.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from snapd.clock import Clock
+from snapd.fakeapi import inventory
+from snapd.fakeapi.errors import ApiError, JsonObject, busy_error
+from snapd.fakeapi.model import (
+    SNAPSHOT_LIFETIME,
+    ActionRecord,
+    BackupRecord,
+    SnapshotRecord,
+    Timeline,
+    VirtualMachineRecord,
+    default_timeline,
+    paginate,
+    require_aware,
+)
+
+# Called at the moment an action is created; returns the timeline to use, or None for
+# the normal one. The fault injector hides behind it, so that a fault is only used up
+# by a call that really creates an action.
+TimelineChooser = Callable[[], Timeline | None]
+
+_RESTORING_ACTIONS = frozenset({"restore_snapshot", "restore_backup"})
+
+
+def _no_fault() -> Timeline | None:
+    return None
+
+
+class FakeState:
+    """All mutable state of the fake; thread-safe, every public method takes the lock.
+
+    Methods raise ``ApiError`` for the answers that are not a success (404 for an unknown
+    VM, 422 while busy, ...), test controls included.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        vm_count: int,
+        first_vm_id: int,
+        action_seconds: float,
+        seed: int,
+    ) -> None:
+        self._clock = clock
+        self._action_seconds = action_seconds
+        self._lock = threading.RLock()
+        generator = random.Random(seed)
+        now = clock.now()
+        machines = inventory.build_virtual_machines(generator, vm_count, first_vm_id, now)
+        self._machines = {machine.virtual_machine_id: machine for machine in machines}
+        self._next_backup_id = 8_600_000 + generator.randrange(100_000)
+        self._backups: dict[int, list[BackupRecord]] = {}
+        for machine in machines:
+            seeded = inventory.seed_backups(generator, machine, now, self._next_backup_id)
+            self._next_backup_id += len(seeded)
+            self._backups[machine.virtual_machine_id] = seeded
+        self._next_action_id = 8_100_000 + generator.randrange(100_000)
+        self._next_snapshot_id = 300_000 + generator.randrange(100_000)
+        self._snapshots: dict[int, SnapshotRecord] = {}
+        self._actions: dict[int, ActionRecord] = {}
+        # Actions that have not taken effect yet (running, or never finishing).
+        self._pending: list[ActionRecord] = []
+
+    # ----- reading, as the API does -------------------------------------------------
+
+    def virtual_machine_ids(self) -> list[int]:
+        """The ids of all VMs, in creation order."""
+        with self._lock:
+            return list(self._machines)
+
+    def list_virtual_machines(self) -> list[JsonObject]:
+        """All VMs as ``VirtualMachineResource`` objects (a bare list, as the API answers)."""
+        with self._lock:
+            self._settle()
+            return [self._machine_json(machine_id) for machine_id in self._machines]
+
+    def get_virtual_machine(self, virtual_machine_id: int) -> JsonObject:
+        """One VM; ``ApiError`` 404 when unknown."""
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id)
+            return self._machine_json(virtual_machine_id)
+
+    def get_snapshot(self, virtual_machine_id: int) -> JsonObject | None:
+        """The VM's snapshot, or ``None`` when it has none; ``ApiError`` 404 for unknown VMs."""
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id)
+            snapshot = self._snapshots.get(virtual_machine_id)
+            return snapshot.to_json() if snapshot is not None else None
+
+    def list_actions(self, virtual_machine_id: int, page: int) -> JsonObject:
+        """One page of the VM's actions, newest first."""
+        return paginate(self.actions(virtual_machine_id), page)
+
+    def actions(self, virtual_machine_id: int) -> list[JsonObject]:
+        """All of the VM's actions, newest first, in their state as of now."""
+        with self._lock:
+            now = self._settle()
+            self._require_machine(virtual_machine_id)
+            actions = [
+                a for a in self._actions.values() if a.virtual_machine_id == virtual_machine_id
+            ]
+            actions.sort(key=lambda action: (action.created_at, action.action_id), reverse=True)
+            return [action.to_json(now) for action in actions]
+
+    def get_action(self, virtual_machine_id: int, action_id: int) -> JsonObject:
+        """One action of the VM; ``ApiError`` 404 when the VM or the action is unknown."""
+        with self._lock:
+            now = self._settle()
+            self._require_machine(virtual_machine_id)
+            action = self._actions.get(action_id)
+            if action is None or action.virtual_machine_id != virtual_machine_id:
+                raise ApiError(404, "Action not found")
+            return action.to_json(now)
+
+    def list_backups(self, virtual_machine_id: int, page: int) -> JsonObject:
+        """One page of the VM's backups, newest first."""
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id)
+            backups = sorted(
+                self._backups[virtual_machine_id],
+                key=lambda backup: (backup.created_at, backup.backup_id),
+                reverse=True,
+            )
+            return paginate([backup.to_json() for backup in backups], page)
+
+    # ----- changing, as the API does ------------------------------------------------
+
+    def create_snapshot(
+        self, virtual_machine_id: int, choose: TimelineChooser = _no_fault
+    ) -> JsonObject:
+        """Start a ``create_snapshot`` action; at success it replaces the VM's snapshot."""
+        with self._lock:
+            self._settle()
+            self._require_idle(virtual_machine_id)
+            return self._start_action(virtual_machine_id, "create_snapshot", choose)
+
+    def delete_snapshot(
+        self, virtual_machine_id: int, choose: TimelineChooser = _no_fault
+    ) -> JsonObject:
+        """Start a ``delete_snapshot`` action; 404 ``Snapshot not found`` without a snapshot."""
+        with self._lock:
+            self._settle()
+            self._require_idle(virtual_machine_id)
+            if virtual_machine_id not in self._snapshots:
+                raise ApiError(404, "Snapshot not found")
+            return self._start_action(virtual_machine_id, "delete_snapshot", choose)
+
+    def restore_snapshot(
+        self, virtual_machine_id: int, choose: TimelineChooser = _no_fault
+    ) -> JsonObject:
+        """Start a ``restore_snapshot`` action; 422 when the VM has no snapshot."""
+        with self._lock:
+            self._settle()
+            self._require_idle(virtual_machine_id)
+            if virtual_machine_id not in self._snapshots:
+                message = "Virtual machine does not have a snapshot to restore"
+                raise ApiError(422, message, errors={"snapshot": [message]})
+            return self._start_action(virtual_machine_id, "restore_snapshot", choose)
+
+    def restore_backup(
+        self, virtual_machine_id: int, backup_id: int, choose: TimelineChooser = _no_fault
+    ) -> JsonObject:
+        """Start a ``restore_backup`` action; 404 ``Backup not found`` for unknown backups."""
+        with self._lock:
+            self._settle()
+            self._require_idle(virtual_machine_id)
+            known = {backup.backup_id for backup in self._backups[virtual_machine_id]}
+            if backup_id not in known:
+                raise ApiError(404, "Backup not found")
+            return self._start_action(virtual_machine_id, "restore_backup", choose)
+
+    # ----- test controls --------------------------------------------------------------
+
+    def set_machine_state(self, virtual_machine_id: int, state: str) -> None:
+        """Set the VM's resting state (any string, documented or not)."""
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id).state = state
+
+    def set_manual_lock(self, virtual_machine_id: int, locked: bool) -> None:
+        """Lock or unlock the VM's actions, independently of running actions."""
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id).manually_locked = locked
+
+    def set_snapshot(
+        self,
+        virtual_machine_id: int,
+        created_at: datetime,
+        expires_at: datetime | None,
+        snapshot_id: int | None,
+    ) -> JsonObject:
+        """Replace the VM's snapshot; ``expires_at`` defaults to ``created_at`` + 20 days."""
+        created_at = require_aware(created_at, "created_at")
+        if expires_at is None:
+            expires_at = created_at + SNAPSHOT_LIFETIME
+        expires_at = require_aware(expires_at, "expires_at")
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id)
+            if snapshot_id is None:
+                snapshot_id = self._take_snapshot_id()
+            snapshot = SnapshotRecord(snapshot_id, created_at, expires_at)
+            self._snapshots[virtual_machine_id] = snapshot
+            return snapshot.to_json()
+
+    def clear_snapshot(self, virtual_machine_id: int) -> None:
+        """Remove the VM's snapshot, if any."""
+        with self._lock:
+            self._settle()
+            self._require_machine(virtual_machine_id)
+            self._snapshots.pop(virtual_machine_id, None)
+
+    def add_backup(self, virtual_machine_id: int, created_at: datetime, size_kb: int) -> JsonObject:
+        """Add a backup to the VM and return its JSON."""
+        created_at = require_aware(created_at, "created_at")
+        with self._lock:
+            self._settle()
+            machine = self._require_machine(virtual_machine_id)
+            backup = BackupRecord(
+                backup_id=self._next_backup_id,
+                size=size_kb,
+                location=inventory.backup_location(machine.data_center_id),
+                created_at=created_at,
+            )
+            self._next_backup_id += 1
+            self._backups[virtual_machine_id].append(backup)
+            return backup.to_json()
+
+    # ----- inside ---------------------------------------------------------------------
+
+    def _settle(self) -> datetime:
+        """Apply every action that has finished by now; return now."""
+        now = self._clock.now()
+        finished = []
+        for action in self._pending:
+            finished_at = action.finished_at()
+            if finished_at is not None and finished_at <= now:
+                finished.append((finished_at, action.action_id, action))
+        for finished_at, _, action in sorted(finished, key=lambda item: (item[0], item[1])):
+            self._pending.remove(action)
+            if action.final_state() == "success":
+                self._apply_success(action, finished_at)
+        return now
+
+    def _apply_success(self, action: ActionRecord, finished_at: datetime) -> None:
+        machine_id = action.virtual_machine_id
+        if action.name == "create_snapshot":
+            created_at = finished_at.replace(microsecond=0)
+            self._snapshots[machine_id] = SnapshotRecord(
+                self._take_snapshot_id(), created_at, created_at + SNAPSHOT_LIFETIME
+            )
+        elif action.name == "delete_snapshot":
+            self._snapshots.pop(machine_id, None)
+        elif action.name in _RESTORING_ACTIONS:
+            self._machines[machine_id].state = "running"
+
+    def _start_action(
+        self, virtual_machine_id: int, name: str, choose: TimelineChooser
+    ) -> JsonObject:
+        now = self._clock.now()
+        timeline = choose() or default_timeline(self._action_seconds)
+        action = ActionRecord(self._next_action_id, virtual_machine_id, name, now, timeline)
+        self._next_action_id += 1
+        self._actions[action.action_id] = action
+        self._pending.append(action)
+        # A timeline may be final from the start (a single "success" state, zero seconds).
+        self._settle()
+        return action.to_json(now)
+
+    def _take_snapshot_id(self) -> int:
+        snapshot_id = self._next_snapshot_id
+        self._next_snapshot_id += 1
+        return snapshot_id
+
+    def _require_machine(self, virtual_machine_id: int) -> VirtualMachineRecord:
+        machine = self._machines.get(virtual_machine_id)
+        if machine is None:
+            raise ApiError(404, "Virtual machine not found")
+        return machine
+
+    def _require_idle(self, virtual_machine_id: int) -> None:
+        self._require_machine(virtual_machine_id)
+        if self._is_locked(virtual_machine_id):
+            raise busy_error()
+
+    def _is_locked(self, virtual_machine_id: int) -> bool:
+        if self._machines[virtual_machine_id].manually_locked:
+            return True
+        return any(action.virtual_machine_id == virtual_machine_id for action in self._pending)
+
+    def _machine_json(self, virtual_machine_id: int) -> JsonObject:
+        machine = self._machines[virtual_machine_id]
+        restoring = any(
+            action.virtual_machine_id == virtual_machine_id and action.name in _RESTORING_ACTIONS
+            for action in self._pending
+        )
+        return machine.to_json(
+            state="restoring" if restoring else machine.state,
+            actions_lock="locked" if self._is_locked(virtual_machine_id) else "unlocked",
+        )
