@@ -1,0 +1,32 @@
+"""The local ledger: restore-point history, holds and pending actions in SQLite.
+
+The Hostinger API keeps one snapshot per VM and no history; the ledger is snapd's memory
+of what it did, what it is waiting for and what an operator asked it not to touch.
+Import from ``snapd.ledger``, not from its modules.
+"""
+
+from __future__ import annotations
+
+from snapd.ledger.connection import LEDGER_FILE_NAME
+from snapd.ledger.records import (
+    KINDS,
+    OUTCOMES,
+    AttemptRecord,
+    Hold,
+    LedgerError,
+    PendingAction,
+)
+from snapd.ledger.schema import SCHEMA_VERSION
+from snapd.ledger.store import Ledger
+
+__all__ = [
+    "KINDS",
+    "LEDGER_FILE_NAME",
+    "OUTCOMES",
+    "SCHEMA_VERSION",
+    "AttemptRecord",
+    "Hold",
+    "Ledger",
+    "LedgerError",
+    "PendingAction",
+]

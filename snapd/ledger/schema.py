@@ -1,0 +1,107 @@
+"""The ledger's tables and how an older file is brought up to date.
+
+``MIGRATIONS[n]`` takes a ledger from schema version ``n`` to ``n + 1``; the version is
+kept in ``PRAGMA user_version``. Migrations are only ever appended: a released step is
+never edited, because ledgers in the field have already run it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from snapd.ledger.records import LedgerError
+
+# "snap" in ASCII: marks the file as a snapd ledger for anyone running `file` on it, and
+# lets snapd refuse a database that belongs to another program.
+APPLICATION_ID = 0x736E6170
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        """
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            virtual_machine_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            slot TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            action_id INTEGER,
+            old_snapshot_id INTEGER,
+            old_snapshot_created_at TEXT,
+            new_snapshot_id INTEGER,
+            new_snapshot_created_at TEXT,
+            correlation_id TEXT,
+            dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1))
+        )
+        """,
+        "CREATE INDEX attempts_by_finish ON attempts (virtual_machine_id, finished_at)",
+        "CREATE INDEX attempts_by_slot ON attempts (virtual_machine_id, slot)",
+        """
+        CREATE TABLE holds (
+            virtual_machine_id INTEGER PRIMARY KEY,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE pending_actions (
+            virtual_machine_id INTEGER PRIMARY KEY,
+            action_id INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            slot TEXT,
+            started_at TEXT NOT NULL,
+            old_snapshot_id INTEGER,
+            old_snapshot_created_at TEXT
+        )
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection, path: Path) -> int:
+    """Bring the ledger behind ``connection`` to :data:`SCHEMA_VERSION`; return that version.
+
+    ``connection`` must be in autocommit mode (``isolation_level=None``). All pending
+    steps run in one write transaction, which also settles the race of two processes
+    opening a new ledger at once: the second one waits, then finds nothing left to do.
+
+    Raises:
+        LedgerError: the file belongs to another program or to a newer snapd.
+        sqlite3.Error: the database could not be read or written.
+    """
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        version = _pragma(connection, "user_version")
+        application_id = _pragma(connection, "application_id")
+        if application_id not in (0, APPLICATION_ID):
+            raise LedgerError(
+                f"ledger {path} is not a snapd ledger (application id {application_id:#x})"
+            )
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"ledger {path} is not a snapd ledger (schema version {version} is newer "
+                f"than this snapd, which knows up to {SCHEMA_VERSION})"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[number]:
+                connection.execute(statement)
+            # PRAGMA takes no parameters; the value is our own integer.
+            connection.execute(f"PRAGMA user_version = {number + 1}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return SCHEMA_VERSION
+
+
+def _pragma(connection: sqlite3.Connection, name: str) -> int:
+    row = connection.execute(f"PRAGMA {name}").fetchone()
+    return int(row[0])
