@@ -70,3 +70,23 @@ class ManualClock:
             target = moment.astimezone(UTC)
             if target > self._now:
                 self._now = target
+
+
+class InterruptibleClock:
+    """The real clock whose ``sleep`` ends early when ``stop`` is set.
+
+    The daemon hands this to the pipeline so that SIGTERM does not wait out a minute-long
+    poll interval: the wait returns, the pipeline sees that it should stop, and the
+    pending action stays recorded for the next start.
+    """
+
+    def __init__(self, stop: threading.Event, inner: Clock | None = None) -> None:
+        self._stop = stop
+        self._inner = inner or SystemClock()
+
+    def now(self) -> datetime:
+        return self._inner.now()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._stop.wait(seconds)

@@ -1,0 +1,56 @@
+"""Client for the Hostinger VPS API: snapshots, actions, virtual machines, backups.
+
+Public names are re-exported here; import from ``snapd.hostinger``, not its modules.
+"""
+
+from __future__ import annotations
+
+from snapd.hostinger.client import DEFAULT_BASE_URL, HostingerClient
+from snapd.hostinger.endpoints import ENDPOINTS, template_for_path
+from snapd.hostinger.errors import (
+    AmbiguousRequestError,
+    ApiError,
+    AuthenticationError,
+    BusyError,
+    ConnectionFailedError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+)
+from snapd.hostinger.models import (
+    FINAL_ACTION_STATES,
+    Action,
+    ActionPage,
+    Backup,
+    Snapshot,
+    VirtualMachine,
+    parse_timestamp,
+)
+from snapd.hostinger.observer import RETRY_REASONS, ApiObserver, NullObserver
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "ENDPOINTS",
+    "FINAL_ACTION_STATES",
+    "RETRY_REASONS",
+    "Action",
+    "ActionPage",
+    "AmbiguousRequestError",
+    "ApiError",
+    "ApiObserver",
+    "AuthenticationError",
+    "Backup",
+    "BusyError",
+    "ConnectionFailedError",
+    "HostingerClient",
+    "InvalidResponseError",
+    "NotFoundError",
+    "NullObserver",
+    "RateLimitedError",
+    "ServerError",
+    "Snapshot",
+    "VirtualMachine",
+    "parse_timestamp",
+    "template_for_path",
+]

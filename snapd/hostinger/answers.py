@@ -1,0 +1,169 @@
+"""How an HTTP outcome becomes a result or a typed error.
+
+Pure functions over a ``requests`` response or exception; no I/O, no state. Which error a
+status or failure maps to depends on whether the method is idempotent: a GET that got no
+answer is harmless, a POST that got no answer may have started an action.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+from requests.exceptions import ConnectTimeout, InvalidURL, MissingSchema, ReadTimeout
+from urllib3.exceptions import MaxRetryError
+
+from snapd.hostinger.attempts import is_connect_failure, retry_after_seconds
+from snapd.hostinger.errors import (
+    AmbiguousRequestError,
+    ApiError,
+    AuthenticationError,
+    BusyError,
+    ConnectionFailedError,
+    InvalidResponseError,
+    NotFoundError,
+    RateLimitedError,
+    ServerError,
+)
+
+__all__ = ["IDEMPOTENT_METHODS", "Answer", "failure_error", "interpret"]
+
+#: Methods the transport may send more than once.
+IDEMPOTENT_METHODS = frozenset({"GET"})
+
+_MESSAGE_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A successful (2xx) answer: decoded JSON body (``None`` when empty) and its ids."""
+
+    status: int
+    body: Any
+    correlation_id: str | None
+
+
+def _root_cause(failure: BaseException) -> BaseException:
+    """The urllib3 error inside a requests exception, when there is one."""
+    cause = failure
+    for _ in range(4):
+        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        if isinstance(cause, MaxRetryError) and cause.reason is not None:
+            inner = cause.reason
+        if inner is None:
+            break
+        cause = inner
+    return cause
+
+
+def failure_error(method: str, endpoint: str, failure: Exception) -> ApiError:
+    """Translate a request that got no answer into a typed error.
+
+    The error names the failure's class but never carries its text: requests' exceptions
+    may hold the prepared request, and with it the Authorization header.
+    """
+    root = _root_cause(failure)
+    nothing_sent = isinstance(failure, (ConnectTimeout, InvalidURL, MissingSchema)) or (
+        not isinstance(failure, ReadTimeout) and is_connect_failure(root)
+    )
+    what = type(root).__name__
+    if nothing_sent:
+        return ConnectionFailedError(
+            f"could not connect ({what}); the request was not sent",
+            endpoint=endpoint,
+            method=method,
+            reason="connection",
+        )
+    if method in IDEMPOTENT_METHODS:
+        return ConnectionFailedError(
+            f"no answer ({what})", endpoint=endpoint, method=method, reason="read"
+        )
+    return AmbiguousRequestError(
+        f"request sent but no answer came back ({what}); the action may or may not exist",
+        endpoint=endpoint,
+        method=method,
+        reason="read",
+    )
+
+
+def _decode(response: requests.Response) -> Any:
+    """Decoded JSON body, ``None`` for an empty body; raises ValueError when unreadable."""
+    if not response.content.strip():
+        return None
+    return json.loads(response.content)
+
+
+def interpret(method: str, endpoint: str, response: requests.Response) -> Answer | ApiError:
+    """Return the answer for a 2xx response, else the error to raise for it.
+
+    401/403 authentication, 404 not found, 429 rate limited, 409/422 on POST or DELETE
+    busy, 5xx server error on GET and ambiguous on POST/DELETE, anything else
+    :class:`ApiError`. An unreadable 2xx body is invalid on GET and ambiguous otherwise.
+    """
+    status = response.status_code
+    header_correlation = response.headers.get("X-Correlation-Id")
+    if 200 <= status < 300:
+        try:
+            body = _decode(response)
+        except ValueError:
+            return _unreadable(method, endpoint, status, header_correlation)
+        correlation_id = header_correlation
+        if isinstance(body, dict) and isinstance(body.get("correlation_id"), str):
+            correlation_id = body["correlation_id"]
+        return Answer(status=status, body=body, correlation_id=correlation_id)
+    try:
+        body = _decode(response)
+    except ValueError:
+        body = None
+    fields: Mapping[str, Any] = body if isinstance(body, dict) else {}
+    raw_message = fields.get("message")
+    message = str(raw_message)[:_MESSAGE_LIMIT] if raw_message else "no error message given"
+    correlation = fields.get("correlation_id")
+    common: dict[str, Any] = {
+        "endpoint": endpoint,
+        "method": method,
+        "status": status,
+        "correlation_id": str(correlation) if correlation else header_correlation,
+    }
+    if status in (401, 403):
+        return AuthenticationError(message, **common)
+    if status == 404:
+        return NotFoundError(message, **common)
+    if status == 429:
+        return RateLimitedError(
+            message, retry_after=retry_after_seconds(response.headers), **common
+        )
+    if status in (409, 422) and method not in IDEMPOTENT_METHODS:
+        errors = fields.get("errors")
+        return BusyError(message, errors=errors if isinstance(errors, dict) else None, **common)
+    if status >= 500:
+        if method in IDEMPOTENT_METHODS:
+            return ServerError(message, **common)
+        return AmbiguousRequestError(message, reason="status", **common)
+    return ApiError(message, **common)
+
+
+def _unreadable(
+    method: str, endpoint: str, status: int, correlation_id: str | None
+) -> InvalidResponseError | AmbiguousRequestError:
+    if method in IDEMPOTENT_METHODS:
+        return InvalidResponseError(
+            "answer is not valid JSON",
+            endpoint=endpoint,
+            method=method,
+            status=status,
+            correlation_id=correlation_id,
+        )
+    # The server accepted the request, so the action probably exists; the caller must
+    # treat it like any other answer it could not read.
+    return AmbiguousRequestError(
+        "request accepted but the answer is not valid JSON; the action may exist",
+        endpoint=endpoint,
+        method=method,
+        status=status,
+        correlation_id=correlation_id,
+        reason="response",
+    )

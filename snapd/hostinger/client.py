@@ -1,0 +1,235 @@
+"""The Hostinger VPS API client: one method per operation snapd uses.
+
+:class:`HostingerClient` turns operations into calls on a :class:`Transport` and answers
+into the frozen records of :mod:`snapd.hostinger.models`. Transport, pacing, retries and
+error mapping are described in :mod:`snapd.hostinger.transport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from snapd import __version__
+from snapd.hostinger.answers import Answer
+from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
+from snapd.hostinger.errors import AmbiguousRequestError, InvalidResponseError, NotFoundError
+from snapd.hostinger.models import (
+    Action,
+    ActionPage,
+    Backup,
+    ShapeError,
+    Snapshot,
+    VirtualMachine,
+)
+from snapd.hostinger.observer import ApiObserver, NullObserver
+from snapd.hostinger.transport import Transport
+from snapd.ratelimit import RequestBudget
+
+__all__ = ["DEFAULT_BASE_URL", "HostingerClient"]
+
+DEFAULT_BASE_URL = "https://developers.hostinger.com"
+
+# Stops a server that always claims more pages from looping the client forever.
+_MAX_PAGES = 100
+
+_Record = TypeVar("_Record")
+
+
+class HostingerClient:
+    """Calls the Hostinger VPS API. Thread-safe; share one instance per process.
+
+    Args:
+        base_url: ``https://`` URL, or ``http://`` to a loopback host (the fake API).
+        token: API bearer token. It appears in no error, log line or ``repr``.
+        timeout: read timeout per attempt, seconds; connect timeout is at most 10 s.
+        budget: the process-wide request budget; a private 60/min one when omitted.
+        observer: receives every attempt and retry (metrics); none when omitted.
+        user_agent: defaults to ``snapd/<version>``.
+        retry_total_seconds: reads are retried until this much time has passed.
+        backoff_factor: exponential backoff base between read retries, seconds.
+
+    Raises:
+        ValueError: an unusable base URL (plain http to a non-loopback host included),
+            token or timeout.
+
+    Every method raises :class:`~snapd.hostinger.errors.ApiError` subclasses only;
+    see :mod:`snapd.hostinger.errors` for what each one means.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        token: str = "",
+        timeout: float = 30.0,
+        budget: RequestBudget | None = None,
+        observer: ApiObserver | None = None,
+        user_agent: str | None = None,
+        retry_total_seconds: float = 120.0,
+        backoff_factor: float = 0.5,
+    ) -> None:
+        self._transport = Transport(
+            base_url=base_url,
+            token=token,
+            timeout=timeout,
+            budget=budget if budget is not None else RequestBudget(60),
+            observer=observer if observer is not None else NullObserver(),
+            user_agent=user_agent or f"snapd/{__version__}",
+            retry_total_seconds=retry_total_seconds,
+            backoff_factor=backoff_factor,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The API base URL, without a trailing slash."""
+        return self._transport.base_url
+
+    def list_virtual_machines(self) -> list[VirtualMachine]:
+        """Every VM the token can see (the API does not paginate this list)."""
+        answer = self._call("GET", "list_vms")
+        items = _items(answer.body, "list_vms")
+        return [_parse(VirtualMachine.from_json, item, "list_vms") for item in items]
+
+    def get_virtual_machine(self, virtual_machine_id: int) -> VirtualMachine:
+        """One VM, with its ``state`` and ``actions_lock``. Raises NotFoundError."""
+        answer = self._call("GET", "get_vm", virtualMachineId=virtual_machine_id)
+        return _parse(VirtualMachine.from_json, _resource(answer.body), "get_vm")
+
+    def get_snapshot(self, virtual_machine_id: int) -> Snapshot | None:
+        """The VM's snapshot, or ``None`` when it has none.
+
+        The API does not document the "no snapshot" answer, so 404, a ``null`` body,
+        ``{}`` and an object with a null ``id`` all give ``None``. A 404 for a VM that
+        does not exist is indistinguishable and also gives ``None``.
+        """
+        try:
+            answer = self._call("GET", "get_snapshot", virtualMachineId=virtual_machine_id)
+        except NotFoundError:
+            return None
+        return _parse(Snapshot.from_json, _resource(answer.body), "get_snapshot")
+
+    def create_snapshot(self, virtual_machine_id: int) -> Action:
+        """Start a snapshot, which replaces the VM's current one. Sent exactly once.
+
+        Raises:
+            BusyError: the VM is busy (409/422).
+            AmbiguousRequestError: no usable answer; the action may exist.
+        """
+        return self._action("POST", "create_snapshot", virtual_machine_id)
+
+    def delete_snapshot(self, virtual_machine_id: int) -> Action:
+        """Start deleting the VM's snapshot. Sent exactly once; errors as for create."""
+        return self._action("DELETE", "delete_snapshot", virtual_machine_id)
+
+    def restore_snapshot(self, virtual_machine_id: int) -> Action:
+        """Start restoring the VM from its snapshot. Sent exactly once; errors as for create."""
+        return self._action("POST", "restore_snapshot", virtual_machine_id)
+
+    def get_action(self, virtual_machine_id: int, action_id: int) -> Action:
+        """One action's current state. Raises NotFoundError for an unknown id."""
+        answer = self._call(
+            "GET", "get_action", virtualMachineId=virtual_machine_id, actionId=action_id
+        )
+        return _parse(Action.from_json, _resource(answer.body), "get_action")
+
+    def list_actions(self, virtual_machine_id: int, page: int = 1) -> ActionPage:
+        """One page (numbered from 1) of the VM's actions, as the API orders them."""
+        answer = self._call(
+            "GET", "list_actions", {"page": page}, virtualMachineId=virtual_machine_id
+        )
+        items = _items(answer.body, "list_actions")
+        actions = tuple(_parse(Action.from_json, item, "list_actions") for item in items)
+        current_page, per_page, total = _page_meta(answer.body, page, len(actions))
+        return ActionPage(
+            actions=actions, current_page=current_page, per_page=per_page, total=total
+        )
+
+    def list_backups(self, virtual_machine_id: int) -> list[Backup]:
+        """All of the VM's backups, following every page."""
+        backups: list[Backup] = []
+        for page in range(1, _MAX_PAGES + 1):
+            answer = self._call(
+                "GET", "list_backups", {"page": page}, virtualMachineId=virtual_machine_id
+            )
+            items = _items(answer.body, "list_backups")
+            backups.extend(_parse(Backup.from_json, item, "list_backups") for item in items)
+            current_page, per_page, total = _page_meta(answer.body, page, len(items))
+            if not items or current_page * per_page >= total:
+                break
+        return backups
+
+    def close(self) -> None:
+        """Release pooled connections; the client must not be used afterwards."""
+        self._transport.close()
+
+    def __enter__(self) -> HostingerClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"HostingerClient(base_url={self.base_url!r})"
+
+    def _call(
+        self, method: str, name: str, params: Mapping[str, int] | None = None, **ids: int
+    ) -> Answer:
+        template = ENDPOINTS[name]
+        return self._transport.request(method, template, endpoint_path(template, **ids), params)
+
+    def _action(self, method: str, name: str, virtual_machine_id: int) -> Action:
+        answer = self._call(method, name, virtualMachineId=virtual_machine_id)
+        try:
+            return Action.from_json(_resource(answer.body))
+        except ShapeError as problem:
+            # The server accepted the request; only its description of the action is
+            # unreadable, so the action may well exist.
+            raise AmbiguousRequestError(
+                f"request accepted but the answer is not an action: {problem}",
+                endpoint=ENDPOINTS[name],
+                method=method,
+                status=answer.status,
+                correlation_id=answer.correlation_id,
+                reason="response",
+            ) from None
+
+
+def _resource(body: Any) -> Any:
+    """Unwrap ``{"data": {...}}`` when a server wraps a single resource."""
+    if isinstance(body, dict) and "id" not in body and "data" in body:
+        return body["data"] if isinstance(body["data"], dict | None) else body
+    return body
+
+
+def _items(body: Any, name: str) -> list[Any]:
+    """The list in a bare array answer or in a ``{"data": [...]}`` page."""
+    if isinstance(body, dict):
+        body = body.get("data")
+    if not isinstance(body, list):
+        raise _invalid(name, f"expected a JSON array of items, got {type(body).__name__}")
+    return body
+
+
+def _page_meta(body: Any, requested_page: int, item_count: int) -> tuple[int, int, int]:
+    """(current_page, per_page, total) from ``meta``; a single full page when absent."""
+    meta = body.get("meta") if isinstance(body, dict) else None
+    if not isinstance(meta, dict):
+        return requested_page, max(item_count, 1), (requested_page - 1) * item_count + item_count
+
+    def number(key: str, default: int) -> int:
+        value = meta.get(key)
+        return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+    per_page = max(number("per_page", item_count), 1)
+    return number("current_page", requested_page), per_page, number("total", item_count)
+
+
+def _parse(build: Callable[[Any], _Record], data: Any, name: str) -> _Record:
+    try:
+        return build(data)
+    except ShapeError as problem:
+        raise _invalid(name, str(problem)) from None
+
+
+def _invalid(name: str, detail: str) -> InvalidResponseError:
+    return InvalidResponseError(detail, endpoint=ENDPOINTS[name], method="GET", status=200)

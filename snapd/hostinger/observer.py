@@ -1,0 +1,39 @@
+"""The hook through which the client reports each HTTP attempt (for metrics)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+__all__ = ["RETRY_REASONS", "ApiObserver", "NullObserver"]
+
+#: Every value ``request_retried`` may receive as ``reason``.
+RETRY_REASONS = frozenset({"429", "500", "502", "503", "504", "connection", "read", "other"})
+
+
+class ApiObserver(Protocol):
+    """Receives one call per HTTP attempt and one per transport retry.
+
+    ``endpoint`` is always a path template from ``ENDPOINTS``, never a raw URL. Both
+    methods are called on the requesting thread, so they must be quick and thread-safe.
+    An exception raised by an observer is logged and otherwise ignored.
+    """
+
+    def request_finished(self, method: str, endpoint: str, code: str, seconds: float) -> None:
+        """One attempt ended. ``code`` is the status as text (``"200"``, ``"429"``), or
+        ``"error"`` when no answer arrived. ``seconds`` covers that attempt only, not the
+        time spent waiting for the request budget."""
+        ...
+
+    def request_retried(self, endpoint: str, reason: str) -> None:
+        """The transport is about to try again; ``reason`` is one of ``RETRY_REASONS``."""
+        ...
+
+
+class NullObserver:
+    """An observer that ignores everything."""
+
+    def request_finished(self, method: str, endpoint: str, code: str, seconds: float) -> None:
+        return None
+
+    def request_retried(self, endpoint: str, reason: str) -> None:
+        return None
