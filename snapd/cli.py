@@ -10,12 +10,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from snapd import __version__
-from snapd.commands import ExitCode
-from snapd.config import DEFAULT_CONFIG_PATH
+from snapd.commands import ExitCode, UsageError
+from snapd.config import DEFAULT_CONFIG_PATH, Config, ConfigError, load_config
+from snapd.durations import parse_duration
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -45,6 +47,22 @@ def _timestamp(text: str) -> datetime:
 def _positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        duration = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if duration <= timedelta(0):
+        raise argparse.ArgumentTypeError(f"expected a duration longer than 0s, got {text!r}")
+    return duration
+
+
+def _virtual_machine_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a virtual machine id (a number), got {text!r}")
     return int(text)
 
 
@@ -86,6 +104,222 @@ def _run_plan(arguments: argparse.Namespace) -> int:
     return plan(arguments.config, arguments.count, after)
 
 
+def _load(arguments: argparse.Namespace) -> Config:
+    """Load the policy and set up logging as it asks (``ConfigError`` goes to ``main``)."""
+    from snapd.logs import configure_logging
+
+    config = load_config(arguments.config)
+    configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
+    return config
+
+
+def _run_once(arguments: argparse.Namespace) -> int:
+    from snapd.commands.once import run_once
+    from snapd.commands.runtime import open_runtime
+
+    runtime = open_runtime(_load(arguments))
+    try:
+        policies = runtime.policies(arguments.vm_ids, arguments.all)
+        return run_once(runtime, policies, dry_run=arguments.dry_run, force=arguments.force)
+    finally:
+        runtime.close()
+
+
+def _run_status(arguments: argparse.Namespace) -> int:
+    from snapd.commands.inspect import status
+    from snapd.commands.runtime import open_runtime
+
+    runtime = open_runtime(_load(arguments))
+    try:
+        return status(runtime, datetime.now(UTC))
+    finally:
+        runtime.close()
+
+
+def _run_history(arguments: argparse.Namespace) -> int:
+    from snapd.commands.inspect import history
+    from snapd.commands.runtime import open_ledger
+
+    with open_ledger(_load(arguments)) as ledger:
+        return history(ledger, arguments.vm_id, arguments.limit)
+
+
+def _run_hold(arguments: argparse.Namespace) -> int:
+    from snapd.commands.holds import hold
+    from snapd.commands.runtime import build_client, open_ledger
+    from snapd.hostinger import ApiError
+
+    config = _load(arguments)
+    if arguments.vm_id not in {policy.id for policy in config.vms}:
+        raise UsageError(f"virtual machine {arguments.vm_id} is not in {config.source}")
+    snapshot = None
+    try:
+        client = build_client(config)
+        try:
+            snapshot = client.get_snapshot(arguments.vm_id)
+        finally:
+            client.close()
+    except (UsageError, ApiError) as error:
+        print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
+    with open_ledger(config) as ledger:
+        now = datetime.now(UTC)
+        return hold(ledger, arguments.vm_id, arguments.duration, arguments.reason, now, snapshot)
+
+
+def _run_release(arguments: argparse.Namespace) -> int:
+    from snapd.commands.holds import release
+    from snapd.commands.runtime import open_ledger
+
+    with open_ledger(_load(arguments)) as ledger:
+        return release(ledger, arguments.vm_id)
+
+
+def _run_manual(arguments: argparse.Namespace) -> int:
+    from snapd.commands.manual import run_manual
+    from snapd.commands.runtime import open_runtime
+
+    runtime = open_runtime(_load(arguments))
+    try:
+        return run_manual(
+            runtime,
+            arguments.kind,
+            arguments.vm_id,
+            assume_yes=arguments.yes,
+            now=datetime.now(UTC),
+        )
+    finally:
+        runtime.close()
+
+
+def _run_fake_api(arguments: argparse.Namespace) -> int:
+    from snapd.fakeapi import command
+
+    return command.run(arguments)
+
+
+def _add_fake_api(commands: Any) -> None:
+    from snapd.fakeapi import command
+
+    fake_api = commands.add_parser(
+        "fake-api",
+        help="serve the embedded fake Hostinger API (for trying snapd out and for tests)",
+        description="Serve a fake of the Hostinger VPS API that behaves like the real one: "
+        "bearer auth, one snapshot per VM that each create overwrites, asynchronous "
+        "actions, pagination, rate limiting and injectable faults. Prints its base URL "
+        "and VM ids; stops on Ctrl-C or SIGTERM.",
+    )
+    command.add_arguments(fake_api)
+    fake_api.set_defaults(handler=_run_fake_api)
+
+
+def _add_operations(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The commands that act on VMs: once, status, history, hold, release, restore, delete."""
+    once = commands.add_parser(
+        "once",
+        parents=[config_option],
+        help="run the guarded snapshot pipeline now",
+        description="Run the guarded pipeline now for the given VMs (or --all) and wait for "
+        "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
+        "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
+        "failed.",
+    )
+    targets = once.add_mutually_exclusive_group(required=True)
+    targets.add_argument(
+        "vm_ids",
+        nargs="*",
+        default=[],
+        type=_virtual_machine_id,
+        metavar="VM_ID",
+        help="virtual machine ids from the policy",
+    )
+    targets.add_argument("--all", action="store_true", help="every VM in the policy")
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="walk the same path and log the same lines, but create nothing",
+    )
+    once.add_argument(
+        "--force",
+        action="store_true",
+        help="ignore min_age, protect_manual and holds (nothing else)",
+    )
+    once.set_defaults(handler=_run_once)
+
+    status = commands.add_parser(
+        "status",
+        parents=[config_option],
+        help="one row per VM: state, snapshot age and expiry, last success, hold, next run",
+        description="Show every VM's restore point as the API and the ledger see it now.",
+    )
+    status.set_defaults(handler=_run_status)
+
+    history = commands.add_parser(
+        "history",
+        parents=[config_option],
+        help="the ledger of past attempts, newest first",
+        description="Show past attempts from the ledger, newest first: the history of "
+        "restore points that the API itself does not keep.",
+    )
+    history.add_argument(
+        "vm_id",
+        nargs="?",
+        type=_virtual_machine_id,
+        metavar="VM_ID",
+        help="only this virtual machine",
+    )
+    history.add_argument(
+        "--limit", type=_positive_int, default=50, metavar="N", help="rows to show (default 50)"
+    )
+    history.set_defaults(handler=_run_history)
+
+    hold = commands.add_parser(
+        "hold",
+        parents=[config_option],
+        help="stop scheduled snapshots from overwriting a VM's snapshot for a while",
+        description="Hold a VM: no scheduled snapshot overwrites its current one until the "
+        "hold ends. Warns when the snapshot expires before that.",
+    )
+    hold.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
+    hold.add_argument(
+        "--for",
+        dest="duration",
+        type=_duration,
+        required=True,
+        metavar="DURATION",
+        help="how long, e.g. 48h or 3d",
+    )
+    hold.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why, shown in status and logs"
+    )
+    hold.set_defaults(handler=_run_hold)
+
+    release = commands.add_parser(
+        "release",
+        parents=[config_option],
+        help="end a VM's hold",
+        description="End a VM's hold; scheduled snapshots resume with the next slot.",
+    )
+    release.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
+    release.set_defaults(handler=_run_release)
+
+    for kind, summary in (
+        ("restore", "restore a VM from its snapshot (asks first)"),
+        ("delete", "delete a VM's snapshot (asks first)"),
+    ):
+        manual = commands.add_parser(
+            kind,
+            parents=[config_option],
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}. Shows the snapshot, asks for "
+            "confirmation on a terminal, refuses without one unless --yes, waits for the "
+            "action and records it."
+            + (" The VM is then held for hold_after_restore." if kind == "restore" else ""),
+        )
+        manual.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
+        manual.add_argument("--yes", action="store_true", help="do not ask")
+        manual.set_defaults(handler=_run_manual, kind=kind)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; every subcommand sets ``handler``."""
     parser = argparse.ArgumentParser(
@@ -95,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"snapd {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at debug level whatever the policy says"
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     config_option = _config_option()
 
@@ -140,6 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="list slots after this ISO 8601 instant instead of now (UTC without an offset)",
     )
     plan.set_defaults(handler=_run_plan)
+    _add_operations(commands, config_option)
+    _add_fake_api(commands)
     return parser
 
 
@@ -157,6 +396,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _usage(parser)
     try:
         return handler(arguments)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"snapd: error: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
+    except UsageError as error:
+        print(f"snapd: error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
     except KeyboardInterrupt:
         return 130
 

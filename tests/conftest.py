@@ -1,12 +1,27 @@
-"""Shared fixtures: policy files written to a temporary folder."""
+"""Shared fixtures: policy files, the fake API on port 0, a manual clock, a wired pipeline."""
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
+
+from snapd.clock import ManualClock
+from snapd.config import VirtualMachinePolicy
+from snapd.engine import Engine
+from snapd.fakeapi import FakeHostinger
+from snapd.hostinger import HostingerClient
+from snapd.ledger import Ledger
+from snapd.locks import VirtualMachineLocks
+from snapd.operations import Operations
+from snapd.outcome import NullOutcomeObserver, Outcome
+from snapd.ratelimit import RequestBudget
+from snapd.waiting import PollSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.yaml"
@@ -24,3 +39,108 @@ def write_policy(tmp_path: Path) -> PolicyWriter:
         return path
 
     return write
+
+
+START = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
+TOKEN = "test-token-3f9a1c"
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """A manual clock shared by the fake API and the pipeline: waits cost no real time."""
+    return ManualClock(START)
+
+
+@pytest.fixture
+def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
+    """The fake Hostinger API on 127.0.0.1, port 0, three VMs, 60 s actions."""
+    with FakeHostinger(token=TOKEN, vm_count=3, action_seconds=60.0, seed=1, clock=clock) as api:
+        yield api
+
+
+def make_policy(virtual_machine_id: int, **changes: object) -> VirtualMachinePolicy:
+    """A VM policy with the built-in defaults and a daily schedule."""
+    base = VirtualMachinePolicy(
+        id=virtual_machine_id,
+        name=f"vm-{virtual_machine_id}",
+        schedule="0 3 * * *",
+        timezone="UTC",
+        jitter=timedelta(0),
+        min_age=timedelta(hours=12),
+        protect_manual=timedelta(hours=24),
+        action_timeout=timedelta(minutes=30),
+        busy_timeout=timedelta(minutes=10),
+        catch_up=timedelta(hours=24),
+        refresh_before_expiry=timedelta(hours=24),
+        hold_after_restore=timedelta(hours=24),
+        snapshot_lifetime=timedelta(days=20),
+        allowed_states=("running",),
+        health_check=None,
+        pre_hook=None,
+        post_hook=None,
+    )
+    return replace(base, **changes)  # type: ignore[arg-type]
+
+
+@dataclass
+class Pipeline:
+    """A pipeline wired to the fake API, a ledger in a temporary folder and a manual clock."""
+
+    fake: FakeHostinger
+    clock: ManualClock
+    state_dir: Path
+    client: HostingerClient
+    ledger: Ledger
+    locks: VirtualMachineLocks
+    engine: Engine
+    operations: Operations
+    outcomes: list[Outcome]
+
+    def creates(self) -> int:
+        """POSTs of new snapshots (restore is another path) the fake has seen."""
+        return self.fake.count("POST", "/snapshot")
+
+
+class RecordingObserver(NullOutcomeObserver):
+    def __init__(self, outcomes: list[Outcome]) -> None:
+        self.outcomes = outcomes
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+
+
+def build_pipeline(
+    fake: FakeHostinger, clock: ManualClock, state_dir: Path, token: str = TOKEN
+) -> Pipeline:
+    client = HostingerClient(
+        base_url=fake.base_url,
+        token=token,
+        timeout=5.0,
+        budget=RequestBudget(100_000),
+        retry_total_seconds=5.0,
+        backoff_factor=0.01,
+    )
+    ledger = Ledger.open(state_dir)
+    locks = VirtualMachineLocks(state_dir)
+    outcomes: list[Outcome] = []
+    poll = PollSettings(first_delay=10.0, minimum_delay=1.0, maximum_delay=60.0)
+    engine = Engine(client, ledger, locks, clock, observer=RecordingObserver(outcomes), poll=poll)
+    operations = Operations(client, ledger, locks, clock, poll=poll)
+    return Pipeline(fake, clock, state_dir, client, ledger, locks, engine, operations, outcomes)
+
+
+@pytest.fixture
+def pipeline(fake: FakeHostinger, clock: ManualClock, tmp_path: Path) -> Iterator[Pipeline]:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    built = build_pipeline(fake, clock, state_dir)
+    yield built
+    built.client.close()
+    built.ledger.close()
+
+
+@pytest.fixture(autouse=True)
+def reset_logging() -> Iterator[None]:
+    """Commands configure structlog for the whole process; give every test a clean slate."""
+    yield
+    structlog.reset_defaults()

@@ -12,3 +12,10 @@ class ExitCode(IntEnum):
     FAILURE = 1  # a runtime failure: the API refused, a snapshot failed
     USAGE = 2  # bad arguments or a policy/token/state problem the operator must fix
     SKIPPED = 3  # `once`: a guard skipped at least one VM and none failed
+
+
+class UsageError(Exception):
+    """A problem the operator must fix (token, state directory, arguments); exit 2.
+
+    The message is one line and never contains the token.
+    """

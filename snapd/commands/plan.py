@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from snapd.commands import ExitCode
 from snapd.commands.config import load_or_report
+from snapd.commands.formatting import iso_utc
 from snapd.cron import load_timezone
 from snapd.durations import format_duration
 from snapd.schedule import build_trigger, next_slots
-
-
-def iso_utc(moment: datetime) -> str:
-    """``2025-01-05T03:00:00Z``: the form every timestamp in snapd's output takes."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def plan(

@@ -1,0 +1,86 @@
+"""What one slot (or one restore/delete) ended with, and who gets told about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+
+class Result(StrEnum):
+    """Final results; the first four are the ``result`` label of the attempts metric."""
+
+    SUCCESS = "success"
+    FAILED = "failed"
+    UNVERIFIED = "unverified"
+    TIMEOUT = "timeout"
+    SKIPPED = "skipped"
+    DRY_RUN = "dry_run"
+    INTERRUPTED = "interrupted"  # the process is stopping; the action stays pending
+
+
+ATTEMPT_RESULTS = (Result.SUCCESS, Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT)
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    """The snapshot a VM had at a moment (None fields: the API did not say)."""
+
+    id: int | None
+    created_at: datetime | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one pipeline run for one VM.
+
+    ``reason`` is a named reason (a bounded label value); ``detail`` is the human sentence.
+    """
+
+    virtual_machine_id: int
+    kind: str  # snapshot | restore | delete
+    slot: datetime | None
+    result: Result
+    reason: str
+    detail: str
+    started_at: datetime
+    finished_at: datetime
+    action_id: int | None = None
+    old_snapshot: SnapshotState | None = None
+    new_snapshot: SnapshotState | None = None
+    correlation_id: str | None = None
+    dry_run: bool = False
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished_at - self.started_at).total_seconds()
+
+    @property
+    def attempted(self) -> bool:
+        """True when a create (or restore/delete) was actually sent or adopted."""
+        return self.result in ATTEMPT_RESULTS and self.action_id is not None
+
+
+class OutcomeObserver(Protocol):
+    """Receives every outcome and every snapshot seen (the metrics module implements it)."""
+
+    def outcome(self, outcome: Outcome) -> None: ...
+
+    def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None: ...
+
+    def api_unauthorized(self) -> None: ...
+
+
+class NullOutcomeObserver:
+    """An observer that ignores everything (tests and one-off commands)."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        return None
+
+    def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
+        return None
+
+    def api_unauthorized(self) -> None:
+        return None

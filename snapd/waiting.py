@@ -1,0 +1,116 @@
+"""Waiting for an asynchronous Hostinger action, and checking what it left behind.
+
+Actions report ``created``, ``sent``, ``delayed``, undocumented states such as ``started``,
+and finally ``success`` or ``error``. Anything but the two final states means "still
+running". Polls back off so that a fleet of waits costs few requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from snapd.clock import Clock
+from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient, Snapshot
+from snapd.outcome import SnapshotState
+
+log = structlog.get_logger("snapd.waiting")
+
+# The API's timestamps have second resolution and the two clocks are not the same clock.
+CLOCK_SKEW = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """Backoff of action polls: start near the VM's usual duration, grow, stay bounded."""
+
+    first_delay: float = 2.0
+    minimum_delay: float = 1.0
+    maximum_delay: float = 60.0
+    factor: float = 1.5
+
+    def first(self, previous_seconds: float | None) -> float:
+        """The first poll: most of the VM's last duration, when known."""
+        if previous_seconds is None:
+            return self.first_delay
+        return min(max(previous_seconds * 0.8, self.minimum_delay), self.maximum_delay)
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    """``action`` is the last state read; ``state`` is success, error, timeout or stopped."""
+
+    state: str
+    action: Action | None
+    detail: str
+
+
+def wait_for_action(
+    client: HostingerClient,
+    clock: Clock,
+    virtual_machine_id: int,
+    action_id: int,
+    deadline: datetime,
+    *,
+    settings: PollSettings,
+    previous_seconds: float | None,
+    should_stop: Callable[[], bool],
+) -> WaitResult:
+    """Poll ``action_id`` until it is final, ``deadline`` passes or ``should_stop()``.
+
+    Transient API errors during polling are logged and polled through; an authentication
+    error ends the wait at once (state ``error``).
+    """
+    delay = settings.first(previous_seconds)
+    last: Action | None = None
+    while True:
+        remaining = (deadline - clock.now()).total_seconds()
+        if remaining <= 0:
+            return WaitResult("timeout", last, f"action {action_id} not finished by the deadline")
+        if should_stop():
+            return WaitResult("stopped", last, "stopping; the action stays pending")
+        clock.sleep(min(delay, remaining))
+        delay = min(delay * settings.factor, settings.maximum_delay)
+        if should_stop():
+            return WaitResult("stopped", last, "stopping; the action stays pending")
+        try:
+            last = client.get_action(virtual_machine_id, action_id)
+        except AuthenticationError as error:
+            return WaitResult("error", last, f"the API refused the token: {error}")
+        except ApiError as error:
+            log.warning(
+                "action_poll_failed",
+                vm=virtual_machine_id,
+                action_id=action_id,
+                error=str(error),
+                correlation_id=error.correlation_id,
+            )
+            continue
+        log.debug("action_polled", vm=virtual_machine_id, action_id=action_id, state=last.state)
+        if last.is_final:
+            return WaitResult(last.state, last, f"action {action_id} ended in {last.state}")
+
+
+def snapshot_state(snapshot: Snapshot | None) -> SnapshotState | None:
+    """The ledger's and the metrics' view of an API snapshot."""
+    if snapshot is None:
+        return None
+    return SnapshotState(snapshot.id, snapshot.created_at, snapshot.expires_at)
+
+
+def is_new_snapshot(
+    before: SnapshotState | None, after: SnapshotState | None, attempt_started_at: datetime
+) -> bool:
+    """True when ``after`` is a snapshot made by this attempt.
+
+    Either it was created after the attempt began (allowing for clock skew), or its id
+    differs from the one the attempt would overwrite.
+    """
+    if after is None:
+        return False
+    if after.created_at is not None and after.created_at >= attempt_started_at - CLOCK_SKEW:
+        return True
+    return before is not None and after.id is not None and after.id != before.id
