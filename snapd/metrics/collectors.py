@@ -1,0 +1,321 @@
+"""Every Prometheus metric snapd exports, fed by outcomes, API attempts and the daemon.
+
+The names, labels and meanings are the metrics contract in the design notes. Label values
+are bounded: VM ids, enum values and path templates only; anything outside the known sets
+is exported as ``other`` so that a bug elsewhere cannot explode the number of series.
+Times are exported as Unix timestamps, never as ages.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from snapd import __version__
+from snapd.hostinger.endpoints import ENDPOINTS
+from snapd.hostinger.observer import RETRY_REASONS
+from snapd.metrics.series import VirtualMachineSeries
+from snapd.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
+from snapd.policy import Reason
+
+__all__ = ["API_DURATION_BUCKETS", "SKIP_REASONS", "SNAPSHOT_DURATION_BUCKETS", "Metrics"]
+
+#: A snapshot takes minutes; action_timeout defaults to 30 minutes, so the top is 1 h.
+SNAPSHOT_DURATION_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0)
+#: One HTTP attempt; the client's timeout is 30 s by default.
+API_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+#: The reasons a decision can skip a slot with (pre-initialised per VM, so that the first
+#: skip is visible to ``increase()``). ``create`` is not a skip and a dry run is not one.
+SKIP_REASONS = tuple(
+    reason.value for reason in Reason if reason not in (Reason.CREATE, Reason.DRY_RUN)
+)
+_KNOWN_SKIP_REASONS = frozenset(reason.value for reason in Reason)
+_KNOWN_ENDPOINTS = frozenset(ENDPOINTS.values())
+_OTHER = "other"
+
+
+def _timestamp(moment: datetime) -> float:
+    """Unix seconds; a naive datetime is taken as UTC (snapd's clocks are all UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+class Metrics:
+    """The metrics of one daemon, in their own registry.
+
+    Implements ``OutcomeObserver`` (outcomes, snapshots seen, a refused token) and the
+    client's ``ApiObserver`` (one call per HTTP attempt and per retry). All methods are
+    thread-safe and quick; they never raise for odd input.
+
+    Args:
+        registry: where the metrics are registered; a new ``CollectorRegistry`` when None
+            (the process-wide default registry is never used, so tests stay independent).
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        self._lock = threading.Lock()
+        self._last_successes: dict[int, float] = {}
+        self._authentication_ok = True
+
+        registry = self.registry
+        self.attempts = VirtualMachineSeries(
+            Counter(
+                "snapd_snapshot_attempts_total",
+                "Snapshot slots that tried to create a snapshot, by result.",
+                ["vm", "result"],
+                registry=registry,
+            )
+        )
+        self.skips = VirtualMachineSeries(
+            Counter(
+                "snapd_snapshot_skips_total",
+                "Snapshot slots a guard skipped, by the decision's reason.",
+                ["vm", "reason"],
+                registry=registry,
+            )
+        )
+        self.duration = VirtualMachineSeries(
+            Histogram(
+                "snapd_snapshot_duration_seconds",
+                "Seconds from the start of a successful slot to its verified snapshot.",
+                ["vm"],
+                buckets=SNAPSHOT_DURATION_BUCKETS,
+                registry=registry,
+            )
+        )
+        self.last_success = self._vm_gauge(
+            "snapd_snapshot_last_success_timestamp_seconds",
+            "When the last verified snapshot finished.",
+        )
+        self.created = self._vm_gauge(
+            "snapd_snapshot_created_timestamp_seconds", "created_at of the VM's current snapshot."
+        )
+        self.expiry = self._vm_gauge(
+            "snapd_snapshot_expiry_timestamp_seconds", "expires_at of the VM's current snapshot."
+        )
+        self.present = self._vm_gauge("snapd_snapshot_present", "1 when the VM has a snapshot.")
+        self.next_run = self._vm_gauge(
+            "snapd_next_run_timestamp_seconds", "The next scheduled slot."
+        )
+        self.backup_newest = self._vm_gauge(
+            "snapd_backup_newest_timestamp_seconds", "created_at of the newest Hostinger backup."
+        )
+        self.hold = self._vm_gauge("snapd_hold_active", "1 while an operator hold is active.")
+        self._per_vm: tuple[VirtualMachineSeries[Any], ...] = (
+            self.attempts,
+            self.skips,
+            self.duration,
+            self.last_success,
+            self.created,
+            self.expiry,
+            self.present,
+            self.next_run,
+            self.backup_newest,
+            self.hold,
+        )
+        self.api_requests = Counter(
+            "snapd_api_requests_total",
+            "HTTP attempts to the Hostinger API; code is the status or 'error'.",
+            ["method", "endpoint", "code"],
+            registry=registry,
+        )
+        self.api_duration = Histogram(
+            "snapd_api_request_duration_seconds",
+            "Seconds per HTTP attempt to the Hostinger API.",
+            ["endpoint"],
+            buckets=API_DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.api_retries = Counter(
+            "snapd_api_retries_total",
+            "Transport retries of Hostinger API requests.",
+            ["endpoint", "reason"],
+            registry=registry,
+        )
+        self.authentication = Gauge(
+            "snapd_api_authentication_ok",
+            "0 after the API refused the token, until a request succeeds again.",
+            registry=registry,
+        )
+        self.authentication.set(1)
+        self.reload_successful = Gauge(
+            "snapd_config_last_reload_successful",
+            "1 when the last configuration load succeeded.",
+            registry=registry,
+        )
+        self.reload_success_timestamp = Gauge(
+            "snapd_config_last_reload_success_timestamp_seconds",
+            "When the configuration was last loaded successfully.",
+            registry=registry,
+        )
+        build = Gauge(
+            "snapd_build_info",
+            "Always 1; the labels say which build.",
+            ["version"],
+            registry=registry,
+        )
+        build.labels(__version__).set(1)
+
+    def _vm_gauge(self, name: str, documentation: str) -> VirtualMachineSeries[Gauge]:
+        return VirtualMachineSeries(Gauge(name, documentation, ["vm"], registry=self.registry))
+
+    # -- the VM set ---------------------------------------------------------------------
+
+    def register_vms(self, virtual_machine_ids: Iterable[int]) -> None:
+        """Create each VM's counters at 0 and its hold at 0, so dashboards see zeros.
+
+        Attempts get all four results, skips every decision reason, and the duration
+        histogram its empty buckets. Series that have no meaningful zero (timestamps) stay
+        absent until a value is known. Calling it again is harmless.
+        """
+        for virtual_machine_id in virtual_machine_ids:
+            for result in ATTEMPT_RESULTS:
+                self.attempts.labels(virtual_machine_id, result.value)
+            for reason in SKIP_REASONS:
+                self.skips.labels(virtual_machine_id, reason)
+            self.duration.labels(virtual_machine_id)
+            self.hold.labels(virtual_machine_id)
+
+    def forget_vms(self, keep: set[int]) -> None:
+        """Remove every per-VM series whose VM is not in ``keep`` (a reload dropped it)."""
+        for metric in self._per_vm:
+            metric.forget(keep)
+        with self._lock:
+            for virtual_machine_id in [vm for vm in self._last_successes if vm not in keep]:
+                del self._last_successes[virtual_machine_id]
+
+    # -- OutcomeObserver ----------------------------------------------------------------
+
+    def outcome(self, outcome: Outcome) -> None:
+        """Count one finished pipeline run.
+
+        Only ``snapshot`` outcomes are counted: restore and delete are not snapshot
+        attempts, but their read-back updates the VM's snapshot series. Dry runs change
+        nothing, since a rehearsal is neither an attempt nor a skip. Every result in
+        ``ATTEMPT_RESULTS`` counts as an attempt, including a failure before anything was
+        sent (pre-flight, refused token, busy timeout): the slot failed to protect the VM.
+        ``INTERRUPTED`` is not counted; the pending action is resumed and counted then.
+        A success also sets the last-success timestamp (the later one wins), observes the
+        duration and takes the new snapshot's timestamps.
+        """
+        vm = outcome.virtual_machine_id
+        if outcome.dry_run:
+            return
+        if outcome.kind != "snapshot":
+            if outcome.action_id is not None:
+                self.snapshot_seen(vm, outcome.new_snapshot)
+            return
+        if outcome.result in ATTEMPT_RESULTS:
+            self.attempts.labels(vm, outcome.result.value).inc()
+        elif outcome.result is Result.SKIPPED:
+            reason = outcome.reason if outcome.reason in _KNOWN_SKIP_REASONS else _OTHER
+            self.skips.labels(vm, reason).inc()
+        if outcome.result is Result.SUCCESS:
+            self._set_last_success(vm, _timestamp(outcome.finished_at))
+            self.duration.labels(vm).observe(max(outcome.seconds, 0.0))
+            if outcome.new_snapshot is not None:
+                self.snapshot_seen(vm, outcome.new_snapshot)
+
+    def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
+        """Export the VM's current snapshot; None means the VM has none.
+
+        Without a snapshot (or without a known ``created_at``/``expires_at``) the
+        timestamp series are removed rather than set to 0, which would read as 1970.
+        """
+        vm = virtual_machine_id
+        self.present.labels(vm).set(0 if snapshot is None else 1)
+        created = snapshot.created_at if snapshot is not None else None
+        expires = snapshot.expires_at if snapshot is not None else None
+        for metric, moment in ((self.created, created), (self.expiry, expires)):
+            if moment is None:
+                metric.remove(vm)
+            else:
+                metric.labels(vm).set(_timestamp(moment))
+
+    def api_unauthorized(self) -> None:
+        """The API refused the token."""
+        self._set_authentication(False)
+
+    # -- ApiObserver --------------------------------------------------------------------
+
+    def request_finished(self, method: str, endpoint: str, code: str, seconds: float) -> None:
+        """Count one HTTP attempt; a 2xx proves the token works, a 401 that it does not."""
+        endpoint = endpoint if endpoint in _KNOWN_ENDPOINTS else _OTHER
+        if not (code == "error" or (len(code) == 3 and code.isdigit())):
+            code = _OTHER
+        self.api_requests.labels(method.upper(), endpoint, code).inc()
+        self.api_duration.labels(endpoint).observe(max(seconds, 0.0))
+        if code.startswith("2"):
+            self._set_authentication(True)
+        elif code == "401":
+            self._set_authentication(False)
+
+    def request_retried(self, endpoint: str, reason: str) -> None:
+        """Count one transport retry."""
+        endpoint = endpoint if endpoint in _KNOWN_ENDPOINTS else _OTHER
+        reason = reason if reason in RETRY_REASONS else _OTHER
+        self.api_retries.labels(endpoint, reason).inc()
+
+    # -- the daemon ---------------------------------------------------------------------
+
+    def set_next_run(self, virtual_machine_id: int, moment: datetime | None) -> None:
+        """The VM's next scheduled slot; None (nothing scheduled) removes the series."""
+        if moment is None:
+            self.next_run.remove(virtual_machine_id)
+        else:
+            self.next_run.labels(virtual_machine_id).set(_timestamp(moment))
+
+    def set_hold(self, virtual_machine_id: int, active: bool) -> None:
+        self.hold.labels(virtual_machine_id).set(1 if active else 0)
+
+    def set_backup_newest(self, virtual_machine_id: int, moment: datetime | None) -> None:
+        """The newest Hostinger backup of the VM; None (no backup) removes the series."""
+        if moment is None:
+            self.backup_newest.remove(virtual_machine_id)
+        else:
+            self.backup_newest.labels(virtual_machine_id).set(_timestamp(moment))
+
+    def config_reloaded(self, successful: bool, at: datetime) -> None:
+        """A configuration load finished; a failed one keeps the last success timestamp."""
+        self.reload_successful.set(1 if successful else 0)
+        if successful:
+            self.reload_success_timestamp.set(_timestamp(at))
+
+    def restore_last_successes(self, last_successes: dict[int, datetime]) -> None:
+        """Seed the last-success timestamps from the ledger at start.
+
+        A timestamp never moves backwards: a value already set by an outcome is kept when
+        it is newer.
+        """
+        for virtual_machine_id, moment in last_successes.items():
+            self._set_last_success(virtual_machine_id, _timestamp(moment))
+
+    @property
+    def authentication_ok(self) -> bool:
+        """False from a refused token until the next successful request."""
+        with self._lock:
+            return self._authentication_ok
+
+    def exposition(self) -> bytes:
+        """The registry in the Prometheus text format (version 0.0.4)."""
+        return generate_latest(self.registry)
+
+    def _set_last_success(self, virtual_machine_id: int, seconds: float) -> None:
+        with self._lock:
+            previous = self._last_successes.get(virtual_machine_id)
+            if previous is not None and previous >= seconds:
+                return
+            self._last_successes[virtual_machine_id] = seconds
+            self.last_success.labels(virtual_machine_id).set(seconds)
+
+    def _set_authentication(self, ok: bool) -> None:
+        with self._lock:
+            self._authentication_ok = ok
+            self.authentication.set(1 if ok else 0)
