@@ -191,6 +191,61 @@ def _run_manual(arguments: argparse.Namespace) -> int:
         runtime.close()
 
 
+def _run_daemon(arguments: argparse.Namespace) -> int:
+    from snapd.daemon import Daemon
+    from snapd.metrics import MetricsServerError
+
+    config = _load(arguments)
+    try:
+        return Daemon(arguments.config, config, dry_run=arguments.dry_run).run()
+    except MetricsServerError as error:
+        raise UsageError(str(error)) from None
+
+
+def _run_demo(arguments: argparse.Namespace) -> int:
+    from snapd.demo import run_demo
+
+    run_for = arguments.run_for.total_seconds() if arguments.run_for else None
+    return run_demo(arguments.vms, run_for)
+
+
+def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    run = commands.add_parser(
+        "run",
+        parents=[config_option],
+        help="run the daemon: snapshots on schedule, metrics on /metrics",
+        description="Run the daemon: one job per VM on its schedule, catch-up of a missed "
+        "slot at start, refresh before expiry, /metrics, /healthz and /readyz. SIGHUP "
+        "reloads the policy (an invalid one is rejected and the old one stays); SIGTERM "
+        "and SIGINT stop within seconds, leaving running actions recorded as pending for "
+        "the next start.",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and log every slot as usual, but create nothing",
+    )
+    run.set_defaults(handler=_run_daemon)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the daemon against the embedded fake API (no token, no network)",
+        description="Start the fake Hostinger API in this process with a few VMs, a policy "
+        "that snapshots every minute, a ledger in a temporary folder and the metrics "
+        "endpoint, then run the daemon. Ctrl-C ends it.",
+    )
+    demo.add_argument(
+        "--vms", type=_positive_int, default=3, metavar="N", help="number of fake VMs (default 3)"
+    )
+    demo.add_argument(
+        "--run-for",
+        type=_duration,
+        metavar="DURATION",
+        help="stop by itself after this long, e.g. 2m (default: until Ctrl-C)",
+    )
+    demo.set_defaults(handler=_run_demo)
+
+
 def _run_fake_api(arguments: argparse.Namespace) -> int:
     from snapd.fakeapi import command
 
@@ -377,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list slots after this ISO 8601 instant instead of now (UTC without an offset)",
     )
     plan.set_defaults(handler=_run_plan)
+    _add_daemon(commands, config_option)
     _add_operations(commands, config_option)
     _add_fake_api(commands)
     return parser

@@ -285,9 +285,9 @@ class Engine:
         if result is Result.SUCCESS:
             try:
                 new = snapshot_state(self.client.get_snapshot(policy.id))
+                self.observer.snapshot_seen(policy.id, new)
             except ApiError as error:
                 detail = f"could not read the snapshot back: {error}"
-            self.observer.snapshot_seen(policy.id, new)
             if not is_new_snapshot(old, new, pending.started_at):
                 result = Result.UNVERIFIED
                 detail = "the action succeeded but the snapshot did not change"

@@ -1,0 +1,317 @@
+"""``snapd run``: the long-running service around the pipeline.
+
+Start: open the ledger, restore metrics from it, serve /metrics, add a job per VM, resume
+pending actions and catch up on a missed slot. Then wait for signals: SIGHUP reloads the
+policy (the old one stays if the new one is invalid), SIGTERM and SIGINT stop taking new
+slots, let a create being sent finish, leave waits pending in the ledger and exit 0.
+A job may fail; the daemon may not.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import structlog
+
+from snapd import __version__, systemd
+from snapd.clock import InterruptibleClock
+from snapd.commands.runtime import Runtime, open_runtime
+from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
+from snapd.daemon_observer import DaemonObserver
+from snapd.durations import format_duration
+from snapd.hostinger import ApiError
+from snapd.metrics import Metrics, MetricsServer
+from snapd.outcome import SnapshotState
+from snapd.scheduler import SlotScheduler
+from snapd.waiting import PollSettings
+
+log = structlog.get_logger("snapd.daemon")
+
+STOP_GRACE_SECONDS = 8.0  # leaves room under systemd's and the issue's 10 s
+
+
+class Daemon:
+    """One daemon process; ``run()`` blocks until a stop signal and returns the exit code."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        dry_run: bool = False,
+        token: str | None = None,
+        poll: PollSettings | None = None,
+        metrics_host: str | None = None,
+        metrics_port: int | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.dry_run = dry_run
+        self.token = token
+        self.poll = poll
+        self.metrics_host = metrics_host if metrics_host is not None else config.metrics.host
+        self.metrics_port = metrics_port if metrics_port is not None else config.metrics.port
+        self.stop_event = threading.Event()
+        self.signals: queue.Queue[str] = queue.Queue()
+        self.metrics = Metrics()
+        self._policies_lock = threading.Lock()
+        self._policies = {policy.id: policy for policy in config.vms}
+        self._active = 0
+        self._active_lock = threading.Condition()
+        self.server: MetricsServer | None = None
+        self.scheduler: SlotScheduler | None = None
+        self.runtime: Runtime | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def run(
+        self, run_for: float | None = None, announce: Callable[[str], None] | None = None
+    ) -> int:
+        """Start, serve until stopped (or for ``run_for`` seconds), stop; return 0.
+
+        ``announce`` receives the metrics server's base URL once it listens.
+        """
+        self.observer = DaemonObserver(self.metrics, self)
+        observer = self.observer
+        self.runtime = open_runtime(
+            self.config,
+            clock=InterruptibleClock(self.stop_event),
+            observer=observer,
+            api_observer=self.metrics,
+            poll=self.poll,
+            should_stop=self.stop_event.is_set,
+            token=self.token,
+        )
+        try:
+            self.server = MetricsServer(
+                self.metrics, self.metrics_host, self.metrics_port, ready=self.readiness
+            )
+            self.server.start()
+            if announce is not None:
+                announce(self.server.url)
+            self._restore_from_ledger()
+            self.scheduler = SlotScheduler(self._run_slot, len(self.config.vms))
+            self.scheduler.start(self.config.vms)
+            self._log_start()
+            self._startup_runs()
+            self.metrics.config_reloaded(True, datetime.now(UTC))
+            systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
+            watchdog = systemd.Watchdog(lambda: not self.stop_event.is_set())
+            watchdog.start()
+            try:
+                with _signal_handlers(self.signals):
+                    self._main_loop(run_for)
+            finally:
+                watchdog.stop()
+        finally:
+            self._stop()
+        return 0
+
+    def _main_loop(self, run_for: float | None) -> None:
+        deadline = None if run_for is None else time.monotonic() + run_for
+        while True:
+            timeout = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            try:
+                command = self.signals.get(timeout=timeout)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    log.info("run_time_elapsed")
+                    return
+                continue
+            if command == "reload":
+                self.reload()
+            elif command == "stop":
+                return
+
+    def _stop(self) -> None:
+        log.info("stopping", grace_seconds=STOP_GRACE_SECONDS)
+        systemd.stopping("stopping: pending actions stay recorded")
+        self.stop_event.set()
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        with self._active_lock:
+            self._active_lock.wait_for(lambda: self._active == 0, timeout=STOP_GRACE_SECONDS)
+            unfinished = self._active
+        if self.server is not None:
+            self.server.stop()
+        if self.runtime is not None:
+            self.runtime.close()
+        log.info("stopped", unfinished_runs=unfinished)
+
+    def request_stop(self) -> None:
+        """Ask the main loop to stop (what SIGTERM does)."""
+        self.signals.put("stop")
+
+    def readiness(self) -> tuple[bool, str]:
+        """/readyz: ready while the scheduler runs and the API accepts the token."""
+        if self.stop_event.is_set():
+            return False, "stopping"
+        if self.scheduler is None:
+            return False, "starting"
+        if not self.metrics.authentication_ok:
+            return False, "the API refused the token"
+        return True, "ready"
+
+    # -- reload --------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Re-read the policy; keep the old one when the new one is invalid."""
+        systemd.reloading()
+        now = datetime.now(UTC)
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as error:
+            for problem in error.problems:
+                log.error("reload_rejected", problem=problem)
+            self.metrics.config_reloaded(False, now)
+            systemd.ready("reload rejected; the previous policy stays in force")
+            return False
+        for section in ("api", "metrics", "state_dir"):
+            if getattr(new, section) != getattr(self.config, section):
+                log.warning("reload_needs_restart", section=section)
+        with self._policies_lock:
+            self._policies = {policy.id: policy for policy in new.vms}
+        assert self.scheduler is not None
+        self.scheduler.replace(new.vms)
+        self.metrics.forget_vms({policy.id for policy in new.vms})
+        self.metrics.register_vms(policy.id for policy in new.vms)
+        self.config = new
+        self._publish_next_runs()
+        self.metrics.config_reloaded(True, now)
+        log.info("reloaded", vms=len(new.vms))
+        systemd.ready(f"watching {len(new.vms)} virtual machine(s)")
+        return True
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def policy(self, virtual_machine_id: int) -> VirtualMachinePolicy | None:
+        with self._policies_lock:
+            return self._policies.get(virtual_machine_id)
+
+    def _run_slot(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
+        """A job: run the pipeline; log and count failures, never let them escape."""
+        policy = self.policy(virtual_machine_id)
+        if policy is None or self.stop_event.is_set() or self.runtime is None:
+            return
+        with self._active_lock:
+            self._active += 1
+        try:
+            if purpose == "catch_up" and not self._catch_up_needed(policy, slot):
+                return
+            log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+        except Exception:
+            log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
+        finally:
+            self._publish_next_run(virtual_machine_id)
+            with self._active_lock:
+                self._active -= 1
+                self._active_lock.notify_all()
+
+    def _catch_up_needed(self, policy: VirtualMachinePolicy, slot: datetime | None) -> bool:
+        """A missed slot runs only when the current snapshot is older than that slot."""
+        assert self.runtime is not None
+        if slot is None or self.runtime.ledger.slot_succeeded(policy.id, slot):
+            return False
+        try:
+            snapshot = self.runtime.client.get_snapshot(policy.id)
+        except ApiError as error:
+            log.warning("catch_up_check_failed", vm=policy.id, error=str(error))
+            return True  # the pipeline's own pre-flight decides with fresh facts
+        if snapshot is not None and snapshot.created_at is not None and snapshot.created_at >= slot:
+            log.info("catch_up_not_needed", vm=policy.id, slot=slot)
+            self.observer.consider_refresh(
+                policy.id, SnapshotState(snapshot.id, snapshot.created_at, snapshot.expires_at)
+            )
+            return False
+        return True
+
+    def _startup_runs(self) -> None:
+        """Resume pending actions and catch up on each VM's most recent missed slot."""
+        assert self.runtime is not None and self.scheduler is not None
+        pending = {item.virtual_machine_id: item for item in self.runtime.ledger.pending()}
+        for policy in self.config.vms:
+            if policy.id in pending:
+                log.info("resume_scheduled", vm=policy.id, action_id=pending[policy.id].action_id)
+                self.scheduler.run_soon(policy.id, pending[policy.id].slot, "resume")
+                continue
+            slot = self.scheduler.last_slot(policy.id, policy.catch_up)
+            if slot is not None and not self.runtime.ledger.slot_succeeded(policy.id, slot):
+                self.scheduler.run_soon(policy.id, slot, "catch_up")
+
+    def _restore_from_ledger(self) -> None:
+        assert self.runtime is not None
+        self.metrics.register_vms(policy.id for policy in self.config.vms)
+        self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
+        now = datetime.now(UTC)
+        held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
+        for policy in self.config.vms:
+            self.metrics.set_hold(policy.id, policy.id in held)
+
+    def _publish_next_runs(self) -> None:
+        for policy in self.config.vms:
+            self._publish_next_run(policy.id)
+
+    def _publish_next_run(self, virtual_machine_id: int) -> None:
+        if self.scheduler is not None:
+            self.metrics.set_next_run(
+                virtual_machine_id, self.scheduler.next_run(virtual_machine_id)
+            )
+
+    def _log_start(self) -> None:
+        self._publish_next_runs()
+        log.info(
+            "started",
+            version=__version__,
+            config=str(self.config_path),
+            vms=len(self.config.vms),
+            base_url=self.config.api.base_url,
+            token="***",
+            requests_per_minute=self.config.api.requests_per_minute,
+            metrics=self.server.url + "/metrics" if self.server else None,
+            state_dir=str(self.config.state_dir),
+            dry_run=self.dry_run,
+        )
+        for policy in self.config.vms:
+            log.info(
+                "watching",
+                vm=policy.id,
+                name=policy.name,
+                schedule=policy.schedule,
+                timezone=policy.timezone,
+                min_age=format_duration(policy.min_age),
+                next_run=self.scheduler.next_run(policy.id) if self.scheduler else None,
+            )
+
+
+@contextmanager
+def _signal_handlers(commands: queue.Queue[str]) -> Iterator[None]:
+    """SIGTERM/SIGINT queue a stop, SIGHUP a reload; the main loop acts on them."""
+
+    def stop(signal_number: int, frame: FrameType | None) -> None:
+        commands.put("stop")
+
+    def reload(signal_number: int, frame: FrameType | None) -> None:
+        commands.put("reload")
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals can only be handled in the main thread (tests run daemons elsewhere)
+        return
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, stop),
+        signal.SIGINT: signal.signal(signal.SIGINT, stop),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, reload),
+    }
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
