@@ -1,0 +1,220 @@
+"""The daemon: catch-up, slots, late jobs, expiry refresh, reload, stop and resume."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from snapd.fakeapi import FakeHostinger, Fault
+from snapd.ledger import Ledger
+from snapd.scheduler import SlotScheduler, refresh_time, worker_count
+from tests.conftest import TOKEN, make_policy
+from tests.daemon_support import DaemonProcess, metric_value
+
+
+@pytest.fixture
+def live_fake() -> Iterator[FakeHostinger]:
+    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=3) as api:
+        yield api
+
+
+def write_policy(
+    path: Path,
+    fake: FakeHostinger,
+    state_dir: Path,
+    schedule: str = "0 * * * *",
+    vms: list[int] | None = None,
+) -> Path:
+    chosen = fake.vm_ids if vms is None else vms
+    listing = "\n".join(f"  - {{id: {vm}}}" for vm in chosen)
+    path.write_text(
+        f"api: {{base_url: '{fake.base_url}', timeout: 5s, requests_per_minute: 6000}}\n"
+        f'defaults: {{schedule: "{schedule}", protect_manual: 0s}}\n'
+        f"vms:\n{listing}\n"
+        "metrics: {listen: '127.0.0.1:0'}\n"
+        f"state_dir: {state_dir}\n"
+        "log: {format: json}\n"
+    )
+    return path
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "state"
+    folder.mkdir()
+    return folder
+
+
+def test_catch_up_runs_once_after_three_missed_slots(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    vm = live_fake.vm_ids[0]
+    # The snapshot predates the last three hourly slots: each of them was missed.
+    live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(hours=3, minutes=30))
+    daemon = DaemonProcess(policy)
+    try:
+        daemon.wait_for("snapshot_finished", vm=vm, result="success")
+        daemon.wait_for("snapshot_finished", vm=live_fake.vm_ids[1], result="success")
+    finally:
+        assert daemon.stop() == 0
+    assert live_fake.count("POST", "/snapshot") == 2  # one per VM, not one per missed slot
+    assert daemon.count("run_started") == 2
+
+
+def test_catch_up_is_not_needed_when_the_snapshot_is_newer_than_the_slot(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir, vms=live_fake.vm_ids[:1])
+    vm = live_fake.vm_ids[0]
+    live_fake.set_snapshot(vm, datetime.now(UTC))
+    daemon = DaemonProcess(policy)
+    try:
+        daemon.wait_for("catch_up_not_needed", vm=vm)
+    finally:
+        assert daemon.stop() == 0
+    assert live_fake.count("POST") == 0
+
+
+def test_sigterm_exits_0_quickly_and_the_next_start_resumes_without_a_second_create(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=4.0, seed=4) as slow_fake:
+        check_stop_and_resume(slow_fake, state_dir, tmp_path)
+
+
+def check_stop_and_resume(live_fake: FakeHostinger, state_dir: Path, tmp_path: Path) -> None:
+    vm = live_fake.vm_ids[0]
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir, vms=[vm])
+    states = ["created", "started", "sent", "success"]
+    live_fake.inject(Fault(kind="action_states", endpoint="create_snapshot", states=states))
+    first = DaemonProcess(policy)
+    first.wait_for("snapshot_requested", vm=vm)
+    started = time.monotonic()
+    assert first.stop(timeout=10) == 0
+    assert time.monotonic() - started < 10
+    with Ledger.open(state_dir) as ledger:
+        pending = ledger.pending_for(vm)
+    assert pending is not None
+
+    second = DaemonProcess(policy)
+    try:
+        second.wait_for("resume_scheduled", vm=vm)
+        finished = second.wait_for("snapshot_finished", vm=vm, timeout=30)
+    finally:
+        assert second.stop() == 0
+    assert finished["result"] == "success"
+    assert finished["action_id"] == pending.action_id
+    assert live_fake.count("POST", "/snapshot") == 1
+
+    third = DaemonProcess(policy)
+    try:
+        exposition = third.scrape()
+    finally:
+        assert third.stop() == 0
+    last_success = metric_value(
+        exposition, "snapd_snapshot_last_success_timestamp_seconds", vm=str(vm)
+    )
+    assert last_success is not None and abs(last_success - time.time()) < 120
+    assert live_fake.count("POST", "/snapshot") == 1
+
+
+def test_sighup_with_a_broken_policy_keeps_the_old_jobs(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    for vm in live_fake.vm_ids:
+        live_fake.set_snapshot(vm, datetime.now(UTC))
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    daemon = DaemonProcess(policy)
+    try:
+        before = daemon.scrape()
+        kept = str(live_fake.vm_ids[1])
+        assert metric_value(before, "snapd_next_run_timestamp_seconds", vm=kept) is not None
+        policy.write_text("vms: [\n")
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for("reload_rejected")
+        after = daemon.scrape()
+        assert metric_value(after, "snapd_config_last_reload_successful") == 0
+        assert metric_value(after, "snapd_next_run_timestamp_seconds", vm=kept) is not None
+
+        write_policy(policy, live_fake, state_dir, vms=live_fake.vm_ids[:1])
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_for("reloaded")
+        reloaded = daemon.scrape()
+        assert metric_value(reloaded, "snapd_config_last_reload_successful") == 1
+        assert metric_value(reloaded, "snapd_next_run_timestamp_seconds", vm=kept) is None
+    finally:
+        assert daemon.stop() == 0
+    assert live_fake.count("POST") == 0
+
+
+def test_a_job_started_late_beyond_the_old_one_second_grace_still_runs_once() -> None:
+    calls: list[tuple[int, datetime | None, str]] = []
+    ran = threading.Event()
+
+    def record(virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
+        calls.append((virtual_machine_id, slot, purpose))
+        ran.set()
+
+    scheduler = SlotScheduler(record, fleet_size=1)
+    scheduler.start([make_policy(7)])
+    try:
+        late = datetime.now(UTC) - timedelta(minutes=5)
+        scheduler.run_soon(7, late, "catch_up", at=late)
+        assert ran.wait(5)
+    finally:
+        scheduler.shutdown()
+    assert calls == [(7, late, "catch_up")]
+
+
+def test_a_scheduled_job_runs_its_slot_once_and_names_the_unjittered_slot() -> None:
+    calls: list[datetime | None] = []
+    now = datetime(2025, 6, 1, 3, 0, 7, tzinfo=UTC)
+    scheduler = SlotScheduler(lambda vm, slot, purpose: calls.append(slot), 1, now=lambda: now)
+    scheduler.replace([make_policy(7, jitter=timedelta(minutes=10))])
+    scheduler._fire_scheduled(7)
+    assert calls == [datetime(2025, 6, 1, 3, 0, tzinfo=UTC)]
+
+
+def test_the_pipeline_never_creates_twice_for_one_slot_even_when_fired_twice(
+    pipeline: object,
+) -> None:
+    from tests.conftest import Pipeline
+
+    assert isinstance(pipeline, Pipeline)
+    vm = pipeline.fake.vm_ids[0]
+    slot = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
+    policy = make_policy(vm, min_age=timedelta(0))
+    pipeline.engine.run_slot(policy, slot)
+    pipeline.engine.run_slot(policy, slot)
+    assert pipeline.creates() == 1
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "next_slot_in", "expected_in"),
+    [
+        (timedelta(days=3), timedelta(days=1), None),  # a slot comes first
+        (timedelta(days=3), timedelta(days=5), timedelta(days=2)),  # refresh a day early
+        (timedelta(hours=5), timedelta(days=5), timedelta(0)),  # already inside the margin: now
+        (timedelta(days=3), None, timedelta(days=2)),  # no next slot at all
+    ],
+)
+def test_expiry_refresh_is_due_before_expiry_when_no_slot_comes_first(
+    expires_in: timedelta, next_slot_in: timedelta | None, expected_in: timedelta | None
+) -> None:
+    now = datetime(2025, 6, 1, tzinfo=UTC)
+    next_slot = now + next_slot_in if next_slot_in is not None else None
+    when = refresh_time(now + expires_in, next_slot, timedelta(days=1), now)
+    assert when == (now + expected_in if expected_in is not None else None)
+
+
+def test_a_fleet_gets_a_worker_per_vm_within_bounds() -> None:
+    assert worker_count(1) == 20
+    assert worker_count(1000) == 1010
+    assert worker_count(100_000) == 2000
