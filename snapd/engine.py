@@ -7,8 +7,9 @@ hook runners), so tests drive it against the fake API with a manual clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import structlog
 
@@ -17,22 +18,17 @@ from snapd.config import VirtualMachinePolicy
 from snapd.creating import SendFailed, send_once
 from snapd.hooks import HookResult, hook_environment, run_health_check, run_hook
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient
-from snapd.ledger import AttemptRecord, Ledger, PendingAction
+from snapd.ledger import Ledger, PendingAction
 from snapd.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.outcome import NullOutcomeObserver, Outcome, OutcomeObserver, Result, SnapshotState
-from snapd.policy import Action, Decision, Facts, Guards, Reason, decide
+from snapd.policy import Action, Decision, Facts, Reason, decide
+from snapd.preflight import collect_facts, guards_of, read_virtual_machine
+from snapd.recording import Recorder
 from snapd.waiting import PollSettings, is_new_snapshot, snapshot_state, wait_for_action
 
 log = structlog.get_logger("snapd.engine")
 
 WAIT_RESULTS = {"success": Result.SUCCESS, "error": Result.FAILED, "timeout": Result.TIMEOUT}
-
-
-@dataclass(frozen=True)
-class _Preflight:
-    state: str
-    locked: bool
-    snapshot: SnapshotState | None
 
 
 class Engine:
@@ -56,6 +52,7 @@ class Engine:
         self.locks = locks
         self.clock = clock
         self.observer = observer or NullOutcomeObserver()
+        self.recorder = Recorder(ledger, clock, self.observer)
         self.poll = poll or PollSettings()
         self.health_check = health_check
         self.hook_runner = hook_runner
@@ -102,15 +99,30 @@ class Engine:
         delay = 2.0
         while True:
             try:
-                preflight = self._preflight(policy.id)
+                preflight = read_virtual_machine(self.client, self.observer, policy.id)
             except ApiError as error:
                 return self._api_failure(policy, slot, started, error, dry_run)
-            facts = self._facts(policy, slot, preflight, dry_run=False, force=force)
-            decision = decide(facts, _guards(policy))
+            facts = collect_facts(
+                self.ledger, policy, slot, preflight, self.clock.now(), force=force
+            )
+            decision = decide(facts, guards_of(policy))
             if decision.action is not Action.DEFER:
                 break
             log.info("decision", vm=policy.id, slot=slot, decision="defer", reason=decision.reason)
-            if (busy_deadline - self.clock.now()).total_seconds() < delay or self.should_stop():
+            if dry_run or self.should_stop():
+                # A rehearsal does not wait for the VM; a stopping process must not.
+                return self._finish(
+                    policy,
+                    slot,
+                    started,
+                    Result.SKIPPED if dry_run else Result.INTERRUPTED,
+                    decision.reason,
+                    decision.detail,
+                    old=preflight.snapshot,
+                    dry_run=dry_run,
+                    record=dry_run,
+                )
+            if (busy_deadline - self.clock.now()).total_seconds() < delay:
                 return self._finish(
                     policy,
                     slot,
@@ -148,39 +160,6 @@ class Engine:
             )
         return self._create(policy, slot, started, preflight.snapshot)
 
-    def _preflight(self, virtual_machine_id: int) -> _Preflight:
-        machine = self.client.get_virtual_machine(virtual_machine_id)
-        snapshot = snapshot_state(self.client.get_snapshot(virtual_machine_id))
-        self.observer.snapshot_seen(virtual_machine_id, snapshot)
-        return _Preflight(machine.state, machine.is_locked, snapshot)
-
-    def _facts(
-        self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        preflight: _Preflight,
-        *,
-        dry_run: bool,
-        force: bool,
-    ) -> Facts:
-        now = self.clock.now()
-        snapshot = preflight.snapshot
-        hold = self.ledger.active_hold(policy.id, now)
-        made_by_snapd = snapshot is not None and self.ledger.made_by_snapd(
-            policy.id, snapshot.id, snapshot.created_at
-        )
-        return Facts(
-            now=now,
-            virtual_machine_state=preflight.state,
-            actions_locked=preflight.locked,
-            snapshot_created_at=snapshot.created_at if snapshot else None,
-            snapshot_made_by_snapd=made_by_snapd,
-            held_until=hold.until if hold else None,
-            slot_already_done=slot is not None and self.ledger.slot_succeeded(policy.id, slot),
-            dry_run=dry_run,
-            force=force,
-        )
-
     def _checks(
         self, policy: VirtualMachinePolicy, slot: datetime | None, facts: Facts, dry_run: bool
     ) -> Decision:
@@ -192,7 +171,7 @@ class Engine:
         if policy.pre_hook is not None and not dry_run and health_ok is not False:
             pre_hook_ok = self.hook_runner(policy.pre_hook, hook_environment(policy.id, slot)).ok
         checked = replace(facts, health_ok=health_ok, pre_hook_ok=pre_hook_ok, dry_run=dry_run)
-        return decide(checked, _guards(policy))
+        return decide(checked, guards_of(policy))
 
     def _create(
         self,
@@ -337,77 +316,13 @@ class Engine:
         result: Result,
         reason: str,
         detail: str,
-        *,
-        old: SnapshotState | None = None,
-        new: SnapshotState | None = None,
-        action_id: int | None = None,
-        correlation_id: str | None = None,
-        dry_run: bool = False,
-        record: bool = True,
+        **details: Any,
     ) -> Outcome:
-        """Build the outcome and report it (ledger row only when ``record``)."""
-        outcome = Outcome(
-            virtual_machine_id=policy.id,
-            kind="snapshot",
-            slot=slot,
-            result=result,
-            reason=str(reason),
-            detail=detail,
-            started_at=started,
-            finished_at=self.clock.now(),
-            action_id=action_id,
-            old_snapshot=old,
-            new_snapshot=new,
-            correlation_id=correlation_id,
-            dry_run=dry_run,
+        """Record the outcome, then run the post-hook (never in dry-run)."""
+        outcome = self.recorder.finish(
+            policy, "snapshot", slot, started, result, reason, detail, **details
         )
-        self._report(outcome, policy, record=record)
-        return outcome
-
-    def _report(self, outcome: Outcome, policy: VirtualMachinePolicy, *, record: bool) -> None:
-        """Ledger row, one log line, metrics, post-hook: in that order."""
-        if record:
-            self.ledger.record_attempt(attempt_record(outcome))
-        quiet = (Result.SUCCESS, Result.SKIPPED, Result.DRY_RUN, Result.INTERRUPTED)
-        log_method = log.info if outcome.result in quiet else log.warning
-        log_method(
-            "snapshot_finished",
-            vm=outcome.virtual_machine_id,
-            slot=outcome.slot,
-            result=outcome.result.value,
-            reason=outcome.reason,
-            detail=outcome.detail,
-            action_id=outcome.action_id,
-            correlation_id=outcome.correlation_id,
-            seconds=round(outcome.seconds, 3),
-            dry_run=outcome.dry_run,
-        )
-        self.observer.outcome(outcome)
         if policy.post_hook is not None and not outcome.dry_run:
             environment = hook_environment(policy.id, outcome.slot, outcome.result.value)
             self.hook_runner(policy.post_hook, environment)
-
-
-def _guards(policy: VirtualMachinePolicy) -> Guards:
-    return Guards(policy.allowed_states, policy.min_age, policy.protect_manual)
-
-
-def attempt_record(outcome: Outcome) -> AttemptRecord:
-    """The ledger row of an outcome."""
-    old, new = outcome.old_snapshot, outcome.new_snapshot
-    return AttemptRecord(
-        virtual_machine_id=outcome.virtual_machine_id,
-        kind=outcome.kind,
-        slot=outcome.slot,
-        started_at=outcome.started_at,
-        finished_at=outcome.finished_at,
-        outcome=outcome.result.value,
-        reason=outcome.reason,
-        action_id=outcome.action_id,
-        old_snapshot_id=old.id if old else None,
-        old_snapshot_created_at=old.created_at if old else None,
-        new_snapshot_id=new.id if new else None,
-        new_snapshot_created_at=new.created_at if new else None,
-        correlation_id=outcome.correlation_id,
-        dry_run=outcome.dry_run,
-    )
+        return outcome

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.creating import SendFailed, send_once
-from snapd.engine import attempt_record
 from snapd.hostinger import HostingerClient
 from snapd.ledger import Hold, Ledger
 from snapd.locks import VirtualMachineLocks
-from snapd.outcome import Outcome, Result, SnapshotState
+from snapd.outcome import NullOutcomeObserver, Outcome, OutcomeObserver, Result, SnapshotState
+from snapd.recording import Recorder
 from snapd.waiting import PollSettings, snapshot_state, wait_for_action
 
 log = structlog.get_logger("snapd.operations")
@@ -37,9 +38,11 @@ class Operations:
         clock: Clock,
         *,
         poll: PollSettings | None = None,
+        observer: OutcomeObserver | None = None,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client
+        self.recorder = Recorder(ledger, clock, observer or NullOutcomeObserver())
         self.ledger = ledger
         self.locks = locks
         self.clock = clock
@@ -109,32 +112,8 @@ class Operations:
         detail: str,
         old: SnapshotState | None,
         new: SnapshotState | None,
-        *,
-        action_id: int | None = None,
-        correlation_id: str | None = None,
+        **details: Any,
     ) -> Outcome:
-        outcome = Outcome(
-            virtual_machine_id=policy.id,
-            kind=kind,
-            slot=None,
-            result=result,
-            reason=reason,
-            detail=detail,
-            started_at=started,
-            finished_at=self.clock.now(),
-            action_id=action_id,
-            old_snapshot=old,
-            new_snapshot=new,
-            correlation_id=correlation_id,
+        return self.recorder.finish(
+            policy, kind, None, started, result, reason, detail, old=old, new=new, **details
         )
-        self.ledger.record_attempt(attempt_record(outcome))
-        log.info(
-            f"{kind}_finished",
-            vm=policy.id,
-            result=result.value,
-            reason=reason,
-            detail=detail,
-            action_id=action_id,
-            correlation_id=correlation_id,
-        )
-        return outcome

@@ -261,3 +261,12 @@ def test_another_operation_on_the_vm_makes_the_slot_wait_its_turn(pipeline: Pipe
         outcome = pipeline.engine.run_slot(make_policy(vm), SLOT)
     assert (outcome.result, outcome.reason) == (Result.SKIPPED, "operation_in_progress")
     assert pipeline.fake.count() == 0
+
+
+def test_dry_run_reports_a_locked_vm_without_waiting_for_it(pipeline: Pipeline) -> None:
+    vm = first_vm(pipeline)
+    pipeline.fake.set_actions_lock(vm, "locked")
+    outcome = pipeline.engine.run_slot(make_policy(vm), SLOT, dry_run=True)
+    assert (outcome.result, outcome.reason) == (Result.SKIPPED, "actions_locked")
+    assert pipeline.clock.now() == START
+    assert pipeline.fake.count("POST") == 0
