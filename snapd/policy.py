@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from snapd.durations import format_duration
+
 
 class Action(StrEnum):
     CREATE = "create"
@@ -108,14 +110,14 @@ def decide(facts: Facts, guards: Guards) -> Decision:
         if age is not None and age < guards.min_age:
             return _skip(
                 Reason.SNAPSHOT_TOO_YOUNG,
-                f"current snapshot is {_hours(age)} old, "
-                f"younger than min_age {_hours(guards.min_age)}",
+                f"current snapshot is {_readable(age)} old, "
+                f"younger than min_age {_readable(guards.min_age)}",
             )
         if age is not None and not facts.snapshot_made_by_snapd and age < guards.protect_manual:
             return _skip(
                 Reason.MANUAL_SNAPSHOT_PROTECTED,
-                f"current snapshot was not made by snapd and is {_hours(age)} old "
-                f"(protect_manual {_hours(guards.protect_manual)})",
+                f"current snapshot was not made by snapd and is {_readable(age)} old "
+                f"(protect_manual {_readable(guards.protect_manual)})",
             )
     if facts.actions_locked:
         return Decision(Action.DEFER, Reason.ACTIONS_LOCKED, "another action runs on the VM")
@@ -128,6 +130,5 @@ def decide(facts: Facts, guards: Guards) -> Decision:
     return Decision(Action.CREATE, Reason.CREATE, "all guards passed")
 
 
-def _hours(duration: timedelta) -> str:
-    hours = duration.total_seconds() / 3600
-    return f"{hours:.1f}h"
+def _readable(duration: timedelta) -> str:
+    return format_duration(timedelta(seconds=int(duration.total_seconds())))

@@ -77,9 +77,20 @@ def test_catch_up_is_not_needed_when_the_snapshot_is_newer_than_the_slot(
     daemon = DaemonProcess(policy)
     try:
         daemon.wait_for("catch_up_not_needed", vm=vm)
+        newest_backup = None
+        for _ in range(50):
+            exposition = daemon.scrape()
+            newest_backup = metric_value(
+                exposition, "snapd_backup_newest_timestamp_seconds", vm=str(vm)
+            )
+            if newest_backup is not None:
+                break
+            time.sleep(0.1)
     finally:
         assert daemon.stop() == 0
     assert live_fake.count("POST") == 0
+    # The fake seeds weekly backups; their age is exported as a restore point too.
+    assert newest_backup is not None and newest_backup < time.time()
 
 
 def test_sigterm_exits_0_quickly_and_the_next_start_resumes_without_a_second_create(

@@ -119,4 +119,4 @@ def test_more_allowed_states_admit_more_machines() -> None:
 
 def test_the_detail_says_how_old_the_snapshot_is() -> None:
     decision = decide(replace(CLEAR, snapshot_created_at=NOW - 2 * HOURS), GUARDS)
-    assert decision.detail == "current snapshot is 2.0h old, younger than min_age 6.0h"
+    assert decision.detail == "current snapshot is 2h old, younger than min_age 6h"
