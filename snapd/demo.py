@@ -30,6 +30,8 @@ DEMO_POLL = PollSettings(first_delay=1.0, minimum_delay=0.5, maximum_delay=5.0, 
 def _free_port(host: str, preferred: int) -> int:
     """``preferred`` when it can be bound, else 0 (any free port)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the metrics server does: a port in TIME_WAIT from a previous run is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, preferred))
         except OSError as error:

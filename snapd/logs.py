@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -20,6 +21,16 @@ LEVELS = {
 }
 
 
+def _readable_values(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Times as ISO 8601 UTC (``...Z``) and no empty fields: lines read like a report."""
+    for key, value in list(event.items()):
+        if value is None:
+            del event[key]
+        elif isinstance(value, datetime):
+            event[key] = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return event
+
+
 def configure_logging(
     log_format: str = "auto", level: str = "info", stream: TextIO | None = None
 ) -> None:
@@ -29,6 +40,7 @@ def configure_logging(
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
+        _readable_values,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,

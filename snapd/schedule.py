@@ -152,14 +152,22 @@ def previous_slot(
 ) -> datetime | None:
     """Return the latest slot in ``(before - window, before]``, or None.
 
-    Used for catch-up: the most recent slot the daemon should have run.
+    Used for catch-up and to name the slot a late job belongs to. The search looks back
+    over a doubling span (a minute, two, four...) so that a once-a-minute schedule does not
+    walk a day's worth of slots.
     """
-    latest: datetime | None = None
-    for slot in iter_slots(trigger, before - window):
-        if slot > before:
-            break
-        latest = slot
-    return latest
+    earliest = before - window
+    span = timedelta(minutes=1)
+    while True:
+        start = max(before - span, earliest)
+        latest: datetime | None = None
+        for slot in iter_slots(trigger, start):
+            if slot > before:
+                break
+            latest = slot
+        if latest is not None or start <= earliest:
+            return latest
+        span *= 2
 
 
 # A fixed reference keeps gap arithmetic deterministic: the answer must not depend on

@@ -6,9 +6,8 @@ elapsed time, so they hold for the HTTP traffic, not just for the client's own a
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Iterator, MutableMapping
+from collections.abc import MutableMapping
 from typing import Any
 
 import pytest
@@ -25,52 +24,17 @@ from tests.test_client_support import (
     RecordingBudget,
     RecordingObserver,
     Scripted,
-    all_logs_captured,
-    assert_no_token,
     expect_error,
     make_client,
     running_fake,
     templates,
+    vm_path,
 )
-
-VM_PATH = "/api/vps/v1/virtual-machines/{}"
-
-
-@pytest.fixture(autouse=True)
-def logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[MutableMapping[str, Any]]]:
-    """Capture structlog and stdlib logging; the token must be in neither."""
-    caplog.set_level(logging.DEBUG)
-    with all_logs_captured() as captured:
-        yield captured
-    assert_no_token(repr(captured), caplog.text)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeHostinger]:
-    with running_fake() as running:
-        yield running
-
-
-@pytest.fixture
-def observer() -> RecordingObserver:
-    return RecordingObserver()
-
-
-@pytest.fixture
-def budget() -> RecordingBudget:
-    return RecordingBudget()
-
-
-@pytest.fixture
-def client(
-    fake: FakeHostinger, observer: RecordingObserver, budget: RecordingBudget
-) -> Iterator[HostingerClient]:
-    with make_client(fake.base_url, observer=observer, budget=budget) as running:
-        yield running
-
-
-def vm_path(fake: FakeHostinger, suffix: str = "") -> str:
-    return VM_PATH.format(fake.vm_ids[0]) + suffix
+from tests.test_client_support import budget as budget
+from tests.test_client_support import client as client
+from tests.test_client_support import fake as fake
+from tests.test_client_support import logs as logs
+from tests.test_client_support import observer as observer
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

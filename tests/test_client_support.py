@@ -1,8 +1,14 @@
-"""Helpers shared by the API client tests (this module holds no tests itself)."""
+"""Helpers shared by the API client tests (this module holds no tests itself).
+
+A test module that wants the fixtures at the end imports each by its own name, as in
+``from tests.test_client_support import fake as fake``: pytest then finds it in that module,
+and the redundant alias tells linters that the import is meant.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import traceback
 from collections.abc import Callable, Iterator, MutableMapping
@@ -21,6 +27,7 @@ from snapd.ratelimit import RequestBudget
 
 #: Distinctive, so that a leak anywhere is found by a plain substring search.
 TOKEN = "tok-3f9c2e71d8a54b6e-secret"
+VM_PATH = "/api/vps/v1/virtual-machines/{}"
 
 _Error = TypeVar("_Error", bound=BaseException)
 
@@ -190,3 +197,44 @@ class LocalServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def vm_path(fake: FakeHostinger, suffix: str = "") -> str:
+    """The path of the fake's first virtual machine, with ``suffix`` appended."""
+    return VM_PATH.format(fake.vm_ids[0]) + suffix
+
+
+# -- fixtures: a fake API with a client that reports to a recording observer and budget --
+
+
+@pytest.fixture(autouse=True)
+def logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[MutableMapping[str, Any]]]:
+    """Capture structlog and stdlib logging; the token must be in neither."""
+    caplog.set_level(logging.DEBUG)
+    with all_logs_captured() as captured:
+        yield captured
+    assert_no_token(repr(captured), caplog.text)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeHostinger]:
+    with running_fake() as running:
+        yield running
+
+
+@pytest.fixture
+def observer() -> RecordingObserver:
+    return RecordingObserver()
+
+
+@pytest.fixture
+def budget() -> RecordingBudget:
+    return RecordingBudget()
+
+
+@pytest.fixture
+def client(
+    fake: FakeHostinger, observer: RecordingObserver, budget: RecordingBudget
+) -> Iterator[HostingerClient]:
+    with make_client(fake.base_url, observer=observer, budget=budget) as running:
+        yield running

@@ -7,7 +7,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +15,14 @@ import requests
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, RecordedRequest
+from tests.fakeapi_support import ACTION_SECONDS, PREFIX, START, TOKEN, bearer_session, call
+from tests.fakeapi_support import action_seconds as action_seconds
+from tests.fakeapi_support import clock as clock
+from tests.fakeapi_support import fake as fake
+from tests.fakeapi_support import machine_id as machine_id
 
-TOKEN = "behaviour-token"
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-ACTION_SECONDS = 100.0
-PREFIX = "/api/vps/v1/virtual-machines"
+# The calls that start an action, which an actions lock refuses.
+LOCKED_OUT_CALLS = [("POST", "/snapshot"), ("DELETE", "/snapshot"), ("POST", "/snapshot/restore")]
 
 
 class Api:
@@ -27,27 +30,13 @@ class Api:
 
     def __init__(self, fake: FakeHostinger, token: str = TOKEN) -> None:
         self.fake = fake
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.session = bearer_session(token)
 
-    def call(self, method: str, path: str = "", **options: Any) -> requests.Response:
-        return self.session.request(
-            method, self.fake.base_url + PREFIX + path, timeout=5, **options
-        )
+    def call(self, method: str, path: str = "") -> requests.Response:
+        return call(self.fake, self.session, method, path)
 
     def json(self, method: str, path: str = "") -> Any:
         return self.call(method, path).json()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, clock=clock, action_seconds=ACTION_SECONDS) as running:
-        yield running
 
 
 @pytest.fixture
@@ -55,11 +44,6 @@ def api(fake: FakeHostinger) -> Iterator[Api]:
     client = Api(fake)
     yield client
     client.session.close()
-
-
-@pytest.fixture
-def machine_id(fake: FakeHostinger) -> int:
-    return fake.vm_ids[0]
 
 
 @pytest.mark.parametrize(
@@ -166,11 +150,7 @@ def test_second_create_while_an_action_runs_is_answered_with_422(
 ) -> None:
     api.call("POST", f"/{machine_id}/snapshot")
     assert fake.vm(machine_id)["actions_lock"] == "locked"
-    for method, path in [
-        ("POST", "/snapshot"),
-        ("DELETE", "/snapshot"),
-        ("POST", "/snapshot/restore"),
-    ]:
+    for method, path in LOCKED_OUT_CALLS:
         answer = api.call(method, f"/{machine_id}{path}")
         assert answer.status_code == 422
         body = answer.json()
@@ -183,8 +163,7 @@ def test_of_many_simultaneous_creates_on_one_machine_exactly_one_is_accepted(
     fake: FakeHostinger, machine_id: int
 ) -> None:
     def create() -> int:
-        with requests.Session() as session:
-            session.headers["Authorization"] = f"Bearer {TOKEN}"
+        with bearer_session() as session:
             url = f"{fake.base_url}{PREFIX}/{machine_id}/snapshot"
             return session.post(url, timeout=5).status_code
 
@@ -217,11 +196,7 @@ def test_a_manual_actions_lock_makes_create_delete_and_restore_answer_422(
     fake.set_snapshot(machine_id, START - timedelta(days=1))
     fake.set_actions_lock(machine_id, "locked")
     assert api.json("GET", f"/{machine_id}")["actions_lock"] == "locked"
-    for method, path in [
-        ("POST", "/snapshot"),
-        ("DELETE", "/snapshot"),
-        ("POST", "/snapshot/restore"),
-    ]:
+    for method, path in LOCKED_OUT_CALLS:
         assert api.call(method, f"/{machine_id}{path}").status_code == 422
     fake.set_actions_lock(machine_id, "unlocked")
     assert api.call("POST", f"/{machine_id}/snapshot").status_code == 200
@@ -307,8 +282,8 @@ def test_getting_an_unknown_action_or_one_of_another_machine_is_404(
 def test_every_machine_starts_with_one_or_two_weekly_backups_older_than_the_start(
     fake: FakeHostinger, api: Api
 ) -> None:
-    for machine_id in fake.vm_ids:
-        page = api.json("GET", f"/{machine_id}/backups")
+    for vm_id in fake.vm_ids:
+        page = api.json("GET", f"/{vm_id}/backups")
         assert 1 <= page["meta"]["total"] == len(page["data"]) <= 2
         moments = [datetime.fromisoformat(backup["created_at"]) for backup in page["data"]]
         assert all(moment < START for moment in moments)

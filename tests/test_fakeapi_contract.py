@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,13 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
+from tests.fakeapi_support import PREFIX, START, TOKEN, call
+from tests.fakeapi_support import clock as clock
+from tests.fakeapi_support import fake as fake
+from tests.fakeapi_support import session as session
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "hostinger-openapi-vps.json"
-TOKEN = "contract-token"
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ACTION_SECONDS = 60.0
-PREFIX = "/api/vps/v1/virtual-machines"
 # The validation error map of a 422 names arbitrary fields; the spec's field_1/field_2 are
 # examples, so its keys are not checked.
 OPEN_OBJECTS = frozenset({"errors"})
@@ -124,27 +124,9 @@ def error_schema(spec: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, clock=clock, action_seconds=ACTION_SECONDS) as running:
-        yield running
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        opened.headers["Authorization"] = f"Bearer {TOKEN}"
-        yield opened
-
-
-def call(
-    fake: FakeHostinger, session: requests.Session, method: str, path: str
-) -> requests.Response:
-    return session.request(method, fake.base_url + PREFIX + path, timeout=5)
+def action_seconds() -> float:
+    """The contract runs the fake with shorter actions than the other fake API tests."""
+    return ACTION_SECONDS
 
 
 def test_the_virtual_machine_list_matches_the_collection_schema(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,40 +11,12 @@ import requests
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault, parse_fault
-
-TOKEN = "fault-token"
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-ACTION_SECONDS = 100.0
-PREFIX = "/api/vps/v1/virtual-machines"
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, clock=clock, action_seconds=ACTION_SECONDS) as running:
-        yield running
-
-
-@pytest.fixture
-def machine_id(fake: FakeHostinger) -> int:
-    return fake.vm_ids[0]
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as opened:
-        opened.headers["Authorization"] = f"Bearer {TOKEN}"
-        yield opened
-
-
-def call(
-    fake: FakeHostinger, session: requests.Session, method: str, path: str = "", timeout: float = 5
-) -> requests.Response:
-    return session.request(method, fake.base_url + PREFIX + path, timeout=timeout)
+from tests.fakeapi_support import ACTION_SECONDS, START, TOKEN, bearer_session, call
+from tests.fakeapi_support import action_seconds as action_seconds
+from tests.fakeapi_support import clock as clock
+from tests.fakeapi_support import fake as fake
+from tests.fakeapi_support import machine_id as machine_id
+from tests.fakeapi_support import session as session
 
 
 def test_a_status_fault_answers_its_status_without_executing_then_wears_off(
@@ -236,8 +207,7 @@ def test_a_no_snapshot_fault_waits_for_a_machine_without_snapshot(
 def _statuses_with_probability(seed: int) -> list[int]:
     with FakeHostinger(token=TOKEN, clock=ManualClock(START), seed=seed) as fake:
         fake.inject(Fault(kind="status", endpoint="*", status=503, probability=0.5))
-        with requests.Session() as session:
-            session.headers["Authorization"] = f"Bearer {TOKEN}"
+        with bearer_session() as session:
             return [call(fake, session, "GET").status_code for _ in range(24)]
 
 
