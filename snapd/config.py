@@ -8,6 +8,7 @@ defaults are in ``BUILT_IN_DEFAULTS`` and in ``config.example.yaml``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -195,12 +196,14 @@ def _build(
     api = data.get("api", {})
     host, _, port = data.get("metrics", {}).get("listen", "127.0.0.1:9891").rpartition(":")
     token_file = api.get("token_file")
+    if token_file:
+        _check_token_file(document.path.parent / token_file, report)
     log = data.get("log", {})
     return Config(
         source=document.path,
         api=ApiSettings(
             base_url=api.get("base_url", DEFAULT_BASE_URL).rstrip("/"),
-            token_file=Path(token_file) if token_file else None,
+            token_file=document.path.parent / token_file if token_file else None,
             timeout=_positive(api.get("timeout", "30s"), ("api", "timeout"), report),
             requests_per_minute=api.get("requests_per_minute", 60),
         ),
@@ -209,6 +212,16 @@ def _build(
         state_dir=Path(data.get("state_dir", "/var/lib/snapd")),
         log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
     )
+
+
+def _check_token_file(path: Path, report: Reporter) -> None:
+    """A token file named in the policy must be readable now, not at the first slot."""
+    if not path.exists():
+        report(("api", "token_file"), f"{path}: file not found")
+    elif not path.is_file():
+        report(("api", "token_file"), f"{path}: not a regular file")
+    elif not os.access(path, os.R_OK):
+        report(("api", "token_file"), f"{path}: permission denied")
 
 
 def _positive(text: str, key_path: KeyPath, report: Reporter) -> timedelta:

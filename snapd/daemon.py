@@ -29,9 +29,8 @@ from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
 from snapd.hostinger import ApiError
 from snapd.metrics import Metrics, MetricsServer
-from snapd.outcome import SnapshotState
 from snapd.scheduler import SlotScheduler
-from snapd.waiting import PollSettings
+from snapd.waiting import PollSettings, snapshot_state
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -220,25 +219,31 @@ class Daemon:
                 self._active_lock.notify_all()
 
     def _catch_up_needed(self, policy: VirtualMachinePolicy, slot: datetime | None) -> bool:
-        """A missed slot runs only when the current snapshot is older than that slot."""
+        """The start-up look at a VM: is its most recent slot missed?
+
+        The current snapshot is read once for every VM at start, so that its age is
+        exported from the first scrape on and an expiry that comes before the next slot
+        gets its refresh. A missed slot runs only when that snapshot is older than it.
+        """
         assert self.runtime is not None
-        if slot is None or self.runtime.ledger.slot_succeeded(policy.id, slot):
-            return False
         try:
-            snapshot = self.runtime.client.get_snapshot(policy.id)
+            found = self.runtime.client.get_snapshot(policy.id)
         except ApiError as error:
             log.warning("catch_up_check_failed", vm=policy.id, error=str(error))
-            return True  # the pipeline's own pre-flight decides with fresh facts
+            return slot is not None  # the pipeline's own pre-flight decides with fresh facts
+        snapshot = snapshot_state(found)
+        self.observer.snapshot_seen(policy.id, snapshot)
+        if slot is None or self.runtime.ledger.slot_succeeded(policy.id, slot):
+            self.observer.consider_refresh(policy.id, snapshot)
+            return False
         if snapshot is not None and snapshot.created_at is not None and snapshot.created_at >= slot:
             log.info("catch_up_not_needed", vm=policy.id, slot=slot)
-            self.observer.consider_refresh(
-                policy.id, SnapshotState(snapshot.id, snapshot.created_at, snapshot.expires_at)
-            )
+            self.observer.consider_refresh(policy.id, snapshot)
             return False
         return True
 
     def _startup_runs(self) -> None:
-        """Resume pending actions and catch up on each VM's most recent missed slot."""
+        """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""
         assert self.runtime is not None and self.scheduler is not None
         pending = {item.virtual_machine_id: item for item in self.runtime.ledger.pending()}
         for policy in self.config.vms:
@@ -247,8 +252,7 @@ class Daemon:
                 self.scheduler.run_soon(policy.id, pending[policy.id].slot, "resume")
                 continue
             slot = self.scheduler.last_slot(policy.id, policy.catch_up)
-            if slot is not None and not self.runtime.ledger.slot_succeeded(policy.id, slot):
-                self.scheduler.run_soon(policy.id, slot, "catch_up")
+            self.scheduler.run_soon(policy.id, slot, "catch_up")
 
     def _check_backups(self) -> None:
         """Export the age of Hostinger's own weekly backups, the other restore points."""

@@ -203,3 +203,24 @@ def test_an_unreadable_file_is_one_clear_problem(
 
 def test_the_schema_is_printable_json() -> None:
     assert json.loads(json.dumps(POLICY_SCHEMA))["required"] == ["vms"]
+
+
+def test_a_token_file_named_in_the_policy_must_be_readable(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    path = write_policy(
+        f"api: {{token_file: {tmp_path / 'absent'}}}\nvms: [{{id: 1, schedule: '@daily'}}]\n"
+    )
+    assert problems_of(path) == [f"{path}:1: api.token_file: {tmp_path / 'absent'}: file not found"]
+    path = write_policy(f"api:\n  token_file: {tmp_path}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    assert problems_of(path) == [f"{path}:2: api.token_file: {tmp_path}: not a regular file"]
+
+
+def test_a_relative_token_file_is_read_beside_the_policy(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    (tmp_path / "token").write_text("t")
+    config = load_config(
+        write_policy("api: {token_file: token}\nvms: [{id: 1, schedule: '@daily'}]\n")
+    )
+    assert config.api.token_file == tmp_path / "token"

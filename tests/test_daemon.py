@@ -229,3 +229,47 @@ def test_a_fleet_gets_a_worker_per_vm_within_bounds() -> None:
     assert worker_count(1) == 20
     assert worker_count(1000) == 1010
     assert worker_count(100_000) == 2000
+
+
+def test_a_snapshot_expiring_before_the_next_slot_is_refreshed_before_it_expires(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    vm = live_fake.vm_ids[0]
+    now = datetime.now(UTC)
+    # A weekly slot three days ago (outside the one-day catch-up window), so the next slot
+    # is four days away, while the snapshot expires in twelve hours.
+    weekday = ((now - timedelta(days=3)).weekday() + 1) % 7
+    schedule = f"{now.minute} {now.hour} * * {weekday}"
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir, schedule, vms=[vm])
+    live_fake.set_snapshot(vm, now - timedelta(days=19, hours=12), now + timedelta(hours=12))
+    daemon = DaemonProcess(policy)
+    try:
+        daemon.wait_for("refresh_scheduled", vm=vm)
+        finished = daemon.wait_for("snapshot_finished", vm=vm)
+        exposition = daemon.scrape()
+    finally:
+        assert daemon.stop() == 0
+    assert finished["result"] == "success"
+    assert live_fake.count("POST", "/snapshot") == 1
+    expiry = metric_value(exposition, "snapd_snapshot_expiry_timestamp_seconds", vm=str(vm))
+    assert expiry is not None and expiry > (now + timedelta(days=19)).timestamp()
+
+
+def test_every_restore_point_is_visible_from_the_first_scrape(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    # Not older than the last hourly slot, whenever the test runs: no catch-up is due.
+    created = datetime.now(UTC).replace(microsecond=0)
+    for vm in live_fake.vm_ids:
+        live_fake.set_snapshot(vm, created)
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    daemon = DaemonProcess(policy)
+    try:
+        for vm in live_fake.vm_ids:
+            daemon.wait_for("catch_up_not_needed", vm=vm)
+        exposition = daemon.scrape()
+    finally:
+        assert daemon.stop() == 0
+    for vm in live_fake.vm_ids:
+        value = metric_value(exposition, "snapd_snapshot_created_timestamp_seconds", vm=str(vm))
+        assert value == created.timestamp()
