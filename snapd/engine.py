@@ -192,6 +192,12 @@ class Engine:
                 self.should_stop,
             )
         except SendFailed as error:
+            if error.reason == "interrupted":
+                # Nothing was sent: not an attempt, nothing to record; the next start decides.
+                return self._finish(
+                    policy, slot, started, Result.INTERRUPTED, error.reason, error.detail,
+                    old=old, record=False,
+                )  # fmt: skip
             if error.reason == "authentication_failed":
                 self.observer.api_unauthorized()
             return self._finish(

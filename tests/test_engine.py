@@ -270,3 +270,14 @@ def test_dry_run_reports_a_locked_vm_without_waiting_for_it(pipeline: Pipeline) 
     assert (outcome.result, outcome.reason) == (Result.SKIPPED, "actions_locked")
     assert pipeline.clock.now() == START
     assert pipeline.fake.count("POST") == 0
+
+
+def test_a_stop_before_the_create_is_sent_is_neither_a_failure_nor_recorded(
+    pipeline: Pipeline,
+) -> None:
+    vm = first_vm(pipeline)
+    pipeline.engine.should_stop = lambda: True  # SIGTERM arrived during pre-flight
+    outcome = pipeline.engine.run_slot(make_policy(vm), SLOT)
+    assert (outcome.result, outcome.reason) == (Result.INTERRUPTED, "interrupted")
+    assert pipeline.fake.count("POST") == 0
+    assert pipeline.ledger.history(vm) == []
