@@ -29,6 +29,7 @@ from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
 from snapd.hostinger import ApiError
 from snapd.metrics import Metrics, MetricsServer
+from snapd.ratelimit import RequestBudget
 from snapd.scheduler import SlotScheduler
 from snapd.waiting import PollSettings, snapshot_state
 
@@ -82,8 +83,10 @@ class Daemon:
         """
         self.observer = DaemonObserver(self.metrics, self)
         observer = self.observer
+        self.budget = RequestBudget(self.config.api.requests_per_minute)
         self.runtime = open_runtime(
             self.config,
+            budget=self.budget,
             clock=InterruptibleClock(self.stop_event),
             observer=observer,
             api_observer=self.metrics,
@@ -137,6 +140,8 @@ class Daemon:
         log.info("stopping", grace_seconds=STOP_GRACE_SECONDS)
         systemd.stopping("stopping: pending actions stay recorded")
         self.stop_event.set()
+        if self.runtime is not None:
+            self.budget.close()  # requests queued behind the budget give up at once
         if self.scheduler is not None:
             self.scheduler.shutdown()
         with self._active_lock:

@@ -101,6 +101,11 @@ class Engine:
             try:
                 preflight = read_virtual_machine(self.client, self.observer, policy.id)
             except ApiError as error:
+                if self.should_stop():
+                    return self._finish(
+                        policy, slot, started, Result.INTERRUPTED, "interrupted",
+                        f"stopping during pre-flight: {error}", dry_run=dry_run, record=False,
+                    )  # fmt: skip
                 return self._api_failure(policy, slot, started, error, dry_run)
             facts = collect_facts(
                 self.ledger, policy, slot, preflight, self.clock.now(), force=force

@@ -24,7 +24,11 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["RequestBudget"]
+__all__ = ["BudgetClosedError", "RequestBudget"]
+
+
+class BudgetClosedError(Exception):
+    """The budget was closed (the process is stopping): no more requests may start."""
 
 
 class RequestBudget:
@@ -57,7 +61,10 @@ class RequestBudget:
         self._rate = requests_per_minute / 60.0
         self._capacity = float(capacity)
         self._clock = clock or time.monotonic
-        self._sleep = sleep or time.sleep
+        self._closed = threading.Event()
+        # The default wait ends early when the budget is closed, so that callers queued
+        # behind a busy budget give up at once when the process stops.
+        self._sleep = sleep or self._closed.wait
         self._lock = threading.Lock()
         now = self._clock()
         self._tokens = self._capacity
@@ -79,9 +86,14 @@ class RequestBudget:
 
         Returns:
             The seconds spent waiting (0.0 when a token was ready).
+
+        Raises:
+            BudgetClosedError: the budget is closed, before or while waiting.
         """
         waited = 0.0
         while True:
+            if self._closed.is_set():
+                raise BudgetClosedError("the request budget is closed: snapd is stopping")
             with self._lock:
                 delay = self._take_or_delay()
             if delay <= 0:
@@ -91,6 +103,10 @@ class RequestBudget:
             # another thread may have taken the token or extended a pause meanwhile.
             self._sleep(delay)
             waited += delay
+
+    def close(self) -> None:
+        """Refuse every request from now on and wake everyone waiting (to stop)."""
+        self._closed.set()
 
     def pause_for(self, seconds: float) -> None:
         """Stop every caller for ``seconds`` from now (a 429 answer).

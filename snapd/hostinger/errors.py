@@ -147,7 +147,8 @@ class ConnectionFailedError(ApiError):
     nothing was sent, or the request was a read. Safe to try again later.
 
     Attributes:
-        reason: ``"connection"`` (nothing was sent) or ``"read"`` (a read got no answer).
+        reason: ``"connection"`` (nothing was sent), ``"read"`` (a read got no answer) or
+            ``"stopped"`` (the request budget was closed: the process is stopping).
     """
 
     def __init__(

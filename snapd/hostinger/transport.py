@@ -24,9 +24,9 @@ from requests.adapters import HTTPAdapter
 
 from snapd.hostinger.answers import IDEMPOTENT_METHODS, Answer, failure_error, interpret
 from snapd.hostinger.attempts import CURRENT_CALL, RETRIED_STATUSES, CallContext, PacedRetry, logger
-from snapd.hostinger.errors import ApiError
+from snapd.hostinger.errors import ApiError, ConnectionFailedError
 from snapd.hostinger.observer import ApiObserver
-from snapd.ratelimit import RequestBudget
+from snapd.ratelimit import BudgetClosedError, RequestBudget
 
 __all__ = ["Transport", "check_base_url"]
 
@@ -176,7 +176,10 @@ class Transport:
         )
         reset_token = CURRENT_CALL.set(call)
         try:
-            call.start_attempt()
+            try:
+                call.start_attempt()
+            except BudgetClosedError:
+                raise _not_sent(method, endpoint) from None
             started = call.attempt_started
             call.deadline = started + self._retry_total_seconds
             try:
@@ -187,6 +190,8 @@ class Transport:
                     timeout=self._timeout,
                     allow_redirects=False,
                 )
+            except BudgetClosedError:
+                raise _not_sent(method, endpoint) from None
             except (requests.RequestException, urllib3.exceptions.HTTPError) as failure:
                 call.finish_attempt("error")
                 error = failure_error(method, endpoint, failure)
@@ -212,6 +217,16 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
+
+
+def _not_sent(method: str, endpoint: str) -> ConnectionFailedError:
+    """The process is stopping and the request was never sent."""
+    return ConnectionFailedError(
+        f"{method} {endpoint}: not sent, snapd is stopping",
+        endpoint=endpoint,
+        method=method,
+        reason="stopped",
+    )
 
 
 def _log_call(
