@@ -24,11 +24,10 @@ from snapd.outcome import NullOutcomeObserver, Outcome, OutcomeObserver, Result,
 from snapd.policy import Action, Decision, Facts, Reason, decide
 from snapd.preflight import collect_facts, guards_of, read_virtual_machine
 from snapd.recording import Recorder
-from snapd.waiting import PollSettings, is_new_snapshot, snapshot_state, wait_for_action
+from snapd.verifying import replaced_snapshot, verify
+from snapd.waiting import PollSettings, wait_for_action
 
 log = structlog.get_logger("snapd.engine")
-
-WAIT_RESULTS = {"success": Result.SUCCESS, "error": Result.FAILED, "timeout": Result.TIMEOUT}
 
 
 class Engine:
@@ -106,7 +105,15 @@ class Engine:
                         policy, slot, started, Result.INTERRUPTED, "interrupted",
                         f"stopping during pre-flight: {error}", dry_run=dry_run, record=False,
                     )  # fmt: skip
-                return self._api_failure(policy, slot, started, error, dry_run)
+                reason = (
+                    "authentication_failed"
+                    if isinstance(error, AuthenticationError)
+                    else "api_error"
+                )
+                detail = f"pre-flight failed: {error}"
+                return self._failed(
+                    policy, slot, started, reason, detail, error.correlation_id, dry_run=dry_run
+                )
             facts = collect_facts(
                 self.ledger, policy, slot, preflight, self.clock.now(), force=force
             )
@@ -203,17 +210,8 @@ class Engine:
                     policy, slot, started, Result.INTERRUPTED, error.reason, error.detail,
                     old=old, record=False,
                 )  # fmt: skip
-            if error.reason == "authentication_failed":
-                self.observer.api_unauthorized()
-            return self._finish(
-                policy,
-                slot,
-                started,
-                Result.FAILED,
-                error.reason,
-                error.detail,
-                old=old,
-                correlation_id=error.correlation_id,
+            return self._failed(
+                policy, slot, started, error.reason, error.detail, error.correlation_id, old=old
             )
         pending = PendingAction(
             virtual_machine_id=policy.id,
@@ -241,11 +239,7 @@ class Engine:
     def _wait_and_verify(
         self, policy: VirtualMachinePolicy, pending: PendingAction, started: datetime
     ) -> Outcome:
-        old = (
-            SnapshotState(pending.old_snapshot_id, pending.old_snapshot_created_at, None)
-            if pending.old_snapshot_id is not None or pending.old_snapshot_created_at
-            else None
-        )
+        old = replaced_snapshot(pending)
         waited = wait_for_action(
             self.client,
             self.clock,
@@ -258,66 +252,35 @@ class Engine:
         )
         if waited.state == "stopped":
             return self._finish(
-                policy,
-                pending.slot,
-                started,
-                Result.INTERRUPTED,
-                "interrupted",
-                waited.detail,
-                action_id=pending.action_id,
-                old=old,
-                record=False,
-            )
-        result = WAIT_RESULTS.get(waited.state, Result.FAILED)
-        reason = {"success": "created", "error": "action_error", "timeout": "action_timeout"}
-        new: SnapshotState | None = None
-        detail = waited.detail
-        if result is Result.SUCCESS:
-            try:
-                new = snapshot_state(self.client.get_snapshot(policy.id))
-                self.observer.snapshot_seen(policy.id, new)
-            except ApiError as error:
-                detail = f"could not read the snapshot back: {error}"
-            if not is_new_snapshot(old, new, pending.started_at):
-                result = Result.UNVERIFIED
-                detail = "the action succeeded but the snapshot did not change"
+                policy, pending.slot, started, Result.INTERRUPTED, "interrupted", waited.detail,
+                action_id=pending.action_id, old=old, record=False,
+            )  # fmt: skip
+        verdict = verify(self.client, self.observer, pending, waited)
         self.ledger.remove_pending(policy.id, pending.action_id)
         return self._finish(
-            policy,
-            pending.slot,
-            started,
-            result,
-            "unverified"
-            if result is Result.UNVERIFIED
-            else reason.get(waited.state, "action_error"),
-            detail,
-            old=old,
-            new=new,
-            action_id=pending.action_id,
-        )
+            policy, pending.slot, started, verdict.result, verdict.reason, verdict.detail,
+            old=old, new=verdict.new_snapshot, action_id=pending.action_id,
+        )  # fmt: skip
 
-    def _api_failure(
+    def _failed(
         self,
         policy: VirtualMachinePolicy,
         slot: datetime | None,
         started: datetime,
-        error: ApiError,
-        dry_run: bool,
+        reason: str,
+        detail: str,
+        correlation_id: str | None,
+        *,
+        old: SnapshotState | None = None,
+        dry_run: bool = False,
     ) -> Outcome:
-        reason = "api_error"
-        if isinstance(error, AuthenticationError):
-            reason = "authentication_failed"
+        """A failed attempt; a refused token also marks the API as unusable (not ready)."""
+        if reason == "authentication_failed":
             self.observer.api_unauthorized()
         return self._finish(
-            policy,
-            slot,
-            started,
-            Result.FAILED,
-            reason,
-            f"pre-flight failed: {error}",
-            correlation_id=error.correlation_id,
-            dry_run=dry_run,
-        )
+            policy, slot, started, Result.FAILED, reason, detail,
+            old=old, correlation_id=correlation_id, dry_run=dry_run,
+        )  # fmt: skip
 
     def _finish(
         self,

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,11 @@ def policy_file(tmp_path: Path, live_fake: FakeHostinger) -> Path:
         "log: {format: json}\n"
     )
     return path
+
+
+def give_snapshot(fake: FakeHostinger, vm: int, age: timedelta) -> None:
+    """Give ``vm`` a snapshot taken ``age`` ago (by hand, as far as snapd knows)."""
+    fake.set_snapshot(vm, datetime.now(UTC) - age)
 
 
 def snapd(
@@ -243,9 +249,7 @@ def test_hold_release_and_the_expiry_warning(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[0]
-    from datetime import UTC, datetime, timedelta
-
-    live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(days=19))
+    give_snapshot(live_fake, vm, age=timedelta(days=19))
     assert (
         main(["hold", "-c", str(policy_file), str(vm), "--for", "48h", "--reason", "upgrade"]) == 0
     )
@@ -261,9 +265,7 @@ def test_restore_refuses_without_a_terminal_and_without_yes(
     policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
 ) -> None:
     vm = live_fake.vm_ids[0]
-    from datetime import UTC, datetime, timedelta
-
-    live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(days=1))
+    give_snapshot(live_fake, vm, age=timedelta(days=1))
     result = snapd("restore", "-c", str(policy_file), str(vm), environment=environment)
     assert result.returncode == 2
     assert "refusing to restore without a terminal" in result.stderr
@@ -278,9 +280,7 @@ def test_restore_with_yes_waits_records_and_holds_the_vm(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[0]
-    from datetime import UTC, datetime, timedelta
-
-    live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(days=1))
+    give_snapshot(live_fake, vm, age=timedelta(days=1))
     assert main(["restore", "-c", str(policy_file), str(vm), "--yes"]) == 0
     assert live_fake.count("POST", "/snapshot/restore") == 1
     capsys.readouterr()
@@ -293,9 +293,7 @@ def test_a_declined_confirmation_changes_nothing(
     policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
 ) -> None:
     vm = live_fake.vm_ids[0]
-    from datetime import UTC, datetime, timedelta
-
-    live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(days=1))
+    give_snapshot(live_fake, vm, age=timedelta(days=1))
     runtime = open_runtime(load_config(policy_file))
     try:
         code = run_manual(
@@ -317,9 +315,7 @@ def test_delete_with_yes_removes_the_snapshot(
     policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
 ) -> None:
     vm = live_fake.vm_ids[0]
-    from datetime import UTC, datetime, timedelta
-
-    live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(days=1))
+    give_snapshot(live_fake, vm, age=timedelta(days=1))
     assert main(["delete", "-c", str(policy_file), str(vm), "--yes"]) == 0
     assert live_fake.snapshot_of(vm) is None
     assert live_fake.count("DELETE") == 1
