@@ -10,14 +10,11 @@ A job may fail; the daemon may not.
 from __future__ import annotations
 
 import queue
-import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import FrameType
 
 import structlog
 
@@ -27,11 +24,12 @@ from snapd.commands.runtime import Runtime, open_runtime
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
-from snapd.hostinger import ApiError
+from snapd.inventory import catch_up_needed, check_backups
 from snapd.metrics import Metrics, MetricsServer
 from snapd.ratelimit import RequestBudget
 from snapd.scheduler import SlotScheduler
-from snapd.waiting import PollSettings, snapshot_state
+from snapd.signals import signal_handlers
+from snapd.waiting import PollSettings
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -112,7 +110,7 @@ class Daemon:
             watchdog = systemd.Watchdog(lambda: not self.stop_event.is_set())
             watchdog.start()
             try:
-                with _signal_handlers(self.signals):
+                with signal_handlers(self.signals):
                     self._main_loop(run_for)
             finally:
                 watchdog.stop()
@@ -211,7 +209,9 @@ class Daemon:
         with self._active_lock:
             self._active += 1
         try:
-            if purpose == "catch_up" and not self._catch_up_needed(policy, slot):
+            if purpose == "catch_up" and not catch_up_needed(
+                self.runtime.client, self.runtime.ledger, self.observer, policy, slot
+            ):
                 return
             log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
             self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
@@ -222,30 +222,6 @@ class Daemon:
             with self._active_lock:
                 self._active -= 1
                 self._active_lock.notify_all()
-
-    def _catch_up_needed(self, policy: VirtualMachinePolicy, slot: datetime | None) -> bool:
-        """The start-up look at a VM: is its most recent slot missed?
-
-        The current snapshot is read once for every VM at start, so that its age is
-        exported from the first scrape on and an expiry that comes before the next slot
-        gets its refresh. A missed slot runs only when that snapshot is older than it.
-        """
-        assert self.runtime is not None
-        try:
-            found = self.runtime.client.get_snapshot(policy.id)
-        except ApiError as error:
-            log.warning("catch_up_check_failed", vm=policy.id, error=str(error))
-            return slot is not None  # the pipeline's own pre-flight decides with fresh facts
-        snapshot = snapshot_state(found)
-        self.observer.snapshot_seen(policy.id, snapshot)
-        if slot is None or self.runtime.ledger.slot_succeeded(policy.id, slot):
-            self.observer.consider_refresh(policy.id, snapshot)
-            return False
-        if snapshot is not None and snapshot.created_at is not None and snapshot.created_at >= slot:
-            log.info("catch_up_not_needed", vm=policy.id, slot=slot)
-            self.observer.consider_refresh(policy.id, snapshot)
-            return False
-        return True
 
     def _startup_runs(self) -> None:
         """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""
@@ -260,19 +236,8 @@ class Daemon:
             self.scheduler.run_soon(policy.id, slot, "catch_up")
 
     def _check_backups(self) -> None:
-        """Export the age of Hostinger's own weekly backups, the other restore points."""
-        if self.runtime is None:
-            return
-        for policy in list(self.config.vms):
-            if self.stop_event.is_set():
-                return
-            try:
-                backups = self.runtime.client.list_backups(policy.id)
-            except ApiError as error:
-                log.warning("backups_check_failed", vm=policy.id, error=str(error))
-                continue
-            times = [backup.created_at for backup in backups if backup.created_at is not None]
-            self.metrics.set_backup_newest(policy.id, max(times) if times else None)
+        if self.runtime is not None:
+            check_backups(self.runtime.client, self.metrics, self.config.vms, self.stop_event)
 
     def _restore_from_ledger(self) -> None:
         assert self.runtime is not None
@@ -317,28 +282,3 @@ class Daemon:
                 min_age=format_duration(policy.min_age),
                 next_run=self.scheduler.next_run(policy.id) if self.scheduler else None,
             )
-
-
-@contextmanager
-def _signal_handlers(commands: queue.Queue[str]) -> Iterator[None]:
-    """SIGTERM/SIGINT queue a stop, SIGHUP a reload; the main loop acts on them."""
-
-    def stop(signal_number: int, frame: FrameType | None) -> None:
-        commands.put("stop")
-
-    def reload(signal_number: int, frame: FrameType | None) -> None:
-        commands.put("reload")
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signals can only be handled in the main thread (tests run daemons elsewhere)
-        return
-    previous = {
-        signal.SIGTERM: signal.signal(signal.SIGTERM, stop),
-        signal.SIGINT: signal.signal(signal.SIGINT, stop),
-        signal.SIGHUP: signal.signal(signal.SIGHUP, reload),
-    }
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
