@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -273,3 +274,36 @@ def test_every_restore_point_is_visible_from_the_first_scrape(
     for vm in live_fake.vm_ids:
         value = metric_value(exposition, "snapd_snapshot_created_timestamp_seconds", vm=str(vm))
         assert value == created.timestamp()
+
+
+def test_run_in_dry_run_decides_every_slot_and_posts_nothing(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    daemon = DaemonProcess(policy, "--dry-run")
+    try:
+        for vm in live_fake.vm_ids:
+            finished = daemon.wait_for("snapshot_finished", vm=vm)
+            assert (finished["result"], finished["dry_run"]) == ("dry_run", True)
+    finally:
+        assert daemon.stop() == 0
+    assert live_fake.count("POST") == 0
+
+
+def test_run_exits_2_with_one_line_when_the_metrics_port_is_taken(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+        policy.write_text(policy.read_text().replace("127.0.0.1:0", f"127.0.0.1:{port}"))
+        daemon = DaemonProcess(policy)
+        code = daemon.process.wait(timeout=30)
+    daemon.stop()
+    assert code == 2
+    errors = [line for line in daemon.raw if line.startswith("snapd: error:")]
+    assert errors == [f"snapd: error: cannot listen on 127.0.0.1:{port}: address already in use\n"]
+    assert not any("Traceback" in line for line in daemon.raw)
