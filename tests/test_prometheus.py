@@ -1,0 +1,121 @@
+"""Prometheus itself reads snapd's metrics: `promtool check metrics` and a real scrape.
+
+The tools come from Debian's ``prometheus`` package, which CI installs. Outside CI the
+tests skip when the tools are missing; in CI a missing tool is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from snapd.fakeapi import FakeHostinger
+from tests.conftest import TOKEN
+from tests.daemon_support import DaemonProcess
+from tests.test_daemon import write_policy
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is missing: .ci/run installs Debian's prometheus package")
+        pytest.skip(f"{name} not installed (apt-get install prometheus); CI runs this test")
+    return path
+
+
+@pytest.fixture
+def running_daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
+    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=5) as fake:
+        state_dir = tmp_path / "state"
+        state_dir.mkdir()
+        policy = write_policy(tmp_path / "config.yaml", fake, state_dir)
+        daemon = DaemonProcess(policy)
+        try:
+            for vm in fake.vm_ids:
+                daemon.wait_for("snapshot_finished", vm=vm)
+            yield daemon
+        finally:
+            daemon.stop()
+
+
+def test_the_exposition_passes_promtool_check_metrics(running_daemon: DaemonProcess) -> None:
+    promtool = tool("promtool")
+    exposition = running_daemon.scrape()
+    assert "snapd_snapshot_attempts_total" in exposition
+    result = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout + result.stderr == ""  # no lint complaint either
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def query(port: int, expression: str) -> list[dict[str, object]]:
+    url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        body = json.loads(answer.read())
+    result: list[dict[str, object]] = body["data"]["result"]
+    return result
+
+
+def test_a_real_prometheus_scrapes_the_age_of_every_restore_point(
+    running_daemon: DaemonProcess, tmp_path: Path
+) -> None:
+    prometheus = tool("prometheus")
+    target = urllib.parse.urlsplit(running_daemon.metrics_url).netloc
+    config = tmp_path / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s}\n"
+        "scrape_configs:\n"
+        f"  - job_name: snapd\n    static_configs: [{{targets: ['{target}']}}]\n"
+    )
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            prometheus,
+            f"--config.file={config}",
+            f"--storage.tsdb.path={tmp_path / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        ages: list[dict[str, object]] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(ages) < 2:
+            time.sleep(0.5)
+            try:
+                ages = query(port, "time() - snapd_snapshot_created_timestamp_seconds")
+            except OSError:
+                continue  # not listening yet
+        assert len(ages) == 2, ages
+        for sample in ages:
+            value = sample["value"]
+            assert isinstance(value, list)
+            assert 0 <= float(value[1]) < 300  # the snapshots were made moments ago
+        assert query(port, 'up{job="snapd"}')[0]["value"][1] == "1"  # type: ignore[index]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
