@@ -15,7 +15,7 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.creating import SendFailed, send_once
+from snapd.creating import SendFailed, find_started_action, send_once
 from snapd.hooks import HookResult, hook_environment, run_health_check, run_hook
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import Ledger, PendingAction
@@ -91,6 +91,14 @@ class Engine:
         force: bool,
     ) -> Outcome:
         pending = self.ledger.pending_for(policy.id)
+        if pending is not None and not dry_run:
+            try:
+                pending = self._settle_intent(pending)
+            except ApiError as error:
+                detail = f"cannot tell whether an earlier create was sent: {error}"
+                return self._failed(
+                    policy, slot, started, "api_error", detail, error.correlation_id
+                )
         if pending is not None and not dry_run:
             log.info("resuming_pending_action", vm=policy.id, action_id=pending.action_id)
             return self.resume(policy, pending)
@@ -172,6 +180,25 @@ class Engine:
             )
         return self._create(policy, slot, started, preflight.snapshot)
 
+    def _settle_intent(self, pending: PendingAction) -> PendingAction | None:
+        """An intent left by a process that died while sending: adopt its action or drop it.
+
+        Raises ``ApiError`` when the action list cannot be read (the intent then stays).
+        """
+        if pending.action_id is not None:
+            return pending
+        found = find_started_action(
+            self.client, pending.virtual_machine_id, pending.kind, pending.started_at
+        )
+        if found is None:
+            log.info("unsent_create_forgotten", vm=pending.virtual_machine_id)
+            self.ledger.remove_pending(pending.virtual_machine_id, None)
+            return None
+        adopted = replace(pending, action_id=found.id)
+        self.ledger.add_pending(adopted)
+        log.info("action_adopted", vm=pending.virtual_machine_id, action_id=found.id)
+        return adopted
+
     def _checks(
         self, policy: VirtualMachinePolicy, slot: datetime | None, facts: Facts, dry_run: bool
     ) -> Decision:
@@ -193,6 +220,18 @@ class Engine:
         old: SnapshotState | None,
     ) -> Outcome:
         attempt_started = self.clock.now()
+        # Written before sending: a crash between the POST and its answer leaves an intent
+        # that the next run resolves from the action list instead of posting again.
+        intent = PendingAction(
+            virtual_machine_id=policy.id,
+            action_id=None,
+            kind="snapshot",
+            slot=slot,
+            started_at=attempt_started,
+            old_snapshot_id=old.id if old else None,
+            old_snapshot_created_at=old.created_at if old else None,
+        )
+        self.ledger.add_pending(intent)
         try:
             sent = send_once(
                 self.client,
@@ -204,6 +243,8 @@ class Engine:
                 self.should_stop,
             )
         except SendFailed as error:
+            if error.reason != "ambiguous":
+                self.ledger.remove_pending(policy.id, None)  # certainly not executed
             if error.reason == "interrupted":
                 # Nothing was sent: not an attempt, nothing to record; the next start decides.
                 return self._finish(
@@ -213,15 +254,7 @@ class Engine:
             return self._failed(
                 policy, slot, started, error.reason, error.detail, error.correlation_id, old=old
             )
-        pending = PendingAction(
-            virtual_machine_id=policy.id,
-            action_id=sent.action.id,
-            kind="snapshot",
-            slot=slot,
-            started_at=attempt_started,
-            old_snapshot_id=old.id if old else None,
-            old_snapshot_created_at=old.created_at if old else None,
-        )
+        pending = replace(intent, action_id=sent.action.id)
         self.ledger.add_pending(pending)
         log.info(
             "snapshot_requested",
@@ -240,11 +273,14 @@ class Engine:
         self, policy: VirtualMachinePolicy, pending: PendingAction, started: datetime
     ) -> Outcome:
         old = replaced_snapshot(pending)
+        action_id = pending.action_id
+        if action_id is None:
+            raise ValueError("an intent must be settled before waiting")
         waited = wait_for_action(
             self.client,
             self.clock,
             policy.id,
-            pending.action_id,
+            action_id,
             pending.started_at + policy.action_timeout,
             settings=self.poll,
             previous_seconds=self.ledger.last_action_seconds(policy.id),

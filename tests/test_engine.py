@@ -9,7 +9,7 @@ import pytest
 from snapd.config import HealthCheck, HookCommand
 from snapd.fakeapi import Fault
 from snapd.hooks import HookResult
-from snapd.ledger import Hold
+from snapd.ledger import Hold, PendingAction
 from snapd.outcome import Result
 from tests.conftest import START, Pipeline, build_pipeline, make_policy
 
@@ -281,3 +281,40 @@ def test_a_stop_before_the_create_is_sent_is_neither_a_failure_nor_recorded(
     assert (outcome.result, outcome.reason) == (Result.INTERRUPTED, "interrupted")
     assert pipeline.fake.count("POST") == 0
     assert pipeline.ledger.history(vm) == []
+
+
+def test_a_create_whose_sender_died_before_recording_it_is_adopted_not_reposted(
+    pipeline: Pipeline,
+) -> None:
+    vm = first_vm(pipeline)
+    # A process wrote its intent, sent the create, and died before the answer came.
+    pipeline.ledger.add_pending(PendingAction(vm, None, "snapshot", SLOT, START))
+    pipeline.client.create_snapshot(vm)
+    pipeline.fake.clear_requests()
+    outcome = pipeline.engine.run_slot(make_policy(vm), SLOT)
+    assert outcome.result is Result.SUCCESS
+    assert outcome.action_id == pipeline.fake.actions_of(vm)[0]["id"]
+    assert pipeline.fake.count("POST") == 0
+
+
+def test_an_intent_whose_create_never_reached_the_api_is_forgotten_and_the_slot_runs(
+    pipeline: Pipeline,
+) -> None:
+    vm = first_vm(pipeline)
+    pipeline.ledger.add_pending(PendingAction(vm, None, "snapshot", SLOT, START))
+    outcome = pipeline.engine.run_slot(make_policy(vm), SLOT)
+    assert outcome.result is Result.SUCCESS
+    assert pipeline.creates() == 1
+    assert pipeline.ledger.pending_for(vm) is None
+
+
+def test_an_ambiguous_create_that_cannot_be_found_stays_an_intent_for_the_next_run(
+    pipeline: Pipeline,
+) -> None:
+    vm = first_vm(pipeline)
+    pipeline.fake.inject(Fault(kind="status", endpoint="create_snapshot", count=5, status=503))
+    outcome = pipeline.engine.run_slot(make_policy(vm), SLOT)
+    assert (outcome.result, outcome.reason) == (Result.FAILED, "ambiguous")
+    intent = pipeline.ledger.pending_for(vm)
+    assert intent is not None and intent.action_id is None
+    assert pipeline.creates() == 3  # each send was followed by a look at the action list

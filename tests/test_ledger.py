@@ -569,3 +569,27 @@ def test_a_ledger_path_that_sqlite_cannot_open_is_reported(tmp_path: Path) -> No
     assert single_line(raised.value).startswith(
         f"ledger {tmp_path / LEDGER_FILE_NAME} cannot be opened"
     )
+
+
+def test_a_version_one_ledger_is_upgraded_and_keeps_its_pending_actions(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite3"
+    connection = sqlite3.connect(path, isolation_level=None)
+    for statement in ledger_schema.MIGRATIONS[0]:
+        connection.execute(statement)
+    connection.execute("PRAGMA user_version = 1")
+    connection.execute(
+        "INSERT INTO pending_actions VALUES (7, 99, 'snapshot', NULL, "
+        "'2025-01-01T03:00:00.000000Z', NULL, NULL)"
+    )
+    connection.close()
+    with Ledger.open(tmp_path) as ledger:
+        pending = ledger.pending_for(7)
+        assert pending is not None and pending.action_id == 99
+        started = datetime(2025, 1, 2, tzinfo=UTC)
+        ledger.add_pending(PendingAction(8, None, "snapshot", None, started))
+        intent = ledger.pending_for(8)
+        assert intent is not None and intent.action_id is None
+        ledger.remove_pending(8, 5)  # another action id: the intent stays
+        assert ledger.pending_for(8) is not None
+        ledger.remove_pending(8, None)
+        assert ledger.pending_for(8) is None

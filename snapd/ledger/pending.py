@@ -42,10 +42,10 @@ def replace(connection: sqlite3.Connection, pending: PendingAction) -> None:
     )
 
 
-def delete(connection: sqlite3.Connection, virtual_machine_id: int, action_id: int) -> None:
-    """Remove the VM's pending action only if it is ``action_id``."""
+def delete(connection: sqlite3.Connection, virtual_machine_id: int, action_id: int | None) -> None:
+    """Remove the VM's pending action only if it is ``action_id`` (None: a send's intent)."""
     connection.execute(
-        "DELETE FROM pending_actions WHERE virtual_machine_id = ? AND action_id = ?",
+        "DELETE FROM pending_actions WHERE virtual_machine_id = ? AND action_id IS ?",
         (virtual_machine_id, action_id),
     )
 
@@ -65,7 +65,7 @@ def select(
     return [
         PendingAction(
             virtual_machine_id=int(row[0]),
-            action_id=int(row[1]),
+            action_id=None if row[1] is None else int(row[1]),
             kind=row[2],
             slot=decode_optional_time(row[3]),
             started_at=decode_time(row[4]),

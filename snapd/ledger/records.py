@@ -62,12 +62,13 @@ class Hold:
 class PendingAction:
     """An action posted to the API whose end has not been seen yet.
 
-    Stored before waiting so that a restarted process resumes the wait instead of posting
-    a second create over the first.
+    Stored before the create is sent (``action_id`` None: an intent) and again once the
+    API named the action, so that a restarted process resumes the wait, or looks for the
+    action the lost send may have started, instead of posting a second create.
     """
 
     virtual_machine_id: int
-    action_id: int
+    action_id: int | None
     kind: str
     slot: datetime | None
     started_at: datetime

@@ -60,6 +60,24 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    (
+        # A pending row is now written before the create is sent (its action id still
+        # unknown), so that a crash between sending and recording cannot lose it.
+        """
+        CREATE TABLE pending_actions_new (
+            virtual_machine_id INTEGER PRIMARY KEY,
+            action_id INTEGER,
+            kind TEXT NOT NULL,
+            slot TEXT,
+            started_at TEXT NOT NULL,
+            old_snapshot_id INTEGER,
+            old_snapshot_created_at TEXT
+        )
+        """,
+        "INSERT INTO pending_actions_new SELECT * FROM pending_actions",
+        "DROP TABLE pending_actions",
+        "ALTER TABLE pending_actions_new RENAME TO pending_actions",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -189,8 +189,11 @@ class Ledger:
             found = pending_table.select(connection, virtual_machine_id)
         return found[0] if found else None
 
-    def remove_pending(self, virtual_machine_id: int, action_id: int) -> None:
-        """Forget the VM's pending action if it is ``action_id``; a newer one stays."""
+    def remove_pending(self, virtual_machine_id: int, action_id: int | None) -> None:
+        """Forget the VM's pending action if it is ``action_id``; a newer one stays.
+
+        ``None`` removes an intent: a create about to be sent, its action id not yet known.
+        """
         with self._database() as connection:
             pending_table.delete(connection, virtual_machine_id, action_id)
 
