@@ -107,10 +107,19 @@ def run_health_check(
     return result
 
 
+# Secrets a hook has no business seeing: it is someone else's program.
+WITHHELD_VARIABLES = frozenset({"HOSTINGER_API_TOKEN", "CREDENTIALS_DIRECTORY"})
+
+
+def _inherited_environment() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key not in WITHHELD_VARIABLES}
+
+
 def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
     """Run ``hook.command`` (an argv list) and wait at most ``hook.timeout``; never raises.
 
-    The child gets this process's environment plus ``environment``, no stdin, and a new
+    The child gets this process's environment (less the API token) plus ``environment``,
+    no stdin, and a new
     session. ``ok`` when it exits 0. On timeout its whole process group is killed. The
     merged stdout and stderr are returned, cut to the last ~4000 characters.
     """
@@ -125,7 +134,7 @@ def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
         process = subprocess.Popen(
             list(hook.command),
             shell=False,
-            env={**os.environ, **environment},
+            env={**_inherited_environment(), **environment},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -349,3 +349,15 @@ def _has_ended(pid: int) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_hook_never_sees_the_api_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTINGER_API_TOKEN", "secret-token-value")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", "/run/credentials/snapd.service")
+    script = "import os; print(sorted(k for k in os.environ if 'TOKEN' in k or 'CREDENTIALS' in k))"
+    result = run_hook(
+        HookCommand((sys.executable, "-c", script), timedelta(seconds=30)),
+        hook_environment(7, None),
+    )
+    assert result.ok
+    assert result.output.strip() == "[]"
