@@ -119,9 +119,8 @@ def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
     """Run ``hook.command`` (an argv list) and wait at most ``hook.timeout``; never raises.
 
     The child gets this process's environment (less the API token) plus ``environment``,
-    no stdin, and a new
-    session. ``ok`` when it exits 0. On timeout its whole process group is killed. The
-    merged stdout and stderr are returned, cut to the last ~4000 characters.
+    no stdin, and a new session. ``ok`` when it exits 0. On timeout its whole process group
+    is killed. The merged stdout and stderr are returned, cut to the last ~4000 characters.
     """
     machine_text = environment.get("SNAPD_VM_ID", "")
     virtual_machine_id = int(machine_text) if machine_text.isdigit() else None
