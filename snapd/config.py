@@ -249,6 +249,10 @@ def _build_vm(
     for key in ("action_timeout", "busy_timeout", "snapshot_lifetime"):
         if durations[key] <= timedelta(0):
             report(where(key), f"must be longer than 0s, got {merged[key]!r}")
+    for key in ("health_check", "pre_hook", "post_hook"):
+        timeout = (merged.get(key) or {}).get("timeout")
+        if timeout is not None and parse_duration(timeout) <= timedelta(0):
+            report((*where(key), "timeout"), f"must be longer than 0s, got {timeout!r}")
     if "min_age" not in durations:
         durations["min_age"] = gaps.shortest / 2 if gaps.shortest else FALLBACK_MIN_AGE
     lifetime = durations["snapshot_lifetime"]

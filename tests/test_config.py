@@ -154,6 +154,11 @@ def test_three_different_errors_are_all_reported_with_file_and_line(
             "vms[0].action_timeout: must be longer than 0s",
         ),
         (
+            'vms:\n  - id: 1\n    schedule: "@daily"\n    pre_hook: {command: [x], timeout: 0s}\n',
+            4,
+            "vms[0].pre_hook.timeout: must be longer than 0s",
+        ),
+        (
             'api:\n  timeout: 0s\nvms:\n  - id: 1\n    schedule: "@daily"\n',
             2,
             "api.timeout: must be longer than 0s",
