@@ -43,6 +43,13 @@ def main() -> None:
     parser.add_argument("--requests-per-minute", type=int, default=30000)
     parser.add_argument("--action-seconds", type=float, default=10.0)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="stop the daemon this long after start and report how long stopping took",
+    )
     options = parser.parse_args()
     configure_logging("json", "error")
 
@@ -71,7 +78,8 @@ def main() -> None:
         runner.start()
         peak_threads = 0
         half_done_at = None
-        while time.monotonic() - started < options.timeout:
+        limit = options.stop_after if options.stop_after is not None else options.timeout
+        while time.monotonic() - started < limit:
             done = successes(daemon)
             peak_threads = max(peak_threads, threading.active_count())
             if half_done_at is None and done >= options.vms / 2:
@@ -81,8 +89,11 @@ def main() -> None:
             time.sleep(0.2)
         elapsed = time.monotonic() - started
         done = successes(daemon)
+        posts_at_stop = fake.count("POST", "/snapshot")
+        stopping_started = time.monotonic()
         daemon.request_stop()
         runner.join(timeout=30)
+        stopping_seconds = time.monotonic() - stopping_started
     requests_sent = len(fake.requests)
     posts = fake.count("POST", "/snapshot")
     fake.stop()
@@ -93,11 +104,20 @@ def main() -> None:
     print(f"verified snapshots          {done:.0f} of {options.vms} (creates sent: {posts})")
     print(f"time to half / all          {half_done_at or float('nan'):.1f} s / {elapsed:.1f} s")
     print(f"requests sent               {requests_sent} ({requests_sent / options.vms:.1f} per VM)")
-    print(f"achieved request rate       {requests_sent / elapsed * 60:.0f}/min "
-          f"(budget {options.requests_per_minute}/min)")
-    print(f"budget-bound lower limit    {budget_seconds:.1f} s + one action ({options.action_seconds:.0f} s)")
+    print(
+        f"achieved request rate       {requests_sent / elapsed * 60:.0f}/min "
+        f"(budget {options.requests_per_minute}/min)"
+    )
+    print(
+        f"budget-bound lower limit    {budget_seconds:.1f} s"
+        f" + one action ({options.action_seconds:.0f} s)"
+    )
     print(f"peak threads                {peak_threads}")
     print(f"peak memory (RSS)           {peak_memory:.0f} MiB (daemon and fake API together)")
+    print(
+        f"stopping took               {stopping_seconds:.2f} s "
+        f"(creates sent after the stop request: {posts - posts_at_stop})"
+    )
 
 
 if __name__ == "__main__":
