@@ -337,3 +337,17 @@ def test_the_token_never_reaches_output_or_the_state_directory(
     for path in (tmp_path / "state").rglob("*"):
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_status_reads_all_states_in_one_request_and_flags_unknown_machines(
+    policy_file: Path,
+    live_fake: FakeHostinger,
+    environment: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    policy_file.write_text(policy_file.read_text().replace("vms:\n", "vms:\n  - {id: 999}\n"))
+    assert main(["status", "-c", str(policy_file)]) == 1
+    rows = capsys.readouterr().out.splitlines()
+    assert any(row.startswith("999 ") and "not in this account" in row for row in rows)
+    assert live_fake.count("GET", "/virtual-machines") == 1
+    assert live_fake.count("GET", "/snapshot") == len(live_fake.vm_ids)

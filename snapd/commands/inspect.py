@@ -17,14 +17,25 @@ def status(runtime: Runtime, now: datetime) -> int:
     """One row per VM; exit 1 when the API could not be read for any VM."""
     rows = []
     failed = False
+    try:
+        # One request for every VM's state: the request budget is shared with the daemon.
+        machines = {machine.id: machine for machine in runtime.client.list_virtual_machines()}
+    except ApiError as error:
+        print(f"snapd: error: cannot list the virtual machines: {error}", file=sys.stderr)
+        return ExitCode.FAILURE
     for policy in runtime.config.vms:
+        machine = machines.get(policy.id)
         try:
-            machine = runtime.client.get_virtual_machine(policy.id)
-            snapshot = runtime.client.get_snapshot(policy.id)
-            state = machine.state + (" (locked)" if machine.is_locked else "")
+            snapshot = runtime.client.get_snapshot(policy.id) if machine else None
         except ApiError as error:
             failed = True
             state, snapshot = f"error: {error.status or 'no answer'}", None
+        else:
+            if machine is None:
+                failed = True
+                state = "not in this account"
+            else:
+                state = machine.state + (" (locked)" if machine.is_locked else "")
         last = runtime.ledger.last_success(policy.id)
         hold = runtime.ledger.active_hold(policy.id, now)
         upcoming = next_slots(build_trigger(policy.schedule, policy.timezone), now, 1)
