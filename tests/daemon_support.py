@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,8 @@ from tests.conftest import TOKEN
 class DaemonProcess:
     """A ``snapd run`` child whose JSON log lines are collected as they come."""
 
-    def __init__(self, policy: Path, *arguments: str) -> None:
-        environment = {**os.environ, "HOSTINGER_API_TOKEN": TOKEN}
+    def __init__(self, policy: Path, *arguments: str, token: str = TOKEN) -> None:
+        environment = {**os.environ, "HOSTINGER_API_TOKEN": token}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "snapd.cli", "run", "-c", str(policy), *arguments],
             stdout=subprocess.PIPE,
@@ -70,6 +71,15 @@ class DaemonProcess:
     def scrape(self) -> str:
         with urllib.request.urlopen(self.metrics_url, timeout=5) as answer:
             return str(answer.read().decode())
+
+    def readiness(self) -> tuple[int, str]:
+        """The status and body of /readyz."""
+        url = self.metrics_url.removesuffix("/metrics") + "/readyz"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as answer:
+                return int(answer.status), str(answer.read().decode())
+        except urllib.error.HTTPError as error:
+            return int(error.code), str(error.read().decode())
 
     def signal(self, number: signal.Signals) -> None:
         self.process.send_signal(number)

@@ -307,3 +307,28 @@ def test_run_exits_2_with_one_line_when_the_metrics_port_is_taken(
     errors = [line for line in daemon.raw if line.startswith("snapd: error:")]
     assert errors == [f"snapd: error: cannot listen on 127.0.0.1:{port}: address already in use\n"]
     assert not any("Traceback" in line for line in daemon.raw)
+
+
+def test_a_refused_token_makes_the_daemon_unready_without_a_retry_storm(
+    live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
+) -> None:
+    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    daemon = DaemonProcess(policy, token="wrong-token")
+    try:
+        for vm in live_fake.vm_ids:
+            daemon.wait_for("catch_up_check_failed", vm=vm)
+        status, body = 0, ""
+        for _ in range(50):
+            status, body = daemon.readiness()
+            if status == 503:
+                break
+            time.sleep(0.1)
+        exposition = daemon.scrape()
+    finally:
+        assert daemon.stop() == 0
+    assert (status, body) == (503, "not ready: the API refused the token\n")
+    assert metric_value(exposition, "snapd_api_authentication_ok") == 0
+    assert live_fake.count("POST") == 0
+    # Each VM's start-up look and at most one pre-flight read, the backups look: no storm.
+    assert len(live_fake.requests) <= 3 * len(live_fake.vm_ids)
+    assert "wrong-token" not in "".join(daemon.raw)
