@@ -30,8 +30,9 @@ def live_fake() -> Iterator[FakeHostinger]:
         yield api
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The token in this process's environment (for in-process runs) and for children."""
     monkeypatch.setenv("HOSTINGER_API_TOKEN", TOKEN)
     return {**os.environ, "HOSTINGER_API_TOKEN": TOKEN}
 
@@ -76,7 +77,6 @@ def snapd(
 def test_once_creates_one_verified_snapshot_and_exits_0(
     policy_file: Path,
     live_fake: FakeHostinger,
-    environment: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[0]
@@ -88,7 +88,8 @@ def test_once_creates_one_verified_snapshot_and_exits_0(
 
 
 def test_once_all_runs_every_vm_side_by_side(
-    policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
+    policy_file: Path,
+    live_fake: FakeHostinger,
 ) -> None:
     started = time.monotonic()
     assert main(["once", "-c", str(policy_file), "--all"]) == 0
@@ -100,7 +101,6 @@ def test_once_all_runs_every_vm_side_by_side(
 def test_once_dry_run_posts_nothing_and_exits_0(
     policy_file: Path,
     live_fake: FakeHostinger,
-    environment: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["once", "-c", str(policy_file), "--dry-run", "--all"]) == 0
@@ -109,7 +109,8 @@ def test_once_dry_run_posts_nothing_and_exits_0(
 
 
 def test_once_exits_3_when_a_guard_skips(
-    policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
+    policy_file: Path,
+    live_fake: FakeHostinger,
 ) -> None:
     vm = live_fake.vm_ids[0]
     live_fake.set_vm_state(vm, "stopped")
@@ -118,7 +119,8 @@ def test_once_exits_3_when_a_guard_skips(
 
 
 def test_once_exits_1_when_the_action_fails(
-    policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
+    policy_file: Path,
+    live_fake: FakeHostinger,
 ) -> None:
     live_fake.inject(Fault(kind="action_error", endpoint="create_snapshot", count=1))
     assert main(["once", "-c", str(policy_file), str(live_fake.vm_ids[0])]) == 1
@@ -215,7 +217,6 @@ def test_a_process_killed_while_waiting_is_resumed_without_a_second_create(
 def test_status_and_history_show_what_happened(
     policy_file: Path,
     live_fake: FakeHostinger,
-    environment: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[1]
@@ -245,7 +246,6 @@ def test_status_and_history_show_what_happened(
 def test_hold_release_and_the_expiry_warning(
     policy_file: Path,
     live_fake: FakeHostinger,
-    environment: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[0]
@@ -276,7 +276,6 @@ def test_restore_refuses_without_a_terminal_and_without_yes(
 def test_restore_with_yes_waits_records_and_holds_the_vm(
     policy_file: Path,
     live_fake: FakeHostinger,
-    environment: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[0]
@@ -290,7 +289,8 @@ def test_restore_with_yes_waits_records_and_holds_the_vm(
 
 
 def test_a_declined_confirmation_changes_nothing(
-    policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
+    policy_file: Path,
+    live_fake: FakeHostinger,
 ) -> None:
     vm = live_fake.vm_ids[0]
     give_snapshot(live_fake, vm, age=timedelta(days=1))
@@ -312,7 +312,8 @@ def test_a_declined_confirmation_changes_nothing(
 
 
 def test_delete_with_yes_removes_the_snapshot(
-    policy_file: Path, live_fake: FakeHostinger, environment: dict[str, str]
+    policy_file: Path,
+    live_fake: FakeHostinger,
 ) -> None:
     vm = live_fake.vm_ids[0]
     give_snapshot(live_fake, vm, age=timedelta(days=1))
@@ -342,7 +343,6 @@ def test_the_token_never_reaches_output_or_the_state_directory(
 def test_status_reads_all_states_in_one_request_and_flags_unknown_machines(
     policy_file: Path,
     live_fake: FakeHostinger,
-    environment: dict[str, str],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     policy_file.write_text(policy_file.read_text().replace("vms:\n", "vms:\n  - {id: 999}\n"))
