@@ -13,6 +13,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
+def utc_text(moment: datetime, *, whole_seconds: bool = False) -> str:
+    """``2025-01-05T03:00:00Z``: how snapd writes an instant in output, logs and hooks."""
+    utc = moment.astimezone(UTC)
+    if whole_seconds:
+        utc = utc.replace(microsecond=0)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
 class Clock(Protocol):
     """The source of wall time and the way to wait."""
 

@@ -16,13 +16,14 @@ import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
 
+from snapd.clock import utc_text
 from snapd.config import HealthCheck, HookCommand
 from snapd.durations import format_duration
 
@@ -237,7 +238,7 @@ def _utc_text(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"expected an aware datetime, got naive {moment.isoformat()}")
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    return utc_text(moment)
 
 
 def _duration_text(duration: timedelta) -> str:

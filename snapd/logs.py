@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 import structlog
+
+from snapd.clock import utc_text
 
 LEVELS = {
     "debug": logging.DEBUG,
@@ -27,7 +29,7 @@ def _readable_values(logger: Any, method: str, event: dict[str, Any]) -> dict[st
         if value is None:
             del event[key]
         elif isinstance(value, datetime):
-            event[key] = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            event[key] = utc_text(value)
     return event
 
 

@@ -22,6 +22,7 @@ from snapd.ledger import Hold, Ledger
 from snapd.locks import VirtualMachineLocks
 from snapd.outcome import NullOutcomeObserver, Outcome, OutcomeObserver, Result, SnapshotState
 from snapd.recording import Recorder
+from snapd.verifying import WAIT_VERDICTS
 from snapd.waiting import PollSettings, snapshot_state, wait_for_action
 
 log = structlog.get_logger("snapd.operations")
@@ -91,9 +92,7 @@ class Operations:
                 started + policy.action_timeout, settings=self.poll, previous_seconds=None,
                 should_stop=self.should_stop,
             )  # fmt: skip
-            result = {"success": Result.SUCCESS, "timeout": Result.TIMEOUT}.get(
-                waited.state, Result.FAILED
-            )
+            result, _ = WAIT_VERDICTS.get(waited.state, (Result.FAILED, waited.state))
             after = snapshot_state(self.client.get_snapshot(policy.id))
             if kind == "delete" and result is Result.SUCCESS and after is not None:
                 result = Result.UNVERIFIED

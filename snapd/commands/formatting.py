@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
+
+from snapd.clock import utc_text
 
 
 def iso_utc(moment: datetime | None) -> str:
     """``2025-01-05T03:00:00Z``; ``-`` for an unknown time."""
     if moment is None:
         return "-"
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return utc_text(moment, whole_seconds=True)
 
 
 def age(moment: datetime | None, now: datetime) -> str:
