@@ -57,11 +57,6 @@ class Outcome:
     def seconds(self) -> float:
         return (self.finished_at - self.started_at).total_seconds()
 
-    @property
-    def attempted(self) -> bool:
-        """True when a create (or restore/delete) was actually sent or adopted."""
-        return self.result in ATTEMPT_RESULTS and self.action_id is not None
-
 
 class OutcomeObserver(Protocol):
     """Receives every outcome and every snapshot seen (the metrics module implements it)."""

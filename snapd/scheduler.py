@@ -169,9 +169,6 @@ class SlotScheduler:
             replace_existing=True,
         )
 
-    def has_job(self, virtual_machine_id: int, purpose: str) -> bool:
-        return self._scheduler.get_job(_job_id(virtual_machine_id, purpose)) is not None
-
     def last_slot(self, virtual_machine_id: int, window: timedelta) -> datetime | None:
         """The VM's latest slot within ``window`` before now (catch-up)."""
         with self._lock:
