@@ -7,6 +7,7 @@ skipped by a guard. The grammar is in ``snapd.arguments``; the work in ``snapd.c
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -135,10 +136,18 @@ def _run_daemon(arguments: argparse.Namespace) -> int:
     from snapd.metrics import MetricsServerError
 
     config = _load(arguments)
+    daemon = Daemon(arguments.config, config, dry_run=arguments.dry_run)
     try:
-        return Daemon(arguments.config, config, dry_run=arguments.dry_run).run()
+        code = daemon.run()
     except MetricsServerError as error:
         raise UsageError(str(error)) from None
+    if daemon.unfinished:
+        # A job stuck in a call past the stop bound must not keep the process alive:
+        # its pending row is in the ledger and the next start resumes it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _run_demo(arguments: argparse.Namespace) -> int:

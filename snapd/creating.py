@@ -1,13 +1,15 @@
-"""Sending a create, restore or delete exactly once.
+"""Sending a create, restore or delete at most once.
 
-A create overwrites the VM's only snapshot, so a POST is never retried blindly:
+A create overwrites the VM's only snapshot, so a request is sent again only when the API
+said it was not executed:
 
-* 429 means "not executed": wait for the budget and send again;
+* 429 means "not executed": wait (within ``busy_timeout``) and send again;
 * 409/422 (busy) and a refused connection mean "not executed": back off and send again
   until ``busy_timeout``;
-* a timeout, reset or 5xx after sending is *ambiguous*: the VM's recent actions are read
-  and an action of the right kind created since the attempt began is adopted; only when
-  none exists is the request sent again;
+* a timeout, reset, 5xx or unreadable answer after sending is *ambiguous*: the request
+  may have been executed, so it is never sent again for this attempt. ``send_once``
+  returns :class:`Ambiguous` and the caller resolves it by observation only
+  (:mod:`snapd.resolving`);
 * 401/403 fail at once.
 """
 
@@ -19,6 +21,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from snapd.backoff import Backoff
 from snapd.clock import Clock
 from snapd.hostinger import (
     Action,
@@ -30,22 +33,12 @@ from snapd.hostinger import (
     HostingerClient,
     RateLimitedError,
 )
-from snapd.waiting import CLOCK_SKEW
 
 log = structlog.get_logger("snapd.creating")
 
-# Action names as the API reports them, by the operation that started them.
-ACTION_NAMES = {
-    "snapshot": ("create_snapshot", "snapshot_create", "create snapshot"),
-    "restore": ("restore_snapshot", "snapshot_restore", "restore snapshot"),
-    "delete": ("delete_snapshot", "snapshot_delete", "delete snapshot"),
-}
-MAXIMUM_SENDS = 3  # ambiguous sends after which no action could be found to adopt
-ACTION_PAGES_TO_SEARCH = 2
-
 
 class SendFailed(Exception):
-    """The operation could not be started; ``reason`` is a named reason for the ledger."""
+    """The request was certainly not executed; ``reason`` is a named reason for the ledger."""
 
     def __init__(self, reason: str, detail: str, correlation_id: str | None = None) -> None:
         super().__init__(detail)
@@ -56,29 +49,17 @@ class SendFailed(Exception):
 
 @dataclass(frozen=True)
 class Sent:
+    """The API accepted the request and named its action."""
+
     action: Action
-    adopted: bool  # found in the action list after an ambiguous answer
 
 
-def _matches(action: Action, kind: str, since: datetime) -> bool:
-    name = action.name.lower()
-    if name not in ACTION_NAMES[kind]:
-        return False
-    return action.created_at is None or action.created_at >= since - CLOCK_SKEW
+@dataclass(frozen=True)
+class Ambiguous:
+    """The request was sent and may have been executed; nobody knows yet."""
 
-
-def find_started_action(
-    client: HostingerClient, virtual_machine_id: int, kind: str, since: datetime
-) -> Action | None:
-    """The newest action of ``kind`` created since ``since``, from the first pages."""
-    for page_number in range(1, ACTION_PAGES_TO_SEARCH + 1):
-        page = client.list_actions(virtual_machine_id, page=page_number)
-        for action in page.actions:
-            if _matches(action, kind, since):
-                return action
-        if not page.has_more:
-            break
-    return None
+    detail: str
+    correlation_id: str | None
 
 
 def send_once(
@@ -86,34 +67,35 @@ def send_once(
     clock: Clock,
     virtual_machine_id: int,
     kind: str,
-    attempt_started_at: datetime,
     busy_deadline: datetime,
     should_stop: Callable[[], bool],
-) -> Sent:
-    """Start ``kind`` on the VM and return its action; raise ``SendFailed``."""
+) -> Sent | Ambiguous:
+    """Start ``kind`` on the VM: its action, or :class:`Ambiguous`; raise ``SendFailed``.
+
+    ``SendFailed`` always means "not executed" (a refused token, a busy VM or a rate
+    limit past ``busy_deadline``, a stop before sending, a 4xx refusal).
+    """
     operations = {
         "snapshot": client.create_snapshot,
         "restore": client.restore_snapshot,
         "delete": client.delete_snapshot,
     }
     send = operations[kind]
-    ambiguous_sends = 0
-    delay = 2.0
+    backoff = Backoff()
     while True:
         if should_stop():
             raise SendFailed("interrupted", "stopping before the request was sent")
         try:
-            return Sent(send(virtual_machine_id), adopted=False)
+            return Sent(send(virtual_machine_id))
         except AuthenticationError as error:
             raise SendFailed(
                 "authentication_failed", f"the API refused the token: {error}", error.correlation_id
             ) from None
         except RateLimitedError as error:
             # Not executed: waiting is always safe; the budget is already paused.
-            wait = error.retry_after if error.retry_after is not None else delay
-            log.warning("send_rate_limited", vm=virtual_machine_id, kind=kind, wait_seconds=wait)
-            _wait_or_fail(clock, busy_deadline, wait, "rate_limited", error)
-            continue
+            pause = error.retry_after if error.retry_after is not None else backoff.next()
+            log.warning("send_rate_limited", vm=virtual_machine_id, kind=kind, wait_seconds=pause)
+            _wait_or_fail(clock, busy_deadline, pause, "rate_limited", error)
         except (BusyError, ConnectionFailedError) as error:
             reason = "busy" if isinstance(error, BusyError) else "connection_failed"
             log.warning(
@@ -124,9 +106,7 @@ def send_once(
                 error=str(error),
                 correlation_id=error.correlation_id,
             )
-            _wait_or_fail(clock, busy_deadline, delay, reason, error)
-            delay = min(delay * 2, 60.0)
-            continue
+            _wait_or_fail(clock, busy_deadline, backoff.next(), reason, error)
         except AmbiguousRequestError as error:
             log.warning(
                 "send_ambiguous",
@@ -135,37 +115,9 @@ def send_once(
                 error=str(error),
                 correlation_id=error.correlation_id,
             )
-            adopted = _adopt(client, clock, virtual_machine_id, kind, attempt_started_at)
-            if adopted is not None:
-                log.info("action_adopted", vm=virtual_machine_id, kind=kind, action_id=adopted.id)
-                return Sent(adopted, adopted=True)
-            ambiguous_sends += 1
-            if ambiguous_sends >= MAXIMUM_SENDS:
-                raise SendFailed("ambiguous", str(error), error.correlation_id) from None
-            _wait_or_fail(clock, busy_deadline, delay, "ambiguous", error)
-            delay = min(delay * 2, 60.0)
+            return Ambiguous(str(error), error.correlation_id)
         except ApiError as error:
             raise SendFailed("api_error", str(error), error.correlation_id) from None
-
-
-def _adopt(
-    client: HostingerClient, clock: Clock, virtual_machine_id: int, kind: str, since: datetime
-) -> Action | None:
-    """Look for the action an ambiguous send may have started; a second look after a pause."""
-    for pause in (0.0, 2.0):
-        clock.sleep(pause)
-        try:
-            found = find_started_action(client, virtual_machine_id, kind, since)
-        except ApiError as error:
-            # Without the action list nothing proves the send failed: do not send again.
-            raise SendFailed(
-                "ambiguous",
-                f"the request may have been executed and the action list is unreadable: {error}",
-                error.correlation_id,
-            ) from None
-        if found is not None:
-            return found
-    return None
 
 
 def _wait_or_fail(

@@ -25,6 +25,7 @@ from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
 from snapd.inventory import catch_up_needed, check_backups
+from snapd.jobs import RunningJobs
 from snapd.metrics import Metrics, MetricsServer
 from snapd.ratelimit import RequestBudget
 from snapd.scheduler import SlotScheduler
@@ -33,7 +34,6 @@ from snapd.waiting import PollSettings
 
 log = structlog.get_logger("snapd.daemon")
 
-STOP_GRACE_SECONDS = 8.0  # leaves room under systemd's default stop timeout
 # Hostinger's own backups are weekly; an hourly look keeps their age visible cheaply.
 BACKUP_CHECK_INTERVAL = timedelta(hours=1)
 
@@ -64,8 +64,9 @@ class Daemon:
         self.metrics = Metrics()
         self._policies_lock = threading.Lock()
         self._policies = {policy.id: policy for policy in config.vms}
-        self._active = 0
-        self._active_lock = threading.Condition()
+        self.jobs = RunningJobs()
+        self.unfinished = 0  # jobs still running when the stop bound ran out
+        self._wedged_reported: set[int] = set()
         self.server: MetricsServer | None = None
         self.scheduler: SlotScheduler | None = None
         self.runtime: Runtime | None = None
@@ -77,8 +78,15 @@ class Daemon:
     ) -> int:
         """Start, serve until stopped (or for ``run_for`` seconds), stop; return 0.
 
-        ``announce`` receives the metrics server's base URL once it listens.
+        ``announce`` receives the metrics server's base URL once it listens. Signals are
+        handled from the first moment: one that arrives during start-up is acted on as soon
+        as the daemon is up (a stop then stops it at once).
         """
+        with signal_handlers(self.signals):
+            self._run(run_for, announce)
+        return 0
+
+    def _run(self, run_for: float | None, announce: Callable[[str], None] | None) -> None:
         self.observer = DaemonObserver(self.metrics, self)
         observer = self.observer
         self.budget = RequestBudget(self.config.api.requests_per_minute)
@@ -107,16 +115,14 @@ class Daemon:
             self.scheduler.every(BACKUP_CHECK_INTERVAL, self._check_backups, "backups")
             self.metrics.config_reloaded(True, datetime.now(UTC))
             systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
-            watchdog = systemd.Watchdog(lambda: not self.stop_event.is_set())
+            watchdog = systemd.Watchdog(self.healthy)
             watchdog.start()
             try:
-                with signal_handlers(self.signals):
-                    self._main_loop(run_for)
+                self._main_loop(run_for)
             finally:
                 watchdog.stop()
         finally:
             self._stop()
-        return 0
 
     def _main_loop(self, run_for: float | None) -> None:
         deadline = None if run_for is None else time.monotonic() + run_for
@@ -135,21 +141,32 @@ class Daemon:
                 return
 
     def _stop(self) -> None:
-        log.info("stopping", grace_seconds=STOP_GRACE_SECONDS)
+        stop_timeout = getattr(self.config, "stop_timeout", timedelta(seconds=10)).total_seconds()
+        log.info("stopping", stop_timeout_seconds=stop_timeout)
         systemd.stopping("stopping: pending actions stay recorded")
         self.stop_event.set()
         if self.runtime is not None:
             self.budget.close()  # requests queued behind the budget give up at once
         if self.scheduler is not None:
             self.scheduler.shutdown()
-        with self._active_lock:
-            self._active_lock.wait_for(lambda: self._active == 0, timeout=STOP_GRACE_SECONDS)
-            unfinished = self._active
+        self.unfinished = self.jobs.wait_idle(stop_timeout)
         if self.server is not None:
             self.server.stop()
-        if self.runtime is not None:
+        if self.runtime is not None and not self.unfinished:
+            # A job stuck in a request still uses the client and the ledger; the process
+            # exit that follows releases them.
             self.runtime.close()
-        log.info("stopped", unfinished_runs=unfinished)
+        log.info("stopped", unfinished_runs=self.unfinished)
+
+    def healthy(self) -> bool:
+        """The watchdog's question: running, and no job far past its bound?"""
+        if self.stop_event.is_set():
+            return False
+        wedged = set(self.jobs.wedged())
+        for virtual_machine_id in wedged - self._wedged_reported:
+            log.error("job_wedged", vm=virtual_machine_id, detail="watchdog pings stop")
+        self._wedged_reported = wedged
+        return not wedged
 
     def request_stop(self) -> None:
         """Ask the main loop to stop (what SIGTERM does)."""
@@ -206,22 +223,18 @@ class Daemon:
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set() or self.runtime is None:
             return
-        with self._active_lock:
-            self._active += 1
-        try:
-            if purpose == "catch_up" and not catch_up_needed(
-                self.runtime.client, self.runtime.ledger, self.observer, policy, slot
-            ):
-                return
-            log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
-            self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
-        except Exception:
-            log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
-        finally:
-            self._publish_next_run(virtual_machine_id)
-            with self._active_lock:
-                self._active -= 1
-                self._active_lock.notify_all()
+        with self.jobs.running(policy):
+            try:
+                if purpose == "catch_up" and not catch_up_needed(
+                    self.runtime.client, self.runtime.ledger, self.observer, policy, slot
+                ):
+                    return
+                log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
+                self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+            except Exception:
+                log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            finally:
+                self._publish_next_run(virtual_machine_id)
 
     def _startup_runs(self) -> None:
         """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""

@@ -1,33 +1,44 @@
-"""One slot for one VM: pre-flight, decide, create, wait, verify, record. No scheduling.
+"""One slot for one VM: pre-flight, decide, checks, decide again, create. No scheduling.
 
 The engine receives everything it touches (API client, ledger, lock, clock, observer,
-hook runners), so tests drive it against the fake API with a manual clock.
+hook runners), so tests drive it against the fake API with a manual clock. Sending,
+waiting, verifying and recording are :class:`~snapd.attempting.AttemptRunner`'s, shared
+with the operator's restore and delete.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
 
 import structlog
 
+from snapd.attempting import AttemptContext, AttemptRunner
+from snapd.backoff import Backoff
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.creating import SendFailed, find_started_action, send_once
 from snapd.hooks import HookResult, hook_environment, run_health_check, run_hook
-from snapd.hostinger import ApiError, AuthenticationError, HostingerClient
-from snapd.ledger import Ledger, PendingAction
+from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
+from snapd.ledger import Ledger
 from snapd.locks import VirtualMachineBusyError, VirtualMachineLocks
-from snapd.outcome import NullOutcomeObserver, Outcome, OutcomeObserver, Result, SnapshotState
+from snapd.outcome import (
+    NullOutcomeObserver,
+    Outcome,
+    OutcomeObserver,
+    Result,
+    SnapshotState,
+    snapshot_state,
+)
 from snapd.policy import Action, Decision, Facts, Reason, decide
-from snapd.preflight import collect_facts, guards_of, read_virtual_machine
-from snapd.recording import Recorder
-from snapd.verifying import replaced_snapshot, verify
-from snapd.waiting import PollSettings, wait_for_action
+from snapd.preflight import Preflight, collect_facts, guards_of, read_virtual_machine
+from snapd.waiting import PollSettings
 
 log = structlog.get_logger("snapd.engine")
+
+# A pre-flight older than this is read again right before the create: an operator may
+# have taken a snapshot by hand while the VM was busy or a check ran.
+RECHECK_AFTER = timedelta(seconds=30)
 
 
 class Engine:
@@ -51,11 +62,26 @@ class Engine:
         self.locks = locks
         self.clock = clock
         self.observer = observer or NullOutcomeObserver()
-        self.recorder = Recorder(ledger, clock, self.observer)
-        self.poll = poll or PollSettings()
+        self.attempts = AttemptRunner(
+            client,
+            ledger,
+            clock,
+            self.observer,
+            poll=poll or PollSettings(),
+            should_stop=should_stop,
+        )
+        self.recorder = self.attempts.recorder
         self.health_check = health_check
         self.hook_runner = hook_runner
-        self.should_stop = should_stop
+
+    @property
+    def should_stop(self) -> Callable[[], bool]:
+        """Asked before every step that could wait or send: True when the process stops."""
+        return self.attempts.should_stop
+
+    @should_stop.setter
+    def should_stop(self, value: Callable[[], bool]) -> None:
+        self.attempts.should_stop = value
 
     def run_slot(
         self,
@@ -67,100 +93,46 @@ class Engine:
     ) -> Outcome:
         """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
         started = self.clock.now()
+        context = AttemptContext(policy, "snapshot", slot, started)
         try:
             with self.locks.hold(policy.id, "snapshot", started):
-                return self._run_locked(policy, slot, started, dry_run=dry_run, force=force)
+                return self._run_locked(context, dry_run=dry_run, force=force)
         except VirtualMachineBusyError as error:
             return self._finish(
-                policy,
-                slot,
-                started,
-                Result.SKIPPED,
-                Reason.OPERATION_IN_PROGRESS,
-                str(error),
-                record=False,
+                context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
             )
 
-    def _run_locked(
-        self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        started: datetime,
-        *,
-        dry_run: bool,
-        force: bool,
-    ) -> Outcome:
+    def resume(self, policy: VirtualMachinePolicy) -> Outcome | None:
+        """Follow the VM's pending request, if any, to its outcome; never send again."""
         pending = self.ledger.pending_for(policy.id)
-        if pending is not None and not dry_run:
-            try:
-                pending = self._settle_intent(pending)
-            except ApiError as error:
-                detail = f"cannot tell whether an earlier create was sent: {error}"
-                return self._failed(
-                    policy, slot, started, "api_error", detail, error.correlation_id
-                )
-        if pending is not None and not dry_run:
-            log.info("resuming_pending_action", vm=policy.id, action_id=pending.action_id)
-            return self.resume(policy, pending)
-        busy_deadline = started + policy.busy_timeout
-        delay = 2.0
-        while True:
-            try:
-                preflight = read_virtual_machine(self.client, self.observer, policy.id)
-            except ApiError as error:
-                if self.should_stop():
-                    return self._finish(
-                        policy, slot, started, Result.INTERRUPTED, "interrupted",
-                        f"stopping during pre-flight: {error}", dry_run=dry_run, record=False,
-                    )  # fmt: skip
-                reason = (
-                    "authentication_failed"
-                    if isinstance(error, AuthenticationError)
-                    else "api_error"
-                )
-                detail = f"pre-flight failed: {error}"
-                return self._failed(
-                    policy, slot, started, reason, detail, error.correlation_id, dry_run=dry_run
-                )
-            facts = collect_facts(
-                self.ledger, policy, slot, preflight, self.clock.now(), force=force
-            )
-            decision = decide(facts, guards_of(policy))
-            if decision.action is not Action.DEFER:
-                break
-            log.info("decision", vm=policy.id, slot=slot, decision="defer", reason=decision.reason)
-            if dry_run or self.should_stop():
-                # A rehearsal does not wait for the VM; a stopping process must not.
-                return self._finish(
-                    policy,
-                    slot,
-                    started,
-                    Result.SKIPPED if dry_run else Result.INTERRUPTED,
-                    decision.reason,
-                    decision.detail,
-                    old=preflight.snapshot,
-                    dry_run=dry_run,
-                    record=dry_run,
-                )
-            if (busy_deadline - self.clock.now()).total_seconds() < delay:
-                return self._finish(
-                    policy,
-                    slot,
-                    started,
-                    Result.FAILED,
-                    "busy_timeout",
-                    "the VM stayed busy for busy_timeout",
-                    old=preflight.snapshot,
-                    dry_run=dry_run,
-                )
-            self.clock.sleep(delay)
-            delay = min(delay * 2, 60.0)
+        if pending is None:
+            return None
+        log.info("resuming_pending_action", vm=policy.id, action_id=pending.action_id)
+        context = AttemptContext(policy, pending.kind, pending.slot, pending.started_at)
+        outcome = self.attempts.follow(context, pending)
+        return self._after(outcome, policy)
+
+    def _run_locked(self, context: AttemptContext, *, dry_run: bool, force: bool) -> Outcome:
+        if not dry_run:
+            resumed = self.resume(context.policy)
+            if resumed is not None:
+                return resumed
+        looked = self._look_until_idle(context, dry_run=dry_run, force=force)
+        if isinstance(looked, Outcome):
+            return looked
+        preflight, facts, decision = looked
         if decision.creates:
-            decision = self._checks(policy, slot, facts, dry_run)
+            decision = self._checks(context, facts, dry_run)
+            if decision.creates:
+                try:
+                    decision, preflight = self._recheck(context, preflight, facts, force=force)
+                except ApiError as error:
+                    detail = f"the snapshot could not be read again before the create: {error}"
+                    return self._failed(context, "api_error", detail, error.correlation_id)
         log.info(
             "decision",
-            vm=policy.id,
-            slot=slot,
+            vm=context.policy.id,
+            slot=context.slot,
             decision=decision.action.value,
             reason=decision.reason.value,
             detail=decision.detail,
@@ -169,170 +141,140 @@ class Engine:
         if not decision.creates:
             result = Result.DRY_RUN if decision.reason is Reason.DRY_RUN else Result.SKIPPED
             return self._finish(
-                policy,
-                slot,
-                started,
-                result,
-                decision.reason,
-                decision.detail,
-                old=preflight.snapshot,
-                dry_run=dry_run,
+                context, result, decision.reason, decision.detail,
+                old=preflight.snapshot, dry_run=dry_run,
+            )  # fmt: skip
+        return self._after(self.attempts.start(context, preflight.snapshot), context.policy)
+
+    def _look_until_idle(
+        self, context: AttemptContext, *, dry_run: bool, force: bool
+    ) -> tuple[Preflight, Facts, Decision] | Outcome:
+        """Pre-flight and decide; while the VM is busy or the API rate-limits, look again
+        within ``busy_timeout``. An outcome when the slot ends here."""
+        deadline = context.started + context.policy.busy_timeout
+        backoff = Backoff()
+        while True:
+            try:
+                preflight = read_virtual_machine(self.client, self.observer, context.policy.id)
+            except RateLimitedError as error:
+                pause = error.retry_after if error.retry_after is not None else backoff.next()
+                if dry_run or self.should_stop() or not self._pause_within(deadline, pause):
+                    return self._preflight_failed(context, error, dry_run)
+                continue
+            except ApiError as error:
+                return self._preflight_failed(context, error, dry_run)
+            facts = collect_facts(
+                self.ledger, context.policy, context.slot, preflight, self.clock.now(), force=force
             )
-        return self._create(policy, slot, started, preflight.snapshot)
+            decision = decide(facts, guards_of(context.policy))
+            if decision.action is not Action.DEFER:
+                return preflight, facts, decision
+            log.info("decision", vm=context.policy.id, slot=context.slot, decision="defer",
+                     reason=decision.reason)  # fmt: skip
+            if dry_run or self.should_stop():
+                # A rehearsal does not wait for the VM; a stopping process must not.
+                result = Result.SKIPPED if dry_run else Result.INTERRUPTED
+                return self._finish(
+                    context, result, decision.reason, decision.detail,
+                    old=preflight.snapshot, dry_run=dry_run, record=dry_run,
+                )  # fmt: skip
+            if not self._pause_within(deadline, backoff.next()):
+                return self._finish(
+                    context, Result.FAILED, "busy_timeout", "the VM stayed busy for busy_timeout",
+                    old=preflight.snapshot, dry_run=dry_run,
+                )  # fmt: skip
 
-    def _settle_intent(self, pending: PendingAction) -> PendingAction | None:
-        """An intent left by a process that died while sending: adopt its action or drop it.
+    def _pause_within(self, deadline: datetime, seconds: float) -> bool:
+        """Sleep ``seconds`` if that ends before ``deadline``; False (no sleep) otherwise."""
+        if self.clock.now() + timedelta(seconds=seconds) > deadline:
+            return False
+        self.clock.sleep(seconds)
+        return True
 
-        Raises ``ApiError`` when the action list cannot be read (the intent then stays).
-        """
-        if pending.action_id is not None:
-            return pending
-        found = find_started_action(
-            self.client, pending.virtual_machine_id, pending.kind, pending.started_at
-        )
-        if found is None:
-            log.info("unsent_create_forgotten", vm=pending.virtual_machine_id)
-            self.ledger.remove_pending(pending.virtual_machine_id, None)
-            return None
-        adopted = replace(pending, action_id=found.id)
-        self.ledger.add_pending(adopted)
-        log.info("action_adopted", vm=pending.virtual_machine_id, action_id=found.id)
-        return adopted
+    def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
+        if self.should_stop():
+            return self._finish(
+                context, Result.INTERRUPTED, "interrupted", f"stopping during pre-flight: {error}",
+                dry_run=dry_run, record=False,
+            )  # fmt: skip
+        if isinstance(error, AuthenticationError):
+            reason = "authentication_failed"
+        elif isinstance(error, RateLimitedError):
+            reason = "rate_limited"
+        else:
+            reason = "api_error"
+        detail = f"pre-flight failed: {error}"
+        return self._failed(context, reason, detail, error.correlation_id, dry_run=dry_run)
 
-    def _checks(
-        self, policy: VirtualMachinePolicy, slot: datetime | None, facts: Facts, dry_run: bool
-    ) -> Decision:
+    def _checks(self, context: AttemptContext, facts: Facts, dry_run: bool) -> Decision:
         """Run the health check and (outside dry-run) the pre-hook; decide again."""
+        policy = context.policy
         health_ok = None
         if policy.health_check is not None:
             health_ok = self.health_check(policy.health_check).ok
         pre_hook_ok = None
         if policy.pre_hook is not None and not dry_run and health_ok is not False:
-            pre_hook_ok = self.hook_runner(policy.pre_hook, hook_environment(policy.id, slot)).ok
+            environment = hook_environment(policy.id, context.slot)
+            pre_hook_ok = self.hook_runner(policy.pre_hook, environment).ok
         checked = replace(facts, health_ok=health_ok, pre_hook_ok=pre_hook_ok, dry_run=dry_run)
         return decide(checked, guards_of(policy))
 
-    def _create(
-        self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        started: datetime,
-        old: SnapshotState | None,
-    ) -> Outcome:
-        attempt_started = self.clock.now()
-        # Written before sending: a crash between the POST and its answer leaves an intent
-        # that the next run resolves from the action list instead of posting again.
-        intent = PendingAction(
-            virtual_machine_id=policy.id,
-            action_id=None,
-            kind="snapshot",
-            slot=slot,
-            started_at=attempt_started,
-            old_snapshot_id=old.id if old else None,
-            old_snapshot_created_at=old.created_at if old else None,
+    def _recheck(
+        self, context: AttemptContext, preflight: Preflight, facts: Facts, *, force: bool
+    ) -> tuple[Decision, Preflight]:
+        """Decide once more right before the create, on a fresh hold and, when the pre-flight
+        is stale (checks ran or time passed), a fresh snapshot. Raises ``ApiError``."""
+        policy = context.policy
+        ran_checks = policy.health_check is not None or policy.pre_hook is not None
+        if ran_checks or self.clock.now() - facts.now > RECHECK_AFTER:
+            snapshot: SnapshotState | None = snapshot_state(self.client.get_snapshot(policy.id))
+            self.observer.snapshot_seen(policy.id, snapshot)
+            preflight = replace(preflight, snapshot=snapshot)
+        fresh = collect_facts(
+            self.ledger, policy, context.slot, preflight, self.clock.now(), force=force
         )
-        self.ledger.add_pending(intent)
-        try:
-            sent = send_once(
-                self.client,
-                self.clock,
-                policy.id,
-                "snapshot",
-                attempt_started,
-                started + policy.busy_timeout,
-                self.should_stop,
-            )
-        except SendFailed as error:
-            if error.reason != "ambiguous":
-                self.ledger.remove_pending(policy.id, None)  # certainly not executed
-            if error.reason == "interrupted":
-                # Nothing was sent: not an attempt, nothing to record; the next start decides.
-                return self._finish(
-                    policy, slot, started, Result.INTERRUPTED, error.reason, error.detail,
-                    old=old, record=False,
-                )  # fmt: skip
-            return self._failed(
-                policy, slot, started, error.reason, error.detail, error.correlation_id, old=old
-            )
-        pending = replace(intent, action_id=sent.action.id)
-        self.ledger.add_pending(pending)
-        log.info(
-            "snapshot_requested",
-            vm=policy.id,
-            slot=slot,
-            action_id=sent.action.id,
-            adopted=sent.adopted,
-        )
-        return self._wait_and_verify(policy, pending, started)
-
-    def resume(self, policy: VirtualMachinePolicy, pending: PendingAction) -> Outcome:
-        """Wait for an action a previous process started; never post again."""
-        return self._wait_and_verify(policy, pending, pending.started_at)
-
-    def _wait_and_verify(
-        self, policy: VirtualMachinePolicy, pending: PendingAction, started: datetime
-    ) -> Outcome:
-        old = replaced_snapshot(pending)
-        action_id = pending.action_id
-        if action_id is None:
-            raise ValueError("an intent must be settled before waiting")
-        waited = wait_for_action(
-            self.client,
-            self.clock,
-            policy.id,
-            action_id,
-            pending.started_at + policy.action_timeout,
-            settings=self.poll,
-            previous_seconds=self.ledger.last_action_seconds(policy.id),
-            should_stop=self.should_stop,
-        )
-        if waited.state == "stopped":
-            return self._finish(
-                policy, pending.slot, started, Result.INTERRUPTED, "interrupted", waited.detail,
-                action_id=pending.action_id, old=old, record=False,
-            )  # fmt: skip
-        verdict = verify(self.client, self.observer, pending, waited)
-        self.ledger.remove_pending(policy.id, pending.action_id)
-        return self._finish(
-            policy, pending.slot, started, verdict.result, verdict.reason, verdict.detail,
-            old=old, new=verdict.new_snapshot, action_id=pending.action_id,
-        )  # fmt: skip
+        fresh = replace(fresh, health_ok=facts.health_ok, pre_hook_ok=facts.pre_hook_ok)
+        return decide(fresh, guards_of(policy)), preflight
 
     def _failed(
         self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        started: datetime,
+        context: AttemptContext,
         reason: str,
         detail: str,
         correlation_id: str | None,
         *,
-        old: SnapshotState | None = None,
         dry_run: bool = False,
     ) -> Outcome:
         """A failed attempt; a refused token also marks the API as unusable (not ready)."""
         if reason == "authentication_failed":
             self.observer.api_unauthorized()
         return self._finish(
-            policy, slot, started, Result.FAILED, reason, detail,
-            old=old, correlation_id=correlation_id, dry_run=dry_run,
+            context, Result.FAILED, reason, detail,
+            correlation_id=correlation_id, dry_run=dry_run,
         )  # fmt: skip
 
     def _finish(
         self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        started: datetime,
+        context: AttemptContext,
         result: Result,
         reason: str,
         detail: str,
-        **details: Any,
+        *,
+        old: SnapshotState | None = None,
+        correlation_id: str | None = None,
+        dry_run: bool = False,
+        record: bool = True,
     ) -> Outcome:
-        """Record the outcome, then run the post-hook (never in dry-run)."""
+        """Record an outcome reached before anything was sent, then the post-hook."""
         outcome = self.recorder.finish(
-            policy, "snapshot", slot, started, result, reason, detail, **details
-        )
-        if policy.post_hook is not None and not outcome.dry_run:
+            context.policy, "snapshot", context.slot, context.started, result, reason, detail,
+            old=old, correlation_id=correlation_id, dry_run=dry_run, record=record,
+        )  # fmt: skip
+        return self._after(outcome, context.policy)
+
+    def _after(self, outcome: Outcome, policy: VirtualMachinePolicy) -> Outcome:
+        """Run the post-hook of a snapshot outcome (never in dry-run)."""
+        if policy.post_hook is not None and not outcome.dry_run and outcome.kind == "snapshot":
             environment = hook_environment(policy.id, outcome.slot, outcome.result.value)
             self.hook_runner(policy.post_hook, environment)
         return outcome

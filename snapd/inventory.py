@@ -18,7 +18,7 @@ from snapd.daemon_observer import DaemonObserver
 from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import Ledger
 from snapd.metrics import Metrics
-from snapd.waiting import snapshot_state
+from snapd.outcome import snapshot_state
 
 log = structlog.get_logger("snapd.daemon")
 

@@ -7,20 +7,29 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from snapd.hostinger import Snapshot
+
 
 class Result(StrEnum):
-    """Final results; the first four are the ``result`` label of the attempts metric."""
+    """Final results; the first five are the ``result`` label of the attempts metric."""
 
     SUCCESS = "success"
     FAILED = "failed"
     UNVERIFIED = "unverified"
     TIMEOUT = "timeout"
+    AMBIGUOUS = "ambiguous"  # a request may have been executed and nothing showed whether
     SKIPPED = "skipped"
     DRY_RUN = "dry_run"
     INTERRUPTED = "interrupted"  # the process is stopping; the action stays pending
 
 
-ATTEMPT_RESULTS = (Result.SUCCESS, Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT)
+ATTEMPT_RESULTS = (
+    Result.SUCCESS,
+    Result.FAILED,
+    Result.UNVERIFIED,
+    Result.TIMEOUT,
+    Result.AMBIGUOUS,
+)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,13 @@ class SnapshotState:
     id: int | None
     created_at: datetime | None
     expires_at: datetime | None
+
+
+def snapshot_state(snapshot: Snapshot | None) -> SnapshotState | None:
+    """The ledger's and the metrics' view of an API snapshot (None: the VM has none)."""
+    if snapshot is None:
+        return None
+    return SnapshotState(snapshot.id, snapshot.created_at, snapshot.expires_at)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     VM_STATE_NOT_ALLOWED = "vm_state_not_allowed"
     ACTIONS_LOCKED = "actions_locked"
     HELD = "held"
+    SNAPSHOT_AGE_UNKNOWN = "snapshot_age_unknown"  # a snapshot whose created_at is unreadable
     SNAPSHOT_TOO_YOUNG = "snapshot_too_young"
     MANUAL_SNAPSHOT_PROTECTED = "manual_snapshot_protected"
     HEALTH_CHECK_FAILED = "health_check_failed"
@@ -51,7 +52,8 @@ class Facts:
     """What is known about one VM at one moment.
 
     ``health_ok`` and ``pre_hook_ok`` are None when the check is not configured or has not
-    run yet; ``snapshot_created_at`` is None when the VM has no snapshot.
+    run yet. ``snapshot_present`` with ``snapshot_created_at`` None is a snapshot whose age
+    nobody knows; without ``snapshot_present`` the VM has no snapshot.
     """
 
     now: datetime
@@ -59,6 +61,7 @@ class Facts:
     actions_locked: bool
     snapshot_created_at: datetime | None
     snapshot_made_by_snapd: bool
+    snapshot_present: bool = False
     held_until: datetime | None = None
     slot_already_done: bool = False
     health_ok: bool | None = None
@@ -106,6 +109,12 @@ def decide(facts: Facts, guards: Guards) -> Decision:
     if not facts.force:
         if facts.held_until is not None and facts.held_until > facts.now:
             return _skip(Reason.HELD, f"held until {facts.held_until.isoformat()}")
+        if facts.snapshot_present and facts.snapshot_created_at is None:
+            # Fail closed: an age nobody knows could be an hour-old manual snapshot.
+            return _skip(
+                Reason.SNAPSHOT_AGE_UNKNOWN,
+                "the current snapshot's created_at could not be read; not overwriting it",
+            )
         age = _age(facts)
         if age is not None and age < guards.min_age:
             return _skip(

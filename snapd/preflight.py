@@ -12,9 +12,8 @@ from datetime import datetime
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger
-from snapd.outcome import OutcomeObserver, SnapshotState
+from snapd.outcome import OutcomeObserver, SnapshotState, snapshot_state
 from snapd.policy import Facts, Guards
-from snapd.waiting import snapshot_state
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,7 @@ def collect_facts(
         actions_locked=preflight.locked,
         snapshot_created_at=snapshot.created_at if snapshot else None,
         snapshot_made_by_snapd=made_by_snapd,
+        snapshot_present=snapshot is not None,
         held_until=hold.until if hold else None,
         slot_already_done=slot is not None and ledger.slot_succeeded(policy.id, slot),
         force=force,

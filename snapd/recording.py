@@ -12,7 +12,7 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.ledger import AttemptRecord, Ledger
+from snapd.ledger import AttemptRecord, Ledger, PendingAction
 from snapd.outcome import Outcome, OutcomeObserver, Result, SnapshotState
 
 log = structlog.get_logger("snapd.recording")
@@ -45,8 +45,13 @@ class Recorder:
         correlation_id: str | None = None,
         dry_run: bool = False,
         record: bool = True,
+        settles: PendingAction | None = None,
     ) -> Outcome:
-        """Build the outcome (finished now) and report it; the ledger row only if ``record``."""
+        """Build the outcome (finished now) and report it; the ledger row only if ``record``.
+
+        ``settles``: the pending row this outcome ends, removed in the same transaction
+        as the ledger row is written.
+        """
         outcome = Outcome(
             virtual_machine_id=policy.id,
             kind=kind,
@@ -63,7 +68,7 @@ class Recorder:
             dry_run=dry_run,
         )
         if record:
-            self.ledger.record_attempt(attempt_record(outcome))
+            self.ledger.record_attempt(attempt_record(outcome), settles)
         log_method = log.info if outcome.result in UNREMARKABLE else log.warning
         log_method(
             f"{kind}_finished",

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 
 from snapd.clock import Clock
-from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient, Snapshot
-from snapd.outcome import SnapshotState
+from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
 
 log = structlog.get_logger("snapd.waiting")
-
-# The API's timestamps have second resolution and the two clocks are not the same clock.
-CLOCK_SKEW = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,12 @@ class PollSettings:
 
 @dataclass(frozen=True)
 class WaitResult:
-    """``action`` is the last state read; ``state`` is success, error, timeout or stopped."""
+    """``action`` is the last state read.
+
+    ``state`` is ``success`` or ``error`` (the action's own final state), ``timeout``,
+    ``unauthorized`` (the token was refused while polling) or ``stopped``. Only the first
+    two say how the action ended; after the others it stays pending.
+    """
 
     state: str
     action: Action | None
@@ -62,24 +63,27 @@ def wait_for_action(
     """Poll ``action_id`` until it is final, ``deadline`` passes or ``should_stop()``.
 
     Transient API errors during polling are logged and polled through; an authentication
-    error ends the wait at once (state ``error``).
+    error ends the wait at once (state ``unauthorized``). The action is read at least once,
+    even when ``deadline`` has already passed (a resumed wait).
     """
     delay = settings.first(previous_seconds)
     last: Action | None = None
+    polled = False
     while True:
         remaining = (deadline - clock.now()).total_seconds()
-        if remaining <= 0:
+        if remaining <= 0 and polled:
             return WaitResult("timeout", last, f"action {action_id} not finished by the deadline")
         if should_stop():
             return WaitResult("stopped", last, "stopping; the action stays pending")
-        clock.sleep(min(delay, remaining))
+        clock.sleep(max(min(delay, remaining), 0.0))
         delay = min(delay * settings.factor, settings.maximum_delay)
+        polled = True
         if should_stop():
             return WaitResult("stopped", last, "stopping; the action stays pending")
         try:
             last = client.get_action(virtual_machine_id, action_id)
         except AuthenticationError as error:
-            return WaitResult("error", last, f"the API refused the token: {error}")
+            return WaitResult("unauthorized", last, f"the API refused the token: {error}")
         except ApiError as error:
             log.warning(
                 "action_poll_failed",
@@ -92,25 +96,3 @@ def wait_for_action(
         log.debug("action_polled", vm=virtual_machine_id, action_id=action_id, state=last.state)
         if last.is_final:
             return WaitResult(last.state, last, f"action {action_id} ended in {last.state}")
-
-
-def snapshot_state(snapshot: Snapshot | None) -> SnapshotState | None:
-    """The ledger's and the metrics' view of an API snapshot."""
-    if snapshot is None:
-        return None
-    return SnapshotState(snapshot.id, snapshot.created_at, snapshot.expires_at)
-
-
-def is_new_snapshot(
-    before: SnapshotState | None, after: SnapshotState | None, attempt_started_at: datetime
-) -> bool:
-    """True when ``after`` is a snapshot made by this attempt.
-
-    Either it was created after the attempt began (allowing for clock skew), or its id
-    differs from the one the attempt would overwrite.
-    """
-    if after is None:
-        return False
-    if after.created_at is not None and after.created_at >= attempt_started_at - CLOCK_SKEW:
-        return True
-    return before is not None and after.id is not None and after.id != before.id

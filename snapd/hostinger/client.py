@@ -8,6 +8,7 @@ error mapping are described in :mod:`snapd.hostinger.transport`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 from snapd import __version__
@@ -83,6 +84,10 @@ class HostingerClient:
     def base_url(self) -> str:
         """The API base URL, without a trailing slash."""
         return self._transport.base_url
+
+    def server_now(self, local_now: datetime) -> datetime:
+        """``local_now`` in the API's clock (placeholder: the local clock)."""
+        return local_now
 
     def list_virtual_machines(self) -> list[VirtualMachine]:
         """Every VM the token can see (the API does not paginate this list)."""

@@ -17,7 +17,7 @@ from snapd.ledger.records import (
 
 COLUMNS = (
     "virtual_machine_id, action_id, kind, slot, started_at, old_snapshot_id, "
-    "old_snapshot_created_at"
+    "old_snapshot_created_at, server_started_at"
 )
 
 
@@ -29,7 +29,7 @@ def replace(connection: sqlite3.Connection, pending: PendingAction) -> None:
     """
     check_choice("kind", pending.kind, KINDS)
     connection.execute(
-        f"INSERT OR REPLACE INTO pending_actions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT OR REPLACE INTO pending_actions ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             pending.virtual_machine_id,
             pending.action_id,
@@ -38,6 +38,7 @@ def replace(connection: sqlite3.Connection, pending: PendingAction) -> None:
             encode_time(pending.started_at),
             pending.old_snapshot_id,
             encode_optional_time(pending.old_snapshot_created_at),
+            encode_optional_time(pending.server_started_at),
         ),
     )
 
@@ -71,6 +72,7 @@ def select(
             started_at=decode_time(row[4]),
             old_snapshot_id=row[5],
             old_snapshot_created_at=decode_optional_time(row[6]),
+            server_started_at=decode_optional_time(row[7]),
         )
         for row in rows
     ]

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 KINDS = frozenset({"snapshot", "restore", "delete"})
-OUTCOMES = frozenset({"success", "failed", "unverified", "timeout", "skipped", "dry_run"})
+OUTCOMES = frozenset(
+    {
+        "success",
+        "failed",
+        "unverified",
+        "timeout",
+        "ambiguous",
+        "skipped",
+        "dry_run",
+        "interrupted",
+    }
+)
 
 
 class LedgerError(Exception):
@@ -62,9 +73,11 @@ class Hold:
 class PendingAction:
     """An action posted to the API whose end has not been seen yet.
 
-    Stored before the create is sent (``action_id`` None: an intent) and again once the
+    Stored before the request is sent (``action_id`` None: an intent) and again once the
     API named the action, so that a restarted process resumes the wait, or looks for the
-    action the lost send may have started, instead of posting a second create.
+    action the lost send may have started, instead of sending a second request.
+    ``server_started_at`` is when the attempt began by the API's clock (from its ``Date``
+    header), so that its actions can be matched even when the two clocks disagree.
     """
 
     virtual_machine_id: int
@@ -74,6 +87,7 @@ class PendingAction:
     started_at: datetime
     old_snapshot_id: int | None = None
     old_snapshot_created_at: datetime | None = None
+    server_started_at: datetime | None = None
 
 
 def check_choice(field: str, value: str, choices: frozenset[str]) -> None:

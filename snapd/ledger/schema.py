@@ -78,6 +78,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE pending_actions",
         "ALTER TABLE pending_actions_new RENAME TO pending_actions",
     ),
+    (
+        # When the attempt began by the API's own clock: an ambiguous send is resolved
+        # from the action list without trusting the local clock.
+        "ALTER TABLE pending_actions ADD COLUMN server_started_at TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,7 +3,8 @@
 Other processes may use the same file at the same time; SQLite's locking (WAL mode and a
 busy timeout, set in :mod:`snapd.ledger.connection`) covers them. Within a process, one
 lock per ``Ledger`` serialises the threads that share its connection. Every write is a
-single statement, so each is atomic on its own.
+single statement, so each is atomic on its own, except :meth:`Ledger.record_attempt` with
+``settles``, which writes the outcome and removes the pending row in one transaction.
 """
 
 from __future__ import annotations
@@ -77,14 +78,28 @@ class Ledger:
 
     # Attempts
 
-    def record_attempt(self, record: AttemptRecord) -> int:
+    def record_attempt(self, record: AttemptRecord, settles: PendingAction | None = None) -> int:
         """Store ``record`` (its ``id`` is ignored) and return its new row id.
+
+        With ``settles``, that pending row is removed in the same transaction: a crash can
+        leave the outcome or the pending row, never neither, so snapd never forgets that
+        it made a snapshot.
 
         Raises:
             ValueError: unknown ``kind`` or ``outcome``, or a naive datetime.
         """
         with self._database() as connection:
-            return attempts.insert(connection, record)
+            if settles is None:
+                return attempts.insert(connection, record)
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                row_id = attempts.insert(connection, record)
+                pending_table.delete(connection, settles.virtual_machine_id, settles.action_id)
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            return row_id
 
     def history(
         self, virtual_machine_id: int | None = None, limit: int = 50

@@ -1,0 +1,81 @@
+"""The daemon's running jobs: how many, since when, and which have overrun their bound.
+
+A job that runs far past the longest a slot can take (busy_timeout + action_timeout +
+checks and hooks) is wedged: the watchdog stops pinging so that systemd restarts the
+daemon, and a stop does not wait for it beyond the stop bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from snapd.config import VirtualMachinePolicy
+
+# Added to a slot's own bound before a job counts as wedged: pauses behind the request
+# budget and the API's own latency are not the job's fault.
+WEDGE_MARGIN = timedelta(minutes=10)
+
+
+def slot_bound(policy: VirtualMachinePolicy) -> timedelta:
+    """The longest one slot of ``policy`` may take before it is wedged."""
+    bound = policy.busy_timeout + policy.action_timeout + WEDGE_MARGIN
+    if policy.health_check is not None:
+        bound += policy.health_check.timeout
+    for hook in (policy.pre_hook, policy.post_hook):
+        if hook is not None:
+            bound += hook.timeout
+    return bound
+
+
+@dataclass(frozen=True)
+class RunningJob:
+    virtual_machine_id: int
+    started: float  # monotonic seconds
+    bound: float  # seconds
+
+
+class RunningJobs:
+    """Thread-safe register of jobs in progress."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._jobs: dict[int, RunningJob] = {}
+        self._numbers = itertools.count()
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def running(self, policy: VirtualMachinePolicy) -> Iterator[None]:
+        """Register a job for ``policy``'s VM while the block runs."""
+        number = next(self._numbers)
+        job = RunningJob(policy.id, self._monotonic(), slot_bound(policy).total_seconds())
+        with self._changed:
+            self._jobs[number] = job
+        try:
+            yield
+        finally:
+            with self._changed:
+                del self._jobs[number]
+                self._changed.notify_all()
+
+    def count(self) -> int:
+        with self._changed:
+            return len(self._jobs)
+
+    def wait_idle(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for every job to end; return how many still run."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._jobs, timeout=timeout)
+            return len(self._jobs)
+
+    def wedged(self) -> list[int]:
+        """VM ids of the jobs running longer than their bound."""
+        now = self._monotonic()
+        with self._changed:
+            jobs = list(self._jobs.values())
+        return [job.virtual_machine_id for job in jobs if now - job.started > job.bound]
