@@ -1,0 +1,119 @@
+"""The fault suite's scene: the fake API, a pipeline wired to it, metrics and captured logs.
+
+Every row of the suite runs the same way: arrange a fault, run one slot, then check the
+properties a user relies on (at most one create, the named outcome, the metric that counts
+it, one log line with the correlation id, no traceback) and run the next slot to see that
+the pipeline carries on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from snapd.clock import ManualClock
+from snapd.config import VirtualMachinePolicy
+from snapd.engine import Engine
+from snapd.fakeapi import FakeHostinger
+from snapd.hostinger import HostingerClient
+from snapd.ledger import Ledger
+from snapd.locks import VirtualMachineLocks
+from snapd.metrics import Metrics
+from snapd.operations import Operations
+from snapd.outcome import ATTEMPT_RESULTS, Outcome, Result
+from snapd.ratelimit import RequestBudget
+from snapd.waiting import PollSettings
+from tests.conftest import TOKEN
+
+CREATE_NAMES = ("create_snapshot",)
+
+
+@dataclass
+class Scene:
+    """One VM of the fake, a pipeline that reports to fresh metrics, and what it logged."""
+
+    fake: FakeHostinger
+    clock: ManualClock
+    state_dir: Path
+    client: HostingerClient
+    ledger: Ledger
+    engine: Engine
+    operations: Operations
+    metrics: Metrics
+    vm: int
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def creates_accepted(self) -> int:
+        """Create actions the fake executed for the VM (what overwrote its snapshot)."""
+        return sum(1 for action in self.fake.actions_of(self.vm) if action["name"] in CREATE_NAMES)
+
+    def posts(self) -> int:
+        """POST …/snapshot requests that reached the fake, executed or not."""
+        return self.fake.count("POST", "/snapshot")
+
+    def run(self, policy: VirtualMachinePolicy, slot: datetime | None, **options: Any) -> Outcome:
+        with structlog.testing.capture_logs() as captured:
+            outcome = self.engine.run_slot(policy, slot, **options)
+        self.logs.extend(captured)
+        return outcome
+
+    def counted(self, outcome: Outcome) -> float | None:
+        """The metric sample that counts ``outcome`` (attempts or skips)."""
+        registry = self.metrics.registry
+        vm = str(outcome.virtual_machine_id)
+        if outcome.result in ATTEMPT_RESULTS:
+            return registry.get_sample_value(
+                "snapd_snapshot_attempts_total", {"vm": vm, "result": outcome.result.value}
+            )
+        if outcome.result is Result.SKIPPED:
+            return registry.get_sample_value(
+                "snapd_snapshot_skips_total", {"vm": vm, "reason": outcome.reason}
+            )
+        return None
+
+    def finished_lines(self) -> list[dict[str, Any]]:
+        return [line for line in self.logs if line["event"] == "snapshot_finished"]
+
+    def tracebacks(self) -> list[dict[str, Any]]:
+        return [line for line in self.logs if "exc_info" in line or "exception" in line]
+
+
+def manual_budget(clock: ManualClock) -> RequestBudget:
+    """A budget whose pauses pass on the manual clock: a 5-minute pause costs no real time."""
+    return RequestBudget(
+        100_000, clock=lambda: clock.now().timestamp(), sleep=clock.sleep, burst=100_000
+    )
+
+
+@contextmanager
+def scene(fake: FakeHostinger, clock: ManualClock, state_dir: Path) -> Iterator[Scene]:
+    """A pipeline against ``fake``'s first VM; closed afterwards."""
+    metrics = Metrics(CollectorRegistry())
+    client = HostingerClient(
+        base_url=fake.base_url,
+        token=TOKEN,
+        timeout=2.0,
+        budget=manual_budget(clock),
+        observer=metrics,
+        retry_total_seconds=5.0,
+        backoff_factor=0.01,
+    )
+    ledger = Ledger.open(state_dir)
+    locks = VirtualMachineLocks(state_dir)
+    poll = PollSettings(first_delay=10.0, minimum_delay=1.0, maximum_delay=60.0)
+    engine = Engine(client, ledger, locks, clock, observer=metrics, poll=poll)
+    operations = Operations(client, ledger, locks, clock, poll=poll, observer=metrics)
+    vm = fake.vm_ids[0]
+    metrics.register_vms([vm])
+    try:
+        yield Scene(fake, clock, state_dir, client, ledger, engine, operations, metrics, vm)
+    finally:
+        client.close()
+        ledger.close()

@@ -1,0 +1,224 @@
+"""The fault table: every row holds the same promises whatever goes wrong.
+
+For each row: the fake executes at most one create for the slot (exactly one where a
+snapshot should result), the outcome and its named reason are the ones a user is told,
+the metric that counts them moved by one, exactly one ``snapshot_finished`` line reports
+it (with the API's correlation id where the API gave one), nothing raised and nothing
+logged a traceback, and the next slot, with the fault gone, runs normally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from snapd.clock import ManualClock
+from snapd.config import HookCommand
+from snapd.fakeapi import FakeHostinger, Fault
+from snapd.hooks import HookResult
+from snapd.ledger import Hold
+from snapd.outcome import Result
+from tests.conftest import START, make_policy
+from tests.faults.harness import Scene, scene
+
+SLOT = START
+NEXT_SLOT = START + timedelta(days=1)
+Arrange = Callable[[Scene], None]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    arrange: Arrange
+    result: Result
+    reason: str
+    creates: int
+    correlated: bool = False
+    after: Result = Result.SUCCESS
+    policy: dict[str, Any] = field(default_factory=dict)
+
+
+def fault(kind: str, endpoint: str, **options: Any) -> Arrange:
+    return lambda scene: scene.fake.inject(Fault(kind=kind, endpoint=endpoint, **options))
+
+
+def both(*steps: Arrange) -> Arrange:
+    def arrange(scene: Scene) -> None:
+        for step in steps:
+            step(scene)
+
+    return arrange
+
+
+def no_snapshot_as(answer: str) -> Arrange:
+    def arrange(scene: Scene) -> None:
+        scene.fake.no_snapshot_as = answer
+
+    return arrange
+
+
+def manual_snapshot(age: timedelta) -> Arrange:
+    return lambda scene: scene.fake.set_snapshot(scene.vm, START - age) and None
+
+
+def vm_state(state: str) -> Arrange:
+    return lambda scene: scene.fake.set_vm_state(scene.vm, state)
+
+
+def locked(scene: Scene) -> None:
+    scene.fake.set_actions_lock(scene.vm, "locked")
+
+
+def pre_hook_that(step: Arrange) -> Arrange:
+    """A pre-hook during which something changes (an operator acts while it runs)."""
+
+    def arrange(scene: Scene) -> None:
+        def runner(hook: HookCommand, environment: dict[str, str]) -> HookResult:
+            step(scene)
+            return HookResult(True, "exit code 0")
+
+        scene.engine.hook_runner = runner
+
+    return arrange
+
+
+def hold_now(scene: Scene) -> None:
+    scene.ledger.set_hold(Hold(scene.vm, START + timedelta(hours=6), "upgrade", START))
+
+
+def snapshot_taken_by_hand(scene: Scene) -> None:
+    scene.fake.set_snapshot(scene.vm, scene.clock.now())
+
+
+PRE_HOOK = {"pre_hook": HookCommand(("prepare",), timedelta(minutes=5))}
+
+ROWS = [
+    # Reads that fail for a while are retried; reads that keep failing fail the slot.
+    *(
+        Row(f"{status} on {endpoint} once", fault("status", endpoint, status=status), Result.SUCCESS, "created", 1)
+        for status in (500, 502, 503)
+        for endpoint in ("get_vm", "get_snapshot")
+    ),
+    Row(
+        "503 on every snapshot read",
+        fault("status", "get_snapshot", status=503, count=None),
+        Result.FAILED, "api_error", 0, correlated=True,
+    ),
+    Row("429 on a read", fault("status", "get_vm", status=429), Result.SUCCESS, "created", 1),
+    Row(
+        "401 on pre-flight",
+        fault("status", "get_vm", status=401, count=None),
+        Result.FAILED, "authentication_failed", 0, correlated=True,
+    ),
+    # Every way of saying "no snapshot".
+    *(
+        Row(f"no snapshot as {answer}", no_snapshot_as(answer), Result.SUCCESS, "created", 1)
+        for answer in ("404", "null", "empty", "null_fields")
+    ),
+    # The create's answer is lost after the fake executed it: adopted, never re-sent.
+    *(
+        Row(f"{kind} after the create", fault(kind, "create_snapshot"), Result.SUCCESS, "created", 1)
+        for kind in ("accept_then_fail", "accept_then_drop", "malformed_json")
+    ),
+    # A 5xx before execution looks the same from outside: never re-sent, ends ambiguous.
+    Row(
+        "503 on the create, not executed",
+        fault("status", "create_snapshot", status=503, count=None),
+        Result.AMBIGUOUS, "ambiguous", 0, correlated=True,
+    ),
+    Row("422 busy twice", fault("status", "create_snapshot", status=422, count=2), Result.SUCCESS, "created", 1),
+    Row(
+        "422 busy for longer than busy_timeout",
+        fault("status", "create_snapshot", status=422, count=None),
+        Result.FAILED, "busy_timeout", 0, correlated=True,
+    ),
+    Row("429 on the create", fault("status", "create_snapshot", status=429), Result.SUCCESS, "created", 1),
+    Row(
+        "action ends in error",
+        fault("action_error", "create_snapshot"),
+        Result.FAILED, "action_error", 1,
+    ),
+    Row(
+        "action never ends",
+        fault("action_never_finishes", "create_snapshot"),
+        Result.TIMEOUT, "action_timeout", 1, after=Result.TIMEOUT,
+    ),
+    Row(
+        "undocumented action states",
+        fault("action_states", "create_snapshot", states=["created", "started", "delayed", "success"]),
+        Result.SUCCESS, "created", 1,
+    ),
+    Row(
+        "401 while polling the action",
+        fault("status", "get_action", status=401),
+        Result.FAILED, "authentication_failed", 1,
+    ),
+    Row("VM stopped", vm_state("stopped"), Result.SKIPPED, "vm_state_not_allowed", 0),
+    Row("actions_lock locked", locked, Result.FAILED, "busy_timeout", 0),
+    Row(
+        "manual snapshot an hour old",
+        manual_snapshot(timedelta(hours=1)),
+        Result.SKIPPED, "manual_snapshot_protected", 0,
+    ),
+    # Stale guards: the world changes while the pre-hook runs.
+    Row("hold set during the pre-hook", pre_hook_that(hold_now), Result.SKIPPED, "held", 0, policy=PRE_HOOK),
+    Row(
+        "snapshot taken by hand during the pre-hook",
+        pre_hook_that(snapshot_taken_by_hand),
+        Result.SKIPPED, "snapshot_too_young", 0, policy=PRE_HOOK,
+    ),
+]  # fmt: skip
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
+    with FakeHostinger(token="test-token-3f9a1c", vm_count=1, action_seconds=60.0, seed=3,
+                       clock=clock) as api:  # fmt: skip
+        yield api
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
+def test_every_fault_keeps_the_promises(
+    row: Row, fake: FakeHostinger, clock: ManualClock, tmp_path: Path
+) -> None:
+    with scene(fake, clock, tmp_path) as current:
+        policy = make_policy(current.vm, **row.policy)
+        row.arrange(current)
+        outcome = current.run(policy, SLOT)
+
+        assert (outcome.result, outcome.reason) == (row.result, row.reason), outcome.detail
+        assert current.creates_accepted() == row.creates
+        assert current.posts() <= max(row.creates, 1)
+        if outcome.result is not Result.INTERRUPTED:
+            assert current.counted(outcome) == 1
+        lines = current.finished_lines()
+        assert len(lines) == 1
+        assert lines[0]["result"] == row.result.value and lines[0]["reason"] == row.reason
+        if row.correlated:
+            assert lines[0]["correlation_id"]
+        assert current.tracebacks() == []
+
+        _heal(current)
+        clock.set(NEXT_SLOT + timedelta(hours=1))
+        after = current.run(policy, NEXT_SLOT)
+        assert after.result is row.after, after.detail
+        assert current.creates_accepted() <= row.creates + 1
+
+
+def _heal(current: Scene) -> None:
+    """The fault is gone: the next slot meets a normal API and a normal VM."""
+    current.fake.clear_faults()
+    current.fake.set_vm_state(current.vm, "running")
+    current.fake.set_actions_lock(current.vm, "unlocked")
+    current.engine.hook_runner = lambda hook, environment: HookResult(True, "exit code 0")
+    current.ledger.release_hold(current.vm)
