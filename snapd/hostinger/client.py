@@ -8,6 +8,7 @@ error mapping are described in :mod:`snapd.hostinger.transport`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
 from snapd import __version__
@@ -42,12 +43,16 @@ class HostingerClient:
     Args:
         base_url: ``https://`` URL, or ``http://`` to a loopback host (the fake API).
         token: API bearer token. It appears in no error, log line or ``repr``.
-        timeout: read timeout per attempt, seconds; connect timeout is at most 10 s.
+        timeout: total seconds one HTTP attempt may take (sending, waiting, reading the
+            whole answer); the connect timeout is at most 10 s. A read that runs out of
+            time is retried; a create, delete or restore raises ``AmbiguousRequestError``.
         budget: the process-wide request budget; a private 60/min one when omitted.
         observer: receives every attempt and retry (metrics); none when omitted.
         user_agent: defaults to ``snapd/<version>``.
         retry_total_seconds: reads are retried until this much time has passed.
         backoff_factor: exponential backoff base between read retries, seconds.
+        sleep: how to wait between read retries; by default the budget's wait, which
+            ends early when the budget is closed. Tests pass a recorder.
 
     Raises:
         ValueError: an unusable base URL (plain http to a non-loopback host included),
@@ -67,6 +72,7 @@ class HostingerClient:
         user_agent: str | None = None,
         retry_total_seconds: float = 120.0,
         backoff_factor: float = 0.5,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,
@@ -77,12 +83,32 @@ class HostingerClient:
             user_agent=user_agent or f"snapd/{__version__}",
             retry_total_seconds=retry_total_seconds,
             backoff_factor=backoff_factor,
+            sleep=sleep,
         )
 
     @property
     def base_url(self) -> str:
         """The API base URL, without a trailing slash."""
         return self._transport.base_url
+
+    def server_clock_offset(self) -> float | None:
+        """Seconds the API server's clock is ahead of this host's (negative: behind).
+
+        Read from the ``Date`` header of the latest answer that had one, success or
+        error; ``None`` before any. ``Date`` has one-second resolution (truncated), so
+        the value is accurate to about a second plus the answer's network delay.
+        """
+        return self._transport.server_clock.offset()
+
+    def server_now(self, local_now: datetime) -> datetime:
+        """``local_now`` as the API server's clock would show it.
+
+        Use it to compare a local instant with timestamps the server wrote (an action's
+        ``created_at``). Returns ``local_now`` unchanged while no ``Date`` header has been
+        seen; allow a second or two of tolerance either way (see
+        :meth:`server_clock_offset`).
+        """
+        return self._transport.server_clock.server_now(local_now)
 
     def list_virtual_machines(self) -> list[VirtualMachine]:
         """Every VM the token can see (the API does not paginate this list)."""
