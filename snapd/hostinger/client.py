@@ -7,6 +7,7 @@ error mapping are described in :mod:`snapd.hostinger.transport`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -53,6 +54,9 @@ class HostingerClient:
         backoff_factor: exponential backoff base between read retries, seconds.
         sleep: how to wait between read retries; by default the budget's wait, which
             ends early when the budget is closed. Tests pass a recorder.
+        wall_clock: local Unix time (default :func:`time.time`), for ``Retry-After``
+            dates and the server clock offset. Pass the clock whose ``now`` is later
+            given to :meth:`server_now` (a test's manual clock, for instance).
 
     Raises:
         ValueError: an unusable base URL (plain http to a non-loopback host included),
@@ -73,6 +77,7 @@ class HostingerClient:
         retry_total_seconds: float = 120.0,
         backoff_factor: float = 0.5,
         sleep: Callable[[float], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,
@@ -84,6 +89,7 @@ class HostingerClient:
             retry_total_seconds=retry_total_seconds,
             backoff_factor=backoff_factor,
             sleep=sleep,
+            wall_clock=wall_clock,
         )
 
     @property
