@@ -12,7 +12,8 @@ from types import FrameType
 from typing import Any
 
 from snapd.fakeapi.fake import FakeHostinger
-from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, parse_fault
+from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault
+from snapd.fakeapi.faultspec import parse_fault
 
 _PROGRAM = "snapd fake-api"
 
