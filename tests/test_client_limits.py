@@ -7,6 +7,7 @@ gets ``AmbiguousRequestError``, because the fake's request log shows it was exec
 
 from __future__ import annotations
 
+import threading
 import time
 import tracemalloc
 
@@ -20,6 +21,7 @@ from snapd.hostinger import (
     HostingerClient,
     InvalidResponseError,
 )
+from snapd.ratelimit import RequestBudget
 from tests.test_client_support import (
     LocalServer,
     RecordingObserver,
@@ -183,3 +185,35 @@ def test_a_create_that_does_not_finish_answering_in_time_is_ambiguous_and_was_ex
     # Sent once, executed once: the fake logged it before it started to answer.
     assert fake.count("POST", "/snapshot") == 1
     assert len(fake.actions_of(fake.vm_ids[0])) == 1
+
+
+@pytest.mark.parametrize("identifier", ["²", "9" * 5000])
+def test_an_id_no_integer_parser_should_be_given_is_an_invalid_response(
+    identifier: str,
+) -> None:
+    answer = Scripted(body={"id": identifier, "state": "running"})
+    with LocalServer(answer) as server, make_client(server.base_url) as client:
+        error = expect_error(InvalidResponseError, lambda: client.get_virtual_machine(1))
+
+    assert "without an integer id" in error.message
+    assert identifier not in str(error)
+
+
+def test_a_read_waiting_to_retry_stops_at_once_when_the_budget_closes(
+    fake: FakeHostinger,
+) -> None:
+    budget = RequestBudget(6000, burst=100)
+    fake.inject(Fault(kind="status", endpoint="get_vm", status=503, headers={"Retry-After": "30"}))
+    closer = threading.Timer(0.2, budget.close)
+    with make_client(fake.base_url, budget=budget, retry_total_seconds=60) as client:
+        closer.start()
+        started = time.monotonic()
+        error = expect_error(
+            ConnectionFailedError, lambda: client.get_virtual_machine(fake.vm_ids[0])
+        )
+        elapsed = time.monotonic() - started
+    closer.join()
+
+    assert error.reason == "stopped"
+    assert elapsed < 2.0
+    assert fake.count("GET", vm_path(fake)) == 1

@@ -213,11 +213,11 @@ class HostingerClient:
         answer = self._call(method, name, virtualMachineId=virtual_machine_id)
         try:
             return Action.from_json(_resource(answer.body))
-        except ShapeError as problem:
+        except Exception as problem:
             # The server accepted the request; only its description of the action is
             # unreadable, so the action may well exist.
             raise AmbiguousRequestError(
-                f"request accepted but the answer is not an action: {problem}",
+                f"request accepted but the answer is not an action: {_describe(problem)}",
                 endpoint=ENDPOINTS[name],
                 method=method,
                 status=answer.status,
@@ -259,8 +259,17 @@ def _page_meta(body: Any, requested_page: int, item_count: int) -> tuple[int, in
 def _parse(build: Callable[[Any], _Record], data: Any, name: str) -> _Record:
     try:
         return build(data)
-    except ShapeError as problem:
-        raise _invalid(name, str(problem)) from None
+    except Exception as problem:
+        # Whatever a record's parsing trips over, the caller gets the client's own error.
+        raise _invalid(name, _describe(problem)) from None
+
+
+def _describe(problem: Exception) -> str:
+    """The text of our own shape errors; only the class of anything else (its text might
+    quote the answer at length)."""
+    if isinstance(problem, ShapeError):
+        return str(problem)
+    return f"unreadable record ({type(problem).__name__})"
 
 
 def _invalid(name: str, detail: str) -> InvalidResponseError:

@@ -137,15 +137,27 @@ class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
+_WATCHED_POOLS = {"http": _WatchedHTTPConnectionPool, "https": _WatchedHTTPSConnectionPool}
+_PLAIN_POOLS = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
+
+
 class WatchedAdapter(HTTPAdapter):
-    """An adapter whose connections report to the deadline watchdog of their attempt."""
+    """An adapter whose connections report to the deadline watchdog of their attempt.
+
+    Direct connections and HTTP(S) proxies are watched. A SOCKS proxy keeps its own
+    connection classes: there only the per-read timeout and the check between body
+    chunks bound an attempt.
+    """
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _WatchedHTTPConnectionPool,
-            "https": _WatchedHTTPSConnectionPool,
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if getattr(manager, "pool_classes_by_scheme", None) == _PLAIN_POOLS:
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
 
 
 @contextlib.contextmanager

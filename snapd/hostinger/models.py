@@ -50,8 +50,12 @@ def _optional_int(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only ("²" is a digit to str.isdigit) and a sane length, so that
+        # int() can neither fail nor be made to work on a megabyte of digits.
+        if text.isascii() and text.isdigit() and len(text) <= 30:
+            return int(text)
     return None
 
 

@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import requests
-import urllib3.exceptions
 
 from snapd.hostinger.access import BearerAuth, check_base_url, check_token
 from snapd.hostinger.answers import (
@@ -191,7 +190,9 @@ class Transport:
         except DeadlineExceededError:
             call.finish_attempt("error")
             return _Attempt(deadline_error(method, endpoint, self._attempt_seconds), None, "read")
-        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as failure:
+        except Exception as failure:
+            # requests, urllib3, http.client and the socket layer each have their own
+            # exception families; whatever escapes them becomes the client's own error.
             call.finish_attempt("error")
             # Not chained: the cause holds the prepared request, headers included.
             error = failure_error(method, endpoint, failure)
