@@ -15,7 +15,9 @@ The budget is a token bucket:
   the configured rate should sit a little below the real limit;
 * a pause (from a 429 ``Retry-After`` or an exhausted ``X-RateLimit-Remaining``) stops
   every caller until it ends. Tokens do not accrue during a pause and only one request
-  may go at once when it ends, so a pause is never followed by a burst.
+  may go at once when it ends, so a pause is never followed by a burst. One pause lasts
+  at most :data:`MAXIMUM_RATE_LIMIT_PAUSE`: a server (or a proxy in front of it) asking
+  for a day must not silence every VM's schedule for a day.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["BudgetClosedError", "RequestBudget"]
+__all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
+
+#: Longest pause, in seconds, that one rate-limit answer can impose (5 minutes).
+MAXIMUM_RATE_LIMIT_PAUSE = 300.0
 
 
 class BudgetClosedError(Exception):
@@ -104,6 +109,12 @@ class RequestBudget:
             self._sleep(delay)
             waited += delay
 
+    def wait(self, seconds: float) -> None:
+        """Wait ``seconds`` with this budget's sleeper; by default the wait ends early when
+        the budget is closed, so a retry backoff does not hold up stopping."""
+        if seconds > 0:
+            self._sleep(seconds)
+
     def close(self) -> None:
         """Refuse every request from now on and wake everyone waiting (to stop)."""
         self._closed.set()
@@ -111,11 +122,13 @@ class RequestBudget:
     def pause_for(self, seconds: float) -> None:
         """Stop every caller for ``seconds`` from now (a 429 answer).
 
-        A shorter pause never shortens a longer one already in force. Non-positive or
-        non-finite values are ignored.
+        ``seconds`` is capped at :data:`MAXIMUM_RATE_LIMIT_PAUSE`. A shorter pause never
+        shortens a longer one already in force. Non-positive or non-finite values are
+        ignored.
         """
         if not seconds > 0 or seconds == float("inf"):
             return
+        seconds = min(seconds, MAXIMUM_RATE_LIMIT_PAUSE)
         with self._lock:
             until = self._clock() + seconds
             if until > self._paused_until:

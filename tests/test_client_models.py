@@ -41,9 +41,80 @@ def test_timestamps_are_read_as_aware_utc(text: str, expected: datetime) -> None
     assert parsed is not None and parsed.utcoffset() == timedelta(0)
 
 
-@pytest.mark.parametrize("value", [None, "", "yesterday", 1740657262, "2025-13-45T00:00:00Z"])
+FEBRUARY_27 = datetime(2025, 2, 27, 11, 54, 22, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-02-27T11:54:22Z",
+        "2025-02-27T11:54:22",
+        "2025-02-27 11:54:22",
+        "2025-02-27T11:54:22.000000000Z",
+        "2025-02-27 11:54:22 UTC",
+        "2025-02-27T11:54:22 GMT",
+        "2025-02-27T13:54:22+02:00",
+        "2025-02-27T13:54:22+0200",
+        "Thu, 27 Feb 2025 11:54:22 GMT",
+        "Thu, 27 Feb 2025 12:54:22 +0100",
+        1740657262,
+        1740657262.0,
+        "1740657262",
+        1740657262000,
+        "1740657262000",
+    ],
+)
+def test_every_plausible_timestamp_format_names_the_same_instant(value: object) -> None:
+    assert parse_timestamp(value) == FEBRUARY_27
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "yesterday",
+        "2025-13-45T00:00:00Z",
+        True,
+        float("nan"),
+        float("inf"),
+        -1,
+        0,
+        "0",
+        1e30,
+        "UTC",
+        "x" * 10_000,
+        [2025, 2, 27],
+    ],
+)
 def test_unreadable_timestamps_become_none(value: object) -> None:
     assert parse_timestamp(value) is None
+
+
+def test_a_snapshot_whose_creation_time_is_unreadable_exists_with_an_unknown_age() -> None:
+    snapshot = Snapshot.from_json({"id": 325, "created_at": "last Tuesday", "expires_at": None})
+
+    assert snapshot is not None
+    assert snapshot.created_at is None
+    assert snapshot.created_at_unreadable
+    assert snapshot.created_at_raw == "last Tuesday"
+
+
+def test_a_snapshot_without_a_creation_time_exists_with_an_unknown_age() -> None:
+    snapshot = Snapshot.from_json({"id": 325, "restore_time": 1800})
+
+    assert snapshot is not None
+    assert (snapshot.created_at, snapshot.created_at_unreadable) == (None, True)
+    assert snapshot.created_at_raw is None
+
+
+def test_a_snapshot_with_a_readable_creation_time_is_not_flagged() -> None:
+    snapshot = Snapshot.from_json({"id": 325, "created_at": 1740657262})
+
+    assert snapshot is not None
+    assert snapshot.created_at == FEBRUARY_27
+    assert not snapshot.created_at_unreadable
+    assert snapshot.created_at_raw is None
 
 
 def test_a_virtual_machine_keeps_the_fields_snapd_needs_and_ignores_the_rest() -> None:

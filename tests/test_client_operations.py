@@ -11,6 +11,8 @@ from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import Action, HostingerClient, NotFoundError, Snapshot
 from tests.test_client_support import (
+    LocalServer,
+    Scripted,
     all_logs_captured,
     assert_no_token,
     expect_error,
@@ -208,3 +210,17 @@ def test_list_backups_follows_every_page(fake: FakeHostinger, client: HostingerC
     assert all(backup.created_at is not None for backup in backups)
     pages = [request.query.get("page") for request in fake.requests_matching("GET", "/backups")]
     assert pages == ["1", "2"]
+
+
+@pytest.mark.parametrize("created_at", ["soon", None, 0])
+def test_get_snapshot_tells_a_snapshot_of_unknown_age_from_no_snapshot(
+    created_at: object,
+) -> None:
+    body = {"id": 325, "restore_time": 1800, "created_at": created_at, "expires_at": None}
+    with LocalServer(Scripted(body=body)) as server, make_client(server.base_url) as client:
+        snapshot = client.get_snapshot(1268054)
+
+    assert snapshot is not None
+    assert snapshot.id == 325
+    assert snapshot.created_at is None
+    assert snapshot.created_at_unreadable

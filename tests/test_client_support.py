@@ -166,7 +166,8 @@ class LocalServer:
                     if isinstance(scripted.body, bytes)
                     else json.dumps(scripted.body).encode()
                 )
-                self.send_response(scripted.status)
+                # No automatic Server/Date headers: a scripted Date must be the only one.
+                self.send_response_only(scripted.status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 for name, value in scripted.headers.items():

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -146,6 +147,10 @@ def test_run_serves_with_options_until_told_to_stop(
         "list_vms:status:status=503",
         "--no-snapshot-as",
         "empty",
+        "--clock-skew",
+        "-3600",
+        "--action-list-lag",
+        "10",
     )
     stop = threading.Event()
     outcome: list[int] = []
@@ -162,6 +167,8 @@ def test_run_serves_with_options_until_told_to_stop(
         first = requests.get(url + PREFIX, headers=headers, timeout=5)
         assert first.status_code == 503
         assert first.headers["X-RateLimit-Limit"] == "100"
+        server_time = parsedate_to_datetime(first.headers["Date"]).timestamp()
+        assert abs(server_time - (time.time() - 3600)) < 5
         machines = requests.get(url + PREFIX, headers=headers, timeout=5).json()
         snapshot = requests.get(
             f"{url}{PREFIX}/{machines[0]['id']}/snapshot", headers=headers, timeout=5

@@ -346,3 +346,32 @@ def test_the_undocumented_started_state_is_deliberately_outside_the_action_schem
     rooted["components"] = spec["components"]
     assert not OAS30Validator(rooted, format_checker=oas30_format_checker).is_valid(action)
     assert _key_problems(spec, rooted, action, "$", complete=True) == []
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        None,
+        Fault(kind="trickle_body", endpoint="create_snapshot", seconds=0.0),
+        Fault(kind="accept_then_timeout", endpoint="create_snapshot", seconds=0.0),
+    ],
+)
+def test_answers_under_clock_skew_list_lag_and_slow_delivery_still_match_the_schemas(
+    spec: dict[str, Any],
+    fake: FakeHostinger,
+    session: requests.Session,
+    clock: ManualClock,
+    fault: Fault | None,
+) -> None:
+    machine_id = fake.vm_ids[0]
+    fake.clock_skew = -3600
+    fake.action_list_lag = 5
+    if fault is not None:
+        fake.inject(fault)
+    action = call(fake, session, "POST", f"/{machine_id}/snapshot").json()
+    assert_matches(spec, operation_schema(spec, "/{virtualMachineId}/snapshot", "post"), action)
+    clock.advance(ACTION_SECONDS)
+    page = call(fake, session, "GET", f"/{machine_id}/actions").json()
+    assert_matches(spec, operation_schema(spec, "/{virtualMachineId}/actions", "get"), page)
+    snapshot = call(fake, session, "GET", f"/{machine_id}/snapshot").json()
+    assert_matches(spec, operation_schema(spec, "/{virtualMachineId}/snapshot", "get"), snapshot)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from snapd.ratelimit import RequestBudget
+from snapd.ratelimit import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
 
 
 class FakeTime:
@@ -227,3 +227,30 @@ def test_a_rate_that_is_not_positive_is_refused(rate: float) -> None:
 def test_a_burst_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="burst"):
         RequestBudget(60, burst=0)
+
+
+def test_a_pause_of_a_day_is_capped_at_five_minutes() -> None:
+    fake_time = FakeTime()
+    budget = make_budget(60, fake_time)
+    budget.pause_for(86400)
+    budget.acquire()
+    assert fake_time.elapsed() == pytest.approx(MAXIMUM_RATE_LIMIT_PAUSE)
+    assert MAXIMUM_RATE_LIMIT_PAUSE == 300
+
+
+def test_a_reset_a_day_away_pauses_for_five_minutes_at_most() -> None:
+    fake_time = FakeTime()
+    budget = make_budget(60, fake_time)
+    budget.observe_headers(0, 86400)
+    budget.acquire()
+    assert fake_time.elapsed() == pytest.approx(MAXIMUM_RATE_LIMIT_PAUSE)
+
+
+def test_waiting_on_the_budget_ends_at_once_when_it_is_closed() -> None:
+    budget = RequestBudget(60)
+    closer = threading.Timer(0.1, budget.close)
+    closer.start()
+    started = time.monotonic()
+    budget.wait(30)
+    assert time.monotonic() - started < 2
+    closer.join()

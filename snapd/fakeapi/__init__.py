@@ -8,7 +8,8 @@ it as a standalone server.
 from __future__ import annotations
 
 from snapd.fakeapi.fake import FakeHostinger
-from snapd.fakeapi.faults import Fault, parse_fault
+from snapd.fakeapi.faults import Fault
+from snapd.fakeapi.faultspec import parse_fault
 from snapd.fakeapi.requestlog import RecordedRequest
 
 __all__ = ["FakeHostinger", "Fault", "RecordedRequest", "parse_fault"]

@@ -12,7 +12,8 @@ from types import FrameType
 from typing import Any
 
 from snapd.fakeapi.fake import FakeHostinger
-from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, parse_fault
+from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault
+from snapd.fakeapi.faultspec import parse_fault
 
 _PROGRAM = "snapd fake-api"
 
@@ -119,12 +120,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="inject a fault, ENDPOINT:KIND[:KEY=VALUE]...; repeatable. Endpoints: "
         "list_vms, get_vm, get_snapshot, create_snapshot, delete_snapshot, "
         "restore_snapshot, list_actions, get_action, list_backups, restore_backup or *. "
-        "Kinds: status, latency, accept_then_fail, accept_then_drop, malformed_json, "
+        "Kinds: status, latency, accept_then_fail, accept_then_drop, accept_then_timeout, "
+        "malformed_json, huge_body, deep_json, trickle, trickle_body, "
         "action_never_finishes, action_error, action_states, no_snapshot_as. Keys: count "
         "(a number or none), probability, status, seconds, states (comma-separated), "
-        "no_snapshot_as. Examples: create_snapshot:accept_then_fail:count=1, "
+        "no_snapshot_as, size, header (NAME=VALUE, repeatable). Examples: "
+        "create_snapshot:accept_then_fail:count=1, "
         "get_action:action_states:states=created,started,success, "
-        "*:status:status=503:probability=0.1",
+        "*:status:status=503:probability=0.1, list_vms:status:status=429:header=Retry-After=60",
+    )
+    parser.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the server clock runs S seconds ahead of the real one (negative: behind); "
+        "timestamps and the Date header follow it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--action-list-lag",
+        type=_non_negative_seconds,
+        default=0.0,
+        metavar="S",
+        help="a new action shows in GET .../actions only S seconds after it was created "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--verbose",
@@ -186,6 +205,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         no_snapshot_as=args.no_snapshot_as,
         verbose=args.verbose,
     )
+    fake.clock_skew = args.clock_skew
+    fake.action_list_lag = args.action_list_lag
     for fault in faults:
         fake.inject(fault)
     try:

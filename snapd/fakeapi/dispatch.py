@@ -12,13 +12,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from snapd.clock import Clock
 from snapd.fakeapi.errors import ApiError, error_body
-from snapd.fakeapi.faults import FaultInjector
+from snapd.fakeapi.faults import DEEP_JSON_DEPTH, Fault, FaultInjector
 from snapd.fakeapi.model import Timeline
 from snapd.fakeapi.ratelimit import SlidingWindowLimiter
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog
@@ -32,11 +33,17 @@ _NULL_SNAPSHOT = {"id": None, "restore_time": None, "created_at": None, "expires
 
 @dataclass
 class Answer:
-    """What to send back. ``body`` ``None`` means: close the connection, send nothing."""
+    """What to send back. ``body`` ``None`` means: close the connection, send nothing.
+
+    ``streamed_size`` set: send a generated JSON array of that many bytes instead of
+    ``body``. ``delivery``: a trickle or hold fault that slows the sending down.
+    """
 
     status: int
     body: bytes | None
     headers: dict[str, str] = field(default_factory=dict)
+    streamed_size: int | None = None
+    delivery: Fault | None = None
 
 
 def _json(value: Any) -> bytes:
@@ -90,6 +97,8 @@ class Dispatcher:
         correlation_id = self._correlation_id()
         answer = self._answer(method, path, query, authorized, correlation_id)
         answer.headers.setdefault("X-Correlation-Id", correlation_id)
+        # The server's clock, skew included, as the real API's Date header would show it.
+        answer.headers["Date"] = formatdate(self._state.server_now().timestamp(), usegmt=True)
         status = answer.status if answer.body is not None else 0
         self._log.record(
             sequence, RecordedRequest(method, path, query, status, arrived_at, authorized)
@@ -134,19 +143,29 @@ class Dispatcher:
             time.sleep(delay)
         before = self._faults.before_execution(route.endpoint)
         if before is not None:
-            return self._fault_status(before.status, correlation_id)
+            return self._fault_status(before.status, correlation_id, before.header_items)
         try:
             status, value = self._execute(route, query)
             answer = Answer(status, _json(value))
         except ApiError as error:
             answer = Answer(error.status, _json(error.body(correlation_id)), error.headers)
         after = self._faults.after_execution(route.endpoint)
-        if after is None:
-            return answer
-        if after.kind == "accept_then_fail":
+        if after is not None:
+            answer = self._spoiled(after, correlation_id)
+        if answer.body is not None:
+            answer.delivery = self._faults.delivery(route.endpoint)
+        return answer
+
+    def _spoiled(self, fault: Fault, correlation_id: str) -> Answer:
+        """The answer that replaces an executed call's under an after-execution fault."""
+        if fault.kind == "accept_then_fail":
             return self._fault_status(500, correlation_id)
-        if after.kind == "accept_then_drop":
+        if fault.kind == "accept_then_drop":
             return Answer(0, None)
+        if fault.kind == "huge_body":
+            return Answer(200, b"", streamed_size=fault.size)
+        if fault.kind == "deep_json":
+            return Answer(200, b"[" * DEEP_JSON_DEPTH + b"]" * DEEP_JSON_DEPTH)
         return Answer(200, MALFORMED_BODY)
 
     def _execute(self, route: Route, query: dict[str, str]) -> tuple[int, Any]:
@@ -196,12 +215,15 @@ class Dispatcher:
 
         return choose
 
-    def _fault_status(self, status: int, correlation_id: str) -> Answer:
+    def _fault_status(
+        self, status: int, correlation_id: str, extra: tuple[tuple[str, str], ...] = ()
+    ) -> Answer:
         try:
             message = HTTPStatus(status).phrase
         except ValueError:
             message = "Error"
         headers = {"Retry-After": "1"} if status in (429, 503) else {}
+        headers.update(extra)
         errors = {"fault": [message]} if status == 422 else None
         return Answer(status, _json(error_body(message, correlation_id, errors)), headers)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 
 from snapd.clock import Clock, SystemClock
@@ -29,6 +29,14 @@ class FakeHostinger:
     ``requests_per_minute`` sets a sliding-window rate limit (``None``: none). Everything
     random (ids, seeded data, probabilistic faults, correlation ids) follows ``seed``.
     ``no_snapshot_as`` says how a VM without a snapshot is answered (see ``Fault``).
+
+    Time: ``clock_skew`` (seconds, may be negative, settable at any time) sets the
+    server's clock to the fake's clock plus the skew. Every timestamp the fake writes
+    (actions' ``created_at``/``updated_at``, the ``created_at``/``expires_at`` of a
+    snapshot an action makes) and the ``Date`` header of every answer follow the server
+    clock; action progress follows the fake's clock. ``action_list_lag`` (seconds) keeps a
+    new action out of ``GET …/actions`` for that long, while ``GET …/actions/{id}`` finds
+    it at once.
 
     Use as a context manager (starts on an ephemeral port) or call ``start``/``stop``.
     """
@@ -108,6 +116,7 @@ class FakeHostinger:
         server, thread = self._server, self._thread
         if server is None:
             return
+        server.stopping.set()
         server.shutdown()
         server.close_connections()
         server.server_close()
@@ -154,6 +163,30 @@ class FakeHostinger:
         if value not in NO_SNAPSHOT_ANSWERS:
             raise ValueError(f"no_snapshot_as must be one of {', '.join(NO_SNAPSHOT_ANSWERS)}")
         self._no_snapshot_as = value
+
+    @property
+    def clock_skew(self) -> float:
+        """Seconds the server's clock runs ahead of the fake's clock (negative: behind)."""
+        return self._state.clock_skew.total_seconds()
+
+    @clock_skew.setter
+    def clock_skew(self, seconds: float) -> None:
+        self._state.clock_skew = timedelta(seconds=seconds)
+
+    @property
+    def action_list_lag(self) -> float:
+        """Seconds after its creation before an action shows in ``GET …/actions``."""
+        return self._state.action_list_lag.total_seconds()
+
+    @action_list_lag.setter
+    def action_list_lag(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError(f"action_list_lag must not be negative, got {seconds}")
+        self._state.action_list_lag = timedelta(seconds=seconds)
+
+    def server_now(self) -> datetime:
+        """The fake server's clock: its clock plus ``clock_skew``."""
+        return self._state.server_now()
 
     # ----- request log --------------------------------------------------------------
 

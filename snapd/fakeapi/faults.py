@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
 
 from snapd.fakeapi.model import Timeline, endless_timeline, error_timeline, timeline_through
 
@@ -31,15 +30,25 @@ ENDPOINTS = frozenset(
     }
 )
 ANY_ENDPOINT = "*"
-_Value = TypeVar("_Value")
 NO_SNAPSHOT_ANSWERS = ("404", "null", "empty", "null_fields")
 
 _BEFORE_KINDS = frozenset({"status"})
-_AFTER_KINDS = frozenset({"accept_then_fail", "accept_then_drop", "malformed_json"})
+_AFTER_KINDS = frozenset(
+    {"accept_then_fail", "accept_then_drop", "malformed_json", "huge_body", "deep_json"}
+)
+_DELIVERY_KINDS = frozenset({"trickle", "trickle_body", "accept_then_timeout"})
 _ACTION_KINDS = frozenset({"action_never_finishes", "action_error", "action_states"})
 FAULT_KINDS = (
-    _BEFORE_KINDS | _AFTER_KINDS | _ACTION_KINDS | frozenset({"latency", "no_snapshot_as"})
+    _BEFORE_KINDS
+    | _AFTER_KINDS
+    | _DELIVERY_KINDS
+    | _ACTION_KINDS
+    | frozenset({"latency", "no_snapshot_as"})
 )
+#: Default size of a ``huge_body`` answer: 8 MiB, well past any client's cap.
+HUGE_BODY_BYTES = 8 * 1024 * 1024
+#: Nesting depth of a ``deep_json`` answer, far past Python's recursion limit.
+DEEP_JSON_DEPTH = 100_000
 # Action faults shape the action a call creates, so naming the endpoint that reads the
 # action ("get_action:action_states:...") means "the next actions created".
 _ACTION_READING_ENDPOINTS = frozenset({"get_action", "list_actions"})
@@ -55,12 +64,23 @@ class Fault:
     Kinds:
 
     - ``status``: answer ``status`` with an error body ``{message, correlation_id}``
-      without executing the call.
+      without executing the call. 429 and 503 carry ``Retry-After: 1`` unless ``headers``
+      say otherwise; ``headers`` are added to the answer (``{"Retry-After": "86400"}``).
     - ``latency``: sleep ``seconds`` of real time, then answer normally (client timeouts).
     - ``accept_then_fail``: execute the call (an action is created) and answer 500.
     - ``accept_then_drop``: execute the call, then close the connection without an answer.
     - ``malformed_json``: execute the call, then answer 200 with a body that is not JSON
       (the work was done; the answer got mangled on the way).
+    - ``huge_body``: execute the call, then answer 200 with a JSON array of ``size`` bytes
+      (default 8 MiB), streamed, never held in memory; it stops when the client hangs up.
+    - ``deep_json``: execute the call, then answer 200 with 100 000 nested arrays.
+    - ``trickle``: execute the call, then send the whole answer (status line, headers,
+      body) one byte every ``seconds`` of real time; ``trickle_body`` sends the headers
+      at once and trickles the body. Both stop when the client disconnects or the fake
+      stops.
+    - ``accept_then_timeout``: execute the call (it is in the request log at once), then
+      hold the answer for ``seconds`` of real time before sending it: "the server did it,
+      the client timed out". The hold ends early when the fake stops.
     - ``action_never_finishes``: the action created by the call stays in ``sent`` forever,
       and the VM's ``actions_lock`` stays ``locked``.
     - ``action_error``: the action created ends in ``error``; the snapshot is untouched.
@@ -86,8 +106,24 @@ class Fault:
     seconds: float = 0.0
     states: Sequence[str] | None = None
     no_snapshot_as: str = "404"
+    headers: Mapping[str, str] | tuple[tuple[str, str], ...] = ()
+    size: int = HUGE_BODY_BYTES
 
     def __post_init__(self) -> None:
+        # Kept as sorted pairs so that the fault stays hashable and comparable.
+        pairs = self.headers.items() if isinstance(self.headers, Mapping) else self.headers
+        object.__setattr__(self, "headers", tuple(sorted((str(k), str(v)) for k, v in pairs)))
+        if self.size < 0:
+            raise ValueError(f"size must not be negative, got {self.size}")
+        self._check()
+
+    @property
+    def header_items(self) -> tuple[tuple[str, str], ...]:
+        """The extra headers as (name, value) pairs."""
+        headers = self.headers
+        return headers if isinstance(headers, tuple) else tuple(headers.items())
+
+    def _check(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {_listing(FAULT_KINDS)}")
         if self.endpoint != ANY_ENDPOINT and self.endpoint not in ENDPOINTS:
@@ -176,6 +212,10 @@ class FaultInjector:
         """The fault that spoils the answer of an executed call, if one fires."""
         return next(iter(self._take(endpoint, _AFTER_KINDS, first=True)), None)
 
+    def delivery(self, endpoint: str) -> Fault | None:
+        """The fault that delays the delivery of an answer (trickle, hold), if one fires."""
+        return next(iter(self._take(endpoint, _DELIVERY_KINDS, first=True)), None)
+
     def action(self, endpoint: str) -> Fault | None:
         """The fault shaping the action that ``endpoint`` is creating, if one fires."""
         return next(iter(self._take(endpoint, _ACTION_KINDS, first=True)), None)
@@ -210,62 +250,3 @@ def _matches(fault: Fault, endpoint: str) -> bool:
     if fault.endpoint in (ANY_ENDPOINT, endpoint):
         return True
     return fault.kind in _ACTION_KINDS and fault.endpoint in _ACTION_READING_ENDPOINTS
-
-
-def parse_fault(spec: str) -> Fault:
-    """Parse ``ENDPOINT:KIND[:KEY=VALUE]...`` into a ``Fault``; ``ValueError`` when bad.
-
-    Keys: ``count`` (an integer or ``none``), ``probability``, ``status``, ``seconds``,
-    ``states`` (comma-separated) and ``no_snapshot_as``. Examples:
-    ``create_snapshot:accept_then_fail:count=1``,
-    ``get_action:action_states:states=created,started,success``,
-    ``*:status:status=503:probability=0.1``.
-    """
-    parts = spec.split(":")
-    if len(parts) < 2 or not parts[0] or not parts[1]:
-        raise ValueError(f"fault {spec!r} is not ENDPOINT:KIND[:KEY=VALUE]...")
-    endpoint, kind = parts[0], parts[1]
-    count: int | None = 1
-    probability: float | None = None
-    status = 500
-    seconds = 0.0
-    states: tuple[str, ...] | None = None
-    no_snapshot_as = "404"
-    try:
-        for part in parts[2:]:
-            key, separator, value = part.partition("=")
-            if not separator or not key:
-                raise ValueError(f"{part!r} is not KEY=VALUE")
-            if key == "count":
-                count = None if value.lower() == "none" else _convert(key, value, int)
-            elif key == "probability":
-                probability = _convert(key, value, float)
-            elif key == "status":
-                status = _convert(key, value, int)
-            elif key == "seconds":
-                seconds = _convert(key, value, float)
-            elif key == "states":
-                states = tuple(state.strip() for state in value.split(","))
-            elif key == "no_snapshot_as":
-                no_snapshot_as = value
-            else:
-                raise ValueError(f"unknown option {key!r}")
-        return Fault(
-            kind=kind,
-            endpoint=endpoint,
-            count=count,
-            probability=probability,
-            status=status,
-            seconds=seconds,
-            states=states,
-            no_snapshot_as=no_snapshot_as,
-        )
-    except ValueError as error:
-        raise ValueError(f"fault {spec!r}: {error}") from None
-
-
-def _convert(key: str, value: str, kind: Callable[[str], _Value]) -> _Value:
-    try:
-        return kind(value)
-    except ValueError:
-        raise ValueError(f"{key}={value!r} is not a valid {kind.__name__}") from None

@@ -163,6 +163,9 @@ class ActionRecord:
     created_at: datetime
     timeline: Timeline
     backup_id: int | None = None
+    # Server clock minus the fake's clock when the action was made: what its timestamps
+    # show, while its progress follows the fake's clock.
+    server_offset: timedelta = timedelta(0)
 
     def step_at(self, moment: datetime) -> tuple[str, datetime]:
         """Return the state at ``moment`` and when that state was entered."""
@@ -191,8 +194,8 @@ class ActionRecord:
             "id": self.action_id,
             "name": self.name,
             "state": state,
-            "created_at": format_timestamp(self.created_at),
-            "updated_at": format_timestamp(since),
+            "created_at": format_timestamp(self.created_at + self.server_offset),
+            "updated_at": format_timestamp(since + self.server_offset),
         }
 
 

@@ -1,5 +1,6 @@
 """The HTTP side of the fake: a ``ThreadingHTTPServer`` that hands requests to a
-``Dispatcher`` and writes its answers. Quiet unless ``verbose``.
+``Dispatcher`` and writes its answers, slowly or streamed when a fault says so. Quiet
+unless ``verbose``.
 """
 
 from __future__ import annotations
@@ -7,10 +8,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-from snapd.fakeapi.dispatch import Dispatcher
+from snapd.fakeapi.dispatch import Answer, Dispatcher
+
+_STREAM_CHUNK = 64 * 1024
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -28,6 +32,8 @@ class FakeHTTPServer(ThreadingHTTPServer):
         self.verbose = verbose
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        # Set when the fake stops; slow answers (trickle, hold) wait on it to end early.
+        self.stopping = threading.Event()
         super().__init__((host, port), RequestHandler)
 
     def track(self, connection: socket.socket) -> None:
@@ -98,6 +104,13 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._serve()
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # As the base class, minus its Date header: the answer carries the fake's own,
+        # which follows the fake's (possibly manual, possibly skewed) server clock.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
     def _serve(self) -> None:
         # The body is not used, but it must be read to keep the connection in step.
         length = int(self.headers.get("Content-Length") or 0)
@@ -109,14 +122,73 @@ class RequestHandler(BaseHTTPRequestHandler):
         if answer.body is None:
             self.close_connection = True
             return
+        delivery = answer.delivery
+        if delivery is not None and delivery.kind in ("trickle", "trickle_body"):
+            self._trickle(answer, delivery.seconds, whole=delivery.kind == "trickle")
+            return
+        if delivery is not None and self._fake_server().stopping.wait(delivery.seconds):
+            self.close_connection = True  # accept_then_timeout, cut short by stop()
+            return
+        length = answer.streamed_size if answer.streamed_size is not None else len(answer.body)
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer.body)))
+        self.send_header("Content-Length", str(length))
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            return
+        if answer.streamed_size is not None:
+            self._stream_array(answer.streamed_size)
+        else:
             self.wfile.write(answer.body)
+
+    def _head_bytes(self, answer: Answer, length: int) -> bytes:
+        try:
+            phrase = HTTPStatus(answer.status).phrase
+        except ValueError:
+            phrase = "Error"
+        lines = [f"{self.protocol_version} {answer.status} {phrase}"]
+        lines += ["Content-Type: application/json", f"Content-Length: {length}"]
+        lines += [f"{name}: {value}" for name, value in answer.headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _trickle(self, answer: Answer, seconds: float, *, whole: bool) -> None:
+        """Send the answer one byte every ``seconds``; the headers too when ``whole``."""
+        body = answer.body or b""
+        head = self._head_bytes(answer, len(body))
+        self.close_connection = True
+        stopping = self._fake_server().stopping
+        try:
+            if not whole:
+                self.wfile.write(head)
+            for index, byte in enumerate(head + body if whole else body):
+                if (index or whole) and stopping.wait(seconds):
+                    return
+                self.wfile.write(bytes((byte,)))
+        except OSError:
+            return  # the client gave up: that is what the fault is for
+
+    def _stream_array(self, size: int) -> None:
+        """Send ``[0,0,...,0]`` of exactly ``size`` bytes without building it in memory."""
+        self.close_connection = True
+        stopping = self._fake_server().stopping
+        if size < 2:
+            self.wfile.write(b"[]"[:size])
+            return
+        chunk = b"0," * (_STREAM_CHUNK // 2)
+        try:
+            self.wfile.write(b"[")
+            left = size - 2  # between the brackets: "0,0,...,0"
+            while left > 0 and not stopping.is_set():
+                piece = chunk[: min(left, len(chunk))]
+                if left <= len(chunk):
+                    piece = piece[:-1] + b" " if piece.endswith(b",") else piece
+                self.wfile.write(piece)
+                left -= len(piece)
+            self.wfile.write(b"]")
+        except OSError:
+            return
 
     def log_message(self, format: str, *args: Any) -> None:
         if self._fake_server().verbose:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from snapd.clock import Clock
 from snapd.fakeapi import inventory
@@ -75,6 +75,12 @@ class FakeState:
         self._actions: dict[int, ActionRecord] = {}
         # Actions that have not taken effect yet (running, or never finishing).
         self._pending: list[ActionRecord] = []
+        self.clock_skew = timedelta(0)
+        self.action_list_lag = timedelta(0)
+
+    def server_now(self) -> datetime:
+        """The server's clock: the fake's clock plus ``clock_skew``."""
+        return self._clock.now() + self.clock_skew
 
     # ----- reading, as the API does -------------------------------------------------
 
@@ -105,16 +111,19 @@ class FakeState:
             return snapshot.to_json() if snapshot is not None else None
 
     def list_actions(self, virtual_machine_id: int, page: int) -> JsonObject:
-        """One page of the VM's actions, newest first."""
-        return paginate(self.actions(virtual_machine_id), page)
+        """One page of the VM's actions, newest first, without those younger than
+        ``action_list_lag`` (the list is an eventually consistent index)."""
+        return paginate(self.actions(virtual_machine_id, self.action_list_lag), page)
 
-    def actions(self, virtual_machine_id: int) -> list[JsonObject]:
-        """All of the VM's actions, newest first, in their state as of now."""
+    def actions(self, virtual_machine_id: int, lag: timedelta = timedelta(0)) -> list[JsonObject]:
+        """The VM's actions at least ``lag`` old, newest first, in their state as of now."""
         with self._lock:
             now = self._settle()
             self._require_machine(virtual_machine_id)
             actions = [
-                a for a in self._actions.values() if a.virtual_machine_id == virtual_machine_id
+                a
+                for a in self._actions.values()
+                if a.virtual_machine_id == virtual_machine_id and a.created_at + lag <= now
             ]
             actions.sort(key=lambda action: (action.created_at, action.action_id), reverse=True)
             return [action.to_json(now) for action in actions]
@@ -264,7 +273,7 @@ class FakeState:
     def _apply_success(self, action: ActionRecord, finished_at: datetime) -> None:
         machine_id = action.virtual_machine_id
         if action.name == "create_snapshot":
-            created_at = finished_at.replace(microsecond=0)
+            created_at = (finished_at + action.server_offset).replace(microsecond=0)
             self._snapshots[machine_id] = SnapshotRecord(
                 self._take_snapshot_id(), created_at, created_at + SNAPSHOT_LIFETIME
             )
@@ -278,7 +287,14 @@ class FakeState:
     ) -> JsonObject:
         now = self._clock.now()
         timeline = choose() or default_timeline(self._action_seconds)
-        action = ActionRecord(self._next_action_id, virtual_machine_id, name, now, timeline)
+        action = ActionRecord(
+            self._next_action_id,
+            virtual_machine_id,
+            name,
+            now,
+            timeline,
+            server_offset=self.clock_skew,
+        )
         self._next_action_id += 1
         self._actions[action.action_id] = action
         self._pending.append(action)

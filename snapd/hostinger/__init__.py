@@ -18,6 +18,7 @@ from snapd.hostinger.errors import (
     RateLimitedError,
     ServerError,
 )
+from snapd.hostinger.exchange import MAXIMUM_BODY_BYTES
 from snapd.hostinger.models import (
     FINAL_ACTION_STATES,
     Action,
@@ -28,11 +29,14 @@ from snapd.hostinger.models import (
     parse_timestamp,
 )
 from snapd.hostinger.observer import RETRY_REASONS, ApiObserver, NullObserver
+from snapd.ratelimit import MAXIMUM_RATE_LIMIT_PAUSE
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "ENDPOINTS",
     "FINAL_ACTION_STATES",
+    "MAXIMUM_BODY_BYTES",
+    "MAXIMUM_RATE_LIMIT_PAUSE",
     "RETRY_REASONS",
     "Action",
     "ActionPage",

@@ -1,6 +1,7 @@
 """How an HTTP outcome becomes a result or a typed error.
 
-Pure functions over a ``requests`` response or exception; no I/O, no state. Which error a
+Pure functions over a :class:`~snapd.hostinger.exchange.Reply` or an exception; no I/O,
+no state. Which error a
 status or failure maps to depends on whether the method is idempotent: a GET that got no
 answer is harmless, a POST that got no answer may have started an action.
 """
@@ -12,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from requests.exceptions import ConnectTimeout, InvalidURL, MissingSchema, ReadTimeout
 from urllib3.exceptions import MaxRetryError
 
@@ -28,8 +28,9 @@ from snapd.hostinger.errors import (
     RateLimitedError,
     ServerError,
 )
+from snapd.hostinger.exchange import MAXIMUM_BODY_BYTES, Reply
 
-__all__ = ["IDEMPOTENT_METHODS", "Answer", "failure_error", "interpret"]
+__all__ = ["IDEMPOTENT_METHODS", "Answer", "deadline_error", "failure_error", "interpret"]
 
 #: Methods the transport may send more than once.
 IDEMPOTENT_METHODS = frozenset({"GET"})
@@ -89,34 +90,61 @@ def failure_error(method: str, endpoint: str, failure: Exception) -> ApiError:
     )
 
 
-def _decode(response: requests.Response) -> Any:
-    """Decoded JSON body, ``None`` for an empty body; raises ValueError when unreadable."""
-    if not response.content.strip():
+def deadline_error(method: str, endpoint: str, seconds: float) -> ApiError:
+    """The attempt was sent but no complete answer arrived within its total deadline."""
+    what = f"no complete answer within {seconds:g} s"
+    if method in IDEMPOTENT_METHODS:
+        return ConnectionFailedError(what, endpoint=endpoint, method=method, reason="read")
+    return AmbiguousRequestError(
+        f"request sent but {what}; the action may or may not exist",
+        endpoint=endpoint,
+        method=method,
+        reason="read",
+    )
+
+
+class _Unreadable(Exception):
+    """The body could not be decoded; the text says why, without quoting the body."""
+
+
+def _decode(content: bytes | None) -> Any:
+    """Decoded JSON body, ``None`` for an empty body; raises :class:`_Unreadable`."""
+    if content is None:
+        raise _Unreadable(f"answer is larger than {MAXIMUM_BODY_BYTES} bytes")
+    if not content.strip():
         return None
-    return json.loads(response.content)
+    try:
+        return json.loads(content)
+    except RecursionError:
+        raise _Unreadable("answer is JSON nested too deeply to read") from None
+    except UnicodeDecodeError:
+        raise _Unreadable("answer is not valid UTF-8") from None
+    except ValueError:
+        raise _Unreadable("answer is not valid JSON") from None
 
 
-def interpret(method: str, endpoint: str, response: requests.Response) -> Answer | ApiError:
-    """Return the answer for a 2xx response, else the error to raise for it.
+def interpret(method: str, endpoint: str, reply: Reply) -> Answer | ApiError:
+    """Return the answer for a 2xx reply, else the error to raise for it.
 
     401/403 authentication, 404 not found, 429 rate limited, 409/422 on POST or DELETE
     busy, 5xx server error on GET and ambiguous on POST/DELETE, anything else
-    :class:`ApiError`. An unreadable 2xx body is invalid on GET and ambiguous otherwise.
+    :class:`ApiError`. An unreadable 2xx body (not JSON, not UTF-8, nested too deeply,
+    over the size cap) is invalid on GET and ambiguous otherwise.
     """
-    status = response.status_code
-    header_correlation = response.headers.get("X-Correlation-Id")
+    status = reply.status
+    header_correlation = reply.headers.get("X-Correlation-Id")
     if 200 <= status < 300:
         try:
-            body = _decode(response)
-        except ValueError:
-            return _unreadable(method, endpoint, status, header_correlation)
+            body = _decode(reply.content)
+        except _Unreadable as problem:
+            return _unreadable(method, endpoint, status, header_correlation, str(problem))
         correlation_id = header_correlation
         if isinstance(body, dict) and isinstance(body.get("correlation_id"), str):
             correlation_id = body["correlation_id"]
         return Answer(status=status, body=body, correlation_id=correlation_id)
     try:
-        body = _decode(response)
-    except ValueError:
+        body = _decode(reply.content)
+    except _Unreadable:
         body = None
     fields: Mapping[str, Any] = body if isinstance(body, dict) else {}
     raw_message = fields.get("message")
@@ -133,9 +161,7 @@ def interpret(method: str, endpoint: str, response: requests.Response) -> Answer
     if status == 404:
         return NotFoundError(message, **common)
     if status == 429:
-        return RateLimitedError(
-            message, retry_after=retry_after_seconds(response.headers), **common
-        )
+        return RateLimitedError(message, retry_after=retry_after_seconds(reply.headers), **common)
     if status in (409, 422) and method not in IDEMPOTENT_METHODS:
         errors = fields.get("errors")
         return BusyError(message, errors=errors if isinstance(errors, dict) else None, **common)
@@ -147,11 +173,11 @@ def interpret(method: str, endpoint: str, response: requests.Response) -> Answer
 
 
 def _unreadable(
-    method: str, endpoint: str, status: int, correlation_id: str | None
+    method: str, endpoint: str, status: int, correlation_id: str | None, problem: str
 ) -> InvalidResponseError | AmbiguousRequestError:
     if method in IDEMPOTENT_METHODS:
         return InvalidResponseError(
-            "answer is not valid JSON",
+            problem,
             endpoint=endpoint,
             method=method,
             status=status,
@@ -160,7 +186,7 @@ def _unreadable(
     # The server accepted the request, so the action probably exists; the caller must
     # treat it like any other answer it could not read.
     return AmbiguousRequestError(
-        "request accepted but the answer is not valid JSON; the action may exist",
+        f"request accepted but {problem}; the action may exist",
         endpoint=endpoint,
         method=method,
         status=status,

@@ -1,57 +1,34 @@
-"""Per-call bookkeeping and the urllib3 ``Retry`` policy that paces and reports attempts.
+"""Per-call bookkeeping for the transport's retry loop: pacing, reports, backoff.
 
-urllib3 runs its retry loop inside a single ``Session.request`` call, out of the client's
-sight. To make every actual HTTP attempt take a token from the shared request budget and
-reach the observer, the transport publishes a :class:`CallContext` in a context variable
-for the duration of the call, and :class:`PacedRetry` uses it:
-
-* the first attempt takes its token in the transport, before the session is called;
-* ``PacedRetry.increment`` (urllib3 calls it after every failed attempt) reports the
-  finished attempt, feeds rate-limit headers to the budget, and decides whether to go on;
-* ``PacedRetry.sleep`` (called before every retry) waits out the backoff or
-  ``Retry-After`` and then takes a budget token for the next attempt.
-
-A context variable rather than per-request ``Retry`` objects because requests' adapter
-hands the same configured ``Retry`` to every request; urllib3 runs in the calling thread,
-so each thread sees its own call.
-
-Time bound: besides the attempt count, retrying stops when the next attempt would start
-after ``CallContext.deadline`` (call start + ``retry_total_seconds``), counting the
-planned backoff or ``Retry-After``. A 429 whose ``Retry-After`` reaches past the deadline
-is therefore returned to the client at once (as ``RateLimitedError``) instead of blocking.
+Every HTTP attempt of an API call takes one token from the shared request budget first
+(:meth:`CallContext.start_attempt`), is reported to the observer exactly once when it
+ends (:meth:`CallContext.finish_attempt`), and feeds the rate-limit headers of its answer
+to the budget (:meth:`CallContext.note_answer`). What a ``Retry-After`` (or a
+``X-RateLimit-Reset``) may impose is capped at :data:`~snapd.ratelimit.MAXIMUM_RATE_LIMIT_PAUSE`.
 """
 
 from __future__ import annotations
 
-import contextvars
 import math
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
+from email.utils import parsedate_to_datetime
 
 import structlog
-from urllib3.connectionpool import ConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    InvalidHeader,
-    MaxRetryError,
-    ProxyError,
-    ResponseError,
-    SSLError,
-)
-from urllib3.response import BaseHTTPResponse
-from urllib3.util.retry import Retry
+from urllib3.exceptions import ConnectTimeoutError, ProxyError, SSLError
 
 from snapd.hostinger.observer import ApiObserver
-from snapd.ratelimit import RequestBudget
+from snapd.ratelimit import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
 
 __all__ = [
-    "CURRENT_CALL",
+    "DEFAULT_RATE_LIMIT_PAUSE",
+    "MAXIMUM_BACKOFF",
     "RETRIED_STATUSES",
+    "RETRY_AFTER_STATUSES",
     "CallContext",
-    "PacedRetry",
+    "backoff_seconds",
     "is_connect_failure",
     "logger",
     "retry_after_seconds",
@@ -60,8 +37,14 @@ __all__ = [
 #: Statuses a GET is retried on. 501 and other 5xx are not expected to heal by waiting.
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 
+#: Statuses whose ``Retry-After`` says when to try again.
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
 #: Pause applied to the whole budget after a 429 that names no ``Retry-After``.
 DEFAULT_RATE_LIMIT_PAUSE = 5.0
+
+#: Longest backoff between two retries of one read, before jitter.
+MAXIMUM_BACKOFF = 30.0
 
 # Seconds values above this are Unix timestamps, not durations (about 30 years).
 _EPOCH_THRESHOLD = 1e9
@@ -88,35 +71,62 @@ def _header_number(headers: Mapping[str, str], name: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """Read ``Retry-After`` (seconds or an HTTP date) as seconds from now; ``None`` if absent."""
+def retry_after_seconds(
+    headers: Mapping[str, str], wall_clock: Callable[[], float] = time.time
+) -> float | None:
+    """Read ``Retry-After`` (seconds or an HTTP date) as seconds from now.
+
+    The result is capped at :data:`~snapd.ratelimit.MAXIMUM_RATE_LIMIT_PAUSE`, so that a
+    server asking for a day cannot freeze snapd for a day; a date in the past gives 0.
+    ``None`` when the header is absent or unreadable (an odd header must not fail a read).
+    """
     raw = headers.get("Retry-After")
     if raw is None:
         return None
-    try:
-        return Retry().parse_retry_after(raw)
-    except InvalidHeader:  # an unreadable header is the same as none
-        return None
+    text = raw.strip()
+    seconds: float
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = max(0.0, moment.timestamp() - wall_clock())
+    return min(seconds, MAXIMUM_RATE_LIMIT_PAUSE)
+
+
+def backoff_seconds(retry_number: int, factor: float) -> float:
+    """The pause before retry ``retry_number`` (from 1): ``factor * 2**(n-1)``, capped at
+    :data:`MAXIMUM_BACKOFF`, plus a random jitter of up to ``factor``."""
+    exponential = factor * 2.0 ** min(retry_number - 1, 32)
+    return min(MAXIMUM_BACKOFF, exponential) + random.uniform(0.0, factor)
 
 
 @dataclass(slots=True)
 class CallContext:
-    """What the retry policy needs to know about the API call in progress."""
+    """One API call in progress: its attempts, their timing and their reports."""
 
     method: str
     endpoint: str
     budget: RequestBudget
     observer: ApiObserver
-    deadline: float
+    monotonic: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     attempt_started: float = 0.0
     attempt_open: bool = False
     attempts: int = 0
 
     def start_attempt(self) -> None:
-        """Take a budget token (blocking), then start timing the attempt."""
+        """Take a budget token (blocking), then start timing the attempt.
+
+        Raises:
+            BudgetClosedError: the budget is closed; the attempt was not started.
+        """
         self.budget.acquire()
-        self.attempt_started = time.monotonic()
+        self.attempt_started = self.monotonic()
         self.attempt_open = True
         self.attempts += 1
 
@@ -125,7 +135,7 @@ class CallContext:
         if not self.attempt_open:
             return
         self.attempt_open = False
-        seconds = time.monotonic() - self.attempt_started
+        seconds = self.monotonic() - self.attempt_started
         try:
             self.observer.request_finished(self.method, self.endpoint, code, seconds)
         except Exception:
@@ -137,9 +147,11 @@ class CallContext:
         reset = _header_number(headers, "X-RateLimit-Reset")
         if reset is not None and reset > _EPOCH_THRESHOLD:
             reset -= self.wall_clock()
+        if reset is not None:
+            reset = min(reset, MAXIMUM_RATE_LIMIT_PAUSE)
         self.budget.observe_headers(None if remaining is None else int(remaining), reset)
         if status == 429:
-            pause = retry_after_seconds(headers)
+            pause = retry_after_seconds(headers, self.wall_clock)
             self.budget.pause_for(pause if pause else DEFAULT_RATE_LIMIT_PAUSE)
 
     def note_retry(self, reason: str, status: int | None) -> None:
@@ -158,12 +170,6 @@ class CallContext:
             logger().warning("hostinger_observer_failed", hook="request_retried", exc_info=True)
 
 
-#: The call in progress on this thread, set by the transport around ``Session.request``.
-CURRENT_CALL: contextvars.ContextVar[CallContext | None] = contextvars.ContextVar(
-    "snapd_hostinger_call", default=None
-)
-
-
 def is_connect_failure(error: BaseException) -> bool:
     """True for urllib3 errors raised before the request left this host.
 
@@ -173,74 +179,3 @@ def is_connect_failure(error: BaseException) -> bool:
     reached the server.
     """
     return isinstance(error, (ConnectTimeoutError, SSLError, ProxyError))
-
-
-def _retry_reason(response: BaseHTTPResponse | None, error: Exception | None) -> str:
-    if error is not None:
-        return "connection" if is_connect_failure(error) else "read"
-    if response is not None and response.status in RETRIED_STATUSES:
-        return str(response.status)
-    return "other"
-
-
-class PacedRetry(Retry):
-    """``Retry`` that paces attempts through the budget, reports them, and bounds time.
-
-    Only methods in ``allowed_methods`` are ever retried, for any cause: unlike plain
-    urllib3, a connection error on a POST or DELETE is not retried either, so that the
-    decision to send a side effect again always belongs to the caller.
-    """
-
-    # 413 is not an answer this API gives for the small requests snapd sends.
-    RETRY_AFTER_STATUS_CODES = frozenset({429, 503})
-
-    def increment(
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: BaseHTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: ConnectionPool | None = None,
-        _stacktrace: TracebackType | None = None,
-    ) -> Self:
-        call = CURRENT_CALL.get()
-        if call is not None:
-            call.finish_attempt("error" if response is None else str(response.status))
-            if response is not None:
-                call.note_answer(response.status, response.headers)
-        if error is not None and (method is None or not self._is_method_retryable(method)):
-            raise MaxRetryError(_pool, url or "", error) from error  # type: ignore[arg-type]
-        next_retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        if call is not None:
-            if time.monotonic() + next_retry._planned_wait(response) > call.deadline:
-                reason = error or ResponseError("retry time limit reached")
-                raise MaxRetryError(_pool, url or "", reason)  # type: ignore[arg-type]
-            call.note_retry(
-                _retry_reason(response, error), None if response is None else response.status
-            )
-        return next_retry
-
-    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
-        super().sleep(response)
-        call = CURRENT_CALL.get()
-        if call is not None:
-            call.start_attempt()
-
-    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
-        # urllib3 raises on an unreadable Retry-After; an odd header must not fail a read.
-        try:
-            return super().get_retry_after(response)
-        except InvalidHeader:
-            return None
-
-    def _planned_wait(self, response: BaseHTTPResponse | None) -> float:
-        if self.respect_retry_after_header and response is not None:
-            retry_after = self.get_retry_after(response)
-            if retry_after:
-                return retry_after
-        # Upper bound of get_backoff_time(), which adds a random jitter.
-        attempts = len(self.history)
-        if attempts <= 1:
-            return 0.0
-        backoff = float(self.backoff_factor) * 2.0 ** (attempts - 1) + float(self.backoff_jitter)
-        return min(float(self.backoff_max), backoff)

@@ -7,6 +7,7 @@ error mapping are described in :mod:`snapd.hostinger.transport`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -43,12 +44,19 @@ class HostingerClient:
     Args:
         base_url: ``https://`` URL, or ``http://`` to a loopback host (the fake API).
         token: API bearer token. It appears in no error, log line or ``repr``.
-        timeout: read timeout per attempt, seconds; connect timeout is at most 10 s.
+        timeout: total seconds one HTTP attempt may take (sending, waiting, reading the
+            whole answer); the connect timeout is at most 10 s. A read that runs out of
+            time is retried; a create, delete or restore raises ``AmbiguousRequestError``.
         budget: the process-wide request budget; a private 60/min one when omitted.
         observer: receives every attempt and retry (metrics); none when omitted.
         user_agent: defaults to ``snapd/<version>``.
         retry_total_seconds: reads are retried until this much time has passed.
         backoff_factor: exponential backoff base between read retries, seconds.
+        sleep: how to wait between read retries; by default the budget's wait, which
+            ends early when the budget is closed. Tests pass a recorder.
+        wall_clock: local Unix time (default :func:`time.time`), for ``Retry-After``
+            dates and the server clock offset. Pass the clock whose ``now`` is later
+            given to :meth:`server_now` (a test's manual clock, for instance).
 
     Raises:
         ValueError: an unusable base URL (plain http to a non-loopback host included),
@@ -68,6 +76,8 @@ class HostingerClient:
         user_agent: str | None = None,
         retry_total_seconds: float = 120.0,
         backoff_factor: float = 0.5,
+        sleep: Callable[[float], None] | None = None,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,
@@ -78,6 +88,8 @@ class HostingerClient:
             user_agent=user_agent or f"snapd/{__version__}",
             retry_total_seconds=retry_total_seconds,
             backoff_factor=backoff_factor,
+            sleep=sleep,
+            wall_clock=wall_clock,
         )
 
     @property
@@ -85,9 +97,24 @@ class HostingerClient:
         """The API base URL, without a trailing slash."""
         return self._transport.base_url
 
+    def server_clock_offset(self) -> float | None:
+        """Seconds the API server's clock is ahead of this host's (negative: behind).
+
+        Read from the ``Date`` header of the latest answer that had one, success or
+        error; ``None`` before any. ``Date`` has one-second resolution (truncated), so
+        the value is accurate to about a second plus the answer's network delay.
+        """
+        return self._transport.server_clock.offset()
+
     def server_now(self, local_now: datetime) -> datetime:
-        """``local_now`` in the API's clock (placeholder: the local clock)."""
-        return local_now
+        """``local_now`` as the API server's clock would show it.
+
+        Use it to compare a local instant with timestamps the server wrote (an action's
+        ``created_at``). Returns ``local_now`` unchanged while no ``Date`` header has been
+        seen; allow a second or two of tolerance either way (see
+        :meth:`server_clock_offset`).
+        """
+        return self._transport.server_clock.server_now(local_now)
 
     def list_virtual_machines(self) -> list[VirtualMachine]:
         """Every VM the token can see (the API does not paginate this list)."""
@@ -186,11 +213,11 @@ class HostingerClient:
         answer = self._call(method, name, virtualMachineId=virtual_machine_id)
         try:
             return Action.from_json(_resource(answer.body))
-        except ShapeError as problem:
+        except Exception as problem:
             # The server accepted the request; only its description of the action is
             # unreadable, so the action may well exist.
             raise AmbiguousRequestError(
-                f"request accepted but the answer is not an action: {problem}",
+                f"request accepted but the answer is not an action: {_describe(problem)}",
                 endpoint=ENDPOINTS[name],
                 method=method,
                 status=answer.status,
@@ -232,8 +259,17 @@ def _page_meta(body: Any, requested_page: int, item_count: int) -> tuple[int, in
 def _parse(build: Callable[[Any], _Record], data: Any, name: str) -> _Record:
     try:
         return build(data)
-    except ShapeError as problem:
-        raise _invalid(name, str(problem)) from None
+    except Exception as problem:
+        # Whatever a record's parsing trips over, the caller gets the client's own error.
+        raise _invalid(name, _describe(problem)) from None
+
+
+def _describe(problem: Exception) -> str:
+    """The text of our own shape errors; only the class of anything else (its text might
+    quote the answer at length)."""
+    if isinstance(problem, ShapeError):
+        return str(problem)
+    return f"unreadable record ({type(problem).__name__})"
 
 
 def _invalid(name: str, detail: str) -> InvalidResponseError:

@@ -17,7 +17,8 @@ Which error means what for the caller:
   effect: it never left this host, or it was a read.
 * :class:`AmbiguousRequestError` - a create/delete/restore was sent and no usable answer
   came back; the action may or may not exist. Look at the VM's actions before posting again.
-* :class:`InvalidResponseError` - the answer was not the JSON shape the API documents.
+* :class:`InvalidResponseError` - a read's answer was unusable: over 1 MiB, not UTF-8,
+  not JSON, nested too deeply, or not the shape the API documents.
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ class RateLimitedError(ApiError):
     """429 that the transport did not (or could not) wait out; the request was not executed.
 
     Attributes:
-        retry_after: seconds the server asked to wait, if it said.
+        retry_after: seconds the server asked to wait (``Retry-After`` in seconds or as an
+            HTTP date), capped at five minutes (``MAXIMUM_RATE_LIMIT_PAUSE``); ``None``
+            when it did not say.
     """
 
     def __init__(
@@ -147,8 +150,9 @@ class ConnectionFailedError(ApiError):
     nothing was sent, or the request was a read. Safe to try again later.
 
     Attributes:
-        reason: ``"connection"`` (nothing was sent), ``"read"`` (a read got no answer) or
-            ``"stopped"`` (the request budget was closed: the process is stopping).
+        reason: ``"connection"`` (nothing was sent), ``"read"`` (a read got no complete
+            answer in time, or none at all) or ``"stopped"`` (the request budget was
+            closed: the process is stopping).
     """
 
     def __init__(
@@ -166,12 +170,15 @@ class ConnectionFailedError(ApiError):
 class AmbiguousRequestError(ApiError):
     """A create, delete or restore was sent and no usable answer came back.
 
-    The server may have started the action. Causes: a read timeout, the connection
-    dropped after the request was sent, or a 5xx answer (``status`` is set then). The
-    caller must look at the VM's recent actions before sending the request again.
+    The server may have started the action. Causes: no complete answer within the total
+    deadline, the connection dropped after the request was sent, a 5xx answer (``status``
+    is set then), or a 2xx answer whose body cannot be used (over 1 MiB, not UTF-8, not
+    JSON, nested too deeply, not an action). The caller must look at the VM's recent
+    actions before sending the request again.
 
     Attributes:
-        reason: ``"read"`` (timeout or dropped connection) or ``"status"`` (5xx answer).
+        reason: ``"read"`` (deadline passed or connection dropped), ``"status"`` (5xx
+            answer) or ``"response"`` (accepted, but the answer is unusable).
     """
 
     def __init__(
@@ -191,4 +198,5 @@ class AmbiguousRequestError(ApiError):
 
 
 class InvalidResponseError(ApiError):
-    """The answer was not JSON, or not the shape the API documents."""
+    """A read's answer was unusable: over 1 MiB, not UTF-8, not JSON, nested too deeply,
+    or not the shape the API documents. Not retried: the same answer would come back."""

@@ -3,8 +3,11 @@
 Parsing is tolerant on purpose: unknown fields are ignored, enum-like fields (``state``,
 ``actions_lock``) are kept as plain strings so that a value Hostinger adds tomorrow (the
 live API already answers ``started`` for actions) does not break the daemon, and a
-timestamp that cannot be read becomes ``None``. Only an object without a usable integer
-``id`` is rejected, with :class:`ShapeError`; the client turns that into
+timestamp is read in every format a server plausibly sends (see
+:func:`~snapd.hostinger.timestamps.parse_timestamp`); one that still cannot be read
+becomes ``None``, and a snapshot says so (``created_at_unreadable``), so that "no
+snapshot" and "a snapshot of unknown age" never look alike. Only an object without a
+usable integer ``id`` is rejected, with :class:`ShapeError`; the client turns that into
 ``InvalidResponseError``.
 """
 
@@ -12,8 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from snapd.hostinger.timestamps import parse_timestamp
 
 __all__ = [
     "FINAL_ACTION_STATES",
@@ -38,27 +43,6 @@ class ShapeError(ValueError):
     """A JSON value does not have the shape a record needs."""
 
 
-def parse_timestamp(value: object) -> datetime | None:
-    """Read an ISO 8601 timestamp as an aware UTC datetime.
-
-    Accepts ``2025-02-27T11:54:22Z``, any number of fractional digits
-    (``2024-09-05T07:25:36.00000Z``) and explicit offsets. A timestamp without an offset
-    is taken as UTC. Anything unreadable, including ``None``, gives ``None``.
-    """
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def _optional_int(value: object) -> int | None:
     if isinstance(value, bool):
         return None
@@ -66,8 +50,12 @@ def _optional_int(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only ("²" is a digit to str.isdigit) and a sane length, so that
+        # int() can neither fail nor be made to work on a megabyte of digits.
+        if text.isascii() and text.isdigit() and len(text) <= 30:
+            return int(text)
     return None
 
 
@@ -131,21 +119,36 @@ class VirtualMachine:
         )
 
 
+#: Longest raw text kept from an unreadable field (for logs; bounded like any label).
+_RAW_TEXT_LIMIT = 100
+
+
 @dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The single snapshot Hostinger keeps for a VM. ``restore_time`` is in seconds."""
+    """The single snapshot Hostinger keeps for a VM. ``restore_time`` is in seconds.
+
+    ``created_at`` is ``None`` when the answer had no readable creation time; then
+    ``created_at_unreadable`` is True: the snapshot exists but its age is unknown, which
+    the caller must not treat like "no snapshot" (nor like an old one).
+    ``created_at_raw`` keeps the value as sent (as text, at most 100 characters) when it
+    was present but unreadable, ``None`` otherwise.
+    """
 
     id: int
     created_at: datetime | None
     expires_at: datetime | None
     restore_time: int | None
+    created_at_unreadable: bool = False
+    created_at_raw: str | None = None
 
     @classmethod
     def from_json(cls, data: object) -> Snapshot | None:
         """Build from decoded JSON, or return ``None`` when it describes no snapshot.
 
         ``null``, ``{}`` and an object whose ``id`` is null (whatever the other fields
-        hold) all mean "no snapshot": the API does not document which one it sends.
+        hold) all mean "no snapshot": the API does not document which one it sends. An
+        object with an id but a missing or unreadable ``created_at`` is a snapshot with
+        ``created_at=None`` and ``created_at_unreadable=True``.
         Raises :class:`ShapeError` for a value that is neither an object nor null, or an
         id that is present but not an integer.
         """
@@ -154,11 +157,18 @@ class Snapshot:
         fields = _object(data, "snapshot")
         if fields.get("id") is None:
             return None
+        raw_created_at = fields.get("created_at")
+        created_at = parse_timestamp(raw_created_at)
+        unreadable_text = None
+        if created_at is None and raw_created_at is not None:
+            unreadable_text = str(raw_created_at)[:_RAW_TEXT_LIMIT]
         return cls(
             id=_required_id(fields, "snapshot"),
-            created_at=parse_timestamp(fields.get("created_at")),
+            created_at=created_at,
             expires_at=parse_timestamp(fields.get("expires_at")),
             restore_time=_optional_int(fields.get("restore_time")),
+            created_at_unreadable=created_at is None,
+            created_at_raw=unreadable_text,
         )
 
 

@@ -3,29 +3,46 @@
 :class:`Transport` sends one API call and returns its decoded JSON, or raises one of the
 errors in :mod:`snapd.hostinger.errors`. It knows HTTP, not the API's resources.
 
-Retry rules: only GET is retried, by urllib3 (:class:`PacedRetry`), on connection and
-read errors and on 429/500/502/503/504, honouring ``Retry-After``, with exponential
-backoff plus jitter, at most ``max_retries`` times and never past ``retry_total_seconds``
-after the first attempt. POST and DELETE are sent exactly once: whether to send a side
-effect again is the caller's decision, made after looking at the VM's actions.
+Every HTTP attempt ends within ``timeout`` seconds in total, whatever the server does
+(see :mod:`snapd.hostinger.exchange`), and reads at most 1 MiB of body.
+
+Retry rules: only GET is retried, by the loop in :meth:`Transport.request`, on connection
+and read errors (a missed deadline included) and on 429/500/502/503/504, honouring
+``Retry-After`` on 429/503 (capped at five minutes), with exponential backoff plus
+jitter otherwise, at most ``max_retries`` times and never starting a retry later than
+``retry_total_seconds`` after the first attempt. POST and DELETE are sent exactly once:
+whether to send a side effect again is the caller's decision, made after looking at the
+VM's actions.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import time
-from collections.abc import Mapping
-from urllib.parse import urlsplit
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import requests
-import requests.auth
-import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 
-from snapd.hostinger.answers import IDEMPOTENT_METHODS, Answer, failure_error, interpret
-from snapd.hostinger.attempts import CURRENT_CALL, RETRIED_STATUSES, CallContext, PacedRetry, logger
+from snapd.hostinger.access import BearerAuth, check_base_url, check_token
+from snapd.hostinger.answers import (
+    IDEMPOTENT_METHODS,
+    Answer,
+    deadline_error,
+    failure_error,
+    interpret,
+)
+from snapd.hostinger.attempts import (
+    RETRIED_STATUSES,
+    RETRY_AFTER_STATUSES,
+    CallContext,
+    backoff_seconds,
+    logger,
+    retry_after_seconds,
+)
 from snapd.hostinger.errors import ApiError, ConnectionFailedError
+from snapd.hostinger.exchange import DeadlineExceededError, Reply, WatchedAdapter, exchange
 from snapd.hostinger.observer import ApiObserver
+from snapd.hostinger.serverclock import ServerClock
 from snapd.ratelimit import BudgetClosedError, RequestBudget
 
 __all__ = ["Transport", "check_base_url"]
@@ -34,58 +51,14 @@ __all__ = ["Transport", "check_base_url"]
 _CONNECT_TIMEOUT_CAP = 10.0
 
 
-class _BearerAuth(requests.auth.AuthBase):
-    """Sets the Authorization header; given as ``auth`` so requests never consults ~/.netrc."""
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    """How one attempt ended: its result or error, and why it may be retried."""
 
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_BearerAuth(<redacted>)"
-
-
-def check_base_url(base_url: str) -> str:
-    """Validate the API base URL and return it without a trailing slash.
-
-    ``https://`` is always accepted; ``http://`` only for loopback hosts (``localhost``,
-    127.0.0.0/8, ``::1``), which is where the embedded fake API listens.
-
-    Raises:
-        ValueError: another scheme, no host, credentials, a query or fragment in the URL,
-            or plain http to a host that is not loopback.
-    """
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValueError(f"API base URL must be https://host[/path], got {base_url!r}")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise ValueError("API base URL must not carry credentials, a query or a fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
-        raise ValueError(
-            f"API base URL {base_url!r} uses plain http to a host that is not loopback; "
-            "the token would cross the network unencrypted. Use https://."
-        )
-    return base_url.strip().rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_token(token: str) -> str:
-    # requests quotes an invalid header value in its exception text, so reject such a
-    # token here with a message that does not contain it.
-    if not token or not token.isprintable() or any(ch.isspace() for ch in token):
-        raise ValueError("API token is empty or contains whitespace or control characters")
-    return token
+    outcome: Answer | ApiError
+    status: int | None
+    retry_reason: str | None
+    retry_after: float | None = None
 
 
 class Transport:
@@ -94,13 +67,19 @@ class Transport:
     Args:
         base_url: see :func:`check_base_url`.
         token: the bearer token; kept only in the session's auth hook.
-        timeout: read timeout in seconds; the connect timeout is the smaller of this and 10.
+        timeout: total seconds one HTTP attempt may take, from sending the request to the
+            last byte of the answer; the connect timeout is the smaller of this and 10.
         budget: shared request budget; each HTTP attempt takes one token.
         observer: receives one report per attempt and per retry.
         user_agent: the User-Agent header.
         retry_total_seconds: no GET retry starts later than this after the first attempt.
-        backoff_factor: urllib3 backoff factor; also the maximum added jitter.
+        backoff_factor: exponential backoff base between read retries; also the maximum
+            added jitter.
         max_retries: upper bound on retries of one GET, whatever the time bound.
+        sleep: waits between retries; default: the budget's wait, which a closed budget
+            cuts short.
+        monotonic: the clock for deadlines and durations.
+        wall_clock: Unix time, for ``Retry-After`` dates and the server clock offset.
     """
 
     def __init__(
@@ -115,27 +94,27 @@ class Transport:
         retry_total_seconds: float,
         backoff_factor: float,
         max_retries: int = 10,
+        sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.base_url = check_base_url(base_url)
         self._timeout = (min(timeout, _CONNECT_TIMEOUT_CAP), float(timeout))
+        self._attempt_seconds = float(timeout)
         self._budget = budget
         self._observer = observer
         self._retry_total_seconds = max(0.0, retry_total_seconds)
-        retry = PacedRetry(
-            total=max_retries,
-            allowed_methods=IDEMPOTENT_METHODS,
-            status_forcelist=RETRIED_STATUSES,
-            backoff_factor=backoff_factor,
-            backoff_jitter=backoff_factor,
-            backoff_max=30.0,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-        )
+        self._backoff_factor = max(0.0, backoff_factor)
+        self._max_retries = max(0, max_retries)
+        self._sleep = sleep if sleep is not None else budget.wait
+        self._monotonic = monotonic
+        self._wall_clock = wall_clock
+        self.server_clock = ServerClock()
         session = requests.Session()
         session.verify = True
-        session.auth = _BearerAuth(_check_token(token))
+        session.auth = BearerAuth(check_token(token))
         session.headers.update(
             {
                 "Accept": "application/json",
@@ -143,7 +122,8 @@ class Transport:
                 "User-Agent": user_agent,
             }
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=16)
+        # No retries below this class: every attempt must be paced, reported and timed here.
+        adapter = WatchedAdapter(max_retries=0, pool_maxsize=16)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         self._session = session
@@ -155,7 +135,7 @@ class Transport:
         path: str,
         params: Mapping[str, int] | None = None,
     ) -> Answer:
-        """Send one API call and return its 2xx answer.
+        """Send one API call (retrying a GET as described above) and return its 2xx answer.
 
         Args:
             method: ``GET``, ``POST`` or ``DELETE``.
@@ -168,48 +148,78 @@ class Transport:
         """
         method = method.upper()
         call = CallContext(
-            method=method,
-            endpoint=endpoint,
-            budget=self._budget,
-            observer=self._observer,
-            deadline=0.0,
+            method, endpoint, self._budget, self._observer, self._monotonic, self._wall_clock
         )
-        reset_token = CURRENT_CALL.set(call)
-        try:
+        started: float | None = None
+        while True:
             try:
                 call.start_attempt()
             except BudgetClosedError:
                 raise _not_sent(method, endpoint) from None
-            started = call.attempt_started
-            call.deadline = started + self._retry_total_seconds
-            try:
-                response = self._session.request(
-                    method,
-                    self.base_url + path,
-                    params=dict(params) if params else None,
-                    timeout=self._timeout,
-                    allow_redirects=False,
-                )
-            except BudgetClosedError:
-                raise _not_sent(method, endpoint) from None
-            except (requests.RequestException, urllib3.exceptions.HTTPError) as failure:
-                call.finish_attempt("error")
-                error = failure_error(method, endpoint, failure)
-                _log_call(call, None, started, None, error_kind=type(error).__name__)
-                # Not chained: the cause holds the prepared request, headers included.
-                raise error from None
-        finally:
-            CURRENT_CALL.reset(reset_token)
-        if call.attempt_open:
-            # Otherwise PacedRetry.increment already reported this answer: it was a
-            # retryable status on which the retries ran out.
-            call.finish_attempt(str(response.status_code))
-            call.note_answer(response.status_code, response.headers)
-        outcome = interpret(method, endpoint, response)
-        _log_call(call, response.status_code, started, outcome.correlation_id)
+            if started is None:
+                started = call.attempt_started
+            attempt = self._attempt(call, path, params)
+            wait = self._retry_wait(call, attempt, started)
+            if wait is None:
+                break
+            assert attempt.retry_reason is not None
+            call.note_retry(attempt.retry_reason, attempt.status)
+            self._sleep(wait)
+        outcome = attempt.outcome
+        correlation_id = outcome.correlation_id
+        error_kind = type(outcome).__name__ if attempt.status is None else None
+        _log_call(call, attempt.status, started, correlation_id, self._monotonic(), error_kind)
         if isinstance(outcome, ApiError):
             raise outcome
         return outcome
+
+    def _attempt(self, call: CallContext, path: str, params: Mapping[str, int] | None) -> _Attempt:
+        """Make one HTTP attempt, report it, and say whether it is worth retrying."""
+        method, endpoint = call.method, call.endpoint
+        try:
+            reply = exchange(
+                self._session,
+                method,
+                self.base_url + path,
+                params=params,
+                timeout=self._timeout,
+                total_seconds=self._attempt_seconds,
+                monotonic=self._monotonic,
+                wall_clock=self._wall_clock,
+            )
+        except DeadlineExceededError:
+            call.finish_attempt("error")
+            return _Attempt(deadline_error(method, endpoint, self._attempt_seconds), None, "read")
+        except Exception as failure:
+            # requests, urllib3, http.client and the socket layer each have their own
+            # exception families; whatever escapes them becomes the client's own error.
+            call.finish_attempt("error")
+            # Not chained: the cause holds the prepared request, headers included.
+            error = failure_error(method, endpoint, failure)
+            reason = getattr(error, "reason", "read")
+            return _Attempt(error, None, "connection" if reason == "connection" else "read")
+        call.finish_attempt(str(reply.status))
+        call.note_answer(reply.status, reply.headers)
+        self.server_clock.observe(reply.headers, reply.received_at)
+        return _Attempt(
+            interpret(method, endpoint, reply),
+            reply.status,
+            str(reply.status) if reply.status in RETRIED_STATUSES else None,
+            _retry_after(reply, self._wall_clock),
+        )
+
+    def _retry_wait(self, call: CallContext, attempt: _Attempt, started: float) -> float | None:
+        """Seconds to wait before retrying, or ``None`` when the call ends here."""
+        if attempt.retry_reason is None or call.method not in IDEMPOTENT_METHODS:
+            return None
+        retries_done = call.attempts - 1
+        if retries_done >= self._max_retries:
+            return None
+        # A Retry-After of 0 means "now"; the backoff still spaces the attempts out.
+        wait = attempt.retry_after or backoff_seconds(retries_done + 1, self._backoff_factor)
+        if self._monotonic() + wait > started + self._retry_total_seconds:
+            return None
+        return wait
 
     def close(self) -> None:
         """Close pooled connections. The transport must not be used afterwards."""
@@ -217,6 +227,12 @@ class Transport:
 
     def __repr__(self) -> str:
         return f"Transport(base_url={self.base_url!r})"
+
+
+def _retry_after(reply: Reply, wall_clock: Callable[[], float]) -> float | None:
+    if reply.status not in RETRY_AFTER_STATUSES:
+        return None
+    return retry_after_seconds(reply.headers, wall_clock)
 
 
 def _not_sent(method: str, endpoint: str) -> ConnectionFailedError:
@@ -234,6 +250,7 @@ def _log_call(
     status: int | None,
     started: float,
     correlation_id: str | None,
+    now: float,
     error_kind: str | None = None,
 ) -> None:
     logger().debug(
@@ -241,7 +258,7 @@ def _log_call(
         method=call.method,
         endpoint=call.endpoint,
         status=status,
-        seconds=round(time.monotonic() - started, 3),
+        seconds=round(now - started, 3),
         attempts=call.attempts,
         correlation_id=correlation_id,
         error=error_kind,
