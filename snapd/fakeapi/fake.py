@@ -13,6 +13,7 @@ from snapd.fakeapi.dispatch import Dispatcher
 from snapd.fakeapi.errors import ApiError, JsonObject
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
 from snapd.fakeapi.inventory import DEFAULT_BACKUP_SIZE_KB
+from snapd.fakeapi.model import TIME_STYLES
 from snapd.fakeapi.ratelimit import SlidingWindowLimiter
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
 from snapd.fakeapi.server import FakeHTTPServer
@@ -172,6 +173,19 @@ class FakeHostinger:
     @clock_skew.setter
     def clock_skew(self, seconds: float) -> None:
         self._state.clock_skew = timedelta(seconds=seconds)
+
+    @property
+    def snapshot_time_style(self) -> str:
+        """How ``GET …/snapshot`` writes ``created_at``: ``iso`` (the API's own form), or
+        ``iso_offset_fraction``, ``epoch``, ``epoch_text``, ``rfc2822``, ``utc_suffix``
+        (forms a server plausibly sends), or ``unreadable`` (a text nobody can read)."""
+        return self._state.snapshot_time_style
+
+    @snapshot_time_style.setter
+    def snapshot_time_style(self, style: str) -> None:
+        if style not in TIME_STYLES:
+            raise ValueError(f"snapshot_time_style must be one of {', '.join(TIME_STYLES)}")
+        self._state.snapshot_time_style = style
 
     @property
     def action_list_lag(self) -> float:

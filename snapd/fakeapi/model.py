@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Any
 
 from snapd.fakeapi.errors import JsonObject
@@ -29,6 +30,29 @@ Timeline = tuple[TimelineStep, ...]
 def format_timestamp(moment: datetime) -> str:
     """Format like the API: UTC, second resolution, ``Z`` suffix (``2025-02-27T11:54:22Z``)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+#: How ``GET …/snapshot`` may write its ``created_at``: the API's own form and the other
+#: forms a server plausibly sends (snapd must read each), plus one nobody can read.
+TIME_STYLES = ("iso", "iso_offset_fraction", "epoch", "epoch_text", "rfc2822", "utc_suffix",
+               "unreadable")  # fmt: skip
+
+
+def styled_timestamp(moment: datetime, style: str) -> object:
+    """``moment`` written in ``style`` (one of :data:`TIME_STYLES`)."""
+    utc = moment.astimezone(UTC)
+    written: dict[str, object] = {
+        "iso": format_timestamp(utc),
+        "iso_offset_fraction": utc.astimezone(timezone(timedelta(hours=2))).isoformat(
+            timespec="milliseconds"
+        ),
+        "epoch": int(utc.timestamp()),
+        "epoch_text": str(int(utc.timestamp())),
+        "rfc2822": format_datetime(utc),
+        "utc_suffix": utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "unreadable": "yesterday, roughly",
+    }
+    return written[style]
 
 
 def require_aware(moment: datetime, what: str) -> datetime:

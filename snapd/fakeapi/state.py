@@ -26,6 +26,7 @@ from snapd.fakeapi.model import (
     default_timeline,
     paginate,
     require_aware,
+    styled_timestamp,
 )
 
 # Called at the moment an action is created; returns the timeline to use, or None for
@@ -77,6 +78,7 @@ class FakeState:
         self._pending: list[ActionRecord] = []
         self.clock_skew = timedelta(0)
         self.action_list_lag = timedelta(0)
+        self.snapshot_time_style = "iso"  # how created_at is written (model.TIME_STYLES)
 
     def server_now(self) -> datetime:
         """The server's clock: the fake's clock plus ``clock_skew``."""
@@ -108,7 +110,14 @@ class FakeState:
             self._settle()
             self._require_machine(virtual_machine_id)
             snapshot = self._snapshots.get(virtual_machine_id)
-            return snapshot.to_json() if snapshot is not None else None
+            if snapshot is None:
+                return None
+            answer = snapshot.to_json()
+            if self.snapshot_time_style != "iso":
+                answer["created_at"] = styled_timestamp(
+                    snapshot.created_at, self.snapshot_time_style
+                )
+            return answer
 
     def list_actions(self, virtual_machine_id: int, page: int) -> JsonObject:
         """One page of the VM's actions, newest first, without those younger than

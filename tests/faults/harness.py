@@ -88,8 +88,14 @@ class Scene:
 def manual_budget(clock: ManualClock) -> RequestBudget:
     """A budget whose pauses pass on the manual clock: a 5-minute pause costs no real time."""
     return RequestBudget(
-        100_000, clock=lambda: clock.now().timestamp(), sleep=clock.sleep, burst=100_000
-    )
+        100_000, clock=lambda: clock.now().timestamp(), sleep=lambda s: _tick(clock, s),
+        burst=100_000,
+    )  # fmt: skip
+
+
+def _tick(clock: ManualClock, seconds: float) -> None:
+    # The manual clock counts whole microseconds: a shorter sleep would never end a wait.
+    clock.sleep(max(seconds, 1e-6))
 
 
 @contextmanager
@@ -104,6 +110,8 @@ def scene(fake: FakeHostinger, clock: ManualClock, state_dir: Path) -> Iterator[
         observer=metrics,
         retry_total_seconds=5.0,
         backoff_factor=0.01,
+        sleep=lambda seconds: _tick(clock, seconds),
+        wall_clock=lambda: clock.now().timestamp(),
     )
     ledger = Ledger.open(state_dir)
     locks = VirtualMachineLocks(state_dir)
