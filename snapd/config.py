@@ -44,6 +44,10 @@ BUILT_IN_DEFAULTS: dict[str, Any] = {
 FALLBACK_MIN_AGE = timedelta(hours=12)
 DEFAULT_HOOK_TIMEOUT = timedelta(minutes=5)
 DEFAULT_HEALTH_CHECK_TIMEOUT = timedelta(seconds=10)
+DEFAULT_STOP_TIMEOUT = timedelta(seconds=10)
+# A stop that waits longer than this outlasts systemd's default TimeoutStopSec (90s) many
+# times over; jobs are resumable from the ledger, so waiting longer buys nothing.
+MAXIMUM_STOP_TIMEOUT = timedelta(minutes=10)
 
 
 class ConfigError(Exception):
@@ -122,6 +126,7 @@ class Config:
     metrics: MetricsSettings
     state_dir: Path
     log: LogSettings
+    stop_timeout: timedelta = DEFAULT_STOP_TIMEOUT
 
     def vm(self, virtual_machine_id: int) -> VirtualMachinePolicy:
         """Return the policy of ``virtual_machine_id``; raise ``KeyError`` if not listed."""
@@ -211,7 +216,17 @@ def _build(
         metrics=MetricsSettings(host=host.strip("[]") or "0.0.0.0", port=int(port)),
         state_dir=Path(data.get("state_dir", "/var/lib/snapd")),
         log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
+        stop_timeout=_stop_timeout(data.get("stop_timeout"), report),
     )
+
+
+def _stop_timeout(text: str | None, report: Reporter) -> timedelta:
+    if text is None:
+        return DEFAULT_STOP_TIMEOUT
+    duration = _positive(text, ("stop_timeout",), report)
+    if duration > MAXIMUM_STOP_TIMEOUT:
+        report(("stop_timeout",), f"must be at most 10m, got {text!r}")
+    return duration
 
 
 def _check_token_file(path: Path, report: Reporter) -> None:

@@ -160,7 +160,14 @@ POLICY_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "state_dir": {"type": "string", "minLength": 1},
+        "state_dir": {
+            "type": "string",
+            "minLength": 1,
+            "description": "folder of the ledger and locks; created (0700) if only it is missing",
+        },
+        "stop_timeout": _duration(
+            "after SIGTERM, how long to wait for running jobs before exiting anyway (10s)"
+        ),
         "log": {
             "type": "object",
             "additionalProperties": False,

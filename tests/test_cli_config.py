@@ -100,6 +100,7 @@ def test_show_prints_effective_settings_with_the_token_masked(
     assert "min_age: 6h" in result.stdout
     assert "min_age: 1h" in result.stdout
     assert "protect_manual: 1d" in result.stdout
+    assert "stop_timeout: 10s" in result.stdout
 
 
 def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:

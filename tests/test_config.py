@@ -229,3 +229,26 @@ def test_a_relative_token_file_is_read_beside_the_policy(
         write_policy("api: {token_file: token}\nvms: [{id: 1, schedule: '@daily'}]\n")
     )
     assert config.api.token_file == tmp_path / "token"
+
+
+def test_stop_timeout_defaults_to_ten_seconds_and_can_be_set(write_policy: PolicyWriter) -> None:
+    vms = "vms: [{id: 1, schedule: '@daily'}]\n"
+    assert load_config(write_policy(vms)).stop_timeout == timedelta(seconds=10)
+    assert load_config(write_policy("stop_timeout: 2m\n" + vms)).stop_timeout == timedelta(
+        minutes=2
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0s", "stop_timeout: must be longer than 0s, got '0s'"),
+        ("11m", "stop_timeout: must be at most 10m, got '11m'"),
+        ("soon", 'stop_timeout: expected a duration like 6h, got "soon"'),
+    ],
+)
+def test_stop_timeout_outside_its_range_is_an_error(
+    write_policy: PolicyWriter, value: str, message: str
+) -> None:
+    path = write_policy(f"stop_timeout: {value}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    assert problems_of(path) == [f"{path}:1: {message}"]
