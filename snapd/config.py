@@ -136,8 +136,29 @@ class Config:
         raise KeyError(virtual_machine_id)
 
 
+# The one message that means "a check in snapd failed", not "the file is wrong".
+UNEXPECTED_PROBLEM = "snapd could not check this policy"
+
+
 def load_config(path: Path) -> Config:
-    """Read, validate and build the policy at ``path``; raise ``ConfigError``."""
+    """Read, validate and build the policy at ``path``.
+
+    Raises:
+        ConfigError: for any content of the file and any unreadable file; never anything
+            else, because a SIGHUP reload and ``config validate`` must survive any input.
+    """
+    try:
+        return _load_config(path)
+    except ConfigError:
+        raise
+    except Exception as error:
+        # Every value path reports its own problems; this is the net under them, so that
+        # a value nobody foresaw fails closed as a problem instead of a traceback.
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+        raise ConfigError([f"{path}:1: {UNEXPECTED_PROBLEM} ({reason})"]) from None
+
+
+def _load_config(path: Path) -> Config:
     try:
         document = load_yaml(path)
     except YamlSourceError as error:
@@ -231,12 +252,21 @@ def _stop_timeout(text: str | None, report: Reporter) -> timedelta:
 
 def _check_token_file(path: Path, report: Reporter) -> None:
     """A token file named in the policy must be readable now, not at the first slot."""
-    if not path.exists():
-        report(("api", "token_file"), f"{path}: file not found")
-    elif not path.is_file():
-        report(("api", "token_file"), f"{path}: not a regular file")
-    elif not os.access(path, os.R_OK):
-        report(("api", "token_file"), f"{path}: permission denied")
+    try:
+        if not path.exists():
+            report(("api", "token_file"), f"{path}: file not found")
+        elif not path.is_file():
+            report(("api", "token_file"), f"{path}: not a regular file")
+        elif not os.access(path, os.R_OK):
+            report(("api", "token_file"), f"{path}: permission denied")
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte
+        report(("api", "token_file"), f"cannot be checked: {_os_reason(error)}")
+
+
+def _os_reason(error: OSError | ValueError) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error)
 
 
 def _positive(text: str, key_path: KeyPath, report: Reporter) -> timedelta:
