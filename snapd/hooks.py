@@ -18,7 +18,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO
-from urllib.parse import urlsplit, urlunsplit
 
 import requests
 import structlog
@@ -26,6 +25,7 @@ import structlog
 from snapd.clock import utc_text
 from snapd.config import HealthCheck, HookCommand
 from snapd.durations import format_duration
+from snapd.masking import mask_url
 
 __all__ = ["HookResult", "hook_environment", "run_health_check", "run_hook"]
 
@@ -84,7 +84,7 @@ def run_health_check(
     is any 2xx when that is empty. TLS certificates are always verified. The body is not
     read. ``virtual_machine_id`` only labels the log line.
     """
-    shown_url = _without_credentials(check.url)
+    shown_url = mask_url(check.url)
     seconds = check.timeout.total_seconds()
     try:
         if session is None:
@@ -253,18 +253,6 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
-
-
-def _without_credentials(url: str) -> str:
-    """``url`` without a user and password, which must not reach a log line."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=host))
 
 
 def _request_failure(error: requests.RequestException) -> str:

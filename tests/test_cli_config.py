@@ -141,3 +141,25 @@ def test_no_command_prints_help_and_exits_2() -> None:
     result = run_cli()
     assert result.returncode == 2
     assert "commands:" in result.stderr
+
+
+def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(
+        """
+        vms:
+          - id: 1
+            schedule: "@daily"
+            health_check: {url: "https://monitor:s3cret@web-1.example.com:8443/healthz?key=k3y"}
+            pre_hook: {command: ["/usr/local/bin/flush", "--url", "https://db.example.com/?a=b"]}
+        """
+    )
+
+    assert main(["config", "show", "-c", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    assert "k3y" not in out
+    assert "url: https://***:***@web-1.example.com:8443/healthz?key=***" in out
+    assert "- https://db.example.com/?a=b" in out

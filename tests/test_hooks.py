@@ -151,14 +151,19 @@ def test_a_given_session_is_used_for_the_check(server_url: str) -> None:
     assert CountingSession.calls == 1
 
 
-def test_credentials_in_the_check_url_stay_out_of_the_detail(server_url: str) -> None:
+def test_credentials_and_query_of_the_check_url_stay_out_of_the_detail_and_the_log(
+    server_url: str,
+) -> None:
     host = server_url.removeprefix("http://")
 
-    result = run_health_check(check(f"http://monitor:s3cret@{host}/healthz"))
+    with structlog.testing.capture_logs() as logs:
+        result = run_health_check(check(f"http://monitor:s3cret@{host}/healthz?key=k3y"))
 
     assert result.ok
-    assert "s3cret" not in result.detail
-    assert result.detail == f"GET http://{host}/healthz answered 200"
+    assert result.detail == f"GET http://***:***@{host}/healthz?key=*** answered 200"
+    assert "s3cret" not in repr(logs)
+    assert "k3y" not in repr(logs)
+    assert f"http://***:***@{host}/healthz?key=***" in repr(logs)
 
 
 def test_a_malformed_check_url_vetoes_instead_of_raising() -> None:
@@ -361,3 +366,15 @@ def test_a_hook_never_sees_the_api_token(monkeypatch: pytest.MonkeyPatch) -> Non
     )
     assert result.ok
     assert result.output.strip() == "[]"
+
+
+def test_a_hook_logs_its_command_but_never_its_environment() -> None:
+    environment = {**hook_environment(MACHINE, SLOT), "EXTRA_SETTING": "do-not-log-this"}
+
+    with structlog.testing.capture_logs() as logs:
+        result = run_hook(python("import sys; sys.exit(1)"), environment)
+
+    assert not result.ok
+    assert logs[0]["command"] == sys.executable
+    assert "do-not-log-this" not in repr(logs)
+    assert "2025-01-01T03:00:00Z" not in repr(logs)
