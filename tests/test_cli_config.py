@@ -163,3 +163,18 @@ def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
     assert "k3y" not in out
     assert "url: https://***:***@web-1.example.com:8443/healthz?key=***" in out
     assert "- https://db.example.com/?a=b" in out
+
+
+def test_validate_says_a_missing_state_dir_will_be_created(
+    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+
+    assert main(["config", "validate", "-c", str(path)]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: valid, 1 virtual machine(s)",
+        f"{path}: note: state_dir {tmp_path / 'new'} does not exist yet; "
+        "snapd will create it (mode 0700)",
+    ]
+    assert not (tmp_path / "new").exists()

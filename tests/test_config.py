@@ -252,3 +252,33 @@ def test_stop_timeout_outside_its_range_is_an_error(
 ) -> None:
     path = write_policy(f"stop_timeout: {value}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
     assert problems_of(path) == [f"{path}:1: {message}"]
+
+
+def test_a_relative_state_dir_is_beside_the_policy(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    config = load_config(write_policy("state_dir: state\nvms: [{id: 1, schedule: '@daily'}]\n"))
+
+    assert config.state_dir == tmp_path / "state"
+
+
+def test_a_missing_state_dir_is_accepted_when_its_parent_exists(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+
+    assert load_config(path).state_dir == tmp_path / "new"
+
+
+def test_a_state_dir_without_its_parent_or_that_is_a_file_is_an_error(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    vms = "vms: [{id: 1, schedule: '@daily'}]\n"
+    missing = tmp_path / "gone" / "state"
+    path = write_policy(f"{vms}state_dir: {missing}\n")
+    assert problems_of(path) == [
+        f"{path}:2: state_dir: {missing}: does not exist, and neither does its parent "
+        f"{tmp_path / 'gone'} (snapd creates only the last folder)"
+    ]
+    path = write_policy(f"{vms}state_dir: {path}\n")
+    assert problems_of(path) == [f"{path}:2: state_dir: {path}: not a directory"]

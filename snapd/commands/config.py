@@ -11,7 +11,14 @@ from typing import Any
 import yaml
 
 from snapd.commands import ExitCode
-from snapd.config import Config, ConfigError, HealthCheck, VirtualMachinePolicy, load_config
+from snapd.config import (
+    Config,
+    ConfigError,
+    HealthCheck,
+    VirtualMachinePolicy,
+    load_config,
+    state_dir_note,
+)
 from snapd.config_schema import POLICY_SCHEMA
 from snapd.credentials import CredentialError, load_token
 from snapd.durations import format_duration
@@ -34,6 +41,9 @@ def validate(path: Path) -> int:
     if config is None:
         return ExitCode.USAGE
     print(f"{path}: valid, {len(config.vms)} virtual machine(s)", file=sys.stdout)
+    note = state_dir_note(config)
+    if note is not None:
+        print(f"{path}: {note}", file=sys.stdout)
     return ExitCode.OK
 
 
