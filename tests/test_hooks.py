@@ -461,6 +461,17 @@ def test_a_server_that_trickles_its_answer_is_cut_off_at_the_total_timeout(
         False, f"GET {trickling_url}/healthz timed out after 0.5s", cause="timed out after 0.5s"
     )
     assert logs[0]["detail"] == result.detail
+    assert _worker_ends("snapd-health-check", within=1.0)
+
+
+def _worker_ends(name: str, within: float) -> bool:
+    """True once no thread called ``name`` is left: a cut-off check leaves nothing behind."""
+    deadline = time.monotonic() + within
+    while any(thread.name == name for thread in threading.enumerate()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_an_unauthorised_answer_is_named_by_its_status(server_url: str) -> None:
