@@ -8,6 +8,7 @@ constructor, and walked to build a ``path -> line`` map. Duplicate keys, which
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def format_path(key_path: KeyPath) -> str:
 
 def load_yaml(path: Path) -> YamlDocument:
     """Load ``path``; raise ``YamlSourceError`` for unreadable files and syntax errors."""
+    _check_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -98,6 +100,26 @@ def load_yaml(path: Path) -> YamlDocument:
         except RecursionError:
             raise YamlSourceError(f"{path}:1: invalid YAML: nested too deeply") from None
     return document
+
+
+# A policy for a thousand VMs is a few hundred kilobytes.
+MAXIMUM_FILE_BYTES = 4 * 1024 * 1024
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what reading would hang on (a pipe), or never finish (``/dev/zero``)."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError):
+        return  # reading the file names the problem
+    if stat.S_ISDIR(status.st_mode):
+        return
+    if not stat.S_ISREG(status.st_mode):
+        raise YamlSourceError(f"{path}: not a regular file (a pipe or a device)")
+    if status.st_size > MAXIMUM_FILE_BYTES:
+        raise YamlSourceError(
+            f"{path}: {status.st_size} bytes is too large for a policy (at most 4 MiB)"
+        )
 
 
 class _Loader(yaml.SafeLoader):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,19 @@ def test_an_unforeseen_error_while_checking_is_still_a_config_error(
     assert problems_of(path) == [
         f"{path}:1: {UNEXPECTED_PROBLEM} (OverflowError: date value out of range)"
     ]
+
+
+def test_a_pipe_or_a_device_is_refused_instead_of_read(tmp_path: Path) -> None:
+    pipe = tmp_path / "config.yaml"
+    os.mkfifo(pipe)
+
+    assert problems_of(pipe) == [f"{pipe}: not a regular file (a pipe or a device)"]
+    assert problems_of(Path("/dev/zero")) == ["/dev/zero: not a regular file (a pipe or a device)"]
+
+
+def test_a_file_too_large_for_a_policy_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    with path.open("wb") as file:
+        file.truncate(5 * 1024 * 1024)
+
+    assert problems_of(path) == [f"{path}: 5242880 bytes is too large for a policy (at most 4 MiB)"]
