@@ -143,6 +143,21 @@ class _Loader(yaml.SafeLoader):
             ) from None
 
 
+def _construct_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    text: str = loader.construct_scalar(node)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # "\ud800" is a valid YAML escape but not a character: nothing could print it.
+        raise yaml.constructor.ConstructorError(
+            None, None, "a \\u escape that is not a character (a lone surrogate)", node.start_mark
+        ) from None
+    return text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_text)
+
+
 def _reason(error: Exception) -> str:
     if "integer string conversion" in str(error):
         return "a number with too many digits"

@@ -70,6 +70,10 @@ def problems_of(path: Path) -> list[str]:
         (f"when: 2025-13-45\nvms: [{VM}}}]", "1: invalid YAML: cannot read the value '2025-13-45'"),
         (f"api: {{token_file: {'a' * 5000}}}\nvms: [{VM}}}]", "1: api.token_file: cannot be"),
         ("[" * 5000 + "]" * 5000, "1: invalid YAML: nested too deeply"),
+        (
+            f'state_dir: "\\ud800"\nvms: [{VM}}}]',
+            "1: invalid YAML: a \\u escape that is not a character (a lone surrogate)",
+        ),
     ],
 )
 def test_a_bad_value_is_a_one_line_problem_on_its_line(
