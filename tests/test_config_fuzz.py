@@ -1,4 +1,4 @@
-"""Random policy files: the loader and ``config validate`` only ever accept or reject them.
+"""Random policy files: the loader, ``config validate`` and ``show`` accept or reject them.
 
 Whatever the file holds, ``load_config`` returns a ``Config`` or raises ``ConfigError``, and
 ``snapd config validate`` exits 0 or 2 with one line per problem. The checks in snapd
@@ -159,18 +159,28 @@ def _assert_only_accepted_or_rejected(path: Path) -> None:
     _assert_validate_exits_0_or_2(path)
 
 
-def _assert_validate_exits_0_or_2(path: Path) -> None:
-    # Real UTF-8 streams, as a terminal has: text that cannot be encoded must show here.
+def _run(*arguments: str) -> tuple[int, str]:
+    """``snapd ARGUMENTS`` in-process; the exit code and what it wrote to stderr.
+
+    Real UTF-8 streams, as a terminal has: text that cannot be encoded must fail here.
+    """
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace")
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["config", "validate", "-c", str(path)])
+        code = main(list(arguments))
         out.flush()
         err.flush()
-    error_text = err.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    return code, err.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+
+
+def _assert_validate_exits_0_or_2(path: Path) -> None:
+    code, error_text = _run("config", "validate", "-c", str(path))
     assert code in (0, 2), error_text
     assert "Traceback" not in error_text
     assert (code == 2) == bool(error_text)
+    if code == 0:
+        # An accepted policy is printed back whole by `config show`.
+        assert _run("config", "show", "-c", str(path))[0] == 0
 
 
 def _write(folder: Path, key_path: tuple[Any, ...], value: Any) -> Path:
