@@ -18,12 +18,12 @@ def mask_url(url: str) -> str:
     Scheme, host, port and path are kept, as they say which service is meant:
     ``https://user:pass@host:8443/healthz?key=abc&probe`` becomes
     ``https://***:***@host:8443/healthz?key=***&***``. Never raises: a URL that cannot be
-    split is replaced whole, since it cannot be told which part is secret.
+    split (``http://[fd00::1/x?key=a``) is masked by plain text rules, more coarsely.
     """
     try:
         parts = urlsplit(url)
     except ValueError:
-        return MASK
+        return _mask_roughly(url)
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
@@ -39,3 +39,19 @@ def _mask_parameter(parameter: str) -> str:
         return parameter
     name, separator, _ = parameter.partition("=")
     return f"{name}={MASK}" if separator else MASK
+
+
+def _mask_roughly(url: str) -> str:
+    """Everything up to the authority's last ``@`` and everything from ``?`` or ``#`` on
+    is masked: what is left names a host and a path, and no secret."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        scheme, rest = "", url
+    rest, fragment_mark, _ = rest.partition("#")
+    rest, query_mark, _ = rest.partition("?")
+    authority, slash, path = rest.partition("/")
+    if "@" in authority:
+        authority = f"{MASK}@{authority.rpartition('@')[2]}"
+    query = f"?{MASK}" if query_mark else ""
+    fragment = f"#{MASK}" if fragment_mark else ""
+    return f"{scheme}{separator}{authority}{slash}{path}{query}{fragment}"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from snapd.cron import ScheduleError, load_timezone, parse_cron
 from snapd.durations import parse_duration
+from snapd.masking import mask_url
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -73,7 +74,8 @@ def _check_timezone(value: str) -> str | None:
 
 
 def _check_http_url(value: str) -> str | None:
-    expected = f"expected an http(s) URL, got {_shortened(value)!r}"
+    # The URL may hold a password or an API key: an error message shows it masked.
+    expected = f"expected an http(s) URL, got {_shortened(mask_url(value))!r}"
     if any(character.isspace() or not character.isprintable() for character in value):
         return f"{expected}: spaces and control characters must be percent-encoded"
     try:
