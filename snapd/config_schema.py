@@ -112,7 +112,13 @@ VM_SETTINGS: dict[str, Any] = {
 }
 
 _VM_PROPERTIES: dict[str, Any] = {
-    "id": {"type": "integer", "minimum": 1, "description": "Hostinger virtual machine id"},
+    "id": {
+        "type": "integer",
+        "minimum": 1,
+        # The ledger stores ids as SQLite integers (64-bit signed).
+        "maximum": 2**63 - 1,
+        "description": "Hostinger virtual machine id",
+    },
     "name": {"type": "string", "description": "a name for logs and tables"},
     **VM_SETTINGS,
 }
@@ -131,7 +137,12 @@ POLICY_SCHEMA: dict[str, Any] = {
                 "base_url": {"type": "string", "format": "http-url"},
                 "token_file": {"type": "string", "minLength": 1},
                 "timeout": _duration("connect and read timeout of one request (30s)"),
-                "requests_per_minute": {"type": "integer", "minimum": 1},
+                "requests_per_minute": {
+                    "type": "integer",
+                    "minimum": 1,
+                    # Far above any real API limit, and small enough for float arithmetic.
+                    "maximum": 100_000,
+                },
             },
         },
         "defaults": {
@@ -160,7 +171,14 @@ POLICY_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "state_dir": {"type": "string", "minLength": 1},
+        "state_dir": {
+            "type": "string",
+            "minLength": 1,
+            "description": "folder of the ledger and locks; created (0700) if only it is missing",
+        },
+        "stop_timeout": _duration(
+            "after SIGTERM, how long to wait for running jobs before exiting anyway (10s)"
+        ),
         "log": {
             "type": "object",
             "additionalProperties": False,

@@ -47,7 +47,7 @@ _FIELDS = (
     _Field("month", 1, 12, tuple(MONTH_NAMES), 1),
     _Field("day-of-week", 0, 7, tuple(WEEKDAY_NAMES), 0),
 )
-_PART = re.compile(r"^(?P<range>\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(?P<step>\d+))?$")
+_PART = re.compile(r"^(?P<range>\*|[a-z0-9]+(?:-[a-z0-9]+)?)(?:/(?P<step>[0-9]{1,4}))?$")
 
 
 @dataclass(frozen=True)
@@ -70,13 +70,24 @@ class CronSchedule:
     weekdays_restricted: bool
 
 
+def _shown(text: str) -> str:
+    """A part of a cron line cut short enough for a one-line error."""
+    return text if len(text) <= 30 else text[:27] + "..."
+
+
 def _parse_value(text: str, field: _Field) -> int:
-    if text.isdigit():
+    # isdigit() alone accepts "²", which int() refuses; no field needs more than 2 digits,
+    # so a longer number is out of range without converting it.
+    if text.isascii() and text.isdigit():
+        if len(text.lstrip("0")) > 4:
+            raise ScheduleError(
+                f"{field.name}: {text[:20]!r} is out of range {field.low}-{field.high}"
+            )
         value = int(text)
     elif text in field.names:
         value = field.names.index(text) + field.name_offset
     else:
-        raise ScheduleError(f"{field.name}: {text!r} is not a number or name")
+        raise ScheduleError(f"{field.name}: {_shown(text)!r} is not a number or name")
     if not field.low <= value <= field.high:
         raise ScheduleError(f"{field.name}: {value} is out of range {field.low}-{field.high}")
     return value
@@ -87,7 +98,7 @@ def _parse_field(text: str, field: _Field) -> frozenset[int]:
     for part in text.lower().split(","):
         match = _PART.match(part)
         if match is None:
-            raise ScheduleError(f"{field.name}: cannot read {part!r}")
+            raise ScheduleError(f"{field.name}: cannot read {_shown(part)!r}")
         range_text, step_text = match.group("range"), match.group("step")
         if range_text == "*":
             low, high = field.low, field.high
@@ -95,14 +106,14 @@ def _parse_field(text: str, field: _Field) -> frozenset[int]:
             first, last = range_text.split("-", 1)
             low, high = _parse_value(first, field), _parse_value(last, field)
             if low > high:
-                raise ScheduleError(f"{field.name}: range {part!r} runs backwards")
+                raise ScheduleError(f"{field.name}: range {_shown(part)!r} runs backwards")
         else:
             low = _parse_value(range_text, field)
             # "5/15" means "from 5 to the end, every 15", as in the classic cron.
             high = field.high if step_text else low
         step = int(step_text) if step_text else 1
         if step == 0:
-            raise ScheduleError(f"{field.name}: step 0 in {part!r}")
+            raise ScheduleError(f"{field.name}: step 0 in {_shown(part)!r}")
         values.update(range(low, high + 1, step))
     return frozenset(values)
 
@@ -115,7 +126,7 @@ def parse_cron(expression: str) -> CronSchedule:
     text = expression.strip()
     expanded = MACROS.get(text.lower(), text)
     if expanded.startswith("@"):
-        raise ScheduleError(f"unknown macro {text!r} (known: {', '.join(MACROS)})")
+        raise ScheduleError(f"unknown macro {_shown(text)!r} (known: {', '.join(MACROS)})")
     parts = expanded.split()
     if len(parts) != 5:
         raise ScheduleError(
@@ -168,7 +179,10 @@ def load_timezone(name: str) -> ZoneInfo:
     """Return the IANA time zone ``name`` or raise ``ScheduleError``."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name that is a folder of the zone database ("America"), or too long for
+    # a file name; ValueError: a name with ".." or a NUL byte.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        shown = name if len(name) <= 60 else name[:57] + "..."
         raise ScheduleError(
-            f"unknown time zone {name!r} (expected an IANA name like Europe/Berlin)"
+            f"unknown time zone {shown!r} (expected an IANA name like Europe/Berlin)"
         ) from None

@@ -3,29 +3,28 @@
 A failed health check or pre-hook vetoes the snapshot: overwriting the single restore
 point with an image of an unhealthy machine is worse than keeping the older one. Both
 functions here report problems in their result and never raise, so one broken hook cannot
-break a job. Hooks run argv lists, never a shell string.
+break a job, and neither runs past its timeout, so one hung hook cannot hold a VM's lock.
+Hooks run argv lists, never a shell string. The health check lives in
+``snapd.health_check``; it is re-exported here for the pipeline.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import select
 import signal
-import ssl
 import subprocess
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import IO
-from urllib.parse import urlsplit, urlunsplit
-
-import requests
-import structlog
 
 from snapd.clock import utc_text
-from snapd.config import HealthCheck, HookCommand
-from snapd.durations import format_duration
+from snapd.config import HookCommand
+from snapd.health_check import run_health_check
+from snapd.hook_result import HookResult, duration_text, log_outcome
 
 __all__ = ["HookResult", "hook_environment", "run_health_check", "run_hook"]
 
@@ -35,24 +34,9 @@ _OUTPUT_BYTES_LIMIT = OUTPUT_LIMIT * 4
 # After the hook exits, background children may keep its output pipe open; stop reading
 # after this long rather than wait for them.
 _OUTPUT_DRAIN_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class HookResult:
-    """What a check or hook said: ``ok``, a one-line ``detail``, and for hooks the exit
-    code (negative: killed by that signal; ``None``: never ran to an end) and the last
-    characters of its merged stdout and stderr."""
-
-    ok: bool
-    detail: str
-    exit_code: int | None = None
-    output: str = ""
-
-
-def logger() -> structlog.typing.FilteringBoundLogger:
-    """The module's logger, looked up per use so that log capture in tests sees it."""
-    found: structlog.typing.FilteringBoundLogger = structlog.get_logger("snapd.hooks")
-    return found
+# Reading what a killed hook left in the pipe takes milliseconds; do not wait longer.
+_KILLED_DRAIN_SECONDS = 0.5
+_CAUSE_LIMIT = 200
 
 
 def hook_environment(
@@ -72,42 +56,6 @@ def hook_environment(
     return environment
 
 
-def run_health_check(
-    check: HealthCheck,
-    session: requests.Session | None = None,
-    *,
-    virtual_machine_id: int | None = None,
-) -> HookResult:
-    """GET ``check.url`` and judge the answer; never raises.
-
-    ``ok`` when the final status (redirects followed) is in ``check.expect_status``, or
-    is any 2xx when that is empty. TLS certificates are always verified. The body is not
-    read. ``virtual_machine_id`` only labels the log line.
-    """
-    shown_url = _without_credentials(check.url)
-    seconds = check.timeout.total_seconds()
-    try:
-        if session is None:
-            response = requests.get(check.url, timeout=seconds, verify=True, stream=True)
-        else:
-            response = session.get(check.url, timeout=seconds, verify=True, stream=True)
-        with response:
-            status = response.status_code
-    except requests.Timeout:
-        result = HookResult(
-            False, f"GET {shown_url} timed out after {_duration_text(check.timeout)}"
-        )
-    except requests.RequestException as error:
-        result = HookResult(False, f"GET {shown_url} failed: {_request_failure(error)}")
-    except Exception as error:  # a broken URL or session must veto, not crash the job
-        result = HookResult(False, f"GET {shown_url} failed: {type(error).__name__}: {error}")
-    else:
-        accepted = status in check.expect_status if check.expect_status else 200 <= status < 300
-        result = HookResult(accepted, f"GET {shown_url} answered {status}")
-    _log_outcome("health_check_finished", result, virtual_machine_id)
-    return result
-
-
 # Secrets a hook has no business seeing: it is someone else's program.
 WITHHELD_VARIABLES = frozenset({"HOSTINGER_API_TOKEN", "CREDENTIALS_DIRECTORY"})
 
@@ -117,17 +65,20 @@ def _inherited_environment() -> dict[str, str]:
 
 
 def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
-    """Run ``hook.command`` (an argv list) and wait at most ``hook.timeout``; never raises.
+    """Run ``hook.command`` (an argv list) for at most ``hook.timeout``; never raises.
 
     The child gets this process's environment (less the API token) plus ``environment``,
     no stdin, and a new session. ``ok`` when it exits 0. On timeout its whole process group
-    is killed. The merged stdout and stderr are returned, cut to the last ~4000 characters.
+    (the hook and every child it started) is killed. The merged stdout and stderr are
+    returned, cut to the last ~4000 characters; a failure's ``cause`` ends with the last
+    line of it. The call returns within ``hook.timeout`` plus about two seconds. The log
+    line names the executable, never the environment.
     """
     machine_text = environment.get("SNAPD_VM_ID", "")
     virtual_machine_id = int(machine_text) if machine_text.isdigit() else None
     if not hook.command:
-        result = HookResult(False, "empty command")
-        _log_outcome("hook_finished", result, virtual_machine_id)
+        result = _failed("empty command")
+        log_outcome("hook_finished", result, virtual_machine_id)
         return result
     executable = hook.command[0]
     try:
@@ -141,57 +92,72 @@ def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
             start_new_session=True,
         )
     except FileNotFoundError:
-        result = HookResult(False, f"command not found: {executable}")
+        result = _failed(f"command not found: {executable}")
     except PermissionError:
-        result = HookResult(False, f"command is not executable: {executable}")
+        result = _failed(f"command is not executable: {executable}")
     except OSError as error:
-        result = HookResult(False, f"command cannot start: {executable}: {error.strerror}")
+        result = _failed(f"command cannot start: {executable}: {error.strerror}")
     except (ValueError, TypeError) as error:  # e.g. a NUL byte in an argument
-        result = HookResult(False, f"command cannot start: {executable}: {error}")
+        result = _failed(f"command cannot start: {executable}: {error}")
     else:
         result = _wait(process, hook.timeout)
-    _log_outcome("hook_finished", result, virtual_machine_id, command=executable)
+    log_outcome("hook_finished", result, virtual_machine_id, command=executable)
     return result
+
+
+def _failed(cause: str) -> HookResult:
+    return HookResult(False, cause, cause=cause)
 
 
 def _wait(process: subprocess.Popen[bytes], timeout: timedelta) -> HookResult:
     assert process.stdout is not None
+    deadline = time.monotonic() + timeout.total_seconds()
     collector = _TailCollector(process.stdout)
     collector.start()
     try:
         exit_code = process.wait(timeout=timeout.total_seconds())
     except subprocess.TimeoutExpired:
         _kill_group(process)
-        process.wait()
-        collector.join(_OUTPUT_DRAIN_SECONDS)
-        return HookResult(
-            False,
-            f"timed out after {_duration_text(timeout)}",
-            process.returncode,
-            collector.text(),
-        )
-    collector.join(_OUTPUT_DRAIN_SECONDS)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=_KILLED_DRAIN_SECONDS)
+        collector.finish(_KILLED_DRAIN_SECONDS)
+        cause = f"timed out after {duration_text(timeout)}"
+        return HookResult(False, cause, process.returncode, collector.text(), cause)
+    # Output still in the pipe is read; a background child holding the pipe open is not
+    # waited for beyond the hook's own deadline (and never more than a couple of seconds).
+    collector.finish(max(0.2, min(_OUTPUT_DRAIN_SECONDS, deadline - time.monotonic())))
+    output = collector.text()
     if exit_code == 0:
-        detail = "exit code 0"
+        cause = "exit code 0"
     elif exit_code < 0:
-        detail = f"killed by signal {_signal_name(-exit_code)}"
+        cause = _with_last_line(f"killed by signal {_signal_name(-exit_code)}", output)
     else:
-        detail = f"exit code {exit_code}"
-    return HookResult(exit_code == 0, detail, exit_code, collector.text())
+        cause = _with_last_line(f"exit code {exit_code}", output)
+    return HookResult(exit_code == 0, cause, exit_code, output, cause)
+
+
+def _with_last_line(cause: str, output: str) -> str:
+    """``exit code 3: disk full``: the last thing a failed hook said is usually why."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    if not lines:
+        return cause
+    last = lines[-1]
+    return f"{cause}: {last if len(last) <= _CAUSE_LIMIT else last[: _CAUSE_LIMIT - 3] + '...'}"
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     # start_new_session made the hook a group leader: its pid is the group id, and the
     # group holds every child it started, which must not outlive the timeout either.
-    with contextlib.suppress(ProcessLookupError):
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
 
 
 class _TailCollector(threading.Thread):
-    """Reads a pipe to its end, keeping only the last bytes.
+    """Reads a pipe until its end or until told to stop, keeping only the last bytes.
 
     A thread rather than ``communicate()``: the hook's output has no size limit, and a
-    background child that inherited the pipe must not make the wait hang.
+    background child that inherited the pipe must not make the wait hang. Reads wait in
+    ``select`` with a short timeout so that ``finish`` can stop them at any moment.
     """
 
     def __init__(self, stream: IO[bytes]) -> None:
@@ -199,10 +165,18 @@ class _TailCollector(threading.Thread):
         self._stream = stream
         self._tail = bytearray()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
+        descriptor = self._stream.fileno()
         try:
-            while chunk := os.read(self._stream.fileno(), 65536):
+            while not self._stopping.is_set():
+                readable, _, _ = select.select([descriptor], [], [], 0.05)
+                if not readable:
+                    continue
+                chunk = os.read(descriptor, 65536)
+                if not chunk:
+                    break
                 with self._lock:
                     self._tail += chunk
                     del self._tail[:-_OUTPUT_BYTES_LIMIT]
@@ -211,26 +185,16 @@ class _TailCollector(threading.Thread):
         finally:
             self._stream.close()
 
+    def finish(self, seconds: float) -> None:
+        """Let the reader reach the end of the pipe for up to ``seconds``, then stop it."""
+        self.join(seconds)
+        self._stopping.set()
+        self.join(1.0)
+
     def text(self) -> str:
         with self._lock:
             data = bytes(self._tail)
         return data.decode("utf-8", "replace")[-OUTPUT_LIMIT:]
-
-
-def _log_outcome(
-    event: str, result: HookResult, virtual_machine_id: object, **fields: object
-) -> None:
-    log = logger()
-    if result.exit_code is not None:
-        fields["exit_code"] = result.exit_code
-    report = log.info if result.ok else log.warning
-    report(event, vm=virtual_machine_id, ok=result.ok, detail=result.detail, **fields)
-    if result.output:
-        # Output can be long and noisy; it matters mostly when the hook failed.
-        show = log.debug if result.ok else log.info
-        show(
-            f"{event.removesuffix('_finished')}_output", vm=virtual_machine_id, output=result.output
-        )
 
 
 def _utc_text(moment: datetime | None) -> str:
@@ -241,61 +205,8 @@ def _utc_text(moment: datetime | None) -> str:
     return utc_text(moment)
 
 
-def _duration_text(duration: timedelta) -> str:
-    """``10s``, ``2m``, ``0.5s``: the way durations are written in the policy."""
-    if duration.total_seconds() == int(duration.total_seconds()) and duration >= timedelta(0):
-        return format_duration(duration)
-    return f"{duration.total_seconds():g}s"
-
-
 def _signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name
     except ValueError:
         return str(number)
-
-
-def _without_credentials(url: str) -> str:
-    """``url`` without a user and password, which must not reach a log line."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=host))
-
-
-def _request_failure(error: requests.RequestException) -> str:
-    """A short reason from the chain of wrapped exceptions inside a requests error."""
-    if isinstance(error, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
-        return "invalid URL"
-    causes = list(_causes(error))
-    for cause in causes:
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return f"TLS certificate not trusted: {cause.verify_message}"
-    if isinstance(error, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    for cause in causes:
-        if isinstance(cause, OSError) and cause.strerror:
-            return str(cause.strerror).lower()
-    if isinstance(error, requests.ConnectionError):
-        return "connection failed"
-    return type(error).__name__
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and what it wraps: requests and urllib3 keep causes in ``reason``,
-    in ``args`` or as the exception being handled when they were raised."""
-    pending = [error]
-    seen: set[int] = set()
-    while pending and len(seen) < 20:
-        cause = pending.pop(0)
-        if id(cause) in seen:
-            continue
-        seen.add(id(cause))
-        yield cause
-        reason = getattr(cause, "reason", None)
-        candidates = [reason, *cause.args, cause.__cause__, cause.__context__]
-        pending += [item for item in candidates if isinstance(item, BaseException)]

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from snapd.cron import ScheduleError, load_timezone, parse_cron
 from snapd.durations import parse_duration
+from snapd.masking import mask_url
 
 Path = tuple[str | int, ...]
 Problem = tuple[Path, str]
@@ -60,7 +61,7 @@ def _check_cron(value: str) -> str | None:
     try:
         parse_cron(value)
     except ScheduleError as error:
-        return f"bad cron line {value!r}: {error}"
+        return f"bad cron line {_shortened(value)!r}: {error}"
     return None
 
 
@@ -73,22 +74,35 @@ def _check_timezone(value: str) -> str | None:
 
 
 def _check_http_url(value: str) -> str | None:
-    parts = urlsplit(value)
+    # The URL may hold a password or an API key: an error message shows it masked.
+    expected = f"expected an http(s) URL, got {_shortened(mask_url(value))!r}"
+    if any(character.isspace() or not character.isprintable() for character in value):
+        return f"{expected}: spaces and control characters must be percent-encoded"
+    try:
+        # urlsplit raises for a broken IPv6 literal ("http://[fd00::1/x"), .port for a
+        # port that is not a number from 0 to 65535.
+        parts = urlsplit(value)
+        parts.port  # noqa: B018
+    except ValueError as error:
+        return f"{expected}: {error}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"expected an http(s) URL, got {value!r}"
+        return expected
     return None
+
+
+_PORT = re.compile(r"[0-9]{1,5}")
 
 
 def _check_listen_address(value: str) -> str | None:
     host, separator, port = value.rpartition(":")
     host = host.strip("[]")
-    if not separator or not port.isdigit() or not 0 <= int(port) <= 65535:
-        return f"expected HOST:PORT like 127.0.0.1:9891, got {value!r}"
+    if not separator or not _PORT.fullmatch(port) or not 0 <= int(port) <= 65535:
+        return f"expected HOST:PORT like 127.0.0.1:9891, got {_shortened(value)!r}"
     if host not in ("", "localhost"):
         try:
             ipaddress.ip_address(host)
         except ValueError:
-            return f"expected an IP address or localhost before the port, got {host!r}"
+            return f"expected an IP address or localhost before the port, got {_shortened(host)!r}"
     return None
 
 
@@ -101,6 +115,16 @@ FORMATS: dict[str, Callable[[str], str | None]] = {
 }
 
 
+def _shortened(value: Any) -> str:
+    """``str(value)`` cut to a length that keeps an error on one readable line."""
+    try:
+        text = str(value)
+    except ValueError:  # an int beyond the interpreter's digit limit
+        return "a number with thousands of digits"
+    text = text.replace("\n", "\\n").replace("\r", "\\r")
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
@@ -109,8 +133,10 @@ def _describe(value: Any) -> str:
     if value is None:
         return "nothing"
     if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
+        return f'"{_shortened(value)}"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _shortened(value)
+    return _shortened(repr(value))
 
 
 def validate(value: Any, schema: dict[str, Any], path: Path = ()) -> Iterator[Problem]:
@@ -139,9 +165,9 @@ def validate(value: Any, schema: dict[str, Any], path: Path = ()) -> Iterator[Pr
         yield from _validate_string(value, schema, path)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
-            yield path, f"must be at least {schema['minimum']}, got {value}"
+            yield path, f"must be at least {schema['minimum']}, got {_describe(value)}"
         if "maximum" in schema and value > schema["maximum"]:
-            yield path, f"must be at most {schema['maximum']}, got {value}"
+            yield path, f"must be at most {schema['maximum']}, got {_describe(value)}"
 
 
 def _validate_string(value: str, schema: dict[str, Any], path: Path) -> Iterator[Problem]:
@@ -150,7 +176,12 @@ def _validate_string(value: str, schema: dict[str, Any], path: Path) -> Iterator
         return
     format_name = schema.get("format")
     if format_name is not None:
-        message = FORMATS[format_name](value)
+        try:
+            message = FORMATS[format_name](value)
+        except (ValueError, OverflowError, OSError) as error:
+            # Each check handles the errors it knows; this keeps an unforeseen one a
+            # problem on the value's line instead of a traceback.
+            message = f"cannot be read as a {format_name}: {_shortened(error)}"
         if message is not None:
             yield path, message
             return
@@ -170,7 +201,7 @@ def _validate_mapping(
         if key in properties:
             yield from validate(item, properties[key], (*path, key))
         elif schema.get("additionalProperties") is False:
-            close = difflib.get_close_matches(str(key), list(properties), n=1)
+            close = difflib.get_close_matches(_shortened(key), list(properties), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             known = ", ".join(properties)
             yield (*path, key), f"unknown key{hint}; known keys: {known}"

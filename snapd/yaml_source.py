@@ -8,6 +8,7 @@ constructor, and walked to build a ``path -> line`` map. Duplicate keys, which
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ def format_path(key_path: KeyPath) -> str:
 
 def load_yaml(path: Path) -> YamlDocument:
     """Load ``path``; raise ``YamlSourceError`` for unreadable files and syntax errors."""
+    _check_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -60,9 +62,22 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlSourceError(f"{path}: permission denied") from None
     except IsADirectoryError:
         raise YamlSourceError(f"{path}: is a directory, expected a YAML file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise YamlSourceError(f"{path}: cannot read: {error}") from None
-    loader = yaml.SafeLoader(text)
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise YamlSourceError(
+            f"{path}:{line}: not UTF-8 text (byte 0x{error.object[error.start]:02x}); is it binary?"
+        ) from None
+    except (OSError, ValueError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else error
+        raise YamlSourceError(f"{path}: cannot read: {reason}") from None
+    text = text.removeprefix("\ufeff")
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as error:
+        line = text[: error.position].count("\n") + 1
+        raise YamlSourceError(
+            f"{path}:{line}: invalid YAML: character #x{error.character:04x} is not allowed"
+        ) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -72,17 +87,91 @@ def load_yaml(path: Path) -> YamlDocument:
         problem = error.problem or error.context or "invalid YAML"
         raise YamlSourceError(f"{path}:{line}: invalid YAML: {problem}") from None
     except yaml.YAMLError as error:
-        raise YamlSourceError(f"{path}:1: invalid YAML: {error}") from None
+        problem = str(error).splitlines()[0] if str(error) else "invalid YAML"
+        raise YamlSourceError(f"{path}:1: invalid YAML: {problem}") from None
+    except RecursionError:
+        raise YamlSourceError(f"{path}:1: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
     document = YamlDocument(path=path, data=data)
     if node is not None:
-        _walk(node, (), document)
+        try:
+            _walk(node, (), document, set())
+        except RecursionError:
+            raise YamlSourceError(f"{path}:1: invalid YAML: nested too deeply") from None
     return document
 
 
-def _walk(node: yaml.Node, key_path: KeyPath, document: YamlDocument) -> None:
+# A policy for a thousand VMs is a few hundred kilobytes.
+MAXIMUM_FILE_BYTES = 4 * 1024 * 1024
+
+
+def _check_file(path: Path) -> None:
+    """Refuse what reading would hang on (a pipe), or never finish (``/dev/zero``)."""
+    try:
+        status = path.stat()
+    except (OSError, ValueError):
+        return  # reading the file names the problem
+    if stat.S_ISDIR(status.st_mode):
+        return
+    if not stat.S_ISREG(status.st_mode):
+        raise YamlSourceError(f"{path}: not a regular file (a pipe or a device)")
+    if status.st_size > MAXIMUM_FILE_BYTES:
+        raise YamlSourceError(
+            f"{path}: {status.st_size} bytes is too large for a policy (at most 4 MiB)"
+        )
+
+
+class _Loader(yaml.SafeLoader):
+    """``SafeLoader`` whose value errors carry the value's line.
+
+    The safe constructors raise a bare ``ValueError`` for a date like ``2025-13-45`` or an
+    integer of thousands of digits; as a ``ConstructorError`` they become a
+    ``FILE:LINE: invalid YAML`` problem like any syntax error.
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, OverflowError, TypeError) as error:
+            if isinstance(error, yaml.YAMLError):
+                raise
+            text = str(node.value)
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read the value {shown!r} ({_reason(error)})", node.start_mark
+            ) from None
+
+
+def _construct_text(loader: _Loader, node: yaml.ScalarNode) -> str:
+    text: str = loader.construct_scalar(node)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # "\ud800" is a valid YAML escape but not a character: nothing could print it.
+        raise yaml.constructor.ConstructorError(
+            None, None, "a \\u escape that is not a character (a lone surrogate)", node.start_mark
+        ) from None
+    return text
+
+
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_text)
+
+
+def _reason(error: Exception) -> str:
+    if "integer string conversion" in str(error):
+        return "a number with too many digits"
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _walk(node: yaml.Node, key_path: KeyPath, document: YamlDocument, visited: set[int]) -> None:
     document.lines.setdefault(key_path, node.start_mark.line + 1)
+    # An alias is the same node object as its anchor: walking it again would make a few
+    # lines of nested aliases ("billion laughs") cost exponential time, or loop forever
+    # on a recursive one. Keys under an alias take the line of the alias.
+    if id(node) in visited:
+        return
+    visited.add(id(node))
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -93,7 +182,7 @@ def _walk(node: yaml.Node, key_path: KeyPath, document: YamlDocument) -> None:
             seen.add(key)
             # The key's line reads better than the value's for "unknown key" errors.
             document.lines[child] = key_node.start_mark.line + 1
-            _walk(value_node, child, document)
+            _walk(value_node, child, document, visited)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _walk(item, (*key_path, index), document)
+            _walk(item, (*key_path, index), document, visited)

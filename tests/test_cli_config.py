@@ -100,6 +100,7 @@ def test_show_prints_effective_settings_with_the_token_masked(
     assert "min_age: 6h" in result.stdout
     assert "min_age: 1h" in result.stdout
     assert "protect_manual: 1d" in result.stdout
+    assert "stop_timeout: 10s" in result.stdout
 
 
 def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> None:
@@ -140,3 +141,40 @@ def test_no_command_prints_help_and_exits_2() -> None:
     result = run_cli()
     assert result.returncode == 2
     assert "commands:" in result.stderr
+
+
+def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(
+        """
+        vms:
+          - id: 1
+            schedule: "@daily"
+            health_check: {url: "https://monitor:s3cret@web-1.example.com:8443/healthz?key=k3y"}
+            pre_hook: {command: ["/usr/local/bin/flush", "--url", "https://db.example.com/?a=b"]}
+        """
+    )
+
+    assert main(["config", "show", "-c", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert "s3cret" not in out
+    assert "k3y" not in out
+    assert "url: https://***:***@web-1.example.com:8443/healthz?key=***" in out
+    assert "- https://db.example.com/?a=b" in out
+
+
+def test_validate_says_a_missing_state_dir_will_be_created(
+    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+
+    assert main(["config", "validate", "-c", str(path)]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}: valid, 1 virtual machine(s)",
+        f"{path}: note: state_dir {tmp_path / 'new'} does not exist yet; "
+        "snapd will create it (mode 0700)",
+    ]
+    assert not (tmp_path / "new").exists()

@@ -172,15 +172,14 @@ def test_a_missing_token_exits_2_with_one_line(
     assert "no API token" in result.stderr
 
 
-def test_a_missing_state_directory_exits_2(
+def test_a_state_directory_without_its_parent_exits_2(
     policy_file: Path, environment: dict[str, str], tmp_path: Path
 ) -> None:
-    policy_file.write_text(
-        policy_file.read_text().replace(str(tmp_path / "state"), str(tmp_path / "gone"))
-    )
+    gone = tmp_path / "gone" / "state"
+    policy_file.write_text(policy_file.read_text().replace(str(tmp_path / "state"), str(gone)))
     result = snapd("once", "-c", str(policy_file), "--all", environment=environment)
     assert result.returncode == 2
-    assert "does not exist" in result.stderr
+    assert f"state_dir: {gone}: does not exist, and neither does its parent" in result.stderr
 
 
 def test_a_process_killed_while_waiting_is_resumed_without_a_second_create(

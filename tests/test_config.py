@@ -229,3 +229,56 @@ def test_a_relative_token_file_is_read_beside_the_policy(
         write_policy("api: {token_file: token}\nvms: [{id: 1, schedule: '@daily'}]\n")
     )
     assert config.api.token_file == tmp_path / "token"
+
+
+def test_stop_timeout_defaults_to_ten_seconds_and_can_be_set(write_policy: PolicyWriter) -> None:
+    vms = "vms: [{id: 1, schedule: '@daily'}]\n"
+    assert load_config(write_policy(vms)).stop_timeout == timedelta(seconds=10)
+    assert load_config(write_policy("stop_timeout: 2m\n" + vms)).stop_timeout == timedelta(
+        minutes=2
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("0s", "stop_timeout: must be longer than 0s, got '0s'"),
+        ("11m", "stop_timeout: must be at most 10m, got '11m'"),
+        ("soon", 'stop_timeout: expected a duration like 6h, got "soon"'),
+    ],
+)
+def test_stop_timeout_outside_its_range_is_an_error(
+    write_policy: PolicyWriter, value: str, message: str
+) -> None:
+    path = write_policy(f"stop_timeout: {value}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    assert problems_of(path) == [f"{path}:1: {message}"]
+
+
+def test_a_relative_state_dir_is_beside_the_policy(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    config = load_config(write_policy("state_dir: state\nvms: [{id: 1, schedule: '@daily'}]\n"))
+
+    assert config.state_dir == tmp_path / "state"
+
+
+def test_a_missing_state_dir_is_accepted_when_its_parent_exists(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+
+    assert load_config(path).state_dir == tmp_path / "new"
+
+
+def test_a_state_dir_without_its_parent_or_that_is_a_file_is_an_error(
+    write_policy: PolicyWriter, tmp_path: Path
+) -> None:
+    vms = "vms: [{id: 1, schedule: '@daily'}]\n"
+    missing = tmp_path / "gone" / "state"
+    path = write_policy(f"{vms}state_dir: {missing}\n")
+    assert problems_of(path) == [
+        f"{path}:2: state_dir: {missing}: does not exist, and neither does its parent "
+        f"{tmp_path / 'gone'} (snapd creates only the last folder)"
+    ]
+    path = write_policy(f"{vms}state_dir: {path}\n")
+    assert problems_of(path) == [f"{path}:2: state_dir: {path}: not a directory"]

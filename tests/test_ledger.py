@@ -514,11 +514,25 @@ def test_the_ledger_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
 # Unusable state directories
 
 
-def test_a_missing_state_directory_is_reported(tmp_path: Path) -> None:
-    with pytest.raises(LedgerError) as raised:
-        Ledger.open(tmp_path / "missing")
+def test_a_missing_state_directory_is_created_private(tmp_path: Path) -> None:
+    state_dir = tmp_path / "missing"
 
-    assert single_line(raised.value) == f"state directory {tmp_path / 'missing'} does not exist"
+    Ledger.open(state_dir).close()
+
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+    assert (state_dir / LEDGER_FILE_NAME).is_file()
+
+
+def test_a_state_directory_whose_parent_is_missing_is_reported(tmp_path: Path) -> None:
+    state_dir = tmp_path / "gone" / "state"
+
+    with pytest.raises(LedgerError) as raised:
+        Ledger.open(state_dir)
+
+    assert single_line(raised.value) == (
+        f"state directory {state_dir} does not exist, "
+        f"and neither does its parent {tmp_path / 'gone'}"
+    )
 
 
 def test_a_state_directory_that_is_a_file_is_reported(tmp_path: Path) -> None:

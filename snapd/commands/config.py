@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from snapd.commands import ExitCode
-from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
+from snapd.config import (
+    Config,
+    ConfigError,
+    HealthCheck,
+    VirtualMachinePolicy,
+    load_config,
+    state_dir_note,
+)
 from snapd.config_schema import POLICY_SCHEMA
 from snapd.credentials import CredentialError, load_token
 from snapd.durations import format_duration
+from snapd.masking import mask_url
 
 
 def load_or_report(path: Path) -> Config | None:
@@ -32,29 +41,34 @@ def validate(path: Path) -> int:
     if config is None:
         return ExitCode.USAGE
     print(f"{path}: valid, {len(config.vms)} virtual machine(s)", file=sys.stdout)
+    note = state_dir_note(config)
+    if note is not None:
+        print(f"{path}: {note}", file=sys.stdout)
     return ExitCode.OK
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in vars(policy).items():
-        if hasattr(value, "total_seconds"):
-            settings[key] = format_duration(value)
-        elif isinstance(value, tuple):
-            settings[key] = list(value)
-        elif value is None:
+        if value is None:
             continue
+        if isinstance(value, HealthCheck):
+            # The URL may carry a password or an API key; the hook's argv carries none
+            # by contract (secrets belong in files or the environment), so it is shown.
+            settings[key] = {name: _shown(item) for name, item in vars(value).items()}
+            settings[key]["url"] = mask_url(value.url)
         elif hasattr(value, "__dataclass_fields__"):
-            settings[key] = {
-                name: format_duration(item)
-                if hasattr(item, "total_seconds")
-                else list(item)
-                if isinstance(item, tuple)
-                else item
-                for name, item in vars(value).items()
-            }
+            settings[key] = {name: _shown(item) for name, item in vars(value).items()}
         else:
-            settings[key] = value
+            settings[key] = _shown(value)
     return settings
 
 
@@ -70,13 +84,14 @@ def show(path: Path) -> int:
         token_text = f"(none: {error})"
     effective = {
         "api": {
-            "base_url": config.api.base_url,
+            "base_url": mask_url(config.api.base_url),
             "token": token_text,
             "timeout": format_duration(config.api.timeout),
             "requests_per_minute": config.api.requests_per_minute,
         },
         "metrics": {"listen": config.metrics.listen},
         "state_dir": str(config.state_dir),
+        "stop_timeout": format_duration(config.stop_timeout),
         "log": {"format": config.log.format, "level": config.log.level},
         "vms": [_vm_settings(policy) for policy in config.vms],
     }

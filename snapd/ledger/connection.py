@@ -26,9 +26,12 @@ def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
     Returns the connection, in autocommit mode and usable from any thread (the caller
     serialises its use), and the file's path. A new file gets mode 0600 whatever the umask.
 
+    A missing ``state_dir`` whose parent exists is created with mode 0700.
+
     Raises:
-        LedgerError: ``state_dir`` is missing, not a directory or not writable; the file
-            is not a snapd ledger or was written by a newer snapd; SQLite cannot open it.
+        LedgerError: ``state_dir`` cannot be created, is not a directory or not writable;
+            the file is not a snapd ledger or was written by a newer snapd; SQLite cannot
+            open it.
     """
     _check_state_dir(state_dir)
     path = state_dir / LEDGER_FILE_NAME
@@ -63,7 +66,10 @@ def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
 def _check_state_dir(state_dir: Path) -> None:
     try:
         mode = state_dir.stat().st_mode
-    except (FileNotFoundError, NotADirectoryError):
+    except FileNotFoundError:
+        _create_state_dir(state_dir)
+        mode = state_dir.stat().st_mode
+    except NotADirectoryError:
         raise LedgerError(f"state directory {state_dir} does not exist") from None
     except OSError as error:
         raise LedgerError(f"state directory {state_dir} cannot be read: {error.strerror}") from None
@@ -71,6 +77,29 @@ def _check_state_dir(state_dir: Path) -> None:
         raise LedgerError(f"state directory {state_dir} is not a directory")
     if not os.access(state_dir, os.W_OK | os.X_OK):
         raise LedgerError(f"state directory {state_dir} is not writable")
+
+
+def _create_state_dir(state_dir: Path) -> None:
+    """Create ``state_dir`` with mode 0700; its parent must exist.
+
+    Only the last folder is made: a missing parent more likely means a typo in the policy
+    than a wish for a new tree, and ``config validate`` has said so already.
+    """
+    try:
+        state_dir.mkdir(mode=0o700)
+    except FileExistsError:
+        return  # another process made it first
+    except FileNotFoundError:
+        raise LedgerError(
+            f"state directory {state_dir} does not exist, "
+            f"and neither does its parent {state_dir.parent}"
+        ) from None
+    except OSError as error:
+        raise LedgerError(
+            f"state directory {state_dir} cannot be created: {error.strerror}"
+        ) from None
+    # mkdir's mode is filtered by the umask; the ledger holds nothing for other users.
+    state_dir.chmod(0o700)
 
 
 def _create_private_file(path: Path, state_dir: Path) -> None:
