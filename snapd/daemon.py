@@ -26,6 +26,7 @@ from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
 from snapd.inventory import catch_up_needed, check_backups
 from snapd.jobs import RunningJobs
+from snapd.masking import mask_url
 from snapd.metrics import Metrics, MetricsServer
 from snapd.ratelimit import RequestBudget
 from snapd.scheduler import SlotScheduler
@@ -141,7 +142,7 @@ class Daemon:
                 return
 
     def _stop(self) -> None:
-        stop_timeout = getattr(self.config, "stop_timeout", timedelta(seconds=10)).total_seconds()
+        stop_timeout = self.config.stop_timeout.total_seconds()
         log.info("stopping", stop_timeout_seconds=stop_timeout)
         systemd.stopping("stopping: pending actions stay recorded")
         self.stop_event.set()
@@ -278,7 +279,7 @@ class Daemon:
             version=__version__,
             config=str(self.config_path),
             vms=len(self.config.vms),
-            base_url=self.config.api.base_url,
+            base_url=mask_url(self.config.api.base_url),
             token="***",
             requests_per_minute=self.config.api.requests_per_minute,
             metrics=self.server.url + "/metrics" if self.server else None,
