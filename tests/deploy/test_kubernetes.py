@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from snapd import __version__
 from snapd.config import load_config
 from snapd.credentials import CONTAINER_SECRET
+from tests.deploy.dockerfile import parse
 from tests.deploy.support import (
     DEPLOY,
     METRICS_PORT,
@@ -17,6 +19,7 @@ from tests.deploy.support import (
 )
 
 FOLDER = DEPLOY / "kubernetes"
+FINAL = parse((DEPLOY.parent / "Dockerfile").read_text(encoding="utf-8"))[1][-1]
 KUSTOMIZATION = load_yaml(FOLDER / "kustomization.yaml")
 RESOURCES = [
     document
@@ -70,6 +73,17 @@ def test_liveness_asks_healthz_and_readiness_asks_readyz() -> None:
     assert port["containerPort"] == METRICS_PORT
     assert CONTAINER["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
     assert CONTAINER["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
+
+
+def test_the_pod_runs_the_image_of_this_version_as_the_images_own_user() -> None:
+    (image,) = KUSTOMIZATION["images"]
+    assert image["name"] == CONTAINER["image"].split(":")[0]
+    assert image["newTag"] == __version__
+    (user,) = FINAL.all("USER")
+    assert (
+        user.arguments
+        == f"{POD['securityContext']['runAsUser']}:{POD['securityContext']['runAsGroup']}"
+    )
 
 
 def test_the_container_has_resource_requests_and_limits() -> None:
