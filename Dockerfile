@@ -24,6 +24,7 @@ RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && /opt/snapd/bin/pip install --no-cache-dir /wheels/*.whl
 
 FROM ${PYTHON_IMAGE}
+ARG PYTHON_IMAGE
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="hostinger-snapd" \
       org.opencontainers.image.description="Scheduled, guarded snapshots for Hostinger VPS machines" \

@@ -45,6 +45,19 @@ def test_every_stage_starts_from_a_pinned_python_3_12_slim_image() -> None:
         assert re.fullmatch(r"python:3\.12\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), base
 
 
+def test_every_variable_a_stage_uses_is_declared_in_that_stage() -> None:
+    # An ARG before the first FROM reaches only the FROM lines, unless declared again.
+    for stage in STAGES:
+        declared = {"PATH"}
+        for item in stage.instructions:
+            for name in re.findall(r"\$\{?(\w+)", item.arguments):
+                assert name in declared, (name, item)
+            if item.keyword in ("ARG", "ENV"):
+                declared |= set(re.findall(r"(\w+)=", item.arguments))
+                if item.keyword == "ARG":
+                    declared.add(item.arguments.split("=")[0].strip())
+
+
 def test_the_final_stage_copies_the_virtual_environment_built_from_a_wheel() -> None:
     build = STAGES[0]
     steps = " ".join(item.arguments for item in build.all("RUN"))
