@@ -90,6 +90,13 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         action="store_true",
         help="decide and log every slot as usual, but create nothing",
     )
+    run.add_argument(
+        "--inventory-interval",
+        type=_duration,
+        metavar="DURATION",
+        help="re-read every VM's snapshot and backups this often, e.g. 15m (default: "
+        "derived from the fleet size so that it uses at most a tenth of requests_per_minute)",
+    )
     run.set_defaults(command="daemon")
 
     demo = commands.add_parser(

@@ -136,7 +136,12 @@ def _run_daemon(arguments: argparse.Namespace) -> int:
 
     config = _load(arguments)
     try:
-        return Daemon(arguments.config, config, dry_run=arguments.dry_run).run()
+        return Daemon(
+            arguments.config,
+            config,
+            dry_run=arguments.dry_run,
+            inventory_every=arguments.inventory_interval,
+        ).run()
     except MetricsServerError as error:
         raise UsageError(str(error)) from None
 

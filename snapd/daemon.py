@@ -24,9 +24,11 @@ from snapd.commands.runtime import Runtime, open_runtime
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
-from snapd.inventory import catch_up_needed, check_backups
+from snapd.fleet_inventory import FleetInventory, inventory_interval, request_spacing
+from snapd.inventory import catch_up_needed
 from snapd.metrics import Metrics, MetricsServer
 from snapd.ratelimit import RequestBudget
+from snapd.rpo import recovery_point_objective
 from snapd.scheduler import SlotScheduler
 from snapd.signals import signal_handlers
 from snapd.waiting import PollSettings
@@ -34,8 +36,6 @@ from snapd.waiting import PollSettings
 log = structlog.get_logger("snapd.daemon")
 
 STOP_GRACE_SECONDS = 8.0  # leaves room under systemd's default stop timeout
-# Hostinger's own backups are weekly; an hourly look keeps their age visible cheaply.
-BACKUP_CHECK_INTERVAL = timedelta(hours=1)
 
 
 class Daemon:
@@ -51,6 +51,7 @@ class Daemon:
         poll: PollSettings | None = None,
         metrics_host: str | None = None,
         metrics_port: int | None = None,
+        inventory_every: timedelta | None = None,
     ) -> None:
         self.config_path = config_path
         self.config = config
@@ -59,6 +60,7 @@ class Daemon:
         self.poll = poll
         self.metrics_host = metrics_host if metrics_host is not None else config.metrics.host
         self.metrics_port = metrics_port if metrics_port is not None else config.metrics.port
+        self.inventory_every = inventory_every
         self.stop_event = threading.Event()
         self.signals: queue.Queue[str] = queue.Queue()
         self.metrics = Metrics()
@@ -104,7 +106,7 @@ class Daemon:
             self.scheduler.start(self.config.vms)
             self._log_start()
             self._startup_runs()
-            self.scheduler.every(BACKUP_CHECK_INTERVAL, self._check_backups, "backups")
+            self._start_inventory()
             self.metrics.config_reloaded(True, datetime.now(UTC))
             systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
             watchdog = systemd.Watchdog(lambda: not self.stop_event.is_set())
@@ -189,6 +191,7 @@ class Daemon:
         self.metrics.forget_vms({policy.id for policy in new.vms})
         self.metrics.register_vms(policy.id for policy in new.vms)
         self.config = new
+        self._publish_policies()
         self._publish_next_runs()
         self.metrics.config_reloaded(True, now)
         log.info("reloaded", vms=len(new.vms))
@@ -235,9 +238,21 @@ class Daemon:
             slot = self.scheduler.last_slot(policy.id, policy.catch_up)
             self.scheduler.run_soon(policy.id, slot, "catch_up")
 
-    def _check_backups(self) -> None:
-        if self.runtime is not None:
-            check_backups(self.runtime.client, self.metrics, self.config.vms, self.stop_event)
+    def _start_inventory(self) -> None:
+        assert self.runtime is not None and self.scheduler is not None
+        requests_per_minute = self.config.api.requests_per_minute
+        fleet_size = len(self.config.vms)
+        every = self.inventory_every or inventory_interval(fleet_size, requests_per_minute)
+        inventory = FleetInventory(
+            self.runtime.client,
+            self.observer,
+            self.metrics,
+            lambda: self.config.vms,
+            self.stop_event,
+            request_spacing(requests_per_minute),
+        )
+        log.info("inventory_scheduled", every=format_duration(every))
+        self.scheduler.every(every, inventory, "inventory")
 
     def _restore_from_ledger(self) -> None:
         assert self.runtime is not None
@@ -247,6 +262,12 @@ class Daemon:
         held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
         for policy in self.config.vms:
             self.metrics.set_hold(policy.id, policy.id in held)
+        self._publish_policies()
+
+    def _publish_policies(self) -> None:
+        for policy in self.config.vms:
+            rpo = recovery_point_objective(policy)
+            self.metrics.set_policy_rpo(policy.id, rpo.total_seconds() if rpo else None)
 
     def _publish_next_runs(self) -> None:
         for policy in self.config.vms:

@@ -9,18 +9,25 @@ from typing import Protocol
 
 
 class Result(StrEnum):
-    """Final results; the first four are the ``result`` label of the attempts metric."""
+    """Final results; the first five are the ``result`` label of the attempts metric."""
 
     SUCCESS = "success"
     FAILED = "failed"
     UNVERIFIED = "unverified"
     TIMEOUT = "timeout"
+    AMBIGUOUS = "ambiguous"
     SKIPPED = "skipped"
     DRY_RUN = "dry_run"
     INTERRUPTED = "interrupted"  # the process is stopping; the action stays pending
 
 
-ATTEMPT_RESULTS = (Result.SUCCESS, Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT)
+ATTEMPT_RESULTS = (
+    Result.SUCCESS,
+    Result.FAILED,
+    Result.UNVERIFIED,
+    Result.TIMEOUT,
+    Result.AMBIGUOUS,
+)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,13 @@ from snapd.outcome import Outcome, Result
 # Waits are mostly sleeping; many run side by side and the shared request budget, not
 # this number, sets the pace.
 MAXIMUM_PARALLEL_VMS = 256
-FAILURES = (Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT, Result.INTERRUPTED)
+FAILURES = (
+    Result.FAILED,
+    Result.UNVERIFIED,
+    Result.TIMEOUT,
+    Result.AMBIGUOUS,
+    Result.INTERRUPTED,
+)
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
