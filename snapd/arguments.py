@@ -15,6 +15,7 @@ from snapd import __version__
 from snapd.config import DEFAULT_CONFIG_PATH
 from snapd.durations import parse_duration
 from snapd.fakeapi import command
+from snapd.notify import command as notify_command
 
 DESCRIPTION = """\
 Scheduled, guarded snapshots for Hostinger VPS machines.
@@ -299,4 +300,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_daemon(commands, config_option)
     _add_operations(commands, config_option)
     _add_fake_api(commands)
+    notify_command.add_arguments(commands, config_option)
     return parser

@@ -18,6 +18,7 @@ from typing import Any
 from snapd.config_schema import POLICY_SCHEMA, VM_SETTINGS
 from snapd.cron import parse_cron
 from snapd.durations import parse_duration
+from snapd.notify.settings import NotifySettings, build_notify
 from snapd.schedule import slot_gaps
 from snapd.schema_check import validate
 from snapd.yaml_source import KeyPath, YamlDocument, YamlSourceError, format_path, load_yaml
@@ -88,6 +89,7 @@ class VirtualMachinePolicy:
     health_check: HealthCheck | None
     pre_hook: HookCommand | None
     post_hook: HookCommand | None
+    notify: NotifySettings | None = None
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ def _build_vm(
         health_check=_health_check(merged.get("health_check")),
         pre_hook=_hook(merged.get("pre_hook")),
         post_hook=_hook(merged.get("post_hook")),
+        notify=build_notify(merged.get("notify"), where("notify"), report),
     )
 
 

@@ -27,6 +27,8 @@ from snapd.durations import format_duration
 from snapd.fleet_inventory import FleetInventory, inventory_interval, request_spacing
 from snapd.inventory import catch_up_needed
 from snapd.metrics import Metrics, MetricsServer
+from snapd.notify.delivery import DeliveryWorker
+from snapd.notify.notifier import Notifier
 from snapd.ratelimit import RequestBudget
 from snapd.rpo import recovery_point_objective
 from snapd.scheduler import SlotScheduler
@@ -36,6 +38,7 @@ from snapd.waiting import PollSettings
 log = structlog.get_logger("snapd.daemon")
 
 STOP_GRACE_SECONDS = 8.0  # leaves room under systemd's default stop timeout
+NOTIFY_CLOSE_SECONDS = 1.0  # the last outcomes' notifications, within the same room
 
 
 class Daemon:
@@ -81,7 +84,10 @@ class Daemon:
 
         ``announce`` receives the metrics server's base URL once it listens.
         """
-        self.observer = DaemonObserver(self.metrics, self)
+        # Notifications have their own worker and session: a hanging receiver cannot
+        # hold up a slot, and they do not count against the Hostinger request budget.
+        self.notifier = Notifier(self.policy, DeliveryWorker(self.metrics.notification_finished))
+        self.observer = DaemonObserver(self.metrics, self, self.notifier)
         observer = self.observer
         self.budget = RequestBudget(self.config.api.requests_per_minute)
         self.runtime = open_runtime(
@@ -147,6 +153,7 @@ class Daemon:
         with self._active_lock:
             self._active_lock.wait_for(lambda: self._active == 0, timeout=STOP_GRACE_SECONDS)
             unfinished = self._active
+        self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
             self.server.stop()
         if self.runtime is not None:
@@ -217,6 +224,7 @@ class Daemon:
             ):
                 return
             log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            self.notifier.slot_started(policy, slot, self.dry_run)
             self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
         except Exception:
             log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)

@@ -17,6 +17,24 @@ import yaml
 KeyPath = tuple[str | int, ...]
 
 
+class _PolicyLoader(yaml.SafeLoader):
+    """A safe loader whose mapping keys ``on``/``off``/``yes``/``no`` stay text.
+
+    YAML 1.1 reads a bare ``on:`` as the boolean True, yet ``on`` is a policy key
+    (``notify.webhooks[].on``) and no policy key is a boolean.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _BOOLEAN_TAG:
+                key_node.tag = _STRING_TAG
+        return super().construct_mapping(node, deep)
+
+
+_BOOLEAN_TAG = "tag:yaml.org,2002:bool"
+_STRING_TAG = "tag:yaml.org,2002:str"
+
+
 class YamlSourceError(Exception):
     """The file cannot be read or parsed; ``str()`` is one line ``FILE:LINE: message``."""
 
@@ -62,7 +80,7 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlSourceError(f"{path}: is a directory, expected a YAML file") from None
     except (OSError, UnicodeDecodeError) as error:
         raise YamlSourceError(f"{path}: cannot read: {error}") from None
-    loader = yaml.SafeLoader(text)
+    loader = _PolicyLoader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

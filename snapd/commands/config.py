@@ -14,6 +14,7 @@ from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.config_schema import POLICY_SCHEMA
 from snapd.credentials import CredentialError, load_token
 from snapd.durations import format_duration
+from snapd.notify.settings import NotifySettings, shown
 
 
 def load_or_report(path: Path) -> Config | None:
@@ -44,6 +45,8 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
             settings[key] = list(value)
         elif value is None:
             continue
+        elif isinstance(value, NotifySettings):
+            settings[key] = shown(value)  # every URL masked: they are secrets
         elif hasattr(value, "__dataclass_fields__"):
             settings[key] = {
                 name: format_duration(item)

@@ -160,6 +160,15 @@ class Metrics:
             "When the configuration was last loaded successfully.",
             registry=registry,
         )
+        self.notifications = Counter(
+            "snapd_notifications_total",
+            "Notifications by kind (ping, webhook) and result (sent, failed, dropped).",
+            ["kind", "result"],
+            registry=registry,
+        )
+        for kind in ("ping", "webhook"):
+            for result in ("sent", "failed", "dropped"):
+                self.notifications.labels(kind, result)
         build = Gauge(
             "snapd_build_info",
             "Always 1; the labels say which build.",
@@ -293,6 +302,10 @@ class Metrics:
             self.backup_newest.remove(virtual_machine_id)
         else:
             self.backup_newest.labels(virtual_machine_id).set(_timestamp(moment))
+
+    def notification_finished(self, kind: str, result: str) -> None:
+        """Count one notification (the delivery worker's counter)."""
+        self.notifications.labels(kind, result).inc()
 
     def config_reloaded(self, successful: bool, at: datetime) -> None:
         """A configuration load finished; a failed one keeps the last success timestamp."""
