@@ -9,6 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+#: Stands for the secret part of a notification URL; it must never reach a log line.
+SECRET = "c0ffee-4a1f-secret"
+
 
 @dataclass(frozen=True)
 class Received:
