@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -22,6 +24,8 @@ from snapd.outcome import SnapshotState
 from snapd.ratelimit import RequestBudget
 from snapd.rpo import recovery_point_objective
 from tests.conftest import START, TOKEN, make_policy
+from tests.daemon_support import DaemonProcess, metric_value
+from tests.test_daemon import write_policy
 
 
 @pytest.mark.parametrize(
@@ -132,3 +136,28 @@ def test_a_vm_gone_from_the_account_is_exported_without_a_restore_point() -> Non
     with FakeHostinger(token=TOKEN, vm_count=1, seed=4, clock=ManualClock(START)) as fake:
         registry = run_inventory(fake, [*fake.vm_ids, 999_999])
         assert sample(registry, "snapd_snapshot_present", 999_999) == 0
+
+
+def test_the_daemon_notices_a_snapshot_deleted_by_hand_between_slots(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=0.5, seed=6) as live:
+        vm = live.vm_ids[0]
+        live.set_snapshot(vm, datetime.now(UTC))  # fresh: no catch-up run
+        policy = write_policy(tmp_path / "config.yaml", live, state_dir)
+        daemon = DaemonProcess(policy, "--inventory-interval", "1s")
+        try:
+            daemon.wait_for("inventory_done")
+            assert metric_value(daemon.scrape(), "snapd_snapshot_present", vm=str(vm)) == 1
+            live.clear_snapshot(vm)
+            present = None
+            deadline = time.monotonic() + 20
+            while present != 0 and time.monotonic() < deadline:
+                time.sleep(0.2)
+                present = metric_value(daemon.scrape(), "snapd_snapshot_present", vm=str(vm))
+            rpo = metric_value(daemon.scrape(), "snapd_policy_rpo_seconds", vm=str(vm))
+        finally:
+            assert daemon.stop() == 0
+    assert present == 0
+    assert rpo == 5400  # hourly slots + 30m action_timeout
+    assert live.count("POST") == 0
