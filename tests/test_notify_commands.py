@@ -75,6 +75,11 @@ def test_notify_in_defaults_applies_to_every_vm_that_does_not_set_its_own(
         ),
         ("    ping: {url: 'https://hc.example/', timeout: 0s}", "must be longer than 0s"),
         ("    ping: {url: 'https://hc.example/', retries: 3}", "defaults.notify.ping.retries"),
+        (f"    ping: 'https://hc.example/{SECRET}'", "defaults.notify.ping: expected a mapping"),
+        (
+            f"    webhooks: ['https://chat.example/{SECRET}']",
+            "defaults.notify.webhooks[0]: expected a mapping",
+        ),
     ],
 )
 def test_a_bad_notify_setting_is_a_one_line_config_error_without_the_url(

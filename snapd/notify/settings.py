@@ -35,11 +35,13 @@ _TIMEOUT = {
 _URL = {
     "type": "string",
     "minLength": 1,
+    "writeOnly": True,
     "description": "http(s) URL; {vm_id} and {vm_name} are filled in; a secret",
 }
 
 NOTIFY_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "writeOnly": True,
     "description": "notifications for this VM: a dead man's switch ping and webhooks",
     "additionalProperties": False,
     "properties": {
@@ -48,15 +50,18 @@ NOTIFY_SCHEMA: dict[str, Any] = {
             "description": "healthchecks-style ping: URL/start at a slot's start, URL on a "
             "verified snapshot, URL/fail on a failure or a skip that leaves no fresh "
             "restore point",
+            "writeOnly": True,
             "additionalProperties": False,
             "required": ["url"],
             "properties": {"url": _URL, "timeout": _TIMEOUT},
         },
         "webhooks": {
             "type": "array",
+            "writeOnly": True,
             "description": "HTTP POSTs of outcomes as JSON or as a Slack-compatible message",
             "items": {
                 "type": "object",
+                "writeOnly": True,
                 "additionalProperties": False,
                 "required": ["url"],
                 "properties": {
