@@ -32,10 +32,14 @@ class DaemonObserver:
         self.daemon = daemon
         self.notifier = notifier
         self._refreshed: dict[int, datetime] = {}
+        self._outcomes: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def outcome(self, outcome: Outcome) -> None:
         self.metrics.outcome(outcome)
+        with self._lock:
+            vm = outcome.virtual_machine_id
+            self._outcomes[vm] = self._outcomes.get(vm, 0) + 1
         if self.notifier is not None:
             self.notifier.outcome(outcome)
         held = self._held(outcome.virtual_machine_id)
@@ -45,6 +49,11 @@ class DaemonObserver:
         # with the run that is about to replace the snapshot anyway.
         current = outcome.new_snapshot if outcome.new_snapshot else outcome.old_snapshot
         self.consider_refresh(outcome.virtual_machine_id, current)
+
+    def outcome_count(self, virtual_machine_id: int) -> int:
+        """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""
+        with self._lock:
+            return self._outcomes.get(virtual_machine_id, 0)
 
     def api_unauthorized(self) -> None:
         self.metrics.api_unauthorized()

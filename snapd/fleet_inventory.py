@@ -56,6 +56,10 @@ class SnapshotListener(Protocol):
 
     def consider_refresh(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None: ...
 
+    def outcome_count(self, virtual_machine_id: int) -> int:
+        """How many outcomes the VM had so far (a read overlapping one is dropped)."""
+        ...
+
 
 class BackupListener(Protocol):
     def set_backup_newest(self, virtual_machine_id: int, moment: datetime | None) -> None: ...
@@ -132,6 +136,7 @@ class FleetInventory:
         return not self.stop.wait(self.spacing) if self.spacing > 0 else not self.stop.is_set()
 
     def _read_snapshot(self, virtual_machine_id: int, summary: PassSummary) -> None:
+        outcomes_before = self.listener.outcome_count(virtual_machine_id)
         try:
             snapshot = snapshot_state(self.client.get_snapshot(virtual_machine_id))
         except ApiError as error:
@@ -139,6 +144,9 @@ class FleetInventory:
             summary.failed += 1
             return
         summary.read += 1
+        if self.listener.outcome_count(virtual_machine_id) != outcomes_before:
+            # A run finished while the answer was on its way: what it reported is newer.
+            return
         self.listener.snapshot_seen(virtual_machine_id, snapshot)
         self.listener.consider_refresh(virtual_machine_id, snapshot)
 
