@@ -24,7 +24,7 @@ from snapd.commands.runtime import Runtime, open_runtime
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
-from snapd.fleet_inventory import FleetInventory, inventory_interval, request_spacing
+from snapd.fleet_inventory import FleetInventory, request_spacing, schedule_inventory
 from snapd.inventory import catch_up_needed
 from snapd.metrics import Metrics, MetricsServer
 from snapd.notify.delivery import DeliveryWorker
@@ -248,19 +248,15 @@ class Daemon:
 
     def _start_inventory(self) -> None:
         assert self.runtime is not None and self.scheduler is not None
-        requests_per_minute = self.config.api.requests_per_minute
-        fleet_size = len(self.config.vms)
-        every = self.inventory_every or inventory_interval(fleet_size, requests_per_minute)
         inventory = FleetInventory(
             self.runtime.client,
             self.observer,
             self.metrics,
             lambda: self.config.vms,
             self.stop_event,
-            request_spacing(requests_per_minute),
+            request_spacing(self.config.api.requests_per_minute),
         )
-        log.info("inventory_scheduled", every=format_duration(every))
-        self.scheduler.every(every, inventory, "inventory")
+        schedule_inventory(self.scheduler, inventory, self.config, self.inventory_every)
 
     def _restore_from_ledger(self) -> None:
         assert self.runtime is not None

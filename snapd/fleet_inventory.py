@@ -19,9 +19,11 @@ from typing import Protocol
 
 import structlog
 
-from snapd.config import VirtualMachinePolicy
+from snapd.config import Config, VirtualMachinePolicy
+from snapd.durations import format_duration
 from snapd.hostinger import ApiError, HostingerClient
 from snapd.outcome import SnapshotState
+from snapd.scheduler import SlotScheduler
 from snapd.waiting import snapshot_state
 
 log = structlog.get_logger("snapd.daemon")
@@ -159,3 +161,13 @@ class FleetInventory:
             return
         times = [backup.created_at for backup in backups if backup.created_at is not None]
         self.backups.set_backup_newest(virtual_machine_id, max(times) if times else None)
+
+
+def schedule_inventory(
+    scheduler: SlotScheduler, inventory: FleetInventory, config: Config, every: timedelta | None
+) -> timedelta:
+    """Run ``inventory`` now and then every ``every`` (default: derived from the fleet)."""
+    chosen = every or inventory_interval(len(config.vms), config.api.requests_per_minute)
+    log.info("inventory_scheduled", every=format_duration(chosen))
+    scheduler.every(chosen, inventory, "inventory")
+    return chosen

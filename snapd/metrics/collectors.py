@@ -46,6 +46,20 @@ def _timestamp(moment: datetime) -> float:
     return moment.timestamp()
 
 
+def _notification_counter(registry: CollectorRegistry) -> Counter:
+    """Notifications by kind and result, every pair created at 0."""
+    counter = Counter(
+        "snapd_notifications_total",
+        "Notifications by kind (ping, webhook) and result (sent, failed, dropped).",
+        ["kind", "result"],
+        registry=registry,
+    )
+    for kind in ("ping", "webhook"):
+        for result in ("sent", "failed", "dropped"):
+            counter.labels(kind, result)
+    return counter
+
+
 class Metrics:
     """The metrics of one daemon, in their own registry.
 
@@ -160,15 +174,7 @@ class Metrics:
             "When the configuration was last loaded successfully.",
             registry=registry,
         )
-        self.notifications = Counter(
-            "snapd_notifications_total",
-            "Notifications by kind (ping, webhook) and result (sent, failed, dropped).",
-            ["kind", "result"],
-            registry=registry,
-        )
-        for kind in ("ping", "webhook"):
-            for result in ("sent", "failed", "dropped"):
-                self.notifications.labels(kind, result)
+        self.notifications = _notification_counter(registry)
         build = Gauge(
             "snapd_build_info",
             "Always 1; the labels say which build.",
