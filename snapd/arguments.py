@@ -15,6 +15,7 @@ from snapd import __version__
 from snapd.config import DEFAULT_CONFIG_PATH
 from snapd.durations import parse_duration
 from snapd.fakeapi import command
+from snapd.notify import command as notify_command
 
 DESCRIPTION = """\
 Scheduled, guarded snapshots for Hostinger VPS machines.
@@ -89,6 +90,13 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         "--dry-run",
         action="store_true",
         help="decide and log every slot as usual, but create nothing",
+    )
+    run.add_argument(
+        "--inventory-interval",
+        type=_duration,
+        metavar="DURATION",
+        help="re-read every VM's snapshot and backups this often, e.g. 15m (default: "
+        "derived from the fleet size so that it uses at most a tenth of requests_per_minute)",
     )
     run.set_defaults(command="daemon")
 
@@ -292,4 +300,5 @@ def build_parser() -> argparse.ArgumentParser:
     _add_daemon(commands, config_option)
     _add_operations(commands, config_option)
     _add_fake_api(commands)
+    notify_command.add_arguments(commands, config_option)
     return parser

@@ -56,13 +56,20 @@ def _load(arguments: argparse.Namespace) -> Config:
 def _run_once(arguments: argparse.Namespace) -> int:
     from snapd.commands.once import run_once
     from snapd.commands.runtime import open_runtime
+    from snapd.notify.notifier import drain_seconds, one_shot_notifier
 
-    runtime = open_runtime(_load(arguments))
+    config = _load(arguments)
+    notifier = one_shot_notifier(config)
+    runtime = open_runtime(config, observer=notifier)
     try:
         policies = runtime.policies(arguments.vm_ids, arguments.all)
-        return run_once(runtime, policies, dry_run=arguments.dry_run, force=arguments.force)
+        return run_once(
+            runtime, policies, dry_run=arguments.dry_run, force=arguments.force, notifier=notifier
+        )
     finally:
         runtime.close()
+        if notifier is not None:
+            notifier.close(drain_seconds(config))
 
 
 def _run_status(arguments: argparse.Namespace) -> int:
@@ -136,7 +143,12 @@ def _run_daemon(arguments: argparse.Namespace) -> int:
     from snapd.metrics import MetricsServerError
 
     config = _load(arguments)
-    daemon = Daemon(arguments.config, config, dry_run=arguments.dry_run)
+    daemon = Daemon(
+        arguments.config,
+        config,
+        dry_run=arguments.dry_run,
+        inventory_every=arguments.inventory_interval,
+    )
     try:
         code = daemon.run()
     except MetricsServerError as error:
@@ -155,6 +167,12 @@ def _run_demo(arguments: argparse.Namespace) -> int:
 
     run_for = arguments.run_for.total_seconds() if arguments.run_for else None
     return run_demo(arguments.vms, run_for)
+
+
+def _run_notify_test(arguments: argparse.Namespace) -> int:
+    from snapd.notify.command import run_test
+
+    return run_test(_load(arguments), arguments.vm_ids)
 
 
 def _run_fake_api(arguments: argparse.Namespace) -> int:
@@ -177,6 +195,7 @@ HANDLERS: dict[str, Handler] = {
     "release": _run_release,
     "manual": _run_manual,
     "fake_api": _run_fake_api,
+    "notify_test": _run_notify_test,
 }
 
 

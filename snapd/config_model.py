@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from snapd.notify.settings import NotifySettings
 from snapd.yaml_source import KeyPath
 
 Reporter = Callable[[KeyPath, str], None]
@@ -60,6 +61,7 @@ class VirtualMachinePolicy:
     health_check: HealthCheck | None
     pre_hook: HookCommand | None
     post_hook: HookCommand | None
+    notify: NotifySettings | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from snapd.durations import DURATION_PATTERN
+from snapd.notify.settings import NOTIFY_SCHEMA
 
 DOCUMENTED_VM_STATES = (
     "running",
@@ -109,6 +110,7 @@ VM_SETTINGS: dict[str, Any] = {
     },
     "pre_hook": _hook("command run before the snapshot; a non-zero exit vetoes it"),
     "post_hook": _hook("command run after every attempt, with SNAPD_RESULT set"),
+    "notify": NOTIFY_SCHEMA,
 }
 
 _VM_PROPERTIES: dict[str, Any] = {

@@ -13,6 +13,7 @@ from snapd.config_model import HealthCheck, HookCommand, Reporter, VirtualMachin
 from snapd.config_schema import VM_SETTINGS
 from snapd.cron import parse_cron
 from snapd.durations import parse_duration
+from snapd.notify.settings import build_notify
 from snapd.schedule import slot_gaps
 from snapd.yaml_source import KeyPath
 
@@ -119,6 +120,7 @@ def _build_vm(
         health_check=_health_check(merged.get("health_check")),
         pre_hook=_hook(merged.get("pre_hook")),
         post_hook=_hook(merged.get("post_hook")),
+        notify=build_notify(merged.get("notify"), where("notify"), report),
     )
 
 

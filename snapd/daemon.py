@@ -24,19 +24,22 @@ from snapd.commands.runtime import Runtime, open_runtime
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon_observer import DaemonObserver
 from snapd.durations import format_duration
-from snapd.inventory import catch_up_needed, check_backups
+from snapd.fleet_inventory import FleetInventory, request_spacing, schedule_inventory
+from snapd.inventory import catch_up_needed
 from snapd.jobs import RunningJobs
 from snapd.masking import mask_url
 from snapd.metrics import Metrics, MetricsServer
+from snapd.notify.delivery import DeliveryWorker
+from snapd.notify.notifier import Notifier
 from snapd.ratelimit import RequestBudget
+from snapd.rpo import recovery_point_objective
 from snapd.scheduler import SlotScheduler
 from snapd.signals import signal_handlers
 from snapd.waiting import PollSettings
 
 log = structlog.get_logger("snapd.daemon")
 
-# Hostinger's own backups are weekly; an hourly look keeps their age visible cheaply.
-BACKUP_CHECK_INTERVAL = timedelta(hours=1)
+NOTIFY_CLOSE_SECONDS = 1.0  # the last outcomes' notifications, within the stop bound
 
 
 class Daemon:
@@ -52,6 +55,7 @@ class Daemon:
         poll: PollSettings | None = None,
         metrics_host: str | None = None,
         metrics_port: int | None = None,
+        inventory_every: timedelta | None = None,
     ) -> None:
         self.config_path = config_path
         self.config = config
@@ -60,6 +64,7 @@ class Daemon:
         self.poll = poll
         self.metrics_host = metrics_host if metrics_host is not None else config.metrics.host
         self.metrics_port = metrics_port if metrics_port is not None else config.metrics.port
+        self.inventory_every = inventory_every
         self.stop_event = threading.Event()
         self.signals: queue.Queue[str] = queue.Queue()
         self.metrics = Metrics()
@@ -88,7 +93,10 @@ class Daemon:
         return 0
 
     def _run(self, run_for: float | None, announce: Callable[[str], None] | None) -> None:
-        self.observer = DaemonObserver(self.metrics, self)
+        # Notifications have their own worker and session: a hanging receiver cannot
+        # hold up a slot, and they do not count against the Hostinger request budget.
+        self.notifier = Notifier(self.policy, DeliveryWorker(self.metrics.notification_finished))
+        self.observer = DaemonObserver(self.metrics, self, self.notifier)
         observer = self.observer
         self.budget = RequestBudget(self.config.api.requests_per_minute)
         self.runtime = open_runtime(
@@ -113,7 +121,7 @@ class Daemon:
             self.scheduler.start(self.config.vms)
             self._log_start()
             self._startup_runs()
-            self.scheduler.every(BACKUP_CHECK_INTERVAL, self._check_backups, "backups")
+            self._start_inventory()
             self.metrics.config_reloaded(True, datetime.now(UTC))
             systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
             watchdog = systemd.Watchdog(self.healthy)
@@ -151,6 +159,7 @@ class Daemon:
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.unfinished = self.jobs.wait_idle(stop_timeout)
+        self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
             self.server.stop()
         if self.runtime is not None and not self.unfinished:
@@ -207,6 +216,7 @@ class Daemon:
         self.metrics.forget_vms({policy.id for policy in new.vms})
         self.metrics.register_vms(policy.id for policy in new.vms)
         self.config = new
+        self._publish_policies()
         self._publish_next_runs()
         self.metrics.config_reloaded(True, now)
         log.info("reloaded", vms=len(new.vms))
@@ -231,6 +241,7 @@ class Daemon:
                 ):
                     return
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
+                self.notifier.slot_started(policy, slot, self.dry_run)
                 self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
             except Exception:
                 log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
@@ -249,9 +260,17 @@ class Daemon:
             slot = self.scheduler.last_slot(policy.id, policy.catch_up)
             self.scheduler.run_soon(policy.id, slot, "catch_up")
 
-    def _check_backups(self) -> None:
-        if self.runtime is not None:
-            check_backups(self.runtime.client, self.metrics, self.config.vms, self.stop_event)
+    def _start_inventory(self) -> None:
+        assert self.runtime is not None and self.scheduler is not None
+        inventory = FleetInventory(
+            self.runtime.client,
+            self.observer,
+            self.metrics,
+            lambda: self.config.vms,
+            self.stop_event,
+            request_spacing(self.config.api.requests_per_minute),
+        )
+        schedule_inventory(self.scheduler, inventory, self.config, self.inventory_every)
 
     def _restore_from_ledger(self) -> None:
         assert self.runtime is not None
@@ -261,6 +280,12 @@ class Daemon:
         held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
         for policy in self.config.vms:
             self.metrics.set_hold(policy.id, policy.id in held)
+        self._publish_policies()
+
+    def _publish_policies(self) -> None:
+        for policy in self.config.vms:
+            rpo = recovery_point_objective(policy)
+            self.metrics.set_policy_rpo(policy.id, rpo.total_seconds() if rpo else None)
 
     def _publish_next_runs(self) -> None:
         for policy in self.config.vms:

@@ -1,7 +1,8 @@
 """What the daemon does with each outcome and each snapshot the pipeline sees.
 
-Metrics are updated, and a snapshot that would expire before the VM's next slot gets a
-refresh scheduled ahead of its expiry, once per expiry time.
+Metrics are updated, notifications handed to the notifier, and a snapshot that would
+expire before the VM's next slot gets a refresh scheduled ahead of its expiry, once per
+expiry time.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from snapd.scheduler import refresh_time
 
 if TYPE_CHECKING:
     from snapd.daemon import Daemon
+    from snapd.notify.notifier import Notifier
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -25,28 +27,50 @@ log = structlog.get_logger("snapd.daemon")
 class DaemonObserver:
     """An ``OutcomeObserver`` for the daemon: metrics plus expiry refresh."""
 
-    def __init__(self, metrics: Metrics, daemon: Daemon) -> None:
+    def __init__(self, metrics: Metrics, daemon: Daemon, notifier: Notifier | None = None) -> None:
         self.metrics = metrics
         self.daemon = daemon
+        self.notifier = notifier
         self._refreshed: dict[int, datetime] = {}
+        self._outcomes: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def outcome(self, outcome: Outcome) -> None:
         self.metrics.outcome(outcome)
-        runtime = self.daemon.runtime
-        if runtime is not None:
-            hold = runtime.ledger.active_hold(outcome.virtual_machine_id, datetime.now(UTC))
-            self.metrics.set_hold(outcome.virtual_machine_id, hold is not None)
+        with self._lock:
+            vm = outcome.virtual_machine_id
+            self._outcomes[vm] = self._outcomes.get(vm, 0) + 1
+        if self.notifier is not None:
+            self.notifier.outcome(outcome)
+        held = self._held(outcome.virtual_machine_id)
+        if held is not None:
+            self.metrics.set_hold(outcome.virtual_machine_id, held)
         # Checked after the run, not during it: a refresh due now would otherwise collide
         # with the run that is about to replace the snapshot anyway.
         current = outcome.new_snapshot if outcome.new_snapshot else outcome.old_snapshot
         self.consider_refresh(outcome.virtual_machine_id, current)
+
+    def outcome_count(self, virtual_machine_id: int) -> int:
+        """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""
+        with self._lock:
+            return self._outcomes.get(virtual_machine_id, 0)
 
     def api_unauthorized(self) -> None:
         self.metrics.api_unauthorized()
 
     def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
         self.metrics.snapshot_seen(virtual_machine_id, snapshot)
+        policy = self.daemon.policy(virtual_machine_id)
+        if self.notifier is not None and policy is not None and policy.notify is not None:
+            held = self._held(virtual_machine_id)
+            self.notifier.snapshot_watched(policy, snapshot, bool(held))
+
+    def _held(self, virtual_machine_id: int) -> bool | None:
+        """Whether an operator hold is active; None before the runtime exists."""
+        runtime = self.daemon.runtime
+        if runtime is None:
+            return None
+        return runtime.ledger.active_hold(virtual_machine_id, datetime.now(UTC)) is not None
 
     def consider_refresh(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
         """Schedule a refresh when ``snapshot`` would expire before the VM's next slot."""

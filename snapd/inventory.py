@@ -1,4 +1,4 @@
-"""Looking at the fleet outside its slots: once at start, and Hostinger's backups hourly.
+"""Looking at a VM outside its slots: once at start, to catch up or refresh before expiry.
 
 The start-up look reads every VM's snapshot once, so that its age is exported from the
 first scrape on, a missed slot is caught up only when the snapshot is older than it, and
@@ -7,8 +7,6 @@ an expiry that comes before the next slot gets its refresh.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterable
 from datetime import datetime
 
 import structlog
@@ -17,7 +15,6 @@ from snapd.config import VirtualMachinePolicy
 from snapd.daemon_observer import DaemonObserver
 from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import Ledger
-from snapd.metrics import Metrics
 from snapd.outcome import snapshot_state
 
 log = structlog.get_logger("snapd.daemon")
@@ -46,22 +43,3 @@ def catch_up_needed(
         observer.consider_refresh(policy.id, snapshot)
         return False
     return True
-
-
-def check_backups(
-    client: HostingerClient,
-    metrics: Metrics,
-    policies: Iterable[VirtualMachinePolicy],
-    stop: threading.Event,
-) -> None:
-    """Export the age of Hostinger's own weekly backups, the other restore points."""
-    for policy in list(policies):
-        if stop.is_set():
-            return
-        try:
-            backups = client.list_backups(policy.id)
-        except ApiError as error:
-            log.warning("backups_check_failed", vm=policy.id, error=str(error))
-            continue
-        times = [backup.created_at for backup in backups if backup.created_at is not None]
-        metrics.set_backup_newest(policy.id, max(times) if times else None)

@@ -147,10 +147,13 @@ def validate(value: Any, schema: dict[str, Any], path: Path = ()) -> Iterator[Pr
         return
     type_name = schema.get("type")
     if type_name and not _is_type(value, type_name):
+        # writeOnly marks a part that holds secrets (notification URLs): never quote it.
+        shown = "a value not shown here (it may hold a secret)"
+        got = shown if schema.get("writeOnly") else _describe(value)
         if schema.get("format") == "duration":
-            yield path, f"expected a duration like 6h, got {_describe(value)}"
+            yield path, f"expected a duration like 6h, got {got}"
         else:
-            yield path, f"expected {_TYPE_NAMES[type_name]}, got {_describe(value)}"
+            yield path, f"expected {_TYPE_NAMES[type_name]}, got {got}"
         return
     if isinstance(value, dict):
         yield from _validate_mapping(value, schema, path)

@@ -122,6 +122,10 @@ def _check_file(path: Path) -> None:
         )
 
 
+_BOOLEAN_TAG = "tag:yaml.org,2002:bool"
+_STRING_TAG = "tag:yaml.org,2002:str"
+
+
 class _Loader(yaml.SafeLoader):
     """``SafeLoader`` whose value errors carry the value's line.
 
@@ -129,6 +133,14 @@ class _Loader(yaml.SafeLoader):
     integer of thousands of digits; as a ``ConstructorError`` they become a
     ``FILE:LINE: invalid YAML`` problem like any syntax error.
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # YAML 1.1 reads a bare ``on:`` as the boolean True, yet ``on`` is a policy key
+        # (``notify.webhooks[].on``) and no policy key is a boolean.
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _BOOLEAN_TAG:
+                key_node.tag = _STRING_TAG
+        return super().construct_mapping(node, deep)
 
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         try:

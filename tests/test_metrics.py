@@ -46,6 +46,7 @@ CONTRACT = {
     "snapd_build_info": "gauge",
     "snapd_api_authentication_ok": "gauge",
     "snapd_snapshot_present": "gauge",
+    "snapd_policy_rpo_seconds": "gauge",
 }
 
 

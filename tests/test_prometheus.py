@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from snapd.fakeapi import FakeHostinger
+from tests.alert_files import RULES, alert_rules
 from tests.conftest import TOKEN
 from tests.daemon_support import DaemonProcess
 from tests.test_daemon import write_policy
@@ -79,6 +80,18 @@ def query(port: int, expression: str) -> list[dict[str, object]]:
     return result
 
 
+def rule_health(port: int) -> dict[str, str]:
+    """Each loaded rule's name and health ("unknown" until its first evaluation)."""
+    url = f"http://127.0.0.1:{port}/api/v1/rules"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        body = json.loads(answer.read())
+    return {
+        str(rule["name"]): str(rule["health"])
+        for group in body["data"]["groups"]
+        for rule in group["rules"]
+    }
+
+
 def test_a_real_prometheus_scrapes_the_age_of_every_restore_point(
     running_daemon: DaemonProcess, tmp_path: Path
 ) -> None:
@@ -86,7 +99,8 @@ def test_a_real_prometheus_scrapes_the_age_of_every_restore_point(
     target = urllib.parse.urlsplit(running_daemon.metrics_url).netloc
     config = tmp_path / "prometheus.yml"
     config.write_text(
-        "global: {scrape_interval: 1s}\n"
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: ['{RULES}']\n"
         "scrape_configs:\n"
         f"  - job_name: snapd\n    static_configs: [{{targets: ['{target}']}}]\n"
     )
@@ -116,6 +130,16 @@ def test_a_real_prometheus_scrapes_the_age_of_every_restore_point(
             assert isinstance(value, list)
             assert 0 <= float(value[1]) < 300  # the snapshots were made moments ago
         assert query(port, 'up{job="snapd"}')[0]["value"][1] == "1"  # type: ignore[index]
+        rpo = query(port, "snapd_policy_rpo_seconds")
+        assert {float(sample["value"][1]) for sample in rpo} == {5400.0}  # type: ignore[index]
+        health: dict[str, str] = {}
+        while time.monotonic() < deadline and set(health.values()) != {"ok"}:
+            time.sleep(0.5)
+            health = rule_health(port)
+        assert set(health) == {rule["alert"] for rule in alert_rules()}
+        assert set(health.values()) == {"ok"}, health
+        # Freshly protected VMs of a healthy daemon: nothing fires.
+        assert query(port, 'ALERTS{alertstate="firing"}') == []
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -23,6 +23,7 @@ from snapd.config_schema import POLICY_SCHEMA
 from snapd.credentials import CredentialError, load_token
 from snapd.durations import format_duration
 from snapd.masking import mask_url
+from snapd.notify.settings import NotifySettings, shown
 
 
 def load_or_report(path: Path) -> Config | None:
@@ -65,6 +66,8 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
             # by contract (secrets belong in files or the environment), so it is shown.
             settings[key] = {name: _shown(item) for name, item in vars(value).items()}
             settings[key]["url"] = mask_url(value.url)
+        elif isinstance(value, NotifySettings):
+            settings[key] = shown(value)  # every URL masked: they are secrets
         elif hasattr(value, "__dataclass_fields__"):
             settings[key] = {name: _shown(item) for name, item in vars(value).items()}
         else:

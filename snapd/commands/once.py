@@ -10,12 +10,19 @@ from snapd.commands import ExitCode
 from snapd.commands.formatting import iso_utc, table
 from snapd.commands.runtime import Runtime
 from snapd.config import VirtualMachinePolicy
+from snapd.notify.notifier import Notifier
 from snapd.outcome import Outcome, Result
 
 # Waits are mostly sleeping; many run side by side and the shared request budget, not
 # this number, sets the pace.
 MAXIMUM_PARALLEL_VMS = 256
-FAILURES = (Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT, Result.INTERRUPTED)
+FAILURES = (
+    Result.FAILED,
+    Result.UNVERIFIED,
+    Result.TIMEOUT,
+    Result.AMBIGUOUS,
+    Result.INTERRUPTED,
+)
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
@@ -28,11 +35,21 @@ def exit_code(outcomes: Sequence[Outcome]) -> int:
 
 
 def run_once(
-    runtime: Runtime, policies: list[VirtualMachinePolicy], *, dry_run: bool, force: bool
+    runtime: Runtime,
+    policies: list[VirtualMachinePolicy],
+    *,
+    dry_run: bool,
+    force: bool,
+    notifier: Notifier | None = None,
 ) -> int:
-    """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code."""
+    """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
+
+    ``notifier`` (also the engine's observer) gets each slot's start for the start ping.
+    """
 
     def run(policy: VirtualMachinePolicy) -> Outcome:
+        if notifier is not None:
+            notifier.slot_started(policy, None, dry_run)
         return runtime.engine.run_slot(policy, None, dry_run=dry_run, force=force)
 
     workers = max(1, min(len(policies), MAXIMUM_PARALLEL_VMS))

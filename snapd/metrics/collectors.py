@@ -46,6 +46,20 @@ def _timestamp(moment: datetime) -> float:
     return moment.timestamp()
 
 
+def _notification_counter(registry: CollectorRegistry) -> Counter:
+    """Notifications by kind and result, every pair created at 0."""
+    counter = Counter(
+        "snapd_notifications_total",
+        "Notifications by kind (ping, webhook) and result (sent, failed, dropped).",
+        ["kind", "result"],
+        registry=registry,
+    )
+    for kind in ("ping", "webhook"):
+        for result in ("sent", "failed", "dropped"):
+            counter.labels(kind, result)
+    return counter
+
+
 class Metrics:
     """The metrics of one daemon, in their own registry.
 
@@ -108,6 +122,10 @@ class Metrics:
             "snapd_backup_newest_timestamp_seconds", "created_at of the newest Hostinger backup."
         )
         self.hold = self._vm_gauge("snapd_hold_active", "1 while an operator hold is active.")
+        self.rpo = self._vm_gauge(
+            "snapd_policy_rpo_seconds",
+            "The oldest the restore point may be: longest slot gap + jitter + action_timeout.",
+        )
         self._per_vm: tuple[VirtualMachineSeries[Any], ...] = (
             self.attempts,
             self.skips,
@@ -119,6 +137,7 @@ class Metrics:
             self.next_run,
             self.backup_newest,
             self.hold,
+            self.rpo,
         )
         self.api_requests = Counter(
             "snapd_api_requests_total",
@@ -155,6 +174,7 @@ class Metrics:
             "When the configuration was last loaded successfully.",
             registry=registry,
         )
+        self.notifications = _notification_counter(registry)
         build = Gauge(
             "snapd_build_info",
             "Always 1; the labels say which build.",
@@ -171,7 +191,7 @@ class Metrics:
     def register_vms(self, virtual_machine_ids: Iterable[int]) -> None:
         """Create each VM's counters at 0 and its hold at 0, so dashboards see zeros.
 
-        Attempts get all four results, skips every decision reason, and the duration
+        Attempts get every result, skips every decision reason, and the duration
         histogram its empty buckets. Series that have no meaningful zero (timestamps) stay
         absent until a value is known. Calling it again is harmless.
         """
@@ -275,12 +295,23 @@ class Metrics:
     def set_hold(self, virtual_machine_id: int, active: bool) -> None:
         self.hold.labels(virtual_machine_id).set(1 if active else 0)
 
+    def set_policy_rpo(self, virtual_machine_id: int, seconds: float | None) -> None:
+        """The VM's recovery point objective; None (a schedule without slots) removes it."""
+        if seconds is None:
+            self.rpo.remove(virtual_machine_id)
+        else:
+            self.rpo.labels(virtual_machine_id).set(seconds)
+
     def set_backup_newest(self, virtual_machine_id: int, moment: datetime | None) -> None:
         """The newest Hostinger backup of the VM; None (no backup) removes the series."""
         if moment is None:
             self.backup_newest.remove(virtual_machine_id)
         else:
             self.backup_newest.labels(virtual_machine_id).set(_timestamp(moment))
+
+    def notification_finished(self, kind: str, result: str) -> None:
+        """Count one notification (the delivery worker's counter)."""
+        self.notifications.labels(kind, result).inc()
 
     def config_reloaded(self, successful: bool, at: datetime) -> None:
         """A configuration load finished; a failed one keeps the last success timestamp."""

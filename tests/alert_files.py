@@ -1,0 +1,101 @@
+"""The alerting and dashboard files under deploy/, and promtool, for the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from snapd.metrics import Metrics
+from tests.conftest import PROJECT_ROOT
+
+RULES = PROJECT_ROOT / "deploy" / "prometheus" / "snapd.rules.yaml"
+RULE_TESTS = PROJECT_ROOT / "deploy" / "prometheus" / "snapd.rules.test.yaml"
+PROMETHEUS_RULE = PROJECT_ROOT / "deploy" / "kubernetes" / "prometheusrule.yaml"
+DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "snapd-dashboard.json"
+README = PROJECT_ROOT / "README.md"
+
+PROMETHEUS_RULE_HEADER = """\
+# The snapd alerts for the Prometheus Operator. Its spec is a copy of the groups in
+# deploy/prometheus/snapd.rules.yaml, the source of truth; tests/test_alerts.py fails when
+# the two differ and prints this file as it should read.
+"""
+
+
+def tool(name: str) -> str:
+    """The path of an external tool; skip without it, fail without it under CI=true."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is missing: .ci/run installs Debian's prometheus package")
+        pytest.skip(f"{name} not installed (apt-get install prometheus); CI runs this test")
+    return path
+
+
+def load_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    """Every alerting rule of snapd.rules.yaml."""
+    return [
+        rule for group in load_yaml(RULES)["groups"] for rule in group["rules"] if "alert" in rule
+    ]
+
+
+def exported_metric_names() -> set[str]:
+    """Every series name snapd's exposition can contain (histogram parts included)."""
+    names: set[str] = set()
+    for family in Metrics().registry.collect():
+        if family.type == "counter":
+            names.add(family.name + "_total")
+        elif family.type == "histogram":
+            names.update(family.name + suffix for suffix in ("_bucket", "_sum", "_count"))
+        else:
+            names.add(family.name)
+    return names
+
+
+class _BlockDumper(yaml.SafeDumper):
+    pass
+
+
+class _Literal(str):
+    """A multi-line string written as a YAML block, so the rendered rules stay readable."""
+
+
+def _literal(dumper: yaml.SafeDumper, value: _Literal) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+
+
+def _blocks(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _blocks(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blocks(item) for item in value]
+    if isinstance(value, str) and "\n" in value:
+        return _Literal(value)
+    return value
+
+
+_BlockDumper.add_representer(_Literal, _literal)
+
+
+def render_prometheus_rule() -> str:
+    """deploy/kubernetes/prometheusrule.yaml as it follows from snapd.rules.yaml."""
+    document = {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {
+            "name": "snapd",
+            "labels": {"app.kubernetes.io/name": "snapd", "app.kubernetes.io/component": "alerts"},
+        },
+        "spec": _blocks(load_yaml(RULES)),
+    }
+    return PROMETHEUS_RULE_HEADER + yaml.dump(
+        document, Dumper=_BlockDumper, sort_keys=False, width=100, allow_unicode=True
+    )
