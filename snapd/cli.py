@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -141,18 +142,24 @@ def _run_manual(arguments: argparse.Namespace) -> int:
 def _run_daemon(arguments: argparse.Namespace) -> int:
     from snapd.daemon import Daemon
     from snapd.metrics import MetricsServerError
+    from snapd.signals import signal_handlers
 
-    config = _load(arguments)
-    daemon = Daemon(
-        arguments.config,
-        config,
-        dry_run=arguments.dry_run,
-        inventory_every=arguments.inventory_interval,
-    )
-    try:
-        code = daemon.run()
-    except MetricsServerError as error:
-        raise UsageError(str(error)) from None
+    # Handlers first: a SIGHUP while the policy is read (systemd's reload, a log rotation)
+    # must not kill the process; it is acted on once the daemon runs.
+    commands: queue.Queue[str] = queue.Queue()
+    with signal_handlers(commands):
+        config = _load(arguments)
+        daemon = Daemon(
+            arguments.config,
+            config,
+            dry_run=arguments.dry_run,
+            inventory_every=arguments.inventory_interval,
+            signals=commands,
+        )
+        try:
+            code = daemon.run()
+        except MetricsServerError as error:
+            raise UsageError(str(error)) from None
     if daemon.unfinished:
         # A job stuck in a call past the stop bound must not keep the process alive:
         # its pending row is in the ledger and the next start resumes it.

@@ -56,6 +56,7 @@ class Daemon:
         metrics_host: str | None = None,
         metrics_port: int | None = None,
         inventory_every: timedelta | None = None,
+        signals: queue.Queue[str] | None = None,
     ) -> None:
         self.config_path = config_path
         self.config = config
@@ -66,7 +67,7 @@ class Daemon:
         self.metrics_port = metrics_port if metrics_port is not None else config.metrics.port
         self.inventory_every = inventory_every
         self.stop_event = threading.Event()
-        self.signals: queue.Queue[str] = queue.Queue()
+        self.signals: queue.Queue[str] = signals if signals is not None else queue.Queue()
         self.metrics = Metrics()
         self._policies_lock = threading.Lock()
         self._policies = {policy.id: policy for policy in config.vms}

@@ -8,10 +8,12 @@ the pipeline carries on.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,35 @@ from snapd.waiting import PollSettings
 from tests.conftest import TOKEN
 
 CREATE_NAMES = ("create_snapshot",)
+# What must never appear in a log line, a metric or an error text.
+HEALTH_USER, HEALTH_PASSWORD, HEALTH_KEY = "operator", "hunter2-pw", "s3cr3t-key"
+SECRETS = (TOKEN, HEALTH_PASSWORD, HEALTH_KEY)
+
+
+class _Healthy(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, format: str, *arguments: Any) -> None:
+        return None
+
+
+@contextmanager
+def healthy_endpoint() -> Iterator[str]:
+    """A health-check URL on port 0 that answers 200, with a user, password and key in it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Healthy)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+    try:
+        port = server.server_address[1]
+        yield f"http://{HEALTH_USER}:{HEALTH_PASSWORD}@127.0.0.1:{port}/healthz?key={HEALTH_KEY}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 @dataclass
@@ -80,6 +111,12 @@ class Scene:
 
     def finished_lines(self) -> list[dict[str, Any]]:
         return [line for line in self.logs if line["event"] == "snapshot_finished"]
+
+    def leaked_secrets(self, *texts: str) -> list[str]:
+        """The secrets found in the logs, the metrics or ``texts`` (none, it is hoped)."""
+        exposition = self.metrics.exposition().decode()
+        everything = "\n".join((repr(self.logs), exposition, *texts))
+        return [secret for secret in SECRETS if secret in everything]
 
     def tracebacks(self) -> list[dict[str, Any]]:
         return [line for line in self.logs if "exc_info" in line or "exception" in line]

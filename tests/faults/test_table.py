@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 
 from snapd.clock import ManualClock
-from snapd.config import HookCommand
+from snapd.config import HealthCheck, HookCommand
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hooks import HookResult
 from snapd.ledger import Hold
 from snapd.outcome import Result
 from tests.conftest import START, make_policy
-from tests.faults.harness import Scene, scene
+from tests.faults.harness import Scene, healthy_endpoint, scene
 
 SLOT = START
 NEXT_SLOT = START + timedelta(days=1)
@@ -265,12 +265,19 @@ def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
         yield api
 
 
+@pytest.fixture(scope="module")
+def health_url() -> Iterator[str]:
+    with healthy_endpoint() as url:
+        yield url
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[row.name for row in ROWS])
 def test_every_fault_keeps_the_promises(
-    row: Row, fake: FakeHostinger, clock: ManualClock, tmp_path: Path
+    row: Row, fake: FakeHostinger, clock: ManualClock, tmp_path: Path, health_url: str
 ) -> None:
+    check = HealthCheck(health_url, timedelta(seconds=5), ())
     with scene(fake, clock, tmp_path) as current:
-        policy = make_policy(current.vm, **row.policy)
+        policy = make_policy(current.vm, **{"health_check": check, **row.policy})
         row.arrange(current)
         outcome = current.run(policy, SLOT)
 
@@ -292,6 +299,7 @@ def test_every_fault_keeps_the_promises(
         after = current.run(policy, NEXT_SLOT)
         assert after.result is row.after, after.detail
         assert current.creates_accepted() <= row.creates + 1
+        assert current.leaked_secrets(outcome.detail, after.detail) == []
 
 
 def _heal(current: Scene) -> None:
