@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 from snapd.config import load_config
-from snapd.daemon import Daemon
+from snapd.daemon.daemon import Daemon
 from snapd.fakeapi import FakeHostinger
 from snapd.logs import configure_logging
-from snapd.waiting import PollSettings
+from snapd.pipeline.wait import PollSettings
 
 TOKEN = "bench-token"
 

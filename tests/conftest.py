@@ -13,15 +13,15 @@ import structlog
 
 from snapd.clock import ManualClock
 from snapd.config import VirtualMachinePolicy
-from snapd.engine import Engine
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
+from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger
-from snapd.locks import VirtualMachineLocks
-from snapd.operations import Operations
-from snapd.outcome import NullOutcomeObserver, Outcome
-from snapd.ratelimit import RequestBudget
-from snapd.waiting import PollSettings
+from snapd.ledger.locks import VirtualMachineLocks
+from snapd.pipeline.engine import Engine
+from snapd.pipeline.operations import Operations
+from snapd.pipeline.outcome import NullOutcomeObserver, Outcome
+from snapd.pipeline.wait import PollSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.yaml"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from snapd.cli import main
-from snapd.commands.manual import run_manual
-from snapd.commands.runtime import open_runtime
+from snapd.cli.commands.manual import run_manual
 from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger, Fault
+from snapd.runtime import open_runtime
 from tests.conftest import TOKEN
 
 ACTION_SECONDS = 1.0

@@ -21,7 +21,7 @@ from snapd.hostinger import (
     HostingerClient,
     InvalidResponseError,
 )
-from snapd.ratelimit import RequestBudget
+from snapd.hostinger.budget import RequestBudget
 from tests.test_client_support import (
     LocalServer,
     RecordingObserver,

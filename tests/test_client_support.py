@@ -23,7 +23,7 @@ from structlog.testing import capture_logs
 
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import ENDPOINTS, HostingerClient
-from snapd.ratelimit import RequestBudget
+from snapd.hostinger.budget import RequestBudget
 
 #: Distinctive, so that a leak anywhere is found by a plain substring search.
 TOKEN = "tok-3f9c2e71d8a54b6e-secret"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from snapd.config import ConfigError, load_config
-from snapd.config_schema import POLICY_SCHEMA
+from snapd.config.schema import POLICY_SCHEMA
 from tests.conftest import EXAMPLE_CONFIG, PolicyWriter
 
 

@@ -150,7 +150,7 @@ def test_an_unforeseen_error_while_checking_is_still_a_config_error(
     def broken(*arguments: object) -> object:
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr("snapd.config_vms.slot_gaps", broken)
+    monkeypatch.setattr("snapd.config.vms.slot_gaps", broken)
     path = write_policy(f"vms: [{VM}}}]\n")
 
     assert problems_of(path) == [

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from snapd import credentials
-from snapd.credentials import CredentialError, load_token
+from snapd.config import credentials
+from snapd.config.credentials import CredentialError, load_token
 
 SECRET = "s3cr3t-token-value"
 

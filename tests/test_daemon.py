@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from snapd.daemon.scheduler import SlotScheduler, refresh_time, worker_count
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import Ledger
-from snapd.scheduler import SlotScheduler, refresh_time, worker_count
 from tests.conftest import TOKEN, make_policy
 from tests.daemon_support import DaemonProcess, metric_value
 

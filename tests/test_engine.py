@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from snapd.checks.hooks import HookResult
 from snapd.config import HealthCheck, HookCommand
 from snapd.fakeapi import Fault
-from snapd.hooks import HookResult
 from snapd.ledger import Hold, PendingAction
-from snapd.outcome import Result
+from snapd.pipeline.outcome import Result
 from tests.conftest import START, Pipeline, build_pipeline, make_policy
 
 SLOT = START

@@ -22,8 +22,14 @@ import pytest
 import requests
 import structlog
 
+from snapd.checks.hooks import (
+    OUTPUT_LIMIT,
+    HookResult,
+    hook_environment,
+    run_health_check,
+    run_hook,
+)
 from snapd.config import HealthCheck, HookCommand
-from snapd.hooks import OUTPUT_LIMIT, HookResult, hook_environment, run_health_check, run_hook
 
 MACHINE = 1268054
 SLOT = datetime(2025, 1, 1, 3, 0, tzinfo=UTC)

@@ -11,18 +11,18 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from snapd.clock import ManualClock
-from snapd.fakeapi import FakeHostinger
-from snapd.fleet_inventory import (
+from snapd.config.rpo import recovery_point_objective
+from snapd.daemon.inventory import (
     FleetInventory,
     inventory_interval,
     request_spacing,
     requests_per_pass,
 )
+from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
+from snapd.hostinger.budget import RequestBudget
 from snapd.metrics import Metrics
-from snapd.outcome import SnapshotState
-from snapd.ratelimit import RequestBudget
-from snapd.rpo import recovery_point_objective
+from snapd.pipeline.outcome import SnapshotState
 from tests.conftest import START, TOKEN, make_policy
 from tests.daemon_support import DaemonProcess, metric_value
 from tests.test_daemon import write_policy

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import snapd
-from snapd.locks import VirtualMachineBusyError, VirtualMachineLocks
+from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 
 NOW = datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
 MACHINE = 1268054
@@ -24,7 +24,7 @@ HOLDER_SCRIPT = """
 import sys
 from datetime import datetime, UTC
 from pathlib import Path
-from snapd.locks import VirtualMachineLocks
+from snapd.ledger.locks import VirtualMachineLocks
 
 locks = VirtualMachineLocks(Path(sys.argv[1]))
 with locks.hold(int(sys.argv[2]), "restore", datetime(2025, 1, 1, 3, 0, tzinfo=UTC)):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from snapd.config import ConfigError, load_config
-from snapd.masking import mask_url
+from snapd.config.masking import mask_url
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ from snapd import __version__
 from snapd.hostinger.endpoints import ENDPOINTS
 from snapd.hostinger.observer import ApiObserver
 from snapd.metrics import Metrics, MetricsServer, MetricsServerError
-from snapd.outcome import Outcome, OutcomeObserver, Result, SnapshotState
-from snapd.policy import Reason
+from snapd.pipeline.decide import Reason
+from snapd.pipeline.outcome import Outcome, OutcomeObserver, Result, SnapshotState
 
 VM = 1268054
 OTHER_VM = 1268055

@@ -15,14 +15,14 @@ from structlog.testing import capture_logs
 
 from snapd.clock import ManualClock
 from snapd.config import VirtualMachinePolicy
-from snapd.engine import Engine
+from snapd.config.notify import NotifySettings, PingTarget, WebhookTarget
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.metrics import Metrics
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
-from snapd.notify.settings import NotifySettings, PingTarget, WebhookTarget
-from snapd.outcome import Outcome, Result, SnapshotState
-from snapd.waiting import PollSettings
+from snapd.pipeline.engine import Engine
+from snapd.pipeline.outcome import Outcome, Result, SnapshotState
+from snapd.pipeline.wait import PollSettings
 from tests.conftest import START, build_pipeline, make_policy
 from tests.notify_support import SECRET, Receiver, receiver
 

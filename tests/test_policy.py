@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from snapd.policy import Action, Facts, Guards, Reason, decide
+from snapd.pipeline.decide import Action, Facts, Guards, Reason, decide
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 GUARDS = Guards(

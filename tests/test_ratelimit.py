@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from snapd.ratelimit import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
+from snapd.hostinger.budget import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
 
 
 class FakeTime:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from snapd.cron import ScheduleError, parse_cron
-from snapd.schedule import build_trigger, next_slots, previous_slot, slot_gaps
+from snapd.config.cron import ScheduleError, parse_cron
+from snapd.config.schedule import build_trigger, next_slots, previous_slot, slot_gaps
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 

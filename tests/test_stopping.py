@@ -9,7 +9,7 @@ import pytest
 
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import ConnectionFailedError, HostingerClient
-from snapd.ratelimit import BudgetClosedError, RequestBudget
+from snapd.hostinger.budget import BudgetClosedError, RequestBudget
 from tests.conftest import TOKEN
 
 

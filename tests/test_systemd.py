@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from snapd import systemd
+from snapd.daemon import systemd
 
 
 class NotifySocket:

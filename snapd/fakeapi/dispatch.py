@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 from snapd.clock import Clock
 from snapd.fakeapi.errors import ApiError, error_body
 from snapd.fakeapi.faults import DEEP_JSON_DEPTH, Fault, FaultInjector
+from snapd.fakeapi.limiter import SlidingWindowLimiter
 from snapd.fakeapi.model import Timeline
-from snapd.fakeapi.ratelimit import SlidingWindowLimiter
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog
 from snapd.fakeapi.routes import Route, resolve
 from snapd.fakeapi.state import FakeState

@@ -12,9 +12,9 @@ from snapd.clock import Clock, SystemClock
 from snapd.fakeapi.dispatch import Dispatcher
 from snapd.fakeapi.errors import ApiError, JsonObject
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
-from snapd.fakeapi.inventory import DEFAULT_BACKUP_SIZE_KB
+from snapd.fakeapi.fleet import DEFAULT_BACKUP_SIZE_KB
+from snapd.fakeapi.limiter import SlidingWindowLimiter
 from snapd.fakeapi.model import TIME_STYLES
-from snapd.fakeapi.ratelimit import SlidingWindowLimiter
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
 from snapd.fakeapi.server import FakeHTTPServer
 from snapd.fakeapi.state import FakeState

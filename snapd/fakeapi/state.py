@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from snapd.clock import Clock
-from snapd.fakeapi import inventory
+from snapd.fakeapi import fleet as inventory
 from snapd.fakeapi.errors import ApiError, JsonObject, busy_error
 from snapd.fakeapi.model import (
     SNAPSHOT_LIFETIME,

@@ -5,6 +5,7 @@ Public names are re-exported here; import from ``snapd.hostinger``, not its modu
 
 from __future__ import annotations
 
+from snapd.hostinger.budget import MAXIMUM_RATE_LIMIT_PAUSE
 from snapd.hostinger.client import DEFAULT_BASE_URL, HostingerClient
 from snapd.hostinger.endpoints import ENDPOINTS, template_for_path
 from snapd.hostinger.errors import (
@@ -29,7 +30,6 @@ from snapd.hostinger.models import (
     parse_timestamp,
 )
 from snapd.hostinger.observer import RETRY_REASONS, ApiObserver, NullObserver
-from snapd.ratelimit import MAXIMUM_RATE_LIMIT_PAUSE
 
 __all__ = [
     "DEFAULT_BASE_URL",

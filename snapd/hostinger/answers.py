@@ -16,7 +16,6 @@ from typing import Any
 from requests.exceptions import ConnectTimeout, InvalidURL, MissingSchema, ReadTimeout
 from urllib3.exceptions import MaxRetryError
 
-from snapd.hostinger.attempts import is_connect_failure, retry_after_seconds
 from snapd.hostinger.errors import (
     AmbiguousRequestError,
     ApiError,
@@ -29,6 +28,7 @@ from snapd.hostinger.errors import (
     ServerError,
 )
 from snapd.hostinger.exchange import MAXIMUM_BODY_BYTES, Reply
+from snapd.hostinger.retries import is_connect_failure, retry_after_seconds
 
 __all__ = ["IDEMPOTENT_METHODS", "Answer", "deadline_error", "failure_error", "interpret"]
 

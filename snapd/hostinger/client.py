@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from snapd import __version__
 from snapd.hostinger.answers import Answer
+from snapd.hostinger.budget import RequestBudget
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
 from snapd.hostinger.errors import AmbiguousRequestError, InvalidResponseError, NotFoundError
 from snapd.hostinger.models import (
@@ -26,7 +27,6 @@ from snapd.hostinger.models import (
 )
 from snapd.hostinger.observer import ApiObserver, NullObserver
 from snapd.hostinger.transport import Transport
-from snapd.ratelimit import RequestBudget
 
 __all__ = ["DEFAULT_BASE_URL", "HostingerClient"]
 

@@ -31,7 +31,11 @@ from snapd.hostinger.answers import (
     failure_error,
     interpret,
 )
-from snapd.hostinger.attempts import (
+from snapd.hostinger.budget import BudgetClosedError, RequestBudget
+from snapd.hostinger.errors import ApiError, ConnectionFailedError
+from snapd.hostinger.exchange import DeadlineExceededError, Reply, WatchedAdapter, exchange
+from snapd.hostinger.observer import ApiObserver
+from snapd.hostinger.retries import (
     RETRIED_STATUSES,
     RETRY_AFTER_STATUSES,
     CallContext,
@@ -39,11 +43,7 @@ from snapd.hostinger.attempts import (
     logger,
     retry_after_seconds,
 )
-from snapd.hostinger.errors import ApiError, ConnectionFailedError
-from snapd.hostinger.exchange import DeadlineExceededError, Reply, WatchedAdapter, exchange
-from snapd.hostinger.observer import ApiObserver
 from snapd.hostinger.serverclock import ServerClock
-from snapd.ratelimit import BudgetClosedError, RequestBudget
 
 __all__ = ["Transport", "check_base_url"]
 

@@ -19,8 +19,8 @@ from snapd import __version__
 from snapd.hostinger.endpoints import ENDPOINTS
 from snapd.hostinger.observer import RETRY_REASONS
 from snapd.metrics.series import VirtualMachineSeries
-from snapd.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
-from snapd.policy import Reason
+from snapd.pipeline.decide import Reason
+from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
 
 __all__ = ["API_DURATION_BUCKETS", "SKIP_REASONS", "SNAPSHOT_DURATION_BUCKETS", "Metrics"]
 

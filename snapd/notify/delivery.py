@@ -20,7 +20,7 @@ import requests
 import structlog
 
 from snapd import __version__
-from snapd.notify.settings import public_url
+from snapd.config.notify import public_url
 
 log = structlog.get_logger("snapd.notify")
 

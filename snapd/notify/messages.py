@@ -12,7 +12,7 @@ from typing import Any
 
 from snapd import __version__
 from snapd.clock import utc_text
-from snapd.outcome import Outcome, Result, SnapshotState
+from snapd.pipeline.outcome import Outcome, Result, SnapshotState
 
 FAILURE_RESULTS = (Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT, Result.AMBIGUOUS)
 _EVENTS = {

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from snapd.config import Config, VirtualMachinePolicy
+from snapd.config.notify import expand_url
+from snapd.config.rpo import recovery_point_objective
 from snapd.notify.delivery import ATTEMPTS, BACKOFF_SECONDS, Delivery, DeliveryWorker
 from snapd.notify.messages import (
     Notification,
@@ -22,9 +24,7 @@ from snapd.notify.messages import (
     ping_suffix,
     webhook_body,
 )
-from snapd.notify.settings import expand_url
-from snapd.outcome import Outcome, SnapshotState
-from snapd.rpo import recovery_point_objective
+from snapd.pipeline.outcome import Outcome, SnapshotState
 
 #: ``expiring`` is sent once per snapshot when it has less than this left (as the alert).
 EXPIRING_WITHIN = timedelta(hours=12)

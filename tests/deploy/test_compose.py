@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from snapd.config import load_config
-from snapd.credentials import CONTAINER_SECRET, ENVIRONMENT_VARIABLE
+from snapd.config.credentials import CONTAINER_SECRET, ENVIRONMENT_VARIABLE
 from tests.deploy.support import (
     DEPLOY,
     METRICS_PORT,

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from snapd import __version__
-from snapd.credentials import CONTAINER_SECRET
+from snapd.config.credentials import CONTAINER_SECRET
 from tests.conftest import PROJECT_ROOT
 from tests.deploy.dockerfile import Stage, parse
 from tests.deploy.support import METRICS_PORT, STATE_DIR, tool

@@ -7,7 +7,7 @@ from typing import Any
 
 from snapd import __version__
 from snapd.config import load_config
-from snapd.credentials import CONTAINER_SECRET
+from snapd.config.credentials import CONTAINER_SECRET
 from tests.deploy.dockerfile import parse
 from tests.deploy.support import (
     DEPLOY,

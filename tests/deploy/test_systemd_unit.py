@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from snapd.credentials import CREDENTIAL_NAME
+from snapd.config.credentials import CREDENTIAL_NAME
 from tests.deploy.support import DEPLOY, STOP_TIMEOUT_SECONDS, seconds, tool
 from tests.deploy.unit_file import directives
 

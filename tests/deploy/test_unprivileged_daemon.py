@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from snapd.credentials import CREDENTIAL_NAME
+from snapd.config.credentials import CREDENTIAL_NAME
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import PROJECT_ROOT, TOKEN
 from tests.daemon_support import DaemonProcess, metric_value

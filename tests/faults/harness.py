@@ -22,16 +22,16 @@ from prometheus_client import CollectorRegistry
 
 from snapd.clock import ManualClock
 from snapd.config import VirtualMachinePolicy
-from snapd.engine import Engine
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
+from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger
-from snapd.locks import VirtualMachineLocks
+from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
-from snapd.operations import Operations
-from snapd.outcome import ATTEMPT_RESULTS, Outcome, Result
-from snapd.ratelimit import RequestBudget
-from snapd.waiting import PollSettings
+from snapd.pipeline.engine import Engine
+from snapd.pipeline.operations import Operations
+from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result
+from snapd.pipeline.wait import PollSettings
 from tests.conftest import TOKEN
 
 CREATE_NAMES = ("create_snapshot",)

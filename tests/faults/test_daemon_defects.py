@@ -16,9 +16,9 @@ import pytest
 import structlog
 
 from snapd.config import HealthCheck, HookCommand, load_config
-from snapd.daemon import Daemon
+from snapd.daemon.daemon import Daemon
+from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
-from snapd.jobs import RunningJobs, slot_bound
 from tests.conftest import TOKEN, make_policy
 from tests.daemon_support import DaemonProcess
 
@@ -89,7 +89,7 @@ def test_a_sighup_while_the_policy_is_read_does_not_kill_the_daemon(
     policy = write_policy(tmp_path / "config.yaml", live_fake)
     script = (
         "import os, signal, sys\n"
-        "import snapd.cli as cli\n"
+        "import snapd.cli.dispatch as cli\n"
         "load = cli._load\n"
         "def load_slowly(arguments):\n"
         "    os.kill(os.getpid(), signal.SIGHUP)\n"

@@ -12,7 +12,7 @@ import pytest
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import Action
-from snapd.outcome import Result
+from snapd.pipeline.outcome import Result
 from tests.conftest import START, TOKEN, make_policy
 from tests.faults.harness import Scene, scene
 

@@ -14,7 +14,7 @@ from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import LedgerError
 from snapd.ledger import pending as pending_table
-from snapd.outcome import Result
+from snapd.pipeline.outcome import Result
 from tests.conftest import START, TOKEN, build_pipeline, make_policy
 from tests.faults.harness import Scene, scene
 

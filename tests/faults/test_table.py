@@ -17,12 +17,12 @@ from typing import Any
 
 import pytest
 
+from snapd.checks.hooks import HookResult
 from snapd.clock import ManualClock
 from snapd.config import HealthCheck, HookCommand
 from snapd.fakeapi import FakeHostinger, Fault
-from snapd.hooks import HookResult
 from snapd.ledger import Hold
-from snapd.outcome import Result
+from snapd.pipeline.outcome import Result
 from tests.conftest import START, make_policy
 from tests.faults.harness import Scene, healthy_endpoint, scene
 

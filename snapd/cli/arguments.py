@@ -1,0 +1,304 @@
+"""The ``snapd`` command line's grammar: every subcommand, option and help text.
+
+Parsing only: each subcommand sets ``command`` to the name of its handler in ``snapd.cli``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from snapd import __version__
+from snapd.cli.commands import notify as notify_command
+from snapd.config import DEFAULT_CONFIG_PATH
+from snapd.config.durations import parse_duration
+from snapd.fakeapi import grammar as fake_api_grammar
+
+DESCRIPTION = """\
+Scheduled, guarded snapshots for Hostinger VPS machines.
+
+Hostinger keeps one snapshot per VM and every new snapshot overwrites the previous one.
+snapd checks before it overwrites, never posts twice for one slot, waits for the action
+and verifies the result, and exports the age of every restore point to Prometheus."""
+
+EPILOG = """\
+exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
+            3 (once) skipped by a guard and nothing failed.
+The policy file defaults to $SNAPD_CONFIG or /etc/snapd/config.yaml."""
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 timestamp like 2025-01-05T03:00:00Z, got {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _duration(text: str) -> timedelta:
+    try:
+        duration = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if duration <= timedelta(0):
+        raise argparse.ArgumentTypeError(f"expected a duration longer than 0s, got {text!r}")
+    return duration
+
+
+def _virtual_machine_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a virtual machine id (a number), got {text!r}")
+    return int(text)
+
+
+def _config_option() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("SNAPD_CONFIG", str(DEFAULT_CONFIG_PATH))),
+        metavar="FILE",
+        help="policy file (default: $SNAPD_CONFIG or %(default)s)",
+    )
+    return parent
+
+
+def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    run = commands.add_parser(
+        "run",
+        parents=[config_option],
+        help="run the daemon: snapshots on schedule, metrics on /metrics",
+        description="Run the daemon: one job per VM on its schedule, catch-up of a missed "
+        "slot at start, refresh before expiry, /metrics, /healthz and /readyz. SIGHUP "
+        "reloads the policy (an invalid one is rejected and the old one stays); SIGTERM "
+        "and SIGINT stop within seconds, leaving running actions recorded as pending for "
+        "the next start.",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="decide and log every slot as usual, but create nothing",
+    )
+    run.add_argument(
+        "--inventory-interval",
+        type=_duration,
+        metavar="DURATION",
+        help="re-read every VM's snapshot and backups this often, e.g. 15m (default: "
+        "derived from the fleet size so that it uses at most a tenth of requests_per_minute)",
+    )
+    run.set_defaults(command="daemon")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the daemon against the embedded fake API (no token, no network)",
+        description="Start the fake Hostinger API in this process with a few VMs, a policy "
+        "that snapshots every minute, a ledger in a temporary folder and the metrics "
+        "endpoint, then run the daemon. Ctrl-C ends it.",
+    )
+    demo.add_argument(
+        "--vms", type=positive_int, default=3, metavar="N", help="number of fake VMs (default 3)"
+    )
+    demo.add_argument(
+        "--run-for",
+        type=_duration,
+        metavar="DURATION",
+        help="stop by itself after this long, e.g. 2m (default: until Ctrl-C)",
+    )
+    demo.set_defaults(command="demo")
+
+
+def _add_fake_api(commands: Any) -> None:
+    fake_api = commands.add_parser(
+        "fake-api",
+        help="serve the embedded fake Hostinger API (for trying snapd out and for tests)",
+        description="Serve a fake of the Hostinger VPS API that behaves like the real one: "
+        "bearer auth, one snapshot per VM that each create overwrites, asynchronous "
+        "actions, pagination, rate limiting and injectable faults. Prints its base URL "
+        "and VM ids; stops on Ctrl-C or SIGTERM.",
+    )
+    fake_api_grammar.add_arguments(fake_api)
+    fake_api.set_defaults(command="fake_api")
+
+
+def _add_operations(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The commands that act on VMs: once, status, history, hold, release, restore, delete."""
+    once = commands.add_parser(
+        "once",
+        parents=[config_option],
+        help="run the guarded snapshot pipeline now",
+        description="Run the guarded pipeline now for the given VMs (or --all) and wait for "
+        "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
+        "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
+        "failed.",
+    )
+    targets = once.add_mutually_exclusive_group(required=True)
+    targets.add_argument(
+        "vm_ids",
+        nargs="*",
+        default=[],
+        type=_virtual_machine_id,
+        metavar="VM_ID",
+        help="virtual machine ids from the policy",
+    )
+    targets.add_argument("--all", action="store_true", help="every VM in the policy")
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="walk the same path and log the same lines, but create nothing",
+    )
+    once.add_argument(
+        "--force",
+        action="store_true",
+        help="ignore min_age, protect_manual and holds (nothing else)",
+    )
+    once.set_defaults(command="once")
+
+    status = commands.add_parser(
+        "status",
+        parents=[config_option],
+        help="one row per VM: state, snapshot age and expiry, last success, hold, next run",
+        description="Show every VM's restore point as the API and the ledger see it now.",
+    )
+    status.set_defaults(command="status")
+
+    history = commands.add_parser(
+        "history",
+        parents=[config_option],
+        help="the ledger of past attempts, newest first",
+        description="Show past attempts from the ledger, newest first: the history of "
+        "restore points that the API itself does not keep.",
+    )
+    history.add_argument(
+        "vm_id",
+        nargs="?",
+        type=_virtual_machine_id,
+        metavar="VM_ID",
+        help="only this virtual machine",
+    )
+    history.add_argument(
+        "--limit", type=positive_int, default=50, metavar="N", help="rows to show (default 50)"
+    )
+    history.set_defaults(command="history")
+
+    hold = commands.add_parser(
+        "hold",
+        parents=[config_option],
+        help="stop scheduled snapshots from overwriting a VM's snapshot for a while",
+        description="Hold a VM: no scheduled snapshot overwrites its current one until the "
+        "hold ends. Warns when the snapshot expires before that.",
+    )
+    hold.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
+    hold.add_argument(
+        "--for",
+        dest="duration",
+        type=_duration,
+        required=True,
+        metavar="DURATION",
+        help="how long, e.g. 48h or 3d",
+    )
+    hold.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why, shown in status and logs"
+    )
+    hold.set_defaults(command="hold")
+
+    release = commands.add_parser(
+        "release",
+        parents=[config_option],
+        help="end a VM's hold",
+        description="End a VM's hold; scheduled snapshots resume with the next slot.",
+    )
+    release.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
+    release.set_defaults(command="release")
+
+    for kind, summary in (
+        ("restore", "restore a VM from its snapshot (asks first)"),
+        ("delete", "delete a VM's snapshot (asks first)"),
+    ):
+        manual = commands.add_parser(
+            kind,
+            parents=[config_option],
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}. Shows the snapshot, asks for "
+            "confirmation on a terminal, refuses without one unless --yes, waits for the "
+            "action and records it."
+            + (" The VM is then held for hold_after_restore." if kind == "restore" else ""),
+        )
+        manual.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
+        manual.add_argument("--yes", action="store_true", help="do not ask")
+        manual.set_defaults(command="manual", kind=kind)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; every subcommand sets ``handler``."""
+    parser = argparse.ArgumentParser(
+        prog="snapd",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"snapd {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at debug level whatever the policy says"
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    config_option = _config_option()
+
+    config_parser = commands.add_parser(
+        "config", help="check, show or describe the policy file", description="Policy file tools."
+    )
+    config_commands = config_parser.add_subparsers(title="config commands", metavar="COMMAND")
+    validate = config_commands.add_parser(
+        "validate",
+        parents=[config_option],
+        help="check the policy; list every problem as FILE:LINE: path: message",
+        description="Check the policy file. Exit 0 when valid, 2 with every problem listed.",
+    )
+    validate.set_defaults(command="config_validate")
+    show = config_commands.add_parser(
+        "show",
+        parents=[config_option],
+        help="print the effective per-VM settings (defaults applied, token masked)",
+        description="Print the effective policy as YAML, defaults applied; the token is ***.",
+    )
+    show.set_defaults(command="config_show")
+    schema = config_commands.add_parser(
+        "schema",
+        help="print the policy's JSON Schema (for editors and CI)",
+        description="Print the JSON Schema that every policy file is validated against.",
+    )
+    schema.set_defaults(command="config_schema")
+    config_parser.set_defaults(command="config_help", help_parser=config_parser)
+
+    plan = commands.add_parser(
+        "plan",
+        parents=[config_option],
+        help="show the next scheduled slots of every VM",
+        description="Print the next slots of every VM, in UTC and in the VM's time zone.",
+    )
+    plan.add_argument(
+        "--count", type=positive_int, default=5, metavar="N", help="slots per VM (default 5)"
+    )
+    plan.add_argument(
+        "--after",
+        type=_timestamp,
+        metavar="TIMESTAMP",
+        help="list slots after this ISO 8601 instant instead of now (UTC without an offset)",
+    )
+    plan.set_defaults(command="plan")
+    _add_daemon(commands, config_option)
+    _add_operations(commands, config_option)
+    _add_fake_api(commands)
+    notify_command.add_arguments(commands, config_option)
+    return parser

@@ -1,0 +1,108 @@
+"""``snapd config validate|show|schema``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from snapd.cli.commands import ExitCode
+from snapd.config import (
+    Config,
+    ConfigError,
+    HealthCheck,
+    VirtualMachinePolicy,
+    load_config,
+    state_dir_note,
+)
+from snapd.config.credentials import CredentialError, load_token
+from snapd.config.durations import format_duration
+from snapd.config.masking import mask_url
+from snapd.config.notify import NotifySettings, shown
+from snapd.config.schema import POLICY_SCHEMA
+
+
+def load_or_report(path: Path) -> Config | None:
+    """Load the policy, or print every problem to ``stderr`` and return None."""
+    try:
+        return load_config(path)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"snapd: error: {problem}", file=sys.stderr)
+        return None
+
+
+def validate(path: Path) -> int:
+    """Exit 0 and say so when the policy is valid; else list the problems and exit 2."""
+    config = load_or_report(path)
+    if config is None:
+        return ExitCode.USAGE
+    print(f"{path}: valid, {len(config.vms)} virtual machine(s)", file=sys.stdout)
+    note = state_dir_note(config)
+    if note is not None:
+        print(f"{path}: {note}", file=sys.stdout)
+    return ExitCode.OK
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for key, value in vars(policy).items():
+        if value is None:
+            continue
+        if isinstance(value, HealthCheck):
+            # The URL may carry a password or an API key; the hook's argv carries none
+            # by contract (secrets belong in files or the environment), so it is shown.
+            settings[key] = {name: _shown(item) for name, item in vars(value).items()}
+            settings[key]["url"] = mask_url(value.url)
+        elif isinstance(value, NotifySettings):
+            settings[key] = shown(value)  # every URL masked: they are secrets
+        elif hasattr(value, "__dataclass_fields__"):
+            settings[key] = {name: _shown(item) for name, item in vars(value).items()}
+        else:
+            settings[key] = _shown(value)
+    return settings
+
+
+def show(path: Path) -> int:
+    """Print the effective policy (defaults applied, token masked) as YAML."""
+    config = load_or_report(path)
+    if config is None:
+        return ExitCode.USAGE
+    try:
+        token = load_token(config.api.token_file)
+        token_text = f"*** (from {token.source})"
+    except CredentialError as error:
+        token_text = f"(none: {error})"
+    effective = {
+        "api": {
+            "base_url": mask_url(config.api.base_url),
+            "token": token_text,
+            "timeout": format_duration(config.api.timeout),
+            "requests_per_minute": config.api.requests_per_minute,
+        },
+        "metrics": {"listen": config.metrics.listen},
+        "state_dir": str(config.state_dir),
+        "stop_timeout": format_duration(config.stop_timeout),
+        "log": {"format": config.log.format, "level": config.log.level},
+        "vms": [_vm_settings(policy) for policy in config.vms],
+    }
+    sys.stdout.write(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True))
+    return ExitCode.OK
+
+
+def schema() -> int:
+    """Print the policy's JSON Schema."""
+    print(json.dumps(POLICY_SCHEMA, indent=2))
+    return ExitCode.OK

@@ -1,0 +1,63 @@
+"""``snapd restore`` and ``snapd delete``: destructive, so shown first and confirmed."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+
+from snapd.cli.commands import ExitCode, UsageError
+from snapd.cli.commands.formatting import age, iso_utc
+from snapd.pipeline.outcome import Result
+from snapd.runtime import Runtime
+
+WARNINGS = {
+    "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
+    "delete": "the VM will have no snapshot to restore from",
+}
+
+
+def confirm(question: str, ask: Callable[[str], str] | None = None) -> bool:
+    """Ask on the terminal; only an explicit yes counts."""
+    answer = (ask or input)(question)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def run_manual(
+    runtime: Runtime,
+    kind: str,
+    virtual_machine_id: int,
+    *,
+    assume_yes: bool,
+    now: datetime,
+    interactive: bool | None = None,
+    ask: Callable[[str], str] | None = None,
+) -> int:
+    """Show the snapshot, confirm (TTY) or require ``--yes``, run, report."""
+    policy = runtime.policies([virtual_machine_id], every=False)[0]
+    snapshot = runtime.operations.current_snapshot(policy.id)
+    if snapshot is None:
+        print(
+            f"virtual machine {policy.id} ({policy.name}) has no snapshot; nothing to {kind}",
+            file=sys.stderr,
+        )
+        return ExitCode.FAILURE
+    print(
+        f"{kind} virtual machine {policy.id} ({policy.name}): snapshot {snapshot.id}, "
+        f"created {iso_utc(snapshot.created_at)} ({age(snapshot.created_at, now)}), "
+        f"expires {iso_utc(snapshot.expires_at)}"
+    )
+    print(f"warning: {WARNINGS[kind]}")
+    if not assume_yes:
+        on_terminal = sys.stdin.isatty() if interactive is None else interactive
+        if not on_terminal:
+            raise UsageError(f"refusing to {kind} without a terminal to confirm on; pass --yes")
+        if not confirm(f"{kind} now? [y/N] ", ask):
+            print("nothing done")
+            return ExitCode.FAILURE
+    operation = runtime.operations.restore if kind == "restore" else runtime.operations.delete
+    outcome = operation(policy, snapshot)
+    print(f"{kind} {outcome.result.value}: {outcome.detail}")
+    if kind == "restore" and outcome.result is Result.SUCCESS and policy.hold_after_restore:
+        print(f"virtual machine {policy.id} is held for {policy.hold_after_restore}")
+    return ExitCode.OK if outcome.result is Result.SUCCESS else ExitCode.FAILURE

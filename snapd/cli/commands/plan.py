@@ -1,0 +1,37 @@
+"""``snapd plan``: the next slots of every VM, to check a schedule before trusting it."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from snapd.cli.commands import ExitCode
+from snapd.cli.commands.config import load_or_report
+from snapd.cli.commands.formatting import iso_utc
+from snapd.config.cron import load_timezone
+from snapd.config.durations import format_duration
+from snapd.config.schedule import build_trigger, next_slots
+
+
+def plan(
+    path: Path,
+    count: int,
+    after: datetime,
+) -> int:
+    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time."""
+    config = load_or_report(path)
+    if config is None:
+        return ExitCode.USAGE
+    for policy in config.vms:
+        zone = load_timezone(policy.timezone)
+        trigger = build_trigger(policy.schedule, policy.timezone)
+        print(
+            f"{policy.name} (id {policy.id}): {policy.schedule!r} in {policy.timezone}"
+            + (f", up to {format_duration(policy.jitter)} later (jitter)" if policy.jitter else ""),
+            file=sys.stdout,
+        )
+        for slot in next_slots(trigger, after, count):
+            local = slot.astimezone(zone).isoformat()
+            print(f"  {iso_utc(slot)}  {local} {slot.astimezone(zone):%a}", file=sys.stdout)
+    return ExitCode.OK

@@ -1,0 +1,238 @@
+"""The ``snapd`` command line: each subcommand's handler, and ``main``.
+
+Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error, 3 (``once``)
+skipped by a guard. The grammar is in ``snapd.cli.arguments``; the work in ``snapd.cli.commands``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from snapd.cli.arguments import build_parser
+from snapd.cli.commands import ExitCode, UsageError
+from snapd.config import Config, ConfigError, load_config
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _run_config_validate(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands import config
+
+    return config.validate(arguments.config)
+
+
+def _run_config_show(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands import config
+
+    return config.show(arguments.config)
+
+
+def _run_config_schema(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands import config
+
+    return config.schema()
+
+
+def _run_plan(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.plan import plan
+
+    after = arguments.after or datetime.now(UTC)
+    return plan(arguments.config, arguments.count, after)
+
+
+def _load(arguments: argparse.Namespace) -> Config:
+    """Load the policy and set up logging as it asks (``ConfigError`` goes to ``main``)."""
+    from snapd.logs import configure_logging
+
+    config = load_config(arguments.config)
+    configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
+    return config
+
+
+def _run_once(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.once import run_once
+    from snapd.notify.notifier import drain_seconds, one_shot_notifier
+    from snapd.runtime import open_runtime
+
+    config = _load(arguments)
+    notifier = one_shot_notifier(config)
+    runtime = open_runtime(config, observer=notifier)
+    try:
+        policies = runtime.policies(arguments.vm_ids, arguments.all)
+        return run_once(
+            runtime, policies, dry_run=arguments.dry_run, force=arguments.force, notifier=notifier
+        )
+    finally:
+        runtime.close()
+        if notifier is not None:
+            notifier.close(drain_seconds(config))
+
+
+def _run_status(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.inspect import status
+    from snapd.runtime import open_runtime
+
+    runtime = open_runtime(_load(arguments))
+    try:
+        return status(runtime, datetime.now(UTC))
+    finally:
+        runtime.close()
+
+
+def _run_history(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.inspect import history
+    from snapd.runtime import open_ledger
+
+    with open_ledger(_load(arguments)) as ledger:
+        return history(ledger, arguments.vm_id, arguments.limit)
+
+
+def _run_hold(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.holds import hold
+    from snapd.hostinger import ApiError
+    from snapd.runtime import build_client, open_ledger
+
+    config = _load(arguments)
+    if arguments.vm_id not in {policy.id for policy in config.vms}:
+        raise UsageError(f"virtual machine {arguments.vm_id} is not in {config.source}")
+    snapshot = None
+    try:
+        client = build_client(config)
+        try:
+            snapshot = client.get_snapshot(arguments.vm_id)
+        finally:
+            client.close()
+    except (UsageError, ApiError) as error:
+        print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
+    with open_ledger(config) as ledger:
+        now = datetime.now(UTC)
+        return hold(ledger, arguments.vm_id, arguments.duration, arguments.reason, now, snapshot)
+
+
+def _run_release(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.holds import release
+    from snapd.runtime import open_ledger
+
+    with open_ledger(_load(arguments)) as ledger:
+        return release(ledger, arguments.vm_id)
+
+
+def _run_manual(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.manual import run_manual
+    from snapd.runtime import open_runtime
+
+    runtime = open_runtime(_load(arguments))
+    try:
+        return run_manual(
+            runtime,
+            arguments.kind,
+            arguments.vm_id,
+            assume_yes=arguments.yes,
+            now=datetime.now(UTC),
+        )
+    finally:
+        runtime.close()
+
+
+def _run_daemon(arguments: argparse.Namespace) -> int:
+    from snapd.daemon.daemon import Daemon
+    from snapd.daemon.signals import signal_handlers
+    from snapd.metrics import MetricsServerError
+
+    # Handlers first: a SIGHUP while the policy is read (systemd's reload, a log rotation)
+    # must not kill the process; it is acted on once the daemon runs.
+    commands: queue.Queue[str] = queue.Queue()
+    with signal_handlers(commands):
+        config = _load(arguments)
+        daemon = Daemon(
+            arguments.config,
+            config,
+            dry_run=arguments.dry_run,
+            inventory_every=arguments.inventory_interval,
+            signals=commands,
+        )
+        try:
+            code = daemon.run()
+        except MetricsServerError as error:
+            raise UsageError(str(error)) from None
+    if daemon.unfinished:
+        # A job stuck in a call past the stop bound must not keep the process alive:
+        # its pending row is in the ledger and the next start resumes it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _run_demo(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.demo import run_demo
+
+    run_for = arguments.run_for.total_seconds() if arguments.run_for else None
+    return run_demo(arguments.vms, run_for)
+
+
+def _run_notify_test(arguments: argparse.Namespace) -> int:
+    from snapd.cli.commands.notify import run_test
+
+    return run_test(_load(arguments), arguments.vm_ids)
+
+
+def _run_fake_api(arguments: argparse.Namespace) -> int:
+    from snapd.fakeapi import command
+
+    return command.run(arguments)
+
+
+HANDLERS: dict[str, Handler] = {
+    "config_validate": _run_config_validate,
+    "config_show": _run_config_show,
+    "config_schema": _run_config_schema,
+    "plan": _run_plan,
+    "daemon": _run_daemon,
+    "demo": _run_demo,
+    "once": _run_once,
+    "status": _run_status,
+    "history": _run_history,
+    "hold": _run_hold,
+    "release": _run_release,
+    "manual": _run_manual,
+    "fake_api": _run_fake_api,
+    "notify_test": _run_notify_test,
+}
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return ExitCode.USAGE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; return its exit code."""
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    name: str | None = getattr(arguments, "command", None)
+    if name is None:
+        return _usage(parser)
+    if name == "config_help":
+        return _usage(arguments.help_parser)
+    handler = HANDLERS[name]
+    try:
+        return handler(arguments)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"snapd: error: {problem}", file=sys.stderr)
+        return ExitCode.USAGE
+    except UsageError as error:
+        print(f"snapd: error: {error}", file=sys.stderr)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

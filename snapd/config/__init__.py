@@ -1,0 +1,38 @@
+"""The policy: file → frozen dataclasses, its schema, durations, cron, schedules, credentials.
+
+``snapd.config`` re-exports what the rest of snapd uses from ``policy_file``.
+"""
+
+from __future__ import annotations
+
+from snapd.config.policy_file import (
+    BUILT_IN_DEFAULTS,
+    DEFAULT_CONFIG_PATH,
+    UNEXPECTED_PROBLEM,
+    ApiSettings,
+    Config,
+    ConfigError,
+    HealthCheck,
+    HookCommand,
+    LogSettings,
+    MetricsSettings,
+    VirtualMachinePolicy,
+    load_config,
+    state_dir_note,
+)
+
+__all__ = [
+    "BUILT_IN_DEFAULTS",
+    "DEFAULT_CONFIG_PATH",
+    "UNEXPECTED_PROBLEM",
+    "ApiSettings",
+    "Config",
+    "ConfigError",
+    "HealthCheck",
+    "HookCommand",
+    "LogSettings",
+    "MetricsSettings",
+    "VirtualMachinePolicy",
+    "load_config",
+    "state_dir_note",
+]

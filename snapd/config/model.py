@@ -1,0 +1,107 @@
+"""The policy as frozen dataclasses, and the error that says a policy cannot be used.
+
+Built by ``snapd.config.policy_file.load_config``; imported from ``snapd.config``, which re-exports
+every name here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from snapd.config.notify import NotifySettings
+from snapd.config.yaml_source import KeyPath
+
+Reporter = Callable[[KeyPath, str], None]
+
+DEFAULT_STOP_TIMEOUT = timedelta(seconds=10)
+
+
+class ConfigError(Exception):
+    """The policy cannot be used. ``problems`` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    url: str
+    timeout: timedelta
+    expect_status: tuple[int, ...]  # empty: any 2xx
+
+
+@dataclass(frozen=True)
+class HookCommand:
+    command: tuple[str, ...]
+    timeout: timedelta
+
+
+@dataclass(frozen=True)
+class VirtualMachinePolicy:
+    """The effective settings of one VM after defaults were applied."""
+
+    id: int
+    name: str
+    schedule: str
+    timezone: str
+    jitter: timedelta
+    min_age: timedelta
+    protect_manual: timedelta
+    action_timeout: timedelta
+    busy_timeout: timedelta
+    catch_up: timedelta
+    refresh_before_expiry: timedelta
+    hold_after_restore: timedelta
+    snapshot_lifetime: timedelta
+    allowed_states: tuple[str, ...]
+    health_check: HealthCheck | None
+    pre_hook: HookCommand | None
+    post_hook: HookCommand | None
+    notify: NotifySettings | None = None
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    base_url: str
+    token_file: Path | None
+    timeout: timedelta
+    requests_per_minute: int
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    host: str
+    port: int
+
+    @property
+    def listen(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    format: str
+    level: str
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    api: ApiSettings
+    vms: tuple[VirtualMachinePolicy, ...]
+    metrics: MetricsSettings
+    state_dir: Path
+    log: LogSettings
+    # After SIGTERM, how long `snapd run` waits for running jobs before exiting anyway.
+    stop_timeout: timedelta = DEFAULT_STOP_TIMEOUT
+
+    def vm(self, virtual_machine_id: int) -> VirtualMachinePolicy:
+        """Return the policy of ``virtual_machine_id``; raise ``KeyError`` if not listed."""
+        for policy in self.vms:
+            if policy.id == virtual_machine_id:
+                return policy
+        raise KeyError(virtual_machine_id)

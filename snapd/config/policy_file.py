@@ -1,0 +1,208 @@
+"""The policy file: YAML in, frozen dataclasses out, every problem reported at once.
+
+Contract: ``load_config(path)`` returns a ``Config`` or raises ``ConfigError`` whose
+``problems`` are one-line strings ``FILE:LINE: path: message``. Nothing is printed here; the
+CLI prints the problems and exits 2. Per-VM keys override ``defaults``; the defaults of the
+defaults are in ``BUILT_IN_DEFAULTS`` and in ``config.example.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from snapd.config.model import (
+    DEFAULT_STOP_TIMEOUT,
+    ApiSettings,
+    Config,
+    ConfigError,
+    HealthCheck,
+    HookCommand,
+    LogSettings,
+    MetricsSettings,
+    Reporter,
+    VirtualMachinePolicy,
+)
+from snapd.config.schema import POLICY_SCHEMA
+from snapd.config.validate import validate
+from snapd.config.vms import BUILT_IN_DEFAULTS, build_vms, positive
+from snapd.config.yaml_source import (
+    KeyPath,
+    YamlDocument,
+    YamlSourceError,
+    format_path,
+    load_yaml,
+)
+
+__all__ = [
+    "BUILT_IN_DEFAULTS",
+    "DEFAULT_CONFIG_PATH",
+    "UNEXPECTED_PROBLEM",
+    "ApiSettings",
+    "Config",
+    "ConfigError",
+    "HealthCheck",
+    "HookCommand",
+    "LogSettings",
+    "MetricsSettings",
+    "VirtualMachinePolicy",
+    "load_config",
+    "state_dir_note",
+]
+
+DEFAULT_CONFIG_PATH = Path("/etc/snapd/config.yaml")
+DEFAULT_BASE_URL = "https://developers.hostinger.com"
+DEFAULT_STATE_DIR = "/var/lib/snapd"
+# A stop that waits longer than this outlasts systemd's default TimeoutStopSec (90s) many
+# times over; jobs are resumable from the ledger, so waiting longer buys nothing.
+MAXIMUM_STOP_TIMEOUT = timedelta(minutes=10)
+
+# The one message that means "a check in snapd failed", not "the file is wrong".
+UNEXPECTED_PROBLEM = "snapd could not check this policy"
+
+
+def load_config(path: Path) -> Config:
+    """Read, validate and build the policy at ``path``.
+
+    Raises:
+        ConfigError: for any content of the file and any unreadable file; never anything
+            else, because a SIGHUP reload and ``config validate`` must survive any input.
+    """
+    try:
+        return _load_config(path)
+    except ConfigError:
+        raise
+    except Exception as error:
+        # Every value path reports its own problems; this is the net under them, so that
+        # a value nobody foresaw fails closed as a problem instead of a traceback.
+        reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+        raise ConfigError([f"{path}:1: {UNEXPECTED_PROBLEM} ({reason})"]) from None
+
+
+def _load_config(path: Path) -> Config:
+    try:
+        document = load_yaml(path)
+    except YamlSourceError as error:
+        raise ConfigError([str(error)]) from None
+    problems = [
+        f"{path}:{line}: {format_path(key_path)}: duplicate key"
+        for key_path, line in document.duplicates
+    ]
+
+    def report(key_path: KeyPath, message: str) -> None:
+        problems.append(f"{path}:{document.line_of(key_path)}: {format_path(key_path)}: {message}")
+
+    if document.data is None:
+        raise ConfigError([f"{path}:1: the file is empty; expected a policy with 'vms'"])
+    schema_problems = list(validate(document.data, POLICY_SCHEMA))
+    for key_path, message in schema_problems:
+        report(key_path, message)
+    # Check what can still be checked in the VMs whose own part is valid, so that one run
+    # of `config validate` lists every problem.
+    broken = {key_path[:2] for key_path, _ in schema_problems}
+    vms = build_vms(document.data, broken, report)
+    if problems:
+        raise ConfigError(problems)
+    config = _build(document, vms, report)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _build(
+    document: YamlDocument,
+    vms: list[VirtualMachinePolicy],
+    report: Reporter,
+) -> Config:
+    data: dict[str, Any] = document.data
+    api = data.get("api", {})
+    host, _, port = data.get("metrics", {}).get("listen", "127.0.0.1:9891").rpartition(":")
+    token_file = _beside_policy(document.path, api.get("token_file"))
+    if token_file is not None:
+        _check_token_file(token_file, report)
+    state_dir = document.path.parent / data.get("state_dir", DEFAULT_STATE_DIR)
+    _check_state_dir(state_dir, report)
+    log = data.get("log", {})
+    return Config(
+        source=document.path,
+        api=ApiSettings(
+            base_url=api.get("base_url", DEFAULT_BASE_URL).rstrip("/"),
+            token_file=token_file,
+            timeout=positive(api.get("timeout", "30s"), ("api", "timeout"), report),
+            requests_per_minute=api.get("requests_per_minute", 60),
+        ),
+        vms=tuple(vms),
+        metrics=MetricsSettings(host=host.strip("[]") or "0.0.0.0", port=int(port)),
+        state_dir=state_dir,
+        log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
+        stop_timeout=_stop_timeout(data.get("stop_timeout"), report),
+    )
+
+
+def _stop_timeout(text: str | None, report: Reporter) -> timedelta:
+    if text is None:
+        return DEFAULT_STOP_TIMEOUT
+    duration = positive(text, ("stop_timeout",), report)
+    if duration > MAXIMUM_STOP_TIMEOUT:
+        report(("stop_timeout",), f"must be at most 10m, got {text!r}")
+    return duration
+
+
+def _check_token_file(path: Path, report: Reporter) -> None:
+    """A token file named in the policy must be readable now, not at the first slot."""
+    try:
+        if not path.exists():
+            report(("api", "token_file"), f"{path}: file not found")
+        elif not path.is_file():
+            report(("api", "token_file"), f"{path}: not a regular file")
+        elif not os.access(path, os.R_OK):
+            report(("api", "token_file"), f"{path}: permission denied")
+    except (OSError, ValueError) as error:  # a name too long, a NUL byte
+        report(("api", "token_file"), f"cannot be checked: {_os_reason(error)}")
+
+
+def _beside_policy(policy: Path, text: str | None) -> Path | None:
+    """A path from the policy; a relative one is read beside the policy file, so that the
+    meaning of the file does not depend on the directory snapd was started from."""
+    return policy.parent / text if text else None
+
+
+def _check_state_dir(path: Path, report: Reporter) -> None:
+    """The state directory must exist, or be creatable: missing, with an existing parent.
+
+    The ledger creates a missing one (mode 0700) when it is first opened.
+    """
+    try:
+        if path.is_dir():
+            return
+        if path.exists():
+            report(("state_dir",), f"{path}: not a directory")
+        elif not path.parent.is_dir():
+            report(
+                ("state_dir",),
+                f"{path}: does not exist, and neither does its parent {path.parent} "
+                "(snapd creates only the last folder)",
+            )
+    except (OSError, ValueError) as error:
+        report(("state_dir",), f"{path}: cannot be checked: {_os_reason(error)}")
+
+
+def state_dir_note(config: Config) -> str | None:
+    """What ``config validate`` says about a state directory that will be created."""
+    try:
+        missing = not config.state_dir.exists()
+    except (OSError, ValueError):
+        return None
+    if not missing:
+        return None
+    return (
+        f"note: state_dir {config.state_dir} does not exist yet; snapd will create it (mode 0700)"
+    )
+
+
+def _os_reason(error: OSError | ValueError) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return str(error)

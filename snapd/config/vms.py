@@ -1,0 +1,142 @@
+"""The ``vms`` list of a policy: defaults merged into each VM, values checked and built.
+
+Problems go to the caller's ``report`` (``FILE:LINE: path: message`` is made there); a VM
+whose own part failed the schema is skipped so that one run lists every problem.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from snapd.config.cron import parse_cron
+from snapd.config.durations import parse_duration
+from snapd.config.model import HealthCheck, HookCommand, Reporter, VirtualMachinePolicy
+from snapd.config.notify import build_notify
+from snapd.config.schedule import slot_gaps
+from snapd.config.schema import VM_SETTINGS
+from snapd.config.yaml_source import KeyPath
+
+BUILT_IN_DEFAULTS: dict[str, Any] = {
+    "timezone": "UTC",
+    "jitter": "0s",
+    "protect_manual": "24h",
+    "action_timeout": "30m",
+    "busy_timeout": "10m",
+    "catch_up": "24h",
+    "refresh_before_expiry": "24h",
+    "hold_after_restore": "24h",
+    "snapshot_lifetime": "20d",
+    "allowed_states": ["running"],
+}
+# Used when a schedule has fewer than two slots in the measured horizon (it is then
+# rejected anyway for outliving the snapshot, but the value must exist).
+FALLBACK_MIN_AGE = timedelta(hours=12)
+DEFAULT_HOOK_TIMEOUT = timedelta(minutes=5)
+DEFAULT_HEALTH_CHECK_TIMEOUT = timedelta(seconds=10)
+
+
+def build_vms(data: Any, broken: set[KeyPath], report: Reporter) -> list[VirtualMachinePolicy]:
+    """Build the VMs of ``data`` that are not under a ``broken`` path; report the rest."""
+    if not isinstance(data, dict) or not isinstance(data.get("vms"), list):
+        return []
+    defaults = data.get("defaults", {})
+    defaults_valid = isinstance(defaults, dict) and not any(
+        key_path[0] == "defaults" for key_path in broken
+    )
+    vms: list[VirtualMachinePolicy] = []
+    seen: dict[int, int] = {}
+    for index, entry in enumerate(data["vms"]):
+        if not isinstance(entry, dict):
+            continue
+        identifier = entry.get("id")
+        if isinstance(identifier, int) and identifier in seen:
+            first = seen[identifier]
+            report(("vms", index, "id"), f"duplicate id {identifier} (also vms[{first}])")
+        elif isinstance(identifier, int):
+            seen[identifier] = index
+        if defaults_valid and ("vms", index) not in broken:
+            policy = _build_vm(entry, defaults, ("vms", index), report)
+            if policy is not None:
+                vms.append(policy)
+    return vms
+
+
+def positive(text: str, key_path: KeyPath, report: Reporter) -> timedelta:
+    """Parse the duration ``text``; report it when it is not longer than 0s."""
+    duration = parse_duration(text)
+    if duration <= timedelta(0):
+        report(key_path, f"must be longer than 0s, got {text!r}")
+    return duration
+
+
+def _build_vm(
+    entry: dict[str, Any], defaults: dict[str, Any], key_path: KeyPath, report: Reporter
+) -> VirtualMachinePolicy | None:
+    merged = {**BUILT_IN_DEFAULTS, **defaults, **entry}
+
+    def where(key: str) -> KeyPath:
+        # Point at the VM's own key when it set one, else at the defaults entry.
+        return (*key_path, key) if key in entry else ("defaults", key)
+
+    if "schedule" not in merged:
+        report(key_path, "no schedule: set 'schedule' here or in 'defaults'")
+        return None
+    schedule = parse_cron(merged["schedule"])
+    gaps = slot_gaps(schedule)
+    durations = {key: parse_duration(merged[key]) for key in _DURATION_KEYS if key in merged}
+    for key in ("action_timeout", "busy_timeout", "snapshot_lifetime"):
+        if durations[key] <= timedelta(0):
+            report(where(key), f"must be longer than 0s, got {merged[key]!r}")
+    for key in ("health_check", "pre_hook", "post_hook"):
+        timeout = (merged.get(key) or {}).get("timeout")
+        if timeout is not None and parse_duration(timeout) <= timedelta(0):
+            report((*where(key), "timeout"), f"must be longer than 0s, got {timeout!r}")
+    if "min_age" not in durations:
+        durations["min_age"] = gaps.shortest / 2 if gaps.shortest else FALLBACK_MIN_AGE
+    lifetime = durations["snapshot_lifetime"]
+    if gaps.longest is None or gaps.longest > lifetime:
+        gap_text = f"{gaps.longest.days}d" if gaps.longest else "more than a year"
+        report(
+            where("schedule"),
+            f"the longest gap between slots ({gap_text}) exceeds the snapshot lifetime "
+            f"({lifetime.days}d): the restore point would expire between runs",
+        )
+    return VirtualMachinePolicy(
+        id=entry["id"],
+        name=entry.get("name", str(entry["id"])),
+        schedule=merged["schedule"],
+        timezone=merged["timezone"],
+        jitter=durations["jitter"],
+        min_age=durations["min_age"],
+        protect_manual=durations["protect_manual"],
+        action_timeout=durations["action_timeout"],
+        busy_timeout=durations["busy_timeout"],
+        catch_up=durations["catch_up"],
+        refresh_before_expiry=durations["refresh_before_expiry"],
+        hold_after_restore=durations["hold_after_restore"],
+        snapshot_lifetime=lifetime,
+        allowed_states=tuple(merged["allowed_states"]),
+        health_check=_health_check(merged.get("health_check")),
+        pre_hook=_hook(merged.get("pre_hook")),
+        post_hook=_hook(merged.get("post_hook")),
+        notify=build_notify(merged.get("notify"), where("notify"), report),
+    )
+
+
+_DURATION_KEYS = {key for key, schema in VM_SETTINGS.items() if schema.get("format") == "duration"}
+
+
+def _health_check(raw: dict[str, Any] | None) -> HealthCheck | None:
+    if raw is None:
+        return None
+    timeout = parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_HEALTH_CHECK_TIMEOUT
+    expected = tuple(raw.get("expect_status", ()))
+    return HealthCheck(url=raw["url"], timeout=timeout, expect_status=expected)
+
+
+def _hook(raw: dict[str, Any] | None) -> HookCommand | None:
+    if raw is None:
+        return None
+    timeout = parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_HOOK_TIMEOUT
+    return HookCommand(command=tuple(raw["command"]), timeout=timeout)

@@ -1,0 +1,1 @@
+"""``snapd run``: the scheduler, the observer fan-out, inventory, signals and sd_notify."""

@@ -1,0 +1,325 @@
+"""``snapd run``: the long-running service around the pipeline.
+
+Start: open the ledger, restore metrics from it, serve /metrics, add a job per VM, resume
+pending actions and catch up on a missed slot. Then wait for signals: SIGHUP reloads the
+policy (the old one stays if the new one is invalid), SIGTERM and SIGINT stop taking new
+slots, let a create being sent finish, leave waits pending in the ledger and exit 0.
+A job may fail; the daemon may not.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import structlog
+
+from snapd import __version__
+from snapd.clock import InterruptibleClock
+from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
+from snapd.config.durations import format_duration
+from snapd.config.masking import mask_url
+from snapd.config.rpo import recovery_point_objective
+from snapd.daemon import systemd
+from snapd.daemon.catch_up import catch_up_needed
+from snapd.daemon.inventory import FleetInventory, request_spacing, schedule_inventory
+from snapd.daemon.jobs import RunningJobs
+from snapd.daemon.observer import DaemonObserver
+from snapd.daemon.scheduler import SlotScheduler
+from snapd.daemon.signals import signal_handlers
+from snapd.hostinger.budget import RequestBudget
+from snapd.metrics import Metrics, MetricsServer
+from snapd.notify.delivery import DeliveryWorker
+from snapd.notify.notifier import Notifier
+from snapd.pipeline.wait import PollSettings
+from snapd.runtime import Runtime, open_runtime
+
+log = structlog.get_logger("snapd.daemon")
+
+NOTIFY_CLOSE_SECONDS = 1.0  # the last outcomes' notifications, within the stop bound
+
+
+class Daemon:
+    """One daemon process; ``run()`` blocks until a stop signal and returns the exit code."""
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        *,
+        dry_run: bool = False,
+        token: str | None = None,
+        poll: PollSettings | None = None,
+        metrics_host: str | None = None,
+        metrics_port: int | None = None,
+        inventory_every: timedelta | None = None,
+        signals: queue.Queue[str] | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.dry_run = dry_run
+        self.token = token
+        self.poll = poll
+        self.metrics_host = metrics_host if metrics_host is not None else config.metrics.host
+        self.metrics_port = metrics_port if metrics_port is not None else config.metrics.port
+        self.inventory_every = inventory_every
+        self.stop_event = threading.Event()
+        self.signals: queue.Queue[str] = signals if signals is not None else queue.Queue()
+        self.metrics = Metrics()
+        self._policies_lock = threading.Lock()
+        self._policies = {policy.id: policy for policy in config.vms}
+        self.jobs = RunningJobs()
+        self.unfinished = 0  # jobs still running when the stop bound ran out
+        self._wedged_reported: set[int] = set()
+        self.server: MetricsServer | None = None
+        self.scheduler: SlotScheduler | None = None
+        self.runtime: Runtime | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def run(
+        self, run_for: float | None = None, announce: Callable[[str], None] | None = None
+    ) -> int:
+        """Start, serve until stopped (or for ``run_for`` seconds), stop; return 0.
+
+        ``announce`` receives the metrics server's base URL once it listens. Signals are
+        handled from the first moment: one that arrives during start-up is acted on as soon
+        as the daemon is up (a stop then stops it at once).
+        """
+        with signal_handlers(self.signals):
+            self._run(run_for, announce)
+        return 0
+
+    def _run(self, run_for: float | None, announce: Callable[[str], None] | None) -> None:
+        # Notifications have their own worker and session: a hanging receiver cannot
+        # hold up a slot, and they do not count against the Hostinger request budget.
+        self.notifier = Notifier(self.policy, DeliveryWorker(self.metrics.notification_finished))
+        self.observer = DaemonObserver(self.metrics, self, self.notifier)
+        observer = self.observer
+        self.budget = RequestBudget(self.config.api.requests_per_minute)
+        self.runtime = open_runtime(
+            self.config,
+            budget=self.budget,
+            clock=InterruptibleClock(self.stop_event),
+            observer=observer,
+            api_observer=self.metrics,
+            poll=self.poll,
+            should_stop=self.stop_event.is_set,
+            token=self.token,
+        )
+        try:
+            self.server = MetricsServer(
+                self.metrics, self.metrics_host, self.metrics_port, ready=self.readiness
+            )
+            self.server.start()
+            if announce is not None:
+                announce(self.server.url)
+            self._restore_from_ledger()
+            self.scheduler = SlotScheduler(self._run_slot, len(self.config.vms))
+            self.scheduler.start(self.config.vms)
+            self._log_start()
+            self._startup_runs()
+            self._start_inventory()
+            self.metrics.config_reloaded(True, datetime.now(UTC))
+            systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
+            watchdog = systemd.Watchdog(self.healthy)
+            watchdog.start()
+            try:
+                self._main_loop(run_for)
+            finally:
+                watchdog.stop()
+        finally:
+            self._stop()
+
+    def _main_loop(self, run_for: float | None) -> None:
+        deadline = None if run_for is None else time.monotonic() + run_for
+        while True:
+            timeout = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            try:
+                command = self.signals.get(timeout=timeout)
+            except queue.Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    log.info("run_time_elapsed")
+                    return
+                continue
+            if command == "reload":
+                self.reload()
+            elif command == "stop":
+                return
+
+    def _stop(self) -> None:
+        stop_timeout = self.config.stop_timeout.total_seconds()
+        log.info("stopping", stop_timeout_seconds=stop_timeout)
+        systemd.stopping("stopping: pending actions stay recorded")
+        self.stop_event.set()
+        if self.runtime is not None:
+            self.budget.close()  # requests queued behind the budget give up at once
+        if self.scheduler is not None:
+            self.scheduler.shutdown()
+        self.unfinished = self.jobs.wait_idle(stop_timeout)
+        self.notifier.close(NOTIFY_CLOSE_SECONDS)
+        if self.server is not None:
+            self.server.stop()
+        if self.runtime is not None and not self.unfinished:
+            # A job stuck in a request still uses the client and the ledger; the process
+            # exit that follows releases them.
+            self.runtime.close()
+        log.info("stopped", unfinished_runs=self.unfinished)
+
+    def healthy(self) -> bool:
+        """The watchdog's question: running, and no job far past its bound?"""
+        if self.stop_event.is_set():
+            return False
+        wedged = set(self.jobs.wedged())
+        for virtual_machine_id in wedged - self._wedged_reported:
+            log.error("job_wedged", vm=virtual_machine_id, detail="watchdog pings stop")
+        self._wedged_reported = wedged
+        return not wedged
+
+    def request_stop(self) -> None:
+        """Ask the main loop to stop (what SIGTERM does)."""
+        self.signals.put("stop")
+
+    def readiness(self) -> tuple[bool, str]:
+        """/readyz: ready while the scheduler runs and the API accepts the token."""
+        if self.stop_event.is_set():
+            return False, "stopping"
+        if self.scheduler is None:
+            return False, "starting"
+        if not self.metrics.authentication_ok:
+            return False, "the API refused the token"
+        return True, "ready"
+
+    # -- reload --------------------------------------------------------------------------
+
+    def reload(self) -> bool:
+        """Re-read the policy; keep the old one when the new one is invalid."""
+        systemd.reloading()
+        now = datetime.now(UTC)
+        try:
+            new = load_config(self.config_path)
+        except ConfigError as error:
+            for problem in error.problems:
+                log.error("reload_rejected", problem=problem)
+            self.metrics.config_reloaded(False, now)
+            systemd.ready("reload rejected; the previous policy stays in force")
+            return False
+        for section in ("api", "metrics", "state_dir"):
+            if getattr(new, section) != getattr(self.config, section):
+                log.warning("reload_needs_restart", section=section)
+        with self._policies_lock:
+            self._policies = {policy.id: policy for policy in new.vms}
+        assert self.scheduler is not None
+        self.scheduler.replace(new.vms)
+        self.metrics.forget_vms({policy.id for policy in new.vms})
+        self.metrics.register_vms(policy.id for policy in new.vms)
+        self.config = new
+        self._publish_policies()
+        self._publish_next_runs()
+        self.metrics.config_reloaded(True, now)
+        log.info("reloaded", vms=len(new.vms))
+        systemd.ready(f"watching {len(new.vms)} virtual machine(s)")
+        return True
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def policy(self, virtual_machine_id: int) -> VirtualMachinePolicy | None:
+        with self._policies_lock:
+            return self._policies.get(virtual_machine_id)
+
+    def _run_slot(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
+        """A job: run the pipeline; log and count failures, never let them escape."""
+        policy = self.policy(virtual_machine_id)
+        if policy is None or self.stop_event.is_set() or self.runtime is None:
+            return
+        with self.jobs.running(policy):
+            try:
+                if purpose == "catch_up" and not catch_up_needed(
+                    self.runtime.client, self.runtime.ledger, self.observer, policy, slot
+                ):
+                    return
+                log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
+                self.notifier.slot_started(policy, slot, self.dry_run)
+                self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+            except Exception:
+                log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            finally:
+                self._publish_next_run(virtual_machine_id)
+
+    def _startup_runs(self) -> None:
+        """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""
+        assert self.runtime is not None and self.scheduler is not None
+        pending = {item.virtual_machine_id: item for item in self.runtime.ledger.pending()}
+        for policy in self.config.vms:
+            if policy.id in pending:
+                log.info("resume_scheduled", vm=policy.id, action_id=pending[policy.id].action_id)
+                self.scheduler.run_soon(policy.id, pending[policy.id].slot, "resume")
+                continue
+            slot = self.scheduler.last_slot(policy.id, policy.catch_up)
+            self.scheduler.run_soon(policy.id, slot, "catch_up")
+
+    def _start_inventory(self) -> None:
+        assert self.runtime is not None and self.scheduler is not None
+        inventory = FleetInventory(
+            self.runtime.client,
+            self.observer,
+            self.metrics,
+            lambda: self.config.vms,
+            self.stop_event,
+            request_spacing(self.config.api.requests_per_minute),
+        )
+        schedule_inventory(self.scheduler, inventory, self.config, self.inventory_every)
+
+    def _restore_from_ledger(self) -> None:
+        assert self.runtime is not None
+        self.metrics.register_vms(policy.id for policy in self.config.vms)
+        self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
+        now = datetime.now(UTC)
+        held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
+        for policy in self.config.vms:
+            self.metrics.set_hold(policy.id, policy.id in held)
+        self._publish_policies()
+
+    def _publish_policies(self) -> None:
+        for policy in self.config.vms:
+            rpo = recovery_point_objective(policy)
+            self.metrics.set_policy_rpo(policy.id, rpo.total_seconds() if rpo else None)
+
+    def _publish_next_runs(self) -> None:
+        for policy in self.config.vms:
+            self._publish_next_run(policy.id)
+
+    def _publish_next_run(self, virtual_machine_id: int) -> None:
+        if self.scheduler is not None:
+            self.metrics.set_next_run(
+                virtual_machine_id, self.scheduler.next_run(virtual_machine_id)
+            )
+
+    def _log_start(self) -> None:
+        self._publish_next_runs()
+        log.info(
+            "started",
+            version=__version__,
+            config=str(self.config_path),
+            vms=len(self.config.vms),
+            base_url=mask_url(self.config.api.base_url),
+            token="***",
+            requests_per_minute=self.config.api.requests_per_minute,
+            metrics=self.server.url + "/metrics" if self.server else None,
+            state_dir=str(self.config.state_dir),
+            dry_run=self.dry_run,
+        )
+        for policy in self.config.vms:
+            log.info(
+                "watching",
+                vm=policy.id,
+                name=policy.name,
+                schedule=policy.schedule,
+                timezone=policy.timezone,
+                min_age=format_duration(policy.min_age),
+                next_run=self.scheduler.next_run(policy.id) if self.scheduler else None,
+            )

@@ -1,0 +1,158 @@
+"""The ``fake-api`` command's grammar: its options and the ``HOST:PORT`` check.
+
+Kept apart from the server so that the ``snapd`` command line can offer the subcommand
+without loading the fake: only running it (``command.run``) does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS
+
+
+def _positive_integer(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
+    return value
+
+
+def _non_negative_integer(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def _non_negative_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {value}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the fake's options to ``parser``."""
+    parser.add_argument(
+        "--listen",
+        default="127.0.0.1:8080",
+        metavar="HOST:PORT",
+        help="address to serve on; port 0 picks a free port, IPv6 as [::1]:8080 "
+        "(default: %(default)s)",
+    )
+    token = parser.add_mutually_exclusive_group(required=True)
+    token.add_argument(
+        "--token",
+        help="the bearer token clients must send; any other gets 401 Unauthenticated",
+    )
+    token.add_argument(
+        "--token-file",
+        type=Path,
+        metavar="PATH",
+        help="read the bearer token from this file (surrounding whitespace is ignored)",
+    )
+    parser.add_argument(
+        "--vms",
+        type=_non_negative_integer,
+        default=3,
+        metavar="N",
+        help="number of virtual machines, with consecutive ids (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--first-vm-id",
+        type=_positive_integer,
+        default=1268054,
+        metavar="ID",
+        help="id of the first virtual machine (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--action-seconds",
+        type=_non_negative_seconds,
+        default=5.0,
+        metavar="S",
+        help="how long a snapshot create, delete or restore takes to reach success "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--requests-per-minute",
+        type=_positive_integer,
+        default=None,
+        metavar="R",
+        help="answer 429 with Retry-After beyond R requests in any 60 seconds (default: no limit)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed for ids, seeded backups, probabilistic faults and correlation ids; "
+        "the same seed gives the same run (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--no-snapshot-as",
+        choices=NO_SNAPSHOT_ANSWERS,
+        default="404",
+        help="how GET .../snapshot answers for a VM without snapshot: 404 with an error "
+        "body, 200 null, 200 {} or 200 with null fields (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="inject a fault, ENDPOINT:KIND[:KEY=VALUE]...; repeatable. Endpoints: "
+        "list_vms, get_vm, get_snapshot, create_snapshot, delete_snapshot, "
+        "restore_snapshot, list_actions, get_action, list_backups, restore_backup or *. "
+        "Kinds: status, latency, accept_then_fail, accept_then_drop, accept_then_timeout, "
+        "malformed_json, huge_body, deep_json, trickle, trickle_body, "
+        "action_never_finishes, action_error, action_states, no_snapshot_as. Keys: count "
+        "(a number or none), probability, status, seconds, states (comma-separated), "
+        "no_snapshot_as, size, header (NAME=VALUE, repeatable). Examples: "
+        "create_snapshot:accept_then_fail:count=1, "
+        "get_action:action_states:states=created,started,success, "
+        "*:status:status=503:probability=0.1, list_vms:status:status=429:header=Retry-After=60",
+    )
+    parser.add_argument(
+        "--clock-skew",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="the server clock runs S seconds ahead of the real one (negative: behind); "
+        "timestamps and the Date header follow it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--action-list-lag",
+        type=_non_negative_seconds,
+        default=0.0,
+        metavar="S",
+        help="a new action shows in GET .../actions only S seconds after it was created "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every request to standard error",
+    )
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """Split ``HOST:PORT`` (``[IPv6]:PORT`` for IPv6); ``ValueError`` when malformed."""
+    host, separator, port_text = text.rpartition(":")
+    if not separator or not host:
+        raise ValueError(f"--listen {text!r} is not HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ValueError(f"--listen {text!r}: the port must be a number from 0 to 65535")
+    return host, int(port_text)

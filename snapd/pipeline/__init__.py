@@ -1,0 +1,1 @@
+"""One slot for one VM: decide, preflight, send, resolve, wait, verify, record."""

@@ -1,0 +1,167 @@
+"""The one path every side effect takes: intent, send once, resolve or wait, judge, record.
+
+Scheduled creates (:mod:`snapd.pipeline.engine`) and the operator's restore and delete
+(:mod:`snapd.pipeline.operations`) share it, so each has the same guarantees:
+
+* the intent is in the ledger before the request leaves, so a process killed mid-send
+  resumes by looking, never by sending again;
+* after an ambiguous send nothing is sent again: the outcome is resolved by observation
+  (:mod:`snapd.pipeline.resolve`) until ``action_timeout``, else recorded as ``ambiguous``;
+* the pending row stays whenever the action's end is unknown (a stop, a timeout, a
+  refused token while polling), and goes in the same transaction that records the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import structlog
+
+from snapd.clock import Clock
+from snapd.config import VirtualMachinePolicy
+from snapd.hostinger import HostingerClient
+from snapd.ledger import Ledger, PendingAction
+from snapd.pipeline.outcome import Outcome, OutcomeObserver, Result, SnapshotState
+from snapd.pipeline.record import Recorder
+from snapd.pipeline.resolve import Resolution, resolve
+from snapd.pipeline.send import Ambiguous, SendFailed, send_once
+from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
+from snapd.pipeline.wait import PollSettings, wait_for_action
+
+log = structlog.get_logger("snapd.attempting")
+
+
+@dataclass(frozen=True)
+class AttemptContext:
+    """What one attempt is about: the VM's policy, the kind, the slot, when it began."""
+
+    policy: VirtualMachinePolicy
+    kind: str
+    slot: datetime | None
+    started: datetime
+
+
+class AttemptRunner:
+    """Runs side effects on VMs; safe to call from many threads for different VMs."""
+
+    def __init__(
+        self,
+        client: HostingerClient,
+        ledger: Ledger,
+        clock: Clock,
+        observer: OutcomeObserver,
+        *,
+        poll: PollSettings,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.clock = clock
+        self.observer = observer
+        self.recorder = Recorder(ledger, clock, observer)
+        self.poll = poll
+        self.should_stop = should_stop
+
+    def start(self, context: AttemptContext, old: SnapshotState | None) -> Outcome:
+        """Write the intent, send once, then follow the request to its recorded outcome."""
+        policy, vm = context.policy, context.policy.id
+        attempt_started = self.clock.now()
+        intent = PendingAction(
+            virtual_machine_id=vm,
+            action_id=None,
+            kind=context.kind,
+            slot=context.slot,
+            started_at=attempt_started,
+            old_snapshot_id=old.id if old else None,
+            old_snapshot_created_at=old.created_at if old else None,
+            server_started_at=self.client.server_now(attempt_started),
+        )
+        self.ledger.add_pending(intent)
+        busy_deadline = context.started + policy.busy_timeout
+        try:
+            sent = send_once(
+                self.client, self.clock, vm, context.kind, busy_deadline, self.should_stop
+            )
+        except SendFailed as error:
+            result = Result.INTERRUPTED if error.reason == "interrupted" else Result.FAILED
+            if result is Result.INTERRUPTED:
+                # Nothing was sent: not an attempt, nothing to record; the next run decides.
+                self.ledger.remove_pending(vm, None)
+            verdict = Verdict(result, error.reason, error.detail, None)
+            return self._record(
+                context, intent, verdict, error.correlation_id, record=result is Result.FAILED
+            )
+        if isinstance(sent, Ambiguous):
+            return self.follow(context, intent, sent.correlation_id)
+        pending = replace(intent, action_id=sent.action.id)
+        self.ledger.add_pending(pending)
+        log.info(f"{context.kind}_requested", vm=vm, slot=context.slot, action_id=sent.action.id)
+        return self.follow(context, pending)
+
+    def follow(
+        self, context: AttemptContext, pending: PendingAction, correlation_id: str | None = None
+    ) -> Outcome:
+        """Resolve (an intent) or wait for (an action) ``pending``; judge and record it."""
+        deadline = pending.started_at + context.policy.action_timeout
+        if pending.action_id is None:
+            resolution = resolve(self.client, self.clock, pending, deadline, self.should_stop)
+            if resolution.action is None:
+                verdict = self._resolution_verdict(context.kind, resolution)
+                return self._record(context, pending, verdict, correlation_id)
+            pending = replace(pending, action_id=resolution.action.id)
+            self.ledger.add_pending(pending)
+            log.info("action_adopted", vm=pending.virtual_machine_id, action_id=pending.action_id)
+        assert pending.action_id is not None
+        waited = wait_for_action(
+            self.client,
+            self.clock,
+            pending.virtual_machine_id,
+            pending.action_id,
+            deadline,
+            settings=self.poll,
+            previous_seconds=self.ledger.last_action_seconds(pending.virtual_machine_id),
+            should_stop=self.should_stop,
+        )
+        if waited.state == "unauthorized":
+            self.observer.api_unauthorized()
+        verdict = verify(self.client, self.observer, pending, waited)
+        return self._record(context, pending, verdict, correlation_id)
+
+    def _resolution_verdict(self, kind: str, resolution: Resolution) -> Verdict:
+        """An intent whose action was not found: what observation says it ended with."""
+        if resolution.state == "observed":
+            detail = f"no action found, but {resolution.detail}"
+            return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, resolution.snapshot)
+        if resolution.state == "unauthorized":
+            self.observer.api_unauthorized()
+            return Verdict(Result.FAILED, "authentication_failed", resolution.detail, None, False)
+        if resolution.state == "stopped":
+            return Verdict(Result.INTERRUPTED, "interrupted", resolution.detail, None, False)
+        return Verdict(Result.AMBIGUOUS, "ambiguous", resolution.detail, None)
+
+    def _record(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        verdict: Verdict,
+        correlation_id: str | None,
+        *,
+        record: bool = True,
+    ) -> Outcome:
+        return self.recorder.finish(
+            context.policy,
+            context.kind,
+            context.slot,
+            context.started,
+            verdict.result,
+            verdict.reason,
+            verdict.detail,
+            old=replaced_snapshot(pending),
+            new=verdict.new_snapshot,
+            action_id=pending.action_id,
+            correlation_id=correlation_id,
+            record=record,
+            settles=pending if record and verdict.settled else None,
+        )

@@ -1,0 +1,280 @@
+"""One slot for one VM: pre-flight, decide, checks, decide again, create. No scheduling.
+
+The engine receives everything it touches (API client, ledger, lock, clock, observer,
+hook runners), so tests drive it against the fake API with a manual clock. Sending,
+waiting, verifying and recording are :class:`~snapd.pipeline.attempt.AttemptRunner`'s, shared
+with the operator's restore and delete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import structlog
+
+from snapd.checks.hooks import HookResult, hook_environment, run_health_check, run_hook
+from snapd.clock import Clock
+from snapd.config import VirtualMachinePolicy
+from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
+from snapd.ledger import Ledger
+from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
+from snapd.pipeline.attempt import AttemptContext, AttemptRunner
+from snapd.pipeline.backoff import Backoff
+from snapd.pipeline.decide import Action, Decision, Facts, Reason, decide
+from snapd.pipeline.outcome import (
+    NullOutcomeObserver,
+    Outcome,
+    OutcomeObserver,
+    Result,
+    SnapshotState,
+    snapshot_state,
+)
+from snapd.pipeline.preflight import Preflight, collect_facts, guards_of, read_virtual_machine
+from snapd.pipeline.wait import PollSettings
+
+log = structlog.get_logger("snapd.engine")
+
+# A pre-flight older than this is read again right before the create: an operator may
+# have taken a snapshot by hand while the VM was busy or a check ran.
+RECHECK_AFTER = timedelta(seconds=30)
+
+
+class Engine:
+    """Runs the guarded pipeline; safe to call from many threads for different VMs."""
+
+    def __init__(
+        self,
+        client: HostingerClient,
+        ledger: Ledger,
+        locks: VirtualMachineLocks,
+        clock: Clock,
+        *,
+        observer: OutcomeObserver | None = None,
+        poll: PollSettings | None = None,
+        health_check: Callable[..., HookResult] = run_health_check,
+        hook_runner: Callable[..., HookResult] = run_hook,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.client = client
+        self.ledger = ledger
+        self.locks = locks
+        self.clock = clock
+        self.observer = observer or NullOutcomeObserver()
+        self.attempts = AttemptRunner(
+            client,
+            ledger,
+            clock,
+            self.observer,
+            poll=poll or PollSettings(),
+            should_stop=should_stop,
+        )
+        self.recorder = self.attempts.recorder
+        self.health_check = health_check
+        self.hook_runner = hook_runner
+
+    @property
+    def should_stop(self) -> Callable[[], bool]:
+        """Asked before every step that could wait or send: True when the process stops."""
+        return self.attempts.should_stop
+
+    @should_stop.setter
+    def should_stop(self, value: Callable[[], bool]) -> None:
+        self.attempts.should_stop = value
+
+    def run_slot(
+        self,
+        policy: VirtualMachinePolicy,
+        slot: datetime | None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> Outcome:
+        """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
+        started = self.clock.now()
+        context = AttemptContext(policy, "snapshot", slot, started)
+        try:
+            with self.locks.hold(policy.id, "snapshot", started):
+                return self._run_locked(context, dry_run=dry_run, force=force)
+        except VirtualMachineBusyError as error:
+            return self._finish(
+                context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
+            )
+
+    def resume(self, policy: VirtualMachinePolicy) -> Outcome | None:
+        """Follow the VM's pending request, if any, to its outcome; never send again."""
+        pending = self.ledger.pending_for(policy.id)
+        if pending is None:
+            return None
+        log.info("resuming_pending_action", vm=policy.id, action_id=pending.action_id)
+        context = AttemptContext(policy, pending.kind, pending.slot, pending.started_at)
+        outcome = self.attempts.follow(context, pending)
+        return self._after(outcome, policy)
+
+    def _run_locked(self, context: AttemptContext, *, dry_run: bool, force: bool) -> Outcome:
+        if not dry_run:
+            resumed = self.resume(context.policy)
+            if resumed is not None:
+                return resumed
+        looked = self._look_until_idle(context, dry_run=dry_run, force=force)
+        if isinstance(looked, Outcome):
+            return looked
+        preflight, facts, decision = looked
+        if decision.creates:
+            decision = self._checks(context, facts, dry_run)
+            if decision.creates:
+                try:
+                    decision, preflight = self._recheck(context, preflight, facts, force=force)
+                except ApiError as error:
+                    detail = f"the snapshot could not be read again before the create: {error}"
+                    return self._failed(context, "api_error", detail, error.correlation_id)
+        log.info(
+            "decision",
+            vm=context.policy.id,
+            slot=context.slot,
+            decision=decision.action.value,
+            reason=decision.reason.value,
+            detail=decision.detail,
+            dry_run=dry_run,
+        )
+        if not decision.creates:
+            result = Result.DRY_RUN if decision.reason is Reason.DRY_RUN else Result.SKIPPED
+            return self._finish(
+                context, result, decision.reason, decision.detail,
+                old=preflight.snapshot, dry_run=dry_run,
+            )  # fmt: skip
+        return self._after(self.attempts.start(context, preflight.snapshot), context.policy)
+
+    def _look_until_idle(
+        self, context: AttemptContext, *, dry_run: bool, force: bool
+    ) -> tuple[Preflight, Facts, Decision] | Outcome:
+        """Pre-flight and decide; while the VM is busy or the API rate-limits, look again
+        within ``busy_timeout``. An outcome when the slot ends here."""
+        deadline = context.started + context.policy.busy_timeout
+        backoff = Backoff()
+        while True:
+            try:
+                preflight = read_virtual_machine(self.client, self.observer, context.policy.id)
+            except RateLimitedError as error:
+                pause = error.retry_after if error.retry_after is not None else backoff.next()
+                if dry_run or self.should_stop() or not self._pause_within(deadline, pause):
+                    return self._preflight_failed(context, error, dry_run)
+                continue
+            except ApiError as error:
+                return self._preflight_failed(context, error, dry_run)
+            facts = collect_facts(
+                self.ledger, context.policy, context.slot, preflight, self.clock.now(), force=force
+            )
+            decision = decide(facts, guards_of(context.policy))
+            if decision.action is not Action.DEFER:
+                return preflight, facts, decision
+            log.info("decision", vm=context.policy.id, slot=context.slot, decision="defer",
+                     reason=decision.reason)  # fmt: skip
+            if dry_run or self.should_stop():
+                # A rehearsal does not wait for the VM; a stopping process must not.
+                result = Result.SKIPPED if dry_run else Result.INTERRUPTED
+                return self._finish(
+                    context, result, decision.reason, decision.detail,
+                    old=preflight.snapshot, dry_run=dry_run, record=dry_run,
+                )  # fmt: skip
+            if not self._pause_within(deadline, backoff.next()):
+                return self._finish(
+                    context, Result.FAILED, "busy_timeout", "the VM stayed busy for busy_timeout",
+                    old=preflight.snapshot, dry_run=dry_run,
+                )  # fmt: skip
+
+    def _pause_within(self, deadline: datetime, seconds: float) -> bool:
+        """Sleep ``seconds`` if that ends before ``deadline``; False (no sleep) otherwise."""
+        if self.clock.now() + timedelta(seconds=seconds) > deadline:
+            return False
+        self.clock.sleep(seconds)
+        return True
+
+    def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
+        if self.should_stop():
+            return self._finish(
+                context, Result.INTERRUPTED, "interrupted", f"stopping during pre-flight: {error}",
+                dry_run=dry_run, record=False,
+            )  # fmt: skip
+        if isinstance(error, AuthenticationError):
+            reason = "authentication_failed"
+        elif isinstance(error, RateLimitedError):
+            reason = "rate_limited"
+        else:
+            reason = "api_error"
+        detail = f"pre-flight failed: {error}"
+        return self._failed(context, reason, detail, error.correlation_id, dry_run=dry_run)
+
+    def _checks(self, context: AttemptContext, facts: Facts, dry_run: bool) -> Decision:
+        """Run the health check and (outside dry-run) the pre-hook; decide again."""
+        policy = context.policy
+        health_ok = None
+        if policy.health_check is not None:
+            health_ok = self.health_check(policy.health_check).ok
+        pre_hook_ok = None
+        if policy.pre_hook is not None and not dry_run and health_ok is not False:
+            environment = hook_environment(policy.id, context.slot)
+            pre_hook_ok = self.hook_runner(policy.pre_hook, environment).ok
+        checked = replace(facts, health_ok=health_ok, pre_hook_ok=pre_hook_ok, dry_run=dry_run)
+        return decide(checked, guards_of(policy))
+
+    def _recheck(
+        self, context: AttemptContext, preflight: Preflight, facts: Facts, *, force: bool
+    ) -> tuple[Decision, Preflight]:
+        """Decide once more right before the create, on a fresh hold and, when the pre-flight
+        is stale (checks ran or time passed), a fresh snapshot. Raises ``ApiError``."""
+        policy = context.policy
+        ran_checks = policy.health_check is not None or policy.pre_hook is not None
+        if ran_checks or self.clock.now() - facts.now > RECHECK_AFTER:
+            snapshot: SnapshotState | None = snapshot_state(self.client.get_snapshot(policy.id))
+            self.observer.snapshot_seen(policy.id, snapshot)
+            preflight = replace(preflight, snapshot=snapshot)
+        fresh = collect_facts(
+            self.ledger, policy, context.slot, preflight, self.clock.now(), force=force
+        )
+        fresh = replace(fresh, health_ok=facts.health_ok, pre_hook_ok=facts.pre_hook_ok)
+        return decide(fresh, guards_of(policy)), preflight
+
+    def _failed(
+        self,
+        context: AttemptContext,
+        reason: str,
+        detail: str,
+        correlation_id: str | None,
+        *,
+        dry_run: bool = False,
+    ) -> Outcome:
+        """A failed attempt; a refused token also marks the API as unusable (not ready)."""
+        if reason == "authentication_failed":
+            self.observer.api_unauthorized()
+        return self._finish(
+            context, Result.FAILED, reason, detail,
+            correlation_id=correlation_id, dry_run=dry_run,
+        )  # fmt: skip
+
+    def _finish(
+        self,
+        context: AttemptContext,
+        result: Result,
+        reason: str,
+        detail: str,
+        *,
+        old: SnapshotState | None = None,
+        correlation_id: str | None = None,
+        dry_run: bool = False,
+        record: bool = True,
+    ) -> Outcome:
+        """Record an outcome reached before anything was sent, then the post-hook."""
+        outcome = self.recorder.finish(
+            context.policy, "snapshot", context.slot, context.started, result, reason, detail,
+            old=old, correlation_id=correlation_id, dry_run=dry_run, record=record,
+        )  # fmt: skip
+        return self._after(outcome, context.policy)
+
+    def _after(self, outcome: Outcome, policy: VirtualMachinePolicy) -> Outcome:
+        """Run the post-hook of a snapshot outcome (never in dry-run)."""
+        if policy.post_hook is not None and not outcome.dry_run and outcome.kind == "snapshot":
+            environment = hook_environment(policy.id, outcome.slot, outcome.result.value)
+            self.hook_runner(policy.post_hook, environment)
+        return outcome

@@ -1,0 +1,107 @@
+"""Recording an outcome: the ledger row, one log line and the observer, in that order.
+
+Shared by the scheduled pipeline and the operator's restore and delete, so that every
+operation on a restore point leaves the same trail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import structlog
+
+from snapd.clock import Clock
+from snapd.config import VirtualMachinePolicy
+from snapd.ledger import AttemptRecord, Ledger, PendingAction
+from snapd.pipeline.outcome import Outcome, OutcomeObserver, Result, SnapshotState
+
+log = structlog.get_logger("snapd.recording")
+
+# Outcomes that are part of normal operation; the others are logged as warnings.
+UNREMARKABLE = (Result.SUCCESS, Result.SKIPPED, Result.DRY_RUN, Result.INTERRUPTED)
+
+
+class Recorder:
+    """Builds outcomes and reports them."""
+
+    def __init__(self, ledger: Ledger, clock: Clock, observer: OutcomeObserver) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.observer = observer
+
+    def finish(
+        self,
+        policy: VirtualMachinePolicy,
+        kind: str,
+        slot: datetime | None,
+        started: datetime,
+        result: Result,
+        reason: str,
+        detail: str,
+        *,
+        old: SnapshotState | None = None,
+        new: SnapshotState | None = None,
+        action_id: int | None = None,
+        correlation_id: str | None = None,
+        dry_run: bool = False,
+        record: bool = True,
+        settles: PendingAction | None = None,
+    ) -> Outcome:
+        """Build the outcome (finished now) and report it; the ledger row only if ``record``.
+
+        ``settles``: the pending row this outcome ends, removed in the same transaction
+        as the ledger row is written.
+        """
+        outcome = Outcome(
+            virtual_machine_id=policy.id,
+            kind=kind,
+            slot=slot,
+            result=result,
+            reason=str(reason),
+            detail=detail,
+            started_at=started,
+            finished_at=self.clock.now(),
+            action_id=action_id,
+            old_snapshot=old,
+            new_snapshot=new,
+            correlation_id=correlation_id,
+            dry_run=dry_run,
+        )
+        if record:
+            self.ledger.record_attempt(attempt_record(outcome), settles)
+        log_method = log.info if outcome.result in UNREMARKABLE else log.warning
+        log_method(
+            f"{kind}_finished",
+            vm=outcome.virtual_machine_id,
+            slot=outcome.slot,
+            result=outcome.result.value,
+            reason=outcome.reason,
+            detail=outcome.detail,
+            action_id=outcome.action_id,
+            correlation_id=outcome.correlation_id,
+            seconds=round(outcome.seconds, 3),
+            dry_run=outcome.dry_run,
+        )
+        self.observer.outcome(outcome)
+        return outcome
+
+
+def attempt_record(outcome: Outcome) -> AttemptRecord:
+    """The ledger row of an outcome."""
+    old, new = outcome.old_snapshot, outcome.new_snapshot
+    return AttemptRecord(
+        virtual_machine_id=outcome.virtual_machine_id,
+        kind=outcome.kind,
+        slot=outcome.slot,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at,
+        outcome=outcome.result.value,
+        reason=outcome.reason,
+        action_id=outcome.action_id,
+        old_snapshot_id=old.id if old else None,
+        old_snapshot_created_at=old.created_at if old else None,
+        new_snapshot_id=new.id if new else None,
+        new_snapshot_created_at=new.created_at if new else None,
+        correlation_id=outcome.correlation_id,
+        dry_run=outcome.dry_run,
+    )

@@ -1,0 +1,155 @@
+"""Resolving a request that may have been executed, by observation only.
+
+After an ambiguous send (a timeout, reset, 5xx or unreadable answer), or after a process
+died between writing its intent and recording the answer, nobody knows whether the
+action exists. Sending again could overwrite the only restore point twice, so snapd only
+looks, until ``action_timeout``:
+
+* the VM's action list: an action of the right kind created since the attempt began,
+  compared in the API's own clock (the intent's ``server_started_at``, taken from the
+  ``Date`` header) with a generous margin, or still running whatever its timestamps say;
+* the snapshot itself: a new id or a ``created_at`` after the attempt began proves a
+  create ran; no snapshot proves a delete ran.
+
+An action list that lags, a busy VM (``actions_lock: locked``) or a failed read only
+means "look again later".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from snapd.clock import Clock
+from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
+from snapd.ledger import PendingAction
+from snapd.pipeline.backoff import Backoff
+from snapd.pipeline.outcome import SnapshotState, snapshot_state
+from snapd.pipeline.verify import is_new_snapshot, replaced_snapshot
+
+log = structlog.get_logger("snapd.resolving")
+
+# Action names as the API reports them, by the operation that started them.
+ACTION_NAMES = {
+    "snapshot": ("create_snapshot", "snapshot_create", "create snapshot"),
+    "restore": ("restore_snapshot", "snapshot_restore", "restore snapshot"),
+    "delete": ("delete_snapshot", "snapshot_delete", "delete snapshot"),
+}
+ACTION_PAGES_TO_SEARCH = 2
+# Between the Date header read before the send and the action's created_at lie the
+# header's one-second resolution and the server's own processing; a minute covers both.
+MATCH_MARGIN = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What observation found.
+
+    ``state``: ``action`` (``action`` is the action to wait for), ``observed`` (no action
+    found, but the snapshot shows the request ran; ``snapshot`` is what it left),
+    ``unresolved`` (nothing showed either way by the deadline), ``unauthorized`` or
+    ``stopped``.
+    """
+
+    state: str
+    detail: str
+    action: Action | None = None
+    snapshot: SnapshotState | None = None
+
+
+def attempt_began(pending: PendingAction) -> datetime:
+    """When the attempt began by the API's clock, or by the local one if never told."""
+    return pending.server_started_at or pending.started_at
+
+
+def matches(action: Action, kind: str, since: datetime) -> bool:
+    """True when ``action`` may be the one an attempt of ``kind`` begun at ``since`` started.
+
+    ``since`` is in the API's clock. A running action of the kind matches whatever its
+    timestamps: it is overwriting the snapshot either way, so waiting for it is right.
+    """
+    if action.name.lower() not in ACTION_NAMES[kind]:
+        return False
+    if not action.is_final or action.created_at is None:
+        return True
+    return action.created_at >= since - MATCH_MARGIN
+
+
+def find_started_action(
+    client: HostingerClient, virtual_machine_id: int, kind: str, since: datetime
+) -> Action | None:
+    """The newest matching action from the first pages of the VM's action list."""
+    for page_number in range(1, ACTION_PAGES_TO_SEARCH + 1):
+        page = client.list_actions(virtual_machine_id, page=page_number)
+        for action in page.actions:
+            if matches(action, kind, since):
+                return action
+        if not page.has_more:
+            break
+    return None
+
+
+def observe_once(client: HostingerClient, pending: PendingAction) -> Resolution | None:
+    """One look at the action list and the snapshot; None when neither tells.
+
+    Raises ``ApiError`` when a read fails.
+    """
+    since = attempt_began(pending)
+    vm = pending.virtual_machine_id
+    found = find_started_action(client, vm, pending.kind, since)
+    if found is not None:
+        return Resolution("action", f"found action {found.id} in the action list", action=found)
+    if pending.kind == "restore":
+        return None  # a restore leaves the snapshot as it was: only its action can tell
+    current = snapshot_state(client.get_snapshot(vm))
+    if pending.kind == "delete" and current is None:
+        return Resolution("observed", "the snapshot is gone")
+    if pending.kind == "snapshot" and is_new_snapshot(replaced_snapshot(pending), current, since):
+        return Resolution("observed", "the snapshot changed", snapshot=current)
+    return None
+
+
+def resolve(
+    client: HostingerClient,
+    clock: Clock,
+    pending: PendingAction,
+    deadline: datetime,
+    should_stop: Callable[[], bool],
+) -> Resolution:
+    """Look until something shows whether ``pending``'s request ran, or ``deadline`` passes.
+
+    Always looks at least once, even past the deadline (a restarted process resolving an
+    old intent). Never sends anything.
+    """
+    backoff = Backoff(first=5.0, factor=2.0, maximum=60.0)
+    vm = pending.virtual_machine_id
+    while True:
+        if should_stop():
+            return Resolution("stopped", "stopping; the intent stays recorded")
+        try:
+            found = observe_once(client, pending)
+        except AuthenticationError as error:
+            return Resolution("unauthorized", f"the API refused the token: {error}")
+        except ApiError as error:
+            log.warning(
+                "resolution_read_failed",
+                vm=vm,
+                kind=pending.kind,
+                error=str(error),
+                correlation_id=error.correlation_id,
+            )
+            found = None
+        if found is not None:
+            log.info("ambiguous_send_resolved", vm=vm, kind=pending.kind, how=found.detail)
+            return found
+        remaining = (deadline - clock.now()).total_seconds()
+        if remaining <= 0:
+            return Resolution(
+                "unresolved",
+                f"no action and no change seen by the deadline; the {pending.kind} "
+                "request may or may not have been executed",
+            )
+        clock.sleep(min(backoff.next(), remaining))

@@ -1,0 +1,132 @@
+"""Sending a create, restore or delete at most once.
+
+A create overwrites the VM's only snapshot, so a request is sent again only when the API
+said it was not executed:
+
+* 429 means "not executed": wait (within ``busy_timeout``) and send again;
+* 409/422 (busy) and a refused connection mean "not executed": back off and send again
+  until ``busy_timeout``;
+* a timeout, reset, 5xx or unreadable answer after sending is *ambiguous*: the request
+  may have been executed, so it is never sent again for this attempt. ``send_once``
+  returns :class:`Ambiguous` and the caller resolves it by observation only
+  (:mod:`snapd.pipeline.resolve`);
+* 401/403 fail at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import structlog
+
+from snapd.clock import Clock
+from snapd.hostinger import (
+    Action,
+    AmbiguousRequestError,
+    ApiError,
+    AuthenticationError,
+    BusyError,
+    ConnectionFailedError,
+    HostingerClient,
+    RateLimitedError,
+)
+from snapd.pipeline.backoff import Backoff
+
+log = structlog.get_logger("snapd.creating")
+
+
+class SendFailed(Exception):
+    """The request was certainly not executed; ``reason`` is a named reason for the ledger."""
+
+    def __init__(self, reason: str, detail: str, correlation_id: str | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.correlation_id = correlation_id
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The API accepted the request and named its action."""
+
+    action: Action
+
+
+@dataclass(frozen=True)
+class Ambiguous:
+    """The request was sent and may have been executed; nobody knows yet."""
+
+    detail: str
+    correlation_id: str | None
+
+
+def send_once(
+    client: HostingerClient,
+    clock: Clock,
+    virtual_machine_id: int,
+    kind: str,
+    busy_deadline: datetime,
+    should_stop: Callable[[], bool],
+) -> Sent | Ambiguous:
+    """Start ``kind`` on the VM: its action, or :class:`Ambiguous`; raise ``SendFailed``.
+
+    ``SendFailed`` always means "not executed" (a refused token, a busy VM or a rate
+    limit past ``busy_deadline``, a stop before sending, a 4xx refusal).
+    """
+    operations = {
+        "snapshot": client.create_snapshot,
+        "restore": client.restore_snapshot,
+        "delete": client.delete_snapshot,
+    }
+    send = operations[kind]
+    backoff = Backoff()
+    while True:
+        if should_stop():
+            raise SendFailed("interrupted", "stopping before the request was sent")
+        try:
+            return Sent(send(virtual_machine_id))
+        except AuthenticationError as error:
+            raise SendFailed(
+                "authentication_failed", f"the API refused the token: {error}", error.correlation_id
+            ) from None
+        except RateLimitedError as error:
+            # Not executed: waiting is always safe; the budget is already paused.
+            pause = error.retry_after if error.retry_after is not None else backoff.next()
+            log.warning("send_rate_limited", vm=virtual_machine_id, kind=kind, wait_seconds=pause)
+            _wait_or_fail(clock, busy_deadline, pause, "rate_limited", error)
+        except (BusyError, ConnectionFailedError) as error:
+            reason = "busy" if isinstance(error, BusyError) else "connection_failed"
+            log.warning(
+                "send_not_executed",
+                vm=virtual_machine_id,
+                kind=kind,
+                reason=reason,
+                error=str(error),
+                correlation_id=error.correlation_id,
+            )
+            _wait_or_fail(clock, busy_deadline, backoff.next(), reason, error)
+        except AmbiguousRequestError as error:
+            log.warning(
+                "send_ambiguous",
+                vm=virtual_machine_id,
+                kind=kind,
+                error=str(error),
+                correlation_id=error.correlation_id,
+            )
+            return Ambiguous(str(error), error.correlation_id)
+        except ApiError as error:
+            raise SendFailed("api_error", str(error), error.correlation_id) from None
+
+
+def _wait_or_fail(
+    clock: Clock, deadline: datetime, seconds: float, reason: str, error: ApiError
+) -> None:
+    if clock.now() + timedelta(seconds=seconds) > deadline:
+        raise SendFailed(
+            "busy_timeout" if reason == "busy" else reason,
+            f"gave up within busy_timeout: {error}",
+            error.correlation_id,
+        )
+    clock.sleep(seconds)

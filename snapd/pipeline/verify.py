@@ -1,0 +1,102 @@
+"""Judging a finished wait: did the action really leave what it was sent to leave?
+
+An action that reports ``success`` is not yet a restore point: after a create the snapshot
+is read back and must be newer than the attempt (allowing for clock skew) or carry a new
+id; after a delete it must be gone. Otherwise the outcome is ``unverified``, a failure.
+A wait that ended without the action's final state (timeout, a refused token, a stop)
+says nothing about the action, so its pending row stays for the next run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from snapd.hostinger import ApiError, HostingerClient
+from snapd.ledger import PendingAction
+from snapd.pipeline.outcome import OutcomeObserver, Result, SnapshotState, snapshot_state
+from snapd.pipeline.wait import WaitResult
+
+# The API's timestamps have second resolution and the two clocks are not the same clock.
+CLOCK_SKEW = timedelta(seconds=5)
+
+# How a finished wait reads in the ledger before the read-back, and whether it settles
+# the pending row (True: the action's end was seen).
+WAIT_VERDICTS = {
+    "success": (Result.SUCCESS, "created", True),
+    "error": (Result.FAILED, "action_error", True),
+    "timeout": (Result.TIMEOUT, "action_timeout", False),
+    "unauthorized": (Result.FAILED, "authentication_failed", False),
+    "stopped": (Result.INTERRUPTED, "interrupted", False),
+}
+SUCCESS_REASONS = {"snapshot": "created", "delete": "deleted", "restore": "restored"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one attempt; ``settled``: the pending row may go."""
+
+    result: Result
+    reason: str
+    detail: str
+    new_snapshot: SnapshotState | None
+    settled: bool = True
+
+
+def replaced_snapshot(pending: PendingAction) -> SnapshotState | None:
+    """The snapshot the pending action was going to act on, as recorded before it."""
+    if pending.old_snapshot_id is None and pending.old_snapshot_created_at is None:
+        return None
+    return SnapshotState(pending.old_snapshot_id, pending.old_snapshot_created_at, None)
+
+
+def is_new_snapshot(
+    before: SnapshotState | None, after: SnapshotState | None, attempt_started_at: datetime
+) -> bool:
+    """True when ``after`` is a snapshot made by this attempt.
+
+    Either it was created after the attempt began (allowing for clock skew; both times in
+    the API's clock), or its id differs from the one the attempt would overwrite.
+    """
+    if after is None:
+        return False
+    if after.created_at is not None and after.created_at >= attempt_started_at - CLOCK_SKEW:
+        return True
+    return before is not None and after.id is not None and after.id != before.id
+
+
+def verify(
+    client: HostingerClient,
+    observer: OutcomeObserver,
+    pending: PendingAction,
+    waited: WaitResult,
+) -> Verdict:
+    """Judge a finished wait; on ``success`` read the snapshot back and compare."""
+    result, reason, settled = WAIT_VERDICTS.get(waited.state, (Result.FAILED, "action_error", True))
+    if result is not Result.SUCCESS:
+        return Verdict(result, reason, waited.detail, None, settled)
+    return read_back(client, observer, pending, waited.detail)
+
+
+def read_back(
+    client: HostingerClient, observer: OutcomeObserver, pending: PendingAction, detail: str
+) -> Verdict:
+    """After a successful action: is the snapshot what the action should have left?"""
+    kind = pending.kind
+    if kind == "restore":
+        return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, None)
+    try:
+        new = snapshot_state(client.get_snapshot(pending.virtual_machine_id))
+    except ApiError as error:
+        why = f"the action succeeded but the snapshot could not be read back: {error}"
+        return Verdict(Result.UNVERIFIED, "unverified", why, None)
+    observer.snapshot_seen(pending.virtual_machine_id, new)
+    if kind == "delete":
+        if new is not None:
+            return Verdict(Result.UNVERIFIED, "unverified", "the snapshot is still there", new)
+        return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, None)
+    since = pending.server_started_at or pending.started_at
+    if not is_new_snapshot(replaced_snapshot(pending), new, since):
+        why = "the action succeeded but the snapshot did not change"
+        return Verdict(Result.UNVERIFIED, "unverified", why, new)
+    return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, new)

@@ -1,0 +1,126 @@
+"""Building the real objects a command needs from the policy: client, ledger, engine.
+
+Every failure here is the operator's to fix (no token, a missing state directory, an
+unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import structlog
+
+from snapd.clock import Clock, SystemClock
+from snapd.config import Config, VirtualMachinePolicy
+from snapd.config.credentials import CredentialError, load_token
+from snapd.hostinger import ApiObserver, HostingerClient
+from snapd.hostinger.budget import RequestBudget
+from snapd.ledger import Ledger, LedgerError
+from snapd.ledger.locks import VirtualMachineLocks
+from snapd.pipeline.engine import Engine
+from snapd.pipeline.operations import Operations
+from snapd.pipeline.outcome import OutcomeObserver
+from snapd.pipeline.wait import PollSettings
+
+log = structlog.get_logger("snapd.runtime")
+
+
+class UsageError(Exception):
+    """A problem the operator must fix (token, state directory, arguments); exit 2.
+
+    The message is one line and never contains the token.
+    """
+
+
+def open_ledger(config: Config) -> Ledger:
+    """Open the ledger under ``state_dir``; raise ``UsageError``."""
+    try:
+        return Ledger.open(config.state_dir)
+    except LedgerError as error:
+        raise UsageError(str(error)) from None
+
+
+def build_client(
+    config: Config,
+    *,
+    budget: RequestBudget | None = None,
+    observer: ApiObserver | None = None,
+    token: str | None = None,
+) -> HostingerClient:
+    """The API client with the token from the usual places; raise ``UsageError``."""
+    if token is None:
+        try:
+            found = load_token(config.api.token_file)
+        except CredentialError as error:
+            raise UsageError(str(error)) from None
+        if found.warning:
+            log.warning("token_file_permissions", detail=found.warning)
+        token = found.value
+    try:
+        return HostingerClient(
+            base_url=config.api.base_url,
+            token=token,
+            timeout=config.api.timeout.total_seconds(),
+            budget=budget or RequestBudget(config.api.requests_per_minute),
+            observer=observer,
+        )
+    except ValueError as error:
+        raise UsageError(f"cannot use the API settings: {error}") from None
+
+
+@dataclass
+class Runtime:
+    """Everything a command that talks to the API needs; close it when done."""
+
+    config: Config
+    client: HostingerClient
+    ledger: Ledger
+    locks: VirtualMachineLocks
+    clock: Clock
+    engine: Engine
+    operations: Operations
+
+    def policies(self, virtual_machine_ids: list[int], every: bool) -> list[VirtualMachinePolicy]:
+        """The policies named on the command line; raise ``UsageError`` for unknown ids."""
+        if every:
+            return list(self.config.vms)
+        unknown = [str(vm) for vm in virtual_machine_ids if vm not in self.known_ids]
+        if unknown:
+            raise UsageError(f"virtual machine(s) {', '.join(unknown)} not in {self.config.source}")
+        return [self.config.vm(vm) for vm in virtual_machine_ids]
+
+    @property
+    def known_ids(self) -> set[int]:
+        return {policy.id for policy in self.config.vms}
+
+    def close(self) -> None:
+        self.client.close()
+        self.ledger.close()
+
+
+def open_runtime(
+    config: Config,
+    *,
+    clock: Clock | None = None,
+    observer: OutcomeObserver | None = None,
+    api_observer: ApiObserver | None = None,
+    budget: RequestBudget | None = None,
+    poll: PollSettings | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+    token: str | None = None,
+) -> Runtime:
+    """Build the runtime for ``config``; raise ``UsageError``."""
+    chosen_clock = clock or SystemClock()
+    client = build_client(config, budget=budget, observer=api_observer, token=token)
+    try:
+        ledger = open_ledger(config)
+    except UsageError:
+        client.close()
+        raise
+    locks = VirtualMachineLocks(config.state_dir)
+    engine = Engine(
+        client, ledger, locks, chosen_clock, observer=observer, poll=poll, should_stop=should_stop
+    )
+    operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
+    return Runtime(config, client, ledger, locks, chosen_clock, engine, operations)
