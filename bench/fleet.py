@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from snapd.config import load_config
+from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.fakeapi import FakeHostinger
 from snapd.logs import configure_logging
@@ -72,7 +73,7 @@ def main() -> None:
         config = load_config(policy)
         loading_seconds = time.perf_counter() - loading_started
         poll = PollSettings(first_delay=options.action_seconds * 0.8, maximum_delay=30.0)
-        daemon = Daemon(policy, config, token=TOKEN, poll=poll)
+        daemon = build_daemon(policy, config, token=TOKEN, poll=poll)
         runner = threading.Thread(target=daemon.run, kwargs={"run_for": options.timeout})
         started = time.monotonic()
         runner.start()

@@ -81,20 +81,27 @@ class ManualClock:
 
 
 class InterruptibleClock:
-    """The real clock whose ``sleep`` ends early when ``stop`` is set.
+    """A clock whose ``sleep`` ends early when ``stop`` is set.
 
     The daemon hands this to the pipeline so that SIGTERM does not wait out a minute-long
     poll interval: the wait returns, the pipeline sees that it should stop, and the
-    pending action stays recorded for the next start.
+    pending action stays recorded for the next start. Without ``inner`` it is the real
+    clock; with one (a ``ManualClock`` in tests) it tells that clock's time and sleeps on
+    it, unless a stop was asked.
     """
 
     def __init__(self, stop: threading.Event, inner: Clock | None = None) -> None:
         self._stop = stop
         self._inner = inner or SystemClock()
+        self._real = inner is None
 
     def now(self) -> datetime:
         return self._inner.now()
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
+        if seconds <= 0:
+            return
+        if self._real:
             self._stop.wait(seconds)
+        elif not self._stop.is_set():
+            self._inner.sleep(seconds)

@@ -1,4 +1,8 @@
-"""Building the real objects a command needs from the policy: client, ledger, engine.
+"""The composition root: the one place that builds real objects from a policy.
+
+The client and its request budget, the ledger, the per-VM locks, the engine and the
+operations (``open_runtime``), and for the daemon the metrics and the notifier
+(``build_services``). Everything below receives what it needs; nothing else builds these.
 
 Every failure here is the operator's to fix (no token, a missing state directory, an
 unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
@@ -18,6 +22,9 @@ from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger, LedgerError
 from snapd.ledger.locks import VirtualMachineLocks
+from snapd.metrics import Metrics
+from snapd.notify.delivery import DeliveryWorker
+from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
@@ -109,18 +116,52 @@ def open_runtime(
     poll: PollSettings | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     token: str | None = None,
+    ledger: Ledger | None = None,
 ) -> Runtime:
-    """Build the runtime for ``config``; raise ``UsageError``."""
+    """Build the runtime for ``config``; raise ``UsageError``.
+
+    ``ledger``, when given, is already open (the daemon's observer reads holds from it).
+    """
     chosen_clock = clock or SystemClock()
-    client = build_client(config, budget=budget, observer=api_observer, token=token)
     try:
-        ledger = open_ledger(config)
+        client = build_client(config, budget=budget, observer=api_observer, token=token)
     except UsageError:
-        client.close()
+        if ledger is not None:
+            ledger.close()
         raise
+    if ledger is None:
+        try:
+            ledger = open_ledger(config)
+        except UsageError:
+            client.close()
+            raise
     locks = VirtualMachineLocks(config.state_dir)
     engine = Engine(
         client, ledger, locks, chosen_clock, observer=observer, poll=poll, should_stop=should_stop
     )
     operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
     return Runtime(config, client, ledger, locks, chosen_clock, engine, operations)
+
+
+@dataclass
+class Services:
+    """What the daemon adds to a runtime: metrics, notifications, the shared budget."""
+
+    metrics: Metrics
+    notifier: Notifier
+    budget: RequestBudget
+
+
+def build_services(
+    config: Config,
+    policy: Callable[[int], VirtualMachinePolicy | None],
+    clock: Clock,
+) -> Services:
+    """A fresh metrics registry, the notifier and the request budget for ``config``.
+
+    Notifications have their own worker and session: a hanging receiver cannot hold up a
+    slot, and they do not count against the Hostinger request budget.
+    """
+    metrics = Metrics()
+    notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), now=clock.now)
+    return Services(metrics, notifier, RequestBudget(config.api.requests_per_minute))

@@ -140,7 +140,7 @@ def _run_manual(arguments: argparse.Namespace) -> int:
 
 
 def _run_daemon(arguments: argparse.Namespace) -> int:
-    from snapd.daemon.daemon import Daemon
+    from snapd.daemon.assembly import DaemonSettings, build_daemon
     from snapd.daemon.signals import signal_handlers
     from snapd.metrics import MetricsServerError
 
@@ -149,13 +149,10 @@ def _run_daemon(arguments: argparse.Namespace) -> int:
     commands: queue.Queue[str] = queue.Queue()
     with signal_handlers(commands):
         config = _load(arguments)
-        daemon = Daemon(
-            arguments.config,
-            config,
-            dry_run=arguments.dry_run,
-            inventory_every=arguments.inventory_interval,
-            signals=commands,
+        settings = DaemonSettings(
+            dry_run=arguments.dry_run, inventory_every=arguments.inventory_interval
         )
+        daemon = build_daemon(arguments.config, config, settings, signals=commands)
         try:
             code = daemon.run()
         except MetricsServerError as error:

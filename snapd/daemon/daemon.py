@@ -13,71 +13,83 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
 
-from snapd import __version__
-from snapd.clock import InterruptibleClock
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
-from snapd.config.durations import format_duration
-from snapd.config.masking import mask_url
-from snapd.config.rpo import recovery_point_objective
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import catch_up_needed
 from snapd.daemon.inventory import FleetInventory, request_spacing, schedule_inventory
 from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.observer import DaemonObserver
+from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
-from snapd.hostinger.budget import RequestBudget
-from snapd.metrics import Metrics, MetricsServer
-from snapd.notify.delivery import DeliveryWorker
-from snapd.notify.notifier import Notifier
-from snapd.pipeline.wait import PollSettings
-from snapd.runtime import Runtime, open_runtime
+from snapd.daemon.startup import log_start, publish_policies, schedule_startup_runs
+from snapd.metrics import MetricsServer
+from snapd.runtime import Runtime, Services
 
 log = structlog.get_logger("snapd.daemon")
 
 NOTIFY_CLOSE_SECONDS = 1.0  # the last outcomes' notifications, within the stop bound
 
 
+@dataclass(frozen=True)
+class DaemonSettings:
+    """How ``snapd run`` was asked to run (its options, not the policy)."""
+
+    dry_run: bool = False
+    metrics_host: str | None = None  # default: the policy's metrics.listen
+    metrics_port: int | None = None
+    inventory_every: timedelta | None = None  # default: from the fleet size and budget
+
+
+@dataclass
+class DaemonParts:
+    """What a daemon is built from; ``snapd.daemon.assembly.build_daemon`` makes them."""
+
+    runtime: Runtime
+    services: Services
+    observer: DaemonObserver
+    scheduler: SlotScheduler
+    policies: PolicyBook
+    stop_event: threading.Event
+    signals: queue.Queue[str]
+
+
 class Daemon:
     """One daemon process; ``run()`` blocks until a stop signal and returns the exit code."""
 
     def __init__(
-        self,
-        config_path: Path,
-        config: Config,
-        *,
-        dry_run: bool = False,
-        token: str | None = None,
-        poll: PollSettings | None = None,
-        metrics_host: str | None = None,
-        metrics_port: int | None = None,
-        inventory_every: timedelta | None = None,
-        signals: queue.Queue[str] | None = None,
+        self, config_path: Path, config: Config, parts: DaemonParts, settings: DaemonSettings
     ) -> None:
         self.config_path = config_path
         self.config = config
-        self.dry_run = dry_run
-        self.token = token
-        self.poll = poll
-        self.metrics_host = metrics_host if metrics_host is not None else config.metrics.host
-        self.metrics_port = metrics_port if metrics_port is not None else config.metrics.port
-        self.inventory_every = inventory_every
-        self.stop_event = threading.Event()
-        self.signals: queue.Queue[str] = signals if signals is not None else queue.Queue()
-        self.metrics = Metrics()
-        self._policies_lock = threading.Lock()
-        self._policies = {policy.id: policy for policy in config.vms}
+        self.settings = settings
+        self.dry_run = settings.dry_run
+        self.runtime = parts.runtime
+        self.metrics = parts.services.metrics
+        self.notifier = parts.services.notifier
+        self.budget = parts.services.budget
+        self.observer = parts.observer
+        self.scheduler = parts.scheduler
+        self.scheduler.bind(self._run_slot)
+        self.policies = parts.policies
+        self.stop_event = parts.stop_event
+        self.signals = parts.signals
+        self.clock = self.runtime.clock
+        self.metrics_host = settings.metrics_host or config.metrics.host
+        self.metrics_port = (
+            settings.metrics_port if settings.metrics_port is not None else config.metrics.port
+        )
         self.jobs = RunningJobs()
         self.unfinished = 0  # jobs still running when the stop bound ran out
         self._wedged_reported: set[int] = set()
+        self._started = False
         self.server: MetricsServer | None = None
-        self.scheduler: SlotScheduler | None = None
-        self.runtime: Runtime | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -95,22 +107,6 @@ class Daemon:
         return 0
 
     def _run(self, run_for: float | None, announce: Callable[[str], None] | None) -> None:
-        # Notifications have their own worker and session: a hanging receiver cannot
-        # hold up a slot, and they do not count against the Hostinger request budget.
-        self.notifier = Notifier(self.policy, DeliveryWorker(self.metrics.notification_finished))
-        self.observer = DaemonObserver(self.metrics, self, self.notifier)
-        observer = self.observer
-        self.budget = RequestBudget(self.config.api.requests_per_minute)
-        self.runtime = open_runtime(
-            self.config,
-            budget=self.budget,
-            clock=InterruptibleClock(self.stop_event),
-            observer=observer,
-            api_observer=self.metrics,
-            poll=self.poll,
-            should_stop=self.stop_event.is_set,
-            token=self.token,
-        )
         try:
             self.server = MetricsServer(
                 self.metrics, self.metrics_host, self.metrics_port, ready=self.readiness
@@ -119,12 +115,13 @@ class Daemon:
             if announce is not None:
                 announce(self.server.url)
             self._restore_from_ledger()
-            self.scheduler = SlotScheduler(self._run_slot, len(self.config.vms))
             self.scheduler.start(self.config.vms)
-            self._log_start()
-            self._startup_runs()
+            self._started = True
+            self._publish_next_runs()
+            log_start(self.config_path, self.config, self.scheduler, self.server.url, self.dry_run)
+            schedule_startup_runs(self.runtime.ledger, self.scheduler, self.config.vms)
             self._start_inventory()
-            self.metrics.config_reloaded(True, datetime.now(UTC))
+            self.metrics.config_reloaded(True, self.clock.now())
             systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
             watchdog = systemd.Watchdog(self.healthy)
             watchdog.start()
@@ -156,15 +153,14 @@ class Daemon:
         log.info("stopping", stop_timeout_seconds=stop_timeout)
         systemd.stopping("stopping: pending actions stay recorded")
         self.stop_event.set()
-        if self.runtime is not None:
-            self.budget.close()  # requests queued behind the budget give up at once
-        if self.scheduler is not None:
+        self.budget.close()  # requests queued behind the budget give up at once
+        if self._started:
             self.scheduler.shutdown()
         self.unfinished = self.jobs.wait_idle(stop_timeout)
         self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
             self.server.stop()
-        if self.runtime is not None and not self.unfinished:
+        if not self.unfinished:
             # A job stuck in a request still uses the client and the ledger; the process
             # exit that follows releases them.
             self.runtime.close()
@@ -188,7 +184,7 @@ class Daemon:
         """/readyz: ready while the scheduler runs and the API accepts the token."""
         if self.stop_event.is_set():
             return False, "stopping"
-        if self.scheduler is None:
+        if not self._started:
             return False, "starting"
         if not self.metrics.authentication_ok:
             return False, "the API refused the token"
@@ -199,7 +195,7 @@ class Daemon:
     def reload(self) -> bool:
         """Re-read the policy; keep the old one when the new one is invalid."""
         systemd.reloading()
-        now = datetime.now(UTC)
+        now = self.clock.now()
         try:
             new = load_config(self.config_path)
         except ConfigError as error:
@@ -211,14 +207,12 @@ class Daemon:
         for section in ("api", "metrics", "state_dir"):
             if getattr(new, section) != getattr(self.config, section):
                 log.warning("reload_needs_restart", section=section)
-        with self._policies_lock:
-            self._policies = {policy.id: policy for policy in new.vms}
-        assert self.scheduler is not None
+        self.policies.replace(new.vms)
         self.scheduler.replace(new.vms)
         self.metrics.forget_vms({policy.id for policy in new.vms})
         self.metrics.register_vms(policy.id for policy in new.vms)
         self.config = new
-        self._publish_policies()
+        publish_policies(self.metrics, self.config.vms)
         self._publish_next_runs()
         self.metrics.config_reloaded(True, now)
         log.info("reloaded", vms=len(new.vms))
@@ -228,13 +222,12 @@ class Daemon:
     # -- runs ----------------------------------------------------------------------------
 
     def policy(self, virtual_machine_id: int) -> VirtualMachinePolicy | None:
-        with self._policies_lock:
-            return self._policies.get(virtual_machine_id)
+        return self.policies.get(virtual_machine_id)
 
     def _run_slot(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
         """A job: run the pipeline; log and count failures, never let them escape."""
         policy = self.policy(virtual_machine_id)
-        if policy is None or self.stop_event.is_set() or self.runtime is None:
+        if policy is None or self.stop_event.is_set():
             return
         with self.jobs.running(policy):
             try:
@@ -250,20 +243,7 @@ class Daemon:
             finally:
                 self._publish_next_run(virtual_machine_id)
 
-    def _startup_runs(self) -> None:
-        """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""
-        assert self.runtime is not None and self.scheduler is not None
-        pending = {item.virtual_machine_id: item for item in self.runtime.ledger.pending()}
-        for policy in self.config.vms:
-            if policy.id in pending:
-                log.info("resume_scheduled", vm=policy.id, action_id=pending[policy.id].action_id)
-                self.scheduler.run_soon(policy.id, pending[policy.id].slot, "resume")
-                continue
-            slot = self.scheduler.last_slot(policy.id, policy.catch_up)
-            self.scheduler.run_soon(policy.id, slot, "catch_up")
-
     def _start_inventory(self) -> None:
-        assert self.runtime is not None and self.scheduler is not None
         inventory = FleetInventory(
             self.runtime.client,
             self.observer,
@@ -272,54 +252,20 @@ class Daemon:
             self.stop_event,
             request_spacing(self.config.api.requests_per_minute),
         )
-        schedule_inventory(self.scheduler, inventory, self.config, self.inventory_every)
+        schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)
 
     def _restore_from_ledger(self) -> None:
-        assert self.runtime is not None
         self.metrics.register_vms(policy.id for policy in self.config.vms)
         self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
-        now = datetime.now(UTC)
+        now = self.clock.now()
         held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
         for policy in self.config.vms:
             self.metrics.set_hold(policy.id, policy.id in held)
-        self._publish_policies()
-
-    def _publish_policies(self) -> None:
-        for policy in self.config.vms:
-            rpo = recovery_point_objective(policy)
-            self.metrics.set_policy_rpo(policy.id, rpo.total_seconds() if rpo else None)
+        publish_policies(self.metrics, self.config.vms)
 
     def _publish_next_runs(self) -> None:
         for policy in self.config.vms:
             self._publish_next_run(policy.id)
 
     def _publish_next_run(self, virtual_machine_id: int) -> None:
-        if self.scheduler is not None:
-            self.metrics.set_next_run(
-                virtual_machine_id, self.scheduler.next_run(virtual_machine_id)
-            )
-
-    def _log_start(self) -> None:
-        self._publish_next_runs()
-        log.info(
-            "started",
-            version=__version__,
-            config=str(self.config_path),
-            vms=len(self.config.vms),
-            base_url=mask_url(self.config.api.base_url),
-            token="***",
-            requests_per_minute=self.config.api.requests_per_minute,
-            metrics=self.server.url + "/metrics" if self.server else None,
-            state_dir=str(self.config.state_dir),
-            dry_run=self.dry_run,
-        )
-        for policy in self.config.vms:
-            log.info(
-                "watching",
-                vm=policy.id,
-                name=policy.name,
-                schedule=policy.schedule,
-                timezone=policy.timezone,
-                min_age=format_duration(policy.min_age),
-                next_run=self.scheduler.next_run(policy.id) if self.scheduler else None,
-            )
+        self.metrics.set_next_run(virtual_machine_id, self.scheduler.next_run(virtual_machine_id))

@@ -1,101 +1,138 @@
 """What the daemon does with each outcome and each snapshot the pipeline sees.
 
-Metrics are updated, notifications handed to the notifier, and a snapshot that would
-expire before the VM's next slot gets a refresh scheduled ahead of its expiry, once per
-expiry time.
+One ``DaemonObserver`` fans out, in this order, to the metrics, an outcome counter, the
+notifications, the hold gauge and the expiry refresh: a snapshot that would expire before
+the VM's next slot gets a refresh scheduled ahead of its expiry, once per expiry time. It
+knows the daemon only through a policy lookup, a hold lookup, the scheduler and the clock.
 """
 
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from datetime import datetime
 
 import structlog
 
-from snapd.daemon.scheduler import refresh_time
+from snapd.clock import Clock
+from snapd.config import VirtualMachinePolicy
+from snapd.daemon.scheduler import SlotScheduler, refresh_time
 from snapd.metrics import Metrics
-from snapd.pipeline.outcome import Outcome, SnapshotState
-
-if TYPE_CHECKING:
-    from snapd.daemon.daemon import Daemon
-    from snapd.notify.notifier import Notifier
+from snapd.notify.notifier import Notifier
+from snapd.pipeline.outcome import FanOut, NullOutcomeObserver, Outcome, SnapshotState
 
 log = structlog.get_logger("snapd.daemon")
 
+PolicyLookup = Callable[[int], VirtualMachinePolicy | None]
+HoldLookup = Callable[[int], bool]  # whether an operator hold on the VM is active now
 
-class DaemonObserver:
-    """An ``OutcomeObserver`` for the daemon: metrics plus expiry refresh."""
 
-    def __init__(self, metrics: Metrics, daemon: Daemon, notifier: Notifier | None = None) -> None:
-        self.metrics = metrics
-        self.daemon = daemon
-        self.notifier = notifier
-        self._refreshed: dict[int, datetime] = {}
+class OutcomeCounter(NullOutcomeObserver):
+    """Counts outcomes per VM (the inventory drops reads that overlap one)."""
+
+    def __init__(self) -> None:
         self._outcomes: dict[int, int] = {}
         self._lock = threading.Lock()
 
     def outcome(self, outcome: Outcome) -> None:
-        self.metrics.outcome(outcome)
         with self._lock:
             vm = outcome.virtual_machine_id
             self._outcomes[vm] = self._outcomes.get(vm, 0) + 1
-        if self.notifier is not None:
-            self.notifier.outcome(outcome)
-        held = self._held(outcome.virtual_machine_id)
-        if held is not None:
-            self.metrics.set_hold(outcome.virtual_machine_id, held)
-        # Checked after the run, not during it: a refresh due now would otherwise collide
-        # with the run that is about to replace the snapshot anyway.
-        current = outcome.new_snapshot if outcome.new_snapshot else outcome.old_snapshot
-        self.consider_refresh(outcome.virtual_machine_id, current)
 
-    def outcome_count(self, virtual_machine_id: int) -> int:
-        """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""
+    def count(self, virtual_machine_id: int) -> int:
         with self._lock:
             return self._outcomes.get(virtual_machine_id, 0)
 
-    def api_unauthorized(self) -> None:
-        self.metrics.api_unauthorized()
+
+class NotificationWatch(NullOutcomeObserver):
+    """Outcomes become notifications; a snapshot seen may warn that it expires soon."""
+
+    def __init__(self, notifier: Notifier, policy: PolicyLookup, held: HoldLookup) -> None:
+        self.notifier = notifier
+        self.policy = policy
+        self.held = held
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.notifier.outcome(outcome)
 
     def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
-        self.metrics.snapshot_seen(virtual_machine_id, snapshot)
-        policy = self.daemon.policy(virtual_machine_id)
-        if self.notifier is not None and policy is not None and policy.notify is not None:
-            held = self._held(virtual_machine_id)
-            self.notifier.snapshot_watched(policy, snapshot, bool(held))
+        policy = self.policy(virtual_machine_id)
+        if policy is not None and policy.notify is not None:
+            self.notifier.snapshot_watched(policy, snapshot, self.held(virtual_machine_id))
 
-    def _held(self, virtual_machine_id: int) -> bool | None:
-        """Whether an operator hold is active; None before the runtime exists."""
-        runtime = self.daemon.runtime
-        if runtime is None:
-            return None
-        return runtime.ledger.active_hold(virtual_machine_id, datetime.now(UTC)) is not None
 
-    def consider_refresh(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
+class HoldGauge(NullOutcomeObserver):
+    """After each outcome, export whether the VM is held (a restore holds it)."""
+
+    def __init__(self, metrics: Metrics, held: HoldLookup) -> None:
+        self.metrics = metrics
+        self.held = held
+
+    def outcome(self, outcome: Outcome) -> None:
+        vm = outcome.virtual_machine_id
+        self.metrics.set_hold(vm, self.held(vm))
+
+
+class RefreshPlanner(NullOutcomeObserver):
+    """Schedules a refresh for a snapshot that would expire before the VM's next slot."""
+
+    def __init__(self, policy: PolicyLookup, scheduler: SlotScheduler, clock: Clock) -> None:
+        self.policy = policy
+        self.scheduler = scheduler
+        self.clock = clock
+        self._refreshed: dict[int, datetime] = {}
+        self._lock = threading.Lock()
+
+    def outcome(self, outcome: Outcome) -> None:
+        # Checked after the run, not during it: a refresh due now would otherwise collide
+        # with the run that is about to replace the snapshot anyway.
+        current = outcome.new_snapshot if outcome.new_snapshot else outcome.old_snapshot
+        self.consider(outcome.virtual_machine_id, current)
+
+    def consider(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
         """Schedule a refresh when ``snapshot`` would expire before the VM's next slot."""
         if snapshot is None or snapshot.expires_at is None:
             return
-        scheduler = self.daemon.scheduler
-        policy = self.daemon.policy(virtual_machine_id)
-        if scheduler is None or policy is None:
+        policy = self.policy(virtual_machine_id)
+        if policy is None:
             return
         with self._lock:
             if self._refreshed.get(virtual_machine_id) == snapshot.expires_at:
                 return  # this expiry already has its refresh
             when = refresh_time(
                 snapshot.expires_at,
-                scheduler.next_slot(virtual_machine_id),
+                self.scheduler.next_slot(virtual_machine_id),
                 policy.refresh_before_expiry,
-                datetime.now(UTC),
+                self.clock.now(),
             )
             if when is None:
                 return
             self._refreshed[virtual_machine_id] = snapshot.expires_at
         log.info(
-            "refresh_scheduled",
-            vm=virtual_machine_id,
-            at=when,
-            expires_at=snapshot.expires_at,
+            "refresh_scheduled", vm=virtual_machine_id, at=when, expires_at=snapshot.expires_at
         )
-        scheduler.run_soon(virtual_machine_id, when, "refresh", at=when)
+        self.scheduler.run_soon(virtual_machine_id, when, "refresh", at=when)
+
+
+class DaemonObserver(FanOut):
+    """The daemon's ``OutcomeObserver``: metrics, notifications, hold gauge, expiry refresh."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        policy: PolicyLookup,
+        held: HoldLookup,
+        refresh: RefreshPlanner,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.counter = OutcomeCounter()
+        self.refresh = refresh
+        watch = [NotificationWatch(notifier, policy, held)] if notifier is not None else []
+        super().__init__(metrics, self.counter, *watch, HoldGauge(metrics, held), refresh)
+
+    def outcome_count(self, virtual_machine_id: int) -> int:
+        """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""
+        return self.counter.count(virtual_machine_id)
+
+    def consider_refresh(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
+        self.refresh.consider(virtual_machine_id, snapshot)

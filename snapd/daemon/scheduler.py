@@ -78,9 +78,9 @@ class SlotScheduler:
     """Owns the ``BackgroundScheduler``; every method is thread-safe."""
 
     def __init__(
-        self, run: SlotRunner, fleet_size: int, now: Callable[[], datetime] | None = None
+        self, run: SlotRunner | None, fleet_size: int, now: Callable[[], datetime] | None = None
     ) -> None:
-        self._run = run
+        self._runner = run
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._triggers: dict[int, StandardCronTrigger] = {}
@@ -94,6 +94,15 @@ class SlotScheduler:
                 "misfire_grace_time": int(MISFIRE_GRACE.total_seconds()),
             },
         )
+
+    def bind(self, run: SlotRunner) -> None:
+        """Name what a job runs, when the scheduler was built before its runner."""
+        self._runner = run
+
+    def _run(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
+        if self._runner is None:
+            raise RuntimeError("the scheduler fired before a runner was bound")
+        self._runner(virtual_machine_id, slot, purpose)
 
     def start(self, policies: Iterable[VirtualMachinePolicy]) -> None:
         """Add a job per VM and start the scheduler thread."""

@@ -95,3 +95,26 @@ class NullOutcomeObserver:
 
     def api_unauthorized(self) -> None:
         return None
+
+
+class FanOut:
+    """An observer that hands everything to several observers, in the order given.
+
+    The daemon's metrics, hold gauge, notifications and expiry refresh each see every
+    outcome through one of these, so the pipeline calls one observer and knows none of them.
+    """
+
+    def __init__(self, *observers: OutcomeObserver) -> None:
+        self.observers = list(observers)
+
+    def outcome(self, outcome: Outcome) -> None:
+        for observer in self.observers:
+            observer.outcome(outcome)
+
+    def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
+        for observer in self.observers:
+            observer.snapshot_seen(virtual_machine_id, snapshot)
+
+    def api_unauthorized(self) -> None:
+        for observer in self.observers:
+            observer.api_unauthorized()

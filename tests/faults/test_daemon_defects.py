@@ -16,7 +16,7 @@ import pytest
 import structlog
 
 from snapd.config import HealthCheck, HookCommand, load_config
-from snapd.daemon.daemon import Daemon
+from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import TOKEN, make_policy
@@ -69,7 +69,7 @@ def test_a_job_far_past_its_bound_stops_the_watchdog_pings(
     live_fake: FakeHostinger, tmp_path: Path
 ) -> None:
     config = load_config(write_policy(tmp_path / "config.yaml", live_fake))
-    daemon = Daemon(config.source, config)
+    daemon = build_daemon(config.source, config, token=TOKEN)
     now = [1000.0]
     daemon.jobs = RunningJobs(monotonic=lambda: now[0])
     policy = make_policy(live_fake.vm_ids[0])

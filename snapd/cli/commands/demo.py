@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from snapd.config import load_config
-from snapd.daemon.daemon import Daemon
+from snapd.daemon.assembly import build_daemon
 from snapd.fakeapi import FakeHostinger
 from snapd.logs import configure_logging
 from snapd.pipeline.wait import PollSettings
@@ -72,7 +72,7 @@ def run_demo(vm_count: int = 3, run_for: float | None = None) -> int:
             policy_path.write_text(demo_policy(fake.base_url, fake.vm_ids, state_dir, port))
             config = load_config(policy_path)
             configure_logging(config.log.format, config.log.level)
-            daemon = Daemon(policy_path, config, token=token, poll=DEMO_POLL)
+            daemon = build_daemon(policy_path, config, token=token, poll=DEMO_POLL)
             print(
                 f"snapd demo: fake Hostinger API at {fake.base_url} with VMs "
                 f"{', '.join(str(vm) for vm in fake.vm_ids)}; snapshots every minute",

@@ -1,0 +1,68 @@
+"""What the daemon does once at start: the runs it owes, the RPO gauges, the start report."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import structlog
+
+from snapd import __version__
+from snapd.config import Config, VirtualMachinePolicy
+from snapd.config.durations import format_duration
+from snapd.config.masking import mask_url
+from snapd.config.rpo import recovery_point_objective
+from snapd.daemon.scheduler import SlotScheduler
+from snapd.ledger import Ledger
+from snapd.metrics import Metrics
+
+log = structlog.get_logger("snapd.daemon")
+
+
+def schedule_startup_runs(
+    ledger: Ledger, scheduler: SlotScheduler, policies: Sequence[VirtualMachinePolicy]
+) -> None:
+    """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""
+    pending = {item.virtual_machine_id: item for item in ledger.pending()}
+    for policy in policies:
+        if policy.id in pending:
+            log.info("resume_scheduled", vm=policy.id, action_id=pending[policy.id].action_id)
+            scheduler.run_soon(policy.id, pending[policy.id].slot, "resume")
+            continue
+        slot = scheduler.last_slot(policy.id, policy.catch_up)
+        scheduler.run_soon(policy.id, slot, "catch_up")
+
+
+def publish_policies(metrics: Metrics, policies: Sequence[VirtualMachinePolicy]) -> None:
+    """Export each VM's recovery point objective."""
+    for policy in policies:
+        rpo = recovery_point_objective(policy)
+        metrics.set_policy_rpo(policy.id, rpo.total_seconds() if rpo else None)
+
+
+def log_start(
+    config_path: Path, config: Config, scheduler: SlotScheduler, metrics_url: str, dry_run: bool
+) -> None:
+    """The start report: version and effective settings (token masked), one line per VM."""
+    log.info(
+        "started",
+        version=__version__,
+        config=str(config_path),
+        vms=len(config.vms),
+        base_url=mask_url(config.api.base_url),
+        token="***",
+        requests_per_minute=config.api.requests_per_minute,
+        metrics=metrics_url + "/metrics",
+        state_dir=str(config.state_dir),
+        dry_run=dry_run,
+    )
+    for policy in config.vms:
+        log.info(
+            "watching",
+            vm=policy.id,
+            name=policy.name,
+            schedule=policy.schedule,
+            timezone=policy.timezone,
+            min_age=format_duration(policy.min_age),
+            next_run=scheduler.next_run(policy.id),
+        )

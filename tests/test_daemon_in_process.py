@@ -1,0 +1,191 @@
+"""The daemon built from its parts and driven in this process: manual clock, in-process fake.
+
+No subprocess and no signal: the tests queue ``reload`` and ``stop`` as the signal handlers
+would, and read the daemon's state, the fake's request log and the ledger directly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+
+from snapd.clock import ManualClock
+from snapd.config import load_config
+from snapd.daemon.assembly import build_daemon
+from snapd.daemon.daemon import Daemon
+from snapd.fakeapi import FakeHostinger
+from tests.conftest import TOKEN
+
+WAIT_SECONDS = 20.0
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+def _policy_text(fake: FakeHostinger, state_dir: Path, vm_ids: list[int]) -> str:
+    listing = "".join(f"  - {{id: {vm}}}\n" for vm in vm_ids)
+    return (
+        f"api: {{base_url: '{fake.base_url}', timeout: 5s, requests_per_minute: 6000}}\n"
+        'defaults: {schedule: "0 3 * * *", catch_up: 2d}\n'
+        f"vms:\n{listing}"
+        "metrics: {listen: '127.0.0.1:0'}\n"
+        f"state_dir: {state_dir}\n"
+        "stop_timeout: 2s\n"
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    # Near the real time: APScheduler fires the daemon's one-off runs in real time.
+    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
+    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=60.0, clock=clock) as api:
+        yield api
+
+
+@pytest.fixture
+def policy_path(fake: FakeHostinger, tmp_path: Path) -> Path:
+    (tmp_path / "state").mkdir()
+    path = tmp_path / "config.yaml"
+    path.write_text(_policy_text(fake, tmp_path / "state", fake.vm_ids))
+    return path
+
+
+class Running:
+    """A daemon running in a thread, with the log lines it wrote."""
+
+    def __init__(self, daemon: Daemon, logs: list[dict[str, Any]]) -> None:
+        self.daemon = daemon
+        self.logs = logs
+        self.code: list[int] = []
+        self.thread = threading.Thread(target=lambda: self.code.append(daemon.run()))
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        return [line for line in list(self.logs) if line["event"] == name]
+
+    def stop(self) -> int:
+        self.daemon.request_stop()
+        self.thread.join(timeout=WAIT_SECONDS)
+        assert not self.thread.is_alive(), "the daemon did not stop"
+        return self.code[0]
+
+
+@pytest.fixture
+def start(
+    policy_path: Path, clock: ManualClock
+) -> Iterator[Callable[[Callable[[Daemon], None]], Running]]:
+    started: list[Running] = []
+
+    def launch(prepare: Callable[[Daemon], None] = lambda daemon: None) -> Running:
+        config = load_config(policy_path)
+        daemon = build_daemon(policy_path, config, token=TOKEN, clock=clock)
+        prepare(daemon)
+        running = Running(daemon, logs)
+        started.append(running)
+        running.thread.start()
+        _wait_until(lambda: daemon.readiness() == (True, "ready"), "the daemon to be ready")
+        return running
+
+    with structlog.testing.capture_logs() as logs:
+        yield launch
+        for running in started:
+            if running.thread.is_alive():
+                running.stop()
+
+
+def _successes(daemon: Daemon, virtual_machine_id: int) -> int:
+    rows = daemon.runtime.ledger.history(virtual_machine_id, limit=100)
+    return sum(1 for row in rows if row.outcome == "success")
+
+
+def test_a_pass_may_fail_the_daemon_may_not(
+    start: Callable[[Callable[[Daemon], None]], Running], fake: FakeHostinger
+) -> None:
+    broken, healthy = fake.vm_ids
+
+    def break_one_vm(daemon: Daemon) -> None:
+        run_slot = daemon.runtime.engine.run_slot
+
+        def run_or_raise(policy: Any, slot: Any, **options: Any) -> Any:
+            if policy.id == broken:
+                raise RuntimeError("a defect in one pass")
+            return run_slot(policy, slot, **options)
+
+        daemon.runtime.engine.run_slot = run_or_raise  # type: ignore[method-assign]
+
+    running = start(break_one_vm)
+    daemon = running.daemon
+    _wait_until(lambda: _successes(daemon, healthy) == 1, "the healthy VM's snapshot")
+    _wait_until(lambda: bool(running.events("run_crashed")), "the crash to be logged")
+    assert running.events("run_crashed")[0]["vm"] == broken
+    assert running.thread.is_alive()
+    assert daemon.readiness() == (True, "ready")
+    assert daemon.healthy()
+    assert running.stop() == 0
+
+
+def test_catch_up_runs_a_missed_slot_once_not_once_per_missed_slot(
+    start: Callable[[Callable[[Daemon], None]], Running], fake: FakeHostinger
+) -> None:
+    running = start(lambda daemon: None)
+    daemon = running.daemon
+    for vm in fake.vm_ids:
+        _wait_until(lambda vm=vm: _successes(daemon, vm) == 1, f"the catch-up of {vm}")
+    _wait_until(lambda: daemon.jobs.count() == 0, "the runs to end")
+    # Two daily slots fall inside catch_up (2d); one create each, not two.
+    assert fake.count("POST", "/snapshot") == len(fake.vm_ids)
+    assert {line["purpose"] for line in running.events("run_started")} == {"catch_up"}
+    assert running.stop() == 0
+
+
+def test_a_reload_takes_the_new_policy_and_a_bad_one_keeps_the_old(
+    start: Callable[[Callable[[Daemon], None]], Running],
+    fake: FakeHostinger,
+    policy_path: Path,
+    tmp_path: Path,
+) -> None:
+    first, second = fake.vm_ids
+    policy_path.write_text(_policy_text(fake, tmp_path / "state", [first]))
+    running = start(lambda daemon: None)
+    daemon = running.daemon
+    assert daemon.policy(second) is None
+
+    policy_path.write_text(_policy_text(fake, tmp_path / "state", [first, second]))
+    daemon.signals.put("reload")
+    _wait_until(lambda: bool(running.events("reloaded")), "the reload")
+    assert daemon.policy(second) is not None
+    assert daemon.scheduler.next_run(second) is not None
+
+    policy_path.write_text("vms: [{id: not-a-number}]\n")
+    daemon.signals.put("reload")
+    _wait_until(lambda: bool(running.events("reload_rejected")), "the rejection")
+    assert daemon.policy(second) is not None
+    assert daemon.readiness() == (True, "ready")
+    assert running.stop() == 0
+
+
+def test_a_stop_ends_the_run_and_leaves_nothing_running(
+    start: Callable[[Callable[[Daemon], None]], Running], fake: FakeHostinger
+) -> None:
+    running = start(lambda daemon: None)
+    daemon = running.daemon
+    assert running.stop() == 0
+    assert daemon.readiness() == (False, "stopping")
+    assert not daemon.healthy()
+    assert daemon.unfinished == 0
+    assert running.events("stopped")[0]["unfinished_runs"] == 0
