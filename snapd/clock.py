@@ -1,8 +1,10 @@
-"""Time as an injectable object.
+"""Time as an injectable object, and the only module that reads the system's clocks.
 
 Everything below the CLI and the scheduler receives a ``Clock`` instead of calling
 ``datetime.now()`` or ``time.sleep()``, so that tests can run hours of virtual time in
-milliseconds and assert on exact timestamps.
+milliseconds and assert on exact timestamps. Where a real clock is the default (deadlines
+of a request, a hook, a stop), the default is one of the functions below, so that
+``tests/test_no_direct_time.py`` can hold every other module to the rule.
 """
 
 from __future__ import annotations
@@ -11,6 +13,31 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+
+
+def utc_now() -> datetime:
+    """The real wall time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def monotonic() -> float:
+    """Seconds of the real monotonic clock: for deadlines that must not jump."""
+    return time.monotonic()
+
+
+def monotonic_microseconds() -> int:
+    """``CLOCK_MONOTONIC`` in microseconds, as systemd's ``MONOTONIC_USEC`` wants it."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+
+def unix_time() -> float:
+    """The real Unix time in seconds (to read ``Retry-After`` dates and reset stamps)."""
+    return time.time()
+
+
+def real_sleep(seconds: float) -> None:
+    """Really wait ``seconds`` (the fake API's latency faults)."""
+    time.sleep(seconds)
 
 
 def utc_text(moment: datetime, *, whole_seconds: bool = False) -> str:

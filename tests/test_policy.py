@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from snapd.pipeline.decide import Action, Facts, Guards, Reason, decide
+from snapd.pipeline.decide import Facts, Guards, Reason, Step, decide
 
 NOW = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 GUARDS = Guards(
@@ -26,81 +26,81 @@ HOURS = timedelta(hours=1)
 @pytest.mark.parametrize(
     ("changes", "action", "reason"),
     [
-        ({}, Action.CREATE, Reason.CREATE),
+        ({}, Step.CREATE, Reason.CREATE),
         (
             {"snapshot_created_at": None, "snapshot_made_by_snapd": False},
-            Action.CREATE,
+            Step.CREATE,
             Reason.CREATE,
         ),
-        ({"slot_already_done": True}, Action.SKIP, Reason.SLOT_ALREADY_DONE),
-        ({"virtual_machine_state": "stopped"}, Action.SKIP, Reason.VM_STATE_NOT_ALLOWED),
-        ({"virtual_machine_state": "brand_new_state"}, Action.SKIP, Reason.VM_STATE_NOT_ALLOWED),
-        ({"actions_locked": True}, Action.DEFER, Reason.ACTIONS_LOCKED),
-        ({"held_until": NOW + HOURS}, Action.SKIP, Reason.HELD),
-        ({"held_until": NOW - HOURS}, Action.CREATE, Reason.CREATE),
-        ({"snapshot_created_at": NOW - 5 * HOURS}, Action.SKIP, Reason.SNAPSHOT_TOO_YOUNG),
-        ({"snapshot_created_at": NOW - 7 * HOURS}, Action.CREATE, Reason.CREATE),
+        ({"slot_already_done": True}, Step.SKIP, Reason.SLOT_ALREADY_DONE),
+        ({"virtual_machine_state": "stopped"}, Step.SKIP, Reason.VM_STATE_NOT_ALLOWED),
+        ({"virtual_machine_state": "brand_new_state"}, Step.SKIP, Reason.VM_STATE_NOT_ALLOWED),
+        ({"actions_locked": True}, Step.DEFER, Reason.ACTIONS_LOCKED),
+        ({"held_until": NOW + HOURS}, Step.SKIP, Reason.HELD),
+        ({"held_until": NOW - HOURS}, Step.CREATE, Reason.CREATE),
+        ({"snapshot_created_at": NOW - 5 * HOURS}, Step.SKIP, Reason.SNAPSHOT_TOO_YOUNG),
+        ({"snapshot_created_at": NOW - 7 * HOURS}, Step.CREATE, Reason.CREATE),
         (
             {"snapshot_created_at": NOW - 7 * HOURS, "snapshot_made_by_snapd": False},
-            Action.SKIP,
+            Step.SKIP,
             Reason.MANUAL_SNAPSHOT_PROTECTED,
         ),
         (
             {"snapshot_created_at": NOW - 25 * HOURS, "snapshot_made_by_snapd": False},
-            Action.CREATE,
+            Step.CREATE,
             Reason.CREATE,
         ),
-        ({"health_ok": False}, Action.SKIP, Reason.HEALTH_CHECK_FAILED),
-        ({"health_ok": True}, Action.CREATE, Reason.CREATE),
-        ({"pre_hook_ok": False}, Action.SKIP, Reason.HOOK_VETOED),
-        ({"dry_run": True}, Action.SKIP, Reason.DRY_RUN),
+        ({"health_ok": False}, Step.SKIP, Reason.HEALTH_CHECK_FAILED),
+        ({"health_ok": True}, Step.CREATE, Reason.CREATE),
+        ({"pre_hook_ok": False}, Step.SKIP, Reason.HOOK_VETOED),
+        ({"dry_run": True}, Step.SKIP, Reason.DRY_RUN),
         # combinations: the most final reason wins
         (
             {"slot_already_done": True, "virtual_machine_state": "stopped"},
-            Action.SKIP,
+            Step.SKIP,
             Reason.SLOT_ALREADY_DONE,
         ),
         (
             {"virtual_machine_state": "stopped", "actions_locked": True},
-            Action.SKIP,
+            Step.SKIP,
             Reason.VM_STATE_NOT_ALLOWED,
         ),
-        ({"held_until": NOW + HOURS, "actions_locked": True}, Action.SKIP, Reason.HELD),
+        ({"held_until": NOW + HOURS, "actions_locked": True}, Step.SKIP, Reason.HELD),
         (
             {"snapshot_created_at": NOW - HOURS, "actions_locked": True},
-            Action.SKIP,
+            Step.SKIP,
             Reason.SNAPSHOT_TOO_YOUNG,
         ),
-        ({"actions_locked": True, "health_ok": False}, Action.DEFER, Reason.ACTIONS_LOCKED),
-        ({"health_ok": False, "pre_hook_ok": False}, Action.SKIP, Reason.HEALTH_CHECK_FAILED),
-        ({"dry_run": True, "health_ok": False}, Action.SKIP, Reason.HEALTH_CHECK_FAILED),
+        ({"actions_locked": True, "health_ok": False}, Step.DEFER, Reason.ACTIONS_LOCKED),
+        ({"health_ok": False, "pre_hook_ok": False}, Step.SKIP, Reason.HEALTH_CHECK_FAILED),
+        ({"dry_run": True, "health_ok": False}, Step.SKIP, Reason.HEALTH_CHECK_FAILED),
         (
             {"dry_run": True, "snapshot_created_at": NOW - HOURS},
-            Action.SKIP,
+            Step.SKIP,
             Reason.SNAPSHOT_TOO_YOUNG,
         ),
         # force ignores min_age, protect_manual and holds ...
-        ({"force": True, "snapshot_created_at": NOW - HOURS}, Action.CREATE, Reason.CREATE),
+        ({"force": True, "snapshot_created_at": NOW - HOURS}, Step.CREATE, Reason.CREATE),
         (
             {"force": True, "snapshot_created_at": NOW - HOURS, "snapshot_made_by_snapd": False},
-            Action.CREATE,
+            Step.CREATE,
             Reason.CREATE,
         ),
-        ({"force": True, "held_until": NOW + HOURS}, Action.CREATE, Reason.CREATE),
+        ({"force": True, "held_until": NOW + HOURS}, Step.CREATE, Reason.CREATE),
         # ... and nothing else
         (
             {"force": True, "virtual_machine_state": "stopped"},
-            Action.SKIP,
+            Step.SKIP,
             Reason.VM_STATE_NOT_ALLOWED,
         ),
-        ({"force": True, "actions_locked": True}, Action.DEFER, Reason.ACTIONS_LOCKED),
-        ({"force": True, "health_ok": False}, Action.SKIP, Reason.HEALTH_CHECK_FAILED),
-        ({"force": True, "pre_hook_ok": False}, Action.SKIP, Reason.HOOK_VETOED),
-        ({"force": True, "slot_already_done": True}, Action.SKIP, Reason.SLOT_ALREADY_DONE),
-        ({"force": True, "dry_run": True}, Action.SKIP, Reason.DRY_RUN),
+        ({"force": True, "actions_locked": True}, Step.DEFER, Reason.ACTIONS_LOCKED),
+        ({"force": True, "health_ok": False}, Step.SKIP, Reason.HEALTH_CHECK_FAILED),
+        ({"force": True, "pre_hook_ok": False}, Step.SKIP, Reason.HOOK_VETOED),
+        ({"force": True, "slot_already_done": True}, Step.SKIP, Reason.SLOT_ALREADY_DONE),
+        ({"force": True, "dry_run": True}, Step.SKIP, Reason.DRY_RUN),
     ],
 )
-def test_decision_table(changes: dict[str, object], action: Action, reason: Reason) -> None:
+def test_decision_table(changes: dict[str, object], action: Step, reason: Reason) -> None:
     decision = decide(replace(CLEAR, **changes), GUARDS)  # type: ignore[arg-type]
     assert (decision.action, decision.reason) == (action, reason)
     assert decision.detail

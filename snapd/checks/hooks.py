@@ -16,14 +16,13 @@ import select
 import signal
 import subprocess
 import threading
-import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import IO
 
 from snapd.checks.health_check import run_health_check
 from snapd.checks.result import HookResult, duration_text, log_outcome
-from snapd.clock import utc_text
+from snapd.clock import monotonic, utc_text
 from snapd.config import HookCommand
 
 __all__ = ["HookResult", "hook_environment", "run_health_check", "run_hook"]
@@ -111,7 +110,7 @@ def _failed(cause: str) -> HookResult:
 
 def _wait(process: subprocess.Popen[bytes], timeout: timedelta) -> HookResult:
     assert process.stdout is not None
-    deadline = time.monotonic() + timeout.total_seconds()
+    deadline = monotonic() + timeout.total_seconds()
     collector = _TailCollector(process.stdout)
     collector.start()
     try:
@@ -125,7 +124,7 @@ def _wait(process: subprocess.Popen[bytes], timeout: timedelta) -> HookResult:
         return HookResult(False, cause, process.returncode, collector.text(), cause)
     # Output still in the pipe is read; a background child holding the pipe open is not
     # waited for beyond the hook's own deadline (and never more than a couple of seconds).
-    collector.finish(max(0.2, min(_OUTPUT_DRAIN_SECONDS, deadline - time.monotonic())))
+    collector.finish(max(0.2, min(_OUTPUT_DRAIN_SECONDS, deadline - monotonic())))
     output = collector.text()
     if exit_code == 0:
         cause = "exit code 0"

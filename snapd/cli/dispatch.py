@@ -11,10 +11,10 @@ import os
 import queue
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 
 from snapd.cli.arguments import build_parser
 from snapd.cli.commands import ExitCode, UsageError
+from snapd.clock import utc_now
 from snapd.config import Config, ConfigError, load_config
 
 Handler = Callable[[argparse.Namespace], int]
@@ -41,7 +41,7 @@ def _run_config_schema(arguments: argparse.Namespace) -> int:
 def _run_plan(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.plan import plan
 
-    after = arguments.after or datetime.now(UTC)
+    after = arguments.after or utc_now()
     return plan(arguments.config, arguments.count, after)
 
 
@@ -79,7 +79,7 @@ def _run_status(arguments: argparse.Namespace) -> int:
 
     runtime = open_runtime(_load(arguments))
     try:
-        return status(runtime, datetime.now(UTC))
+        return status(runtime, utc_now())
     finally:
         runtime.close()
 
@@ -110,7 +110,7 @@ def _run_hold(arguments: argparse.Namespace) -> int:
     except (UsageError, ApiError) as error:
         print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
     with open_ledger(config) as ledger:
-        now = datetime.now(UTC)
+        now = utc_now()
         return hold(ledger, arguments.vm_id, arguments.duration, arguments.reason, now, snapshot)
 
 
@@ -133,7 +133,7 @@ def _run_manual(arguments: argparse.Namespace) -> int:
             arguments.kind,
             arguments.vm_id,
             assume_yes=arguments.yes,
-            now=datetime.now(UTC),
+            now=utc_now(),
         )
     finally:
         runtime.close()

@@ -16,6 +16,8 @@ from snapd.config.yaml_source import KeyPath
 
 Reporter = Callable[[KeyPath, str], None]
 
+# The Hostinger API; the client's default too (``snapd.hostinger`` re-exports it).
+DEFAULT_BASE_URL = "https://developers.hostinger.com"
 DEFAULT_STOP_TIMEOUT = timedelta(seconds=10)
 
 

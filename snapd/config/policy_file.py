@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from snapd.config.model import (
+    DEFAULT_BASE_URL,
     DEFAULT_STOP_TIMEOUT,
     ApiSettings,
     Config,
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 DEFAULT_CONFIG_PATH = Path("/etc/snapd/config.yaml")
-DEFAULT_BASE_URL = "https://developers.hostinger.com"
 DEFAULT_STATE_DIR = "/var/lib/snapd"
 # A stop that waits longer than this outlasts systemd's default TimeoutStopSec (90s) many
 # times over; jobs are resumable from the ledger, so waiting longer buys nothing.

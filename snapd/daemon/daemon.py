@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import structlog
 
+from snapd.clock import monotonic
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import catch_up_needed
@@ -133,13 +133,13 @@ class Daemon:
             self._stop()
 
     def _main_loop(self, run_for: float | None) -> None:
-        deadline = None if run_for is None else time.monotonic() + run_for
+        deadline = None if run_for is None else monotonic() + run_for
         while True:
-            timeout = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+            timeout = 1.0 if deadline is None else max(0.0, min(1.0, deadline - monotonic()))
             try:
                 command = self.signals.get(timeout=timeout)
             except queue.Empty:
-                if deadline is not None and time.monotonic() >= deadline:
+                if deadline is not None and monotonic() >= deadline:
                     log.info("run_time_elapsed")
                     return
                 continue

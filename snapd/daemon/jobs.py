@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+from snapd.clock import monotonic
 from snapd.config import VirtualMachinePolicy
 
 # Added to a slot's own bound before a job counts as wedged: pauses behind the request
@@ -43,7 +43,7 @@ class RunningJob:
 class RunningJobs:
     """Thread-safe register of jobs in progress."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, monotonic: Callable[[], float] = monotonic) -> None:
         self._monotonic = monotonic
         self._jobs: dict[int, RunningJob] = {}
         self._numbers = itertools.count()

@@ -18,6 +18,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from snapd.clock import utc_now
 from snapd.config import VirtualMachinePolicy
 from snapd.config.schedule import StandardCronTrigger, build_trigger, next_slots, previous_slot
 
@@ -81,7 +82,7 @@ class SlotScheduler:
         self, run: SlotRunner | None, fleet_size: int, now: Callable[[], datetime] | None = None
     ) -> None:
         self._runner = run
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now or utc_now
         self._lock = threading.RLock()
         self._triggers: dict[int, StandardCronTrigger] = {}
         self._policies: dict[int, VirtualMachinePolicy] = {}

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable, Mapping
+
+from snapd.clock import monotonic_microseconds
 
 __all__ = [
     "Watchdog",
@@ -87,7 +88,7 @@ def reloading(monotonic_usec: int | None = None, environ: Mapping[str, str] | No
     finished (successfully or not), or systemd considers the reload still running.
     """
     if monotonic_usec is None:
-        monotonic_usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        monotonic_usec = monotonic_microseconds()
     return notify(f"RELOADING=1\nMONOTONIC_USEC={monotonic_usec}", environ)
 
 

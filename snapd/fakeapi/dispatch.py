@@ -1,5 +1,5 @@
 """One request through the fake: rate limit, authentication, routing, faults, execution,
-request log. Knows nothing about sockets; the HTTP server turns an ``Answer`` into bytes.
+request log. Knows nothing about sockets; the HTTP server turns a ``FakeResponse`` into bytes.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ import hmac
 import json
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +16,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from snapd.clock import Clock
-from snapd.fakeapi.errors import ApiError, error_body
+from snapd.clock import Clock, real_sleep
+from snapd.fakeapi.errors import FakeApiError, error_body
 from snapd.fakeapi.faults import DEEP_JSON_DEPTH, Fault, FaultInjector
 from snapd.fakeapi.limiter import SlidingWindowLimiter
 from snapd.fakeapi.model import Timeline
@@ -32,7 +31,7 @@ _NULL_SNAPSHOT = {"id": None, "restore_time": None, "created_at": None, "expires
 
 
 @dataclass
-class Answer:
+class FakeResponse:
     """What to send back. ``body`` ``None`` means: close the connection, send nothing.
 
     ``streamed_size`` set: send a generated JSON array of that many bytes instead of
@@ -86,7 +85,7 @@ class Dispatcher:
         self._correlation_random = random.Random(f"correlation-{seed}")
         self._correlation_lock = threading.Lock()
 
-    def dispatch(self, method: str, target: str, authorization: str | None) -> Answer:
+    def dispatch(self, method: str, target: str, authorization: str | None) -> FakeResponse:
         """Answer one request and enter it in the request log."""
         sequence = self._log.arrive()
         arrived_at = self._clock.now()
@@ -112,14 +111,14 @@ class Dispatcher:
         query: dict[str, str],
         authorized: bool,
         correlation_id: str,
-    ) -> Answer:
+    ) -> FakeResponse:
         rate_headers: dict[str, str] = {}
         if self._limiter is not None:
             decision = self._limiter.check(self._clock.now())
             rate_headers = decision.headers()
             if not decision.allowed:
                 body = error_body("Too Many Attempts.", correlation_id)
-                return Answer(429, _json(body), rate_headers)
+                return FakeResponse(429, _json(body), rate_headers)
         answer = self._answer_within_limit(method, path, query, authorized, correlation_id)
         answer.headers.update(rate_headers)
         return answer
@@ -131,24 +130,24 @@ class Dispatcher:
         query: dict[str, str],
         authorized: bool,
         correlation_id: str,
-    ) -> Answer:
+    ) -> FakeResponse:
         if not authorized:
-            return Answer(401, _json(error_body("Unauthenticated", correlation_id)))
+            return FakeResponse(401, _json(error_body("Unauthenticated", correlation_id)))
         try:
             route = resolve(method, path)
-        except ApiError as error:
-            return Answer(error.status, _json(error.body(correlation_id)), error.headers)
+        except FakeApiError as error:
+            return FakeResponse(error.status, _json(error.body(correlation_id)), error.headers)
         delay = self._faults.latency(route.endpoint)
         if delay > 0:
-            time.sleep(delay)
+            real_sleep(delay)
         before = self._faults.before_execution(route.endpoint)
         if before is not None:
             return self._fault_status(before.status, correlation_id, before.header_items)
         try:
             status, value = self._execute(route, query)
-            answer = Answer(status, _json(value))
-        except ApiError as error:
-            answer = Answer(error.status, _json(error.body(correlation_id)), error.headers)
+            answer = FakeResponse(status, _json(value))
+        except FakeApiError as error:
+            answer = FakeResponse(error.status, _json(error.body(correlation_id)), error.headers)
         after = self._faults.after_execution(route.endpoint)
         if after is not None:
             answer = self._spoiled(after, correlation_id)
@@ -156,20 +155,20 @@ class Dispatcher:
             answer.delivery = self._faults.delivery(route.endpoint)
         return answer
 
-    def _spoiled(self, fault: Fault, correlation_id: str) -> Answer:
+    def _spoiled(self, fault: Fault, correlation_id: str) -> FakeResponse:
         """The answer that replaces an executed call's under an after-execution fault."""
         if fault.kind == "accept_then_fail":
             return self._fault_status(500, correlation_id)
         if fault.kind == "accept_then_drop":
-            return Answer(0, None)
+            return FakeResponse(0, None)
         if fault.kind == "huge_body":
-            return Answer(200, b"", streamed_size=fault.size)
+            return FakeResponse(200, b"", streamed_size=fault.size)
         if fault.kind == "deep_json":
-            return Answer(200, b"[" * DEEP_JSON_DEPTH + b"]" * DEEP_JSON_DEPTH)
-        return Answer(200, MALFORMED_BODY)
+            return FakeResponse(200, b"[" * DEEP_JSON_DEPTH + b"]" * DEEP_JSON_DEPTH)
+        return FakeResponse(200, MALFORMED_BODY)
 
     def _execute(self, route: Route, query: dict[str, str]) -> tuple[int, Any]:
-        """Run the call against the state; ``ApiError`` for error answers."""
+        """Run the call against the state; ``FakeApiError`` for error answers."""
         state = self._state
         machine_id = route.virtual_machine_id or 0
         item_id = route.item_id or 0
@@ -195,7 +194,7 @@ class Dispatcher:
             return 200, state.get_action(machine_id, item_id)
         if endpoint == "list_backups":
             return 200, state.list_backups(machine_id, _page(query))
-        raise ApiError(404, f"Endpoint {endpoint} is not served")
+        raise FakeApiError(404, f"Endpoint {endpoint} is not served")
 
     def _no_snapshot(self) -> tuple[int, Any]:
         fault = self._faults.no_snapshot()
@@ -206,7 +205,7 @@ class Dispatcher:
             return 200, {}
         if shape == "null_fields":
             return 200, dict(_NULL_SNAPSHOT)
-        raise ApiError(404, "Snapshot not found")
+        raise FakeApiError(404, "Snapshot not found")
 
     def _chooser(self, endpoint: str) -> Callable[[], Timeline | None]:
         def choose() -> Timeline | None:
@@ -217,7 +216,7 @@ class Dispatcher:
 
     def _fault_status(
         self, status: int, correlation_id: str, extra: tuple[tuple[str, str], ...] = ()
-    ) -> Answer:
+    ) -> FakeResponse:
         try:
             message = HTTPStatus(status).phrase
         except ValueError:
@@ -225,7 +224,7 @@ class Dispatcher:
         headers = {"Retry-After": "1"} if status in (429, 503) else {}
         headers.update(extra)
         errors = {"fault": [message]} if status == 422 else None
-        return Answer(status, _json(error_body(message, correlation_id, errors)), headers)
+        return FakeResponse(status, _json(error_body(message, correlation_id, errors)), headers)
 
     def _is_authorized(self, authorization: str | None) -> bool:
         if authorization is None:

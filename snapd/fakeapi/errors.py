@@ -8,7 +8,7 @@ from typing import Any
 JsonObject = dict[str, Any]
 
 
-class ApiError(Exception):
+class FakeApiError(Exception):
     """An answer other than success, raised anywhere below the HTTP layer.
 
     ``status`` is the HTTP status, ``message`` goes into the body's ``message`` field,
@@ -46,11 +46,11 @@ def error_body(
     return body
 
 
-def busy_error() -> ApiError:
+def busy_error() -> FakeApiError:
     """The answer to a create, delete or restore while the VM's actions are locked.
 
     What the live API answers here is undocumented; the fake uses 422, which the design
     notes treat as "busy" together with 409.
     """
     message = "Another action is already in progress for this virtual machine"
-    return ApiError(422, message, errors={"virtualMachineId": [message]})
+    return FakeApiError(422, message, errors={"virtualMachineId": [message]})

@@ -10,7 +10,7 @@ from types import TracebackType
 
 from snapd.clock import Clock, SystemClock
 from snapd.fakeapi.dispatch import Dispatcher
-from snapd.fakeapi.errors import ApiError, JsonObject
+from snapd.fakeapi.errors import FakeApiError, JsonObject
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
 from snapd.fakeapi.fleet import DEFAULT_BACKUP_SIZE_KB
 from snapd.fakeapi.limiter import SlidingWindowLimiter
@@ -294,5 +294,5 @@ def _known_machine(vm_id: int) -> Iterator[None]:
     """Turn the state's 404 for an unknown VM into the ``KeyError`` a Python caller expects."""
     try:
         yield
-    except ApiError as error:
+    except FakeApiError as error:
         raise KeyError(f"the fake has no virtual machine {vm_id}") from error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from snapd.fakeapi.errors import ApiError
+from snapd.fakeapi.errors import FakeApiError
 
 API_PREFIX = "/api/vps/v1"
 
@@ -41,7 +41,7 @@ _TABLE: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
 def resolve(method: str, path: str) -> Route:
     """Resolve ``method`` and ``path`` (no query string).
 
-    ``ApiError`` 404 for an unknown path (including non-integer ids) and 405, with an
+    ``FakeApiError`` 404 for an unknown path (including non-integer ids) and 405, with an
     ``Allow`` header, for a known path and another method. Purchasing a VM
     (``POST /virtual-machines``) is not part of the fake and answers 405.
     """
@@ -52,7 +52,7 @@ def resolve(method: str, path: str) -> Route:
         endpoint = methods.get(method)
         if endpoint is None:
             allowed = ", ".join(methods)
-            raise ApiError(
+            raise FakeApiError(
                 405,
                 f"The {method} method is not supported for route {path.lstrip('/')}. "
                 f"Supported methods: {allowed}.",
@@ -64,4 +64,4 @@ def resolve(method: str, path: str) -> Route:
             virtual_machine_id=ids[0] if ids else None,
             item_id=ids[1] if len(ids) > 1 else None,
         )
-    raise ApiError(404, f"The route {path.lstrip('/')} could not be found.")
+    raise FakeApiError(404, f"The route {path.lstrip('/')} could not be found.")

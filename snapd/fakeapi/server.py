@@ -12,7 +12,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
 
-from snapd.fakeapi.dispatch import Answer, Dispatcher
+from snapd.fakeapi.dispatch import Dispatcher, FakeResponse
 
 _STREAM_CHUNK = 64 * 1024
 
@@ -143,7 +143,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         else:
             self.wfile.write(answer.body)
 
-    def _head_bytes(self, answer: Answer, length: int) -> bytes:
+    def _head_bytes(self, answer: FakeResponse, length: int) -> bytes:
         try:
             phrase = HTTPStatus(answer.status).phrase
         except ValueError:
@@ -153,7 +153,7 @@ class RequestHandler(BaseHTTPRequestHandler):
         lines += [f"{name}: {value}" for name, value in answer.headers.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
-    def _trickle(self, answer: Answer, seconds: float, *, whole: bool) -> None:
+    def _trickle(self, answer: FakeResponse, seconds: float, *, whole: bool) -> None:
         """Send the answer one byte every ``seconds``; the headers too when ``whole``."""
         body = answer.body or b""
         head = self._head_bytes(answer, len(body))

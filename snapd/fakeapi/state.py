@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from snapd.clock import Clock
 from snapd.fakeapi import fleet as inventory
-from snapd.fakeapi.errors import ApiError, JsonObject, busy_error
+from snapd.fakeapi.errors import FakeApiError, JsonObject, busy_error
 from snapd.fakeapi.model import (
     SNAPSHOT_LIFETIME,
     ActionRecord,
@@ -44,7 +44,7 @@ def _no_fault() -> Timeline | None:
 class FakeState:
     """All mutable state of the fake; thread-safe, every public method takes the lock.
 
-    Methods raise ``ApiError`` for the answers that are not a success (404 for an unknown
+    Methods raise ``FakeApiError`` for the answers that are not a success (404 for an unknown
     VM, 422 while busy, ...), test controls included.
     """
 
@@ -98,14 +98,14 @@ class FakeState:
             return [self._machine_json(machine_id) for machine_id in self._machines]
 
     def get_virtual_machine(self, virtual_machine_id: int) -> JsonObject:
-        """One VM; ``ApiError`` 404 when unknown."""
+        """One VM; ``FakeApiError`` 404 when unknown."""
         with self._lock:
             self._settle()
             self._require_machine(virtual_machine_id)
             return self._machine_json(virtual_machine_id)
 
     def get_snapshot(self, virtual_machine_id: int) -> JsonObject | None:
-        """The VM's snapshot, or ``None`` when it has none; ``ApiError`` 404 for unknown VMs."""
+        """The VM's snapshot, or ``None`` when it has none; ``FakeApiError`` 404 for unknown VMs."""
         with self._lock:
             self._settle()
             self._require_machine(virtual_machine_id)
@@ -138,13 +138,13 @@ class FakeState:
             return [action.to_json(now) for action in actions]
 
     def get_action(self, virtual_machine_id: int, action_id: int) -> JsonObject:
-        """One action of the VM; ``ApiError`` 404 when the VM or the action is unknown."""
+        """One action of the VM; ``FakeApiError`` 404 when the VM or the action is unknown."""
         with self._lock:
             now = self._settle()
             self._require_machine(virtual_machine_id)
             action = self._actions.get(action_id)
             if action is None or action.virtual_machine_id != virtual_machine_id:
-                raise ApiError(404, "Action not found")
+                raise FakeApiError(404, "Action not found")
             return action.to_json(now)
 
     def list_backups(self, virtual_machine_id: int, page: int) -> JsonObject:
@@ -178,7 +178,7 @@ class FakeState:
             self._settle()
             self._require_idle(virtual_machine_id)
             if virtual_machine_id not in self._snapshots:
-                raise ApiError(404, "Snapshot not found")
+                raise FakeApiError(404, "Snapshot not found")
             return self._start_action(virtual_machine_id, "delete_snapshot", choose)
 
     def restore_snapshot(
@@ -190,7 +190,7 @@ class FakeState:
             self._require_idle(virtual_machine_id)
             if virtual_machine_id not in self._snapshots:
                 message = "Virtual machine does not have a snapshot to restore"
-                raise ApiError(422, message, errors={"snapshot": [message]})
+                raise FakeApiError(422, message, errors={"snapshot": [message]})
             return self._start_action(virtual_machine_id, "restore_snapshot", choose)
 
     def restore_backup(
@@ -202,7 +202,7 @@ class FakeState:
             self._require_idle(virtual_machine_id)
             known = {backup.backup_id for backup in self._backups[virtual_machine_id]}
             if backup_id not in known:
-                raise ApiError(404, "Backup not found")
+                raise FakeApiError(404, "Backup not found")
             return self._start_action(virtual_machine_id, "restore_backup", choose)
 
     # ----- test controls --------------------------------------------------------------
@@ -319,7 +319,7 @@ class FakeState:
     def _require_machine(self, virtual_machine_id: int) -> VirtualMachineRecord:
         machine = self._machines.get(virtual_machine_id)
         if machine is None:
-            raise ApiError(404, "Virtual machine not found")
+            raise FakeApiError(404, "Virtual machine not found")
         return machine
 
     def _require_idle(self, virtual_machine_id: int) -> None:

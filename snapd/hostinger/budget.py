@@ -23,8 +23,9 @@ The budget is a token bucket:
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
+
+from snapd.clock import monotonic
 
 __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
 
@@ -41,7 +42,7 @@ class RequestBudget:
 
     Args:
         requests_per_minute: steady rate; must be positive.
-        clock: monotonic seconds (default :func:`time.monotonic`).
+        clock: monotonic seconds (default :func:`snapd.clock.monotonic`).
         sleep: how to wait (default :func:`time.sleep`). Tests pass a function that
             advances a fake clock instead.
         burst: bucket capacity; default ``max(1, requests_per_minute // 10)``.
@@ -65,7 +66,7 @@ class RequestBudget:
             raise ValueError(f"burst must be at least 1, got {capacity}")
         self._rate = requests_per_minute / 60.0
         self._capacity = float(capacity)
-        self._clock = clock or time.monotonic
+        self._clock = clock or monotonic
         self._closed = threading.Event()
         # The default wait ends early when the budget is closed, so that callers queued
         # behind a busy budget give up at once when the process stops.

@@ -7,12 +7,13 @@ error mapping are described in :mod:`snapd.hostinger.transport`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from snapd import __version__
+from snapd.clock import unix_time
+from snapd.config.model import DEFAULT_BASE_URL
 from snapd.hostinger.answers import Answer
 from snapd.hostinger.budget import RequestBudget
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
@@ -30,7 +31,6 @@ from snapd.hostinger.transport import Transport
 
 __all__ = ["DEFAULT_BASE_URL", "HostingerClient"]
 
-DEFAULT_BASE_URL = "https://developers.hostinger.com"
 
 # Stops a server that always claims more pages from looping the client forever.
 _MAX_PAGES = 100
@@ -54,7 +54,7 @@ class HostingerClient:
         backoff_factor: exponential backoff base between read retries, seconds.
         sleep: how to wait between read retries; by default the budget's wait, which
             ends early when the budget is closed. Tests pass a recorder.
-        wall_clock: local Unix time (default :func:`time.time`), for ``Retry-After``
+        wall_clock: local Unix time (default :func:`snapd.clock.unix_time`), for ``Retry-After``
             dates and the server clock offset. Pass the clock whose ``now`` is later
             given to :meth:`server_now` (a test's manual clock, for instance).
 
@@ -77,7 +77,7 @@ class HostingerClient:
         retry_total_seconds: float = 120.0,
         backoff_factor: float = 0.5,
         sleep: Callable[[float], None] | None = None,
-        wall_clock: Callable[[], float] = time.time,
+        wall_clock: Callable[[], float] = unix_time,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from snapd.clock import monotonic, unix_time
 
 __all__ = [
     "MAXIMUM_BODY_BYTES",
@@ -180,8 +181,8 @@ def exchange(
     params: Mapping[str, int] | None,
     timeout: tuple[float, float],
     total_seconds: float,
-    monotonic: Callable[[], float] = time.monotonic,
-    wall_clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = monotonic,
+    wall_clock: Callable[[], float] = unix_time,
 ) -> Reply:
     """Send one request and read its answer, all within ``total_seconds``.
 

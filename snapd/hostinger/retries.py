@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -20,6 +19,7 @@ from email.utils import parsedate_to_datetime
 import structlog
 from urllib3.exceptions import ConnectTimeoutError, ProxyError, SSLError
 
+from snapd.clock import monotonic, unix_time
 from snapd.hostinger.budget import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
 from snapd.hostinger.observer import ApiObserver
 
@@ -73,7 +73,7 @@ def _header_number(headers: Mapping[str, str], name: str) -> float | None:
 
 
 def retry_after_seconds(
-    headers: Mapping[str, str], wall_clock: Callable[[], float] = time.time
+    headers: Mapping[str, str], wall_clock: Callable[[], float] = unix_time
 ) -> float | None:
     """Read ``Retry-After`` (seconds or an HTTP date) as seconds from now.
 
@@ -114,8 +114,8 @@ class CallContext:
     endpoint: str
     budget: RequestBudget
     observer: ApiObserver
-    monotonic: Callable[[], float] = time.monotonic
-    wall_clock: Callable[[], float] = time.time
+    monotonic: Callable[[], float] = monotonic
+    wall_clock: Callable[[], float] = unix_time
     attempt_started: float = 0.0
     attempt_open: bool = False
     attempts: int = 0

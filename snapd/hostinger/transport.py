@@ -17,12 +17,12 @@ VM's actions.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import requests
 
+from snapd.clock import monotonic, unix_time
 from snapd.hostinger.access import BearerAuth, check_base_url, check_token
 from snapd.hostinger.answers import (
     IDEMPOTENT_METHODS,
@@ -95,8 +95,8 @@ class Transport:
         backoff_factor: float,
         max_retries: int = 10,
         sleep: Callable[[float], None] | None = None,
-        monotonic: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = monotonic,
+        wall_clock: Callable[[], float] = unix_time,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")

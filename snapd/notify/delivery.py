@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ import requests
 import structlog
 
 from snapd import __version__
+from snapd.clock import monotonic
 from snapd.config.notify import public_url
 
 log = structlog.get_logger("snapd.notify")
@@ -105,10 +105,10 @@ class DeliveryWorker:
 
     def close(self, timeout: float) -> None:
         """Send what is queued for at most ``timeout`` seconds, then give up on the rest."""
-        deadline = time.monotonic() + timeout
+        deadline = monotonic() + timeout
         with contextlib.suppress(queue.Full):
             self._queue.put(None, timeout=max(0.0, timeout))
-        self._thread.join(max(0.0, deadline - time.monotonic()))
+        self._thread.join(max(0.0, deadline - monotonic()))
         if self._thread.is_alive():
             self._stop.set()  # ends the backoff waits; a request in flight runs out its timeout
             log.warning("notifications_abandoned", waiting=self._queue.qsize())

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+from snapd.clock import utc_now
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.notify import expand_url
 from snapd.config.rpo import recovery_point_objective
@@ -32,10 +33,6 @@ EXPIRING_WITHIN = timedelta(hours=12)
 HOLD_EXPIRING_WITHIN = timedelta(days=2)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Notifier:
     """Builds each VM's deliveries and hands them to the worker; never blocks."""
 
@@ -43,7 +40,7 @@ class Notifier:
         self,
         policy: Callable[[int], VirtualMachinePolicy | None],
         worker: DeliveryWorker,
-        now: Callable[[], datetime] = _now,
+        now: Callable[[], datetime] = utc_now,
     ) -> None:
         self.policy = policy
         self.worker = worker

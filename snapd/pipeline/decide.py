@@ -15,7 +15,9 @@ from enum import StrEnum
 from snapd.config.durations import format_duration
 
 
-class Action(StrEnum):
+class Step(StrEnum):
+    """What the decision says to do next (not an API action: that is ``hostinger.Action``)."""
+
     CREATE = "create"
     SKIP = "skip"
     DEFER = "defer"  # busy right now: try again within the slot's busy_timeout
@@ -72,13 +74,13 @@ class Facts:
 
 @dataclass(frozen=True)
 class Decision:
-    action: Action
+    action: Step
     reason: Reason
     detail: str
 
     @property
     def creates(self) -> bool:
-        return self.action is Action.CREATE
+        return self.action is Step.CREATE
 
 
 def _age(facts: Facts) -> timedelta | None:
@@ -88,7 +90,7 @@ def _age(facts: Facts) -> timedelta | None:
 
 
 def _skip(reason: Reason, detail: str) -> Decision:
-    return Decision(Action.SKIP, reason, detail)
+    return Decision(Step.SKIP, reason, detail)
 
 
 def decide(facts: Facts, guards: Guards) -> Decision:
@@ -129,14 +131,14 @@ def decide(facts: Facts, guards: Guards) -> Decision:
                 f"(protect_manual {_readable(guards.protect_manual)})",
             )
     if facts.actions_locked:
-        return Decision(Action.DEFER, Reason.ACTIONS_LOCKED, "another action runs on the VM")
+        return Decision(Step.DEFER, Reason.ACTIONS_LOCKED, "another action runs on the VM")
     if facts.health_ok is False:
         return _skip(Reason.HEALTH_CHECK_FAILED, "health check failed")
     if facts.pre_hook_ok is False:
         return _skip(Reason.HOOK_VETOED, "pre-hook vetoed the snapshot")
     if facts.dry_run:
         return _skip(Reason.DRY_RUN, "dry run: would create a snapshot")
-    return Decision(Action.CREATE, Reason.CREATE, "all guards passed")
+    return Decision(Step.CREATE, Reason.CREATE, "all guards passed")
 
 
 def _readable(duration: timedelta) -> str:

@@ -22,7 +22,7 @@ from snapd.ledger import Ledger
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.pipeline.attempt import AttemptContext, AttemptRunner
 from snapd.pipeline.backoff import Backoff
-from snapd.pipeline.decide import Action, Decision, Facts, Reason, decide
+from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
 from snapd.pipeline.outcome import (
     NullOutcomeObserver,
     Outcome,
@@ -167,7 +167,7 @@ class Engine:
                 self.ledger, context.policy, context.slot, preflight, self.clock.now(), force=force
             )
             decision = decide(facts, guards_of(context.policy))
-            if decision.action is not Action.DEFER:
+            if decision.action is not Step.DEFER:
                 return preflight, facts, decision
             log.info("decision", vm=context.policy.id, slot=context.slot, decision="defer",
                      reason=decision.reason)  # fmt: skip

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from snapd.cli.commands import ExitCode, UsageError
+from snapd.clock import utc_now
 from snapd.config import Config
 
 
@@ -71,4 +72,4 @@ def run_test(config: Config, virtual_machine_ids: list[int]) -> int:
 
 
 def _now() -> datetime:
-    return datetime.now(UTC)
+    return utc_now()
