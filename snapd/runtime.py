@@ -106,7 +106,7 @@ class Runtime:
         self.ledger.close()
 
 
-def open_runtime(
+def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each with a default
     config: Config,
     *,
     clock: Clock | None = None,

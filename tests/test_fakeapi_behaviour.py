@@ -309,7 +309,7 @@ def test_test_controls_refuse_unknown_machines_and_bad_values(fake: FakeHostinge
     with pytest.raises(ValueError):
         fake.set_actions_lock(fake.vm_ids[0], "maybe")
     with pytest.raises(ValueError):
-        fake.set_snapshot(fake.vm_ids[0], datetime(2025, 1, 1))
+        fake.set_snapshot(fake.vm_ids[0], datetime(2025, 1, 1))  # noqa: DTZ001 - naive on purpose
     with pytest.raises(ValueError):
         fake.no_snapshot_as = "teapot"
 

@@ -358,7 +358,7 @@ def test_the_hook_environment_names_the_machine_the_slot_and_the_result() -> Non
         "SNAPD_RESULT": "failed",
     }
     with pytest.raises(ValueError, match="naive"):
-        hook_environment(MACHINE, datetime(2025, 1, 1, 3, 0))
+        hook_environment(MACHINE, datetime(2025, 1, 1, 3, 0))  # noqa: DTZ001 - naive on purpose
 
 
 def _has_ended(pid: int) -> bool:

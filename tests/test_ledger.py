@@ -122,7 +122,7 @@ def test_an_attempt_with_an_unknown_kind_outcome_or_a_naive_time_is_refused(
     with pytest.raises(ValueError, match="outcome"):
         ledger.record_attempt(attempt(outcome="great"))
     with pytest.raises(ValueError, match="naive"):
-        ledger.record_attempt(attempt(finished_at=datetime(2025, 1, 1, 3, 0)))
+        ledger.record_attempt(attempt(finished_at=datetime(2025, 1, 1, 3, 0)))  # noqa: DTZ001 - naive on purpose
     assert ledger.history() == []
 
 

@@ -158,19 +158,27 @@ def validate(value: Any, schema: dict[str, Any], path: Path = ()) -> Iterator[Pr
     if isinstance(value, dict):
         yield from _validate_mapping(value, schema, path)
     elif isinstance(value, list):
-        if len(value) < schema.get("minItems", 0):
-            yield path, f"needs at least {schema['minItems']} item(s)"
-        item_schema = schema.get("items")
-        if item_schema is not None:
-            for index, item in enumerate(value):
-                yield from validate(item, item_schema, (*path, index))
+        yield from _validate_list(value, schema, path)
     elif isinstance(value, str):
         yield from _validate_string(value, schema, path)
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        if "minimum" in schema and value < schema["minimum"]:
-            yield path, f"must be at least {schema['minimum']}, got {_describe(value)}"
-        if "maximum" in schema and value > schema["maximum"]:
-            yield path, f"must be at most {schema['maximum']}, got {_describe(value)}"
+        yield from _validate_number(value, schema, path)
+
+
+def _validate_list(value: list[Any], schema: dict[str, Any], path: Path) -> Iterator[Problem]:
+    if len(value) < schema.get("minItems", 0):
+        yield path, f"needs at least {schema['minItems']} item(s)"
+    item_schema = schema.get("items")
+    if item_schema is not None:
+        for index, item in enumerate(value):
+            yield from validate(item, item_schema, (*path, index))
+
+
+def _validate_number(value: float, schema: dict[str, Any], path: Path) -> Iterator[Problem]:
+    if "minimum" in schema and value < schema["minimum"]:
+        yield path, f"must be at least {schema['minimum']}, got {_describe(value)}"
+    if "maximum" in schema and value > schema["maximum"]:
+        yield path, f"must be at most {schema['maximum']}, got {_describe(value)}"
 
 
 def _validate_string(value: str, schema: dict[str, Any], path: Path) -> Iterator[Problem]:

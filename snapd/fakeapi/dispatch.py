@@ -60,7 +60,7 @@ class Dispatcher:
     effect at once.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
         self,
         *,
         token: str,

@@ -42,7 +42,7 @@ class FakeHostinger:
     Use as a context manager (starts on an ephemeral port) or call ``start``/``stop``.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
         self,
         token: str = "test-token",
         vm_count: int = 3,

@@ -124,12 +124,20 @@ class Fault:
         return headers if isinstance(headers, tuple) else tuple(headers.items())
 
     def _check(self) -> None:
+        self._check_names()
+        self._check_numbers()
+        self._check_states()
+        self._check_fit()
+
+    def _check_names(self) -> None:
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}; known: {_listing(FAULT_KINDS)}")
         if self.endpoint != ANY_ENDPOINT and self.endpoint not in ENDPOINTS:
             raise ValueError(
                 f"unknown endpoint {self.endpoint!r}; known: {_listing(ENDPOINTS)} or *"
             )
+
+    def _check_numbers(self) -> None:
         if self.count is not None and self.count < 1:
             raise ValueError(f"count must be at least 1, got {self.count}")
         if self.probability is not None and not 0.0 <= self.probability <= 1.0:
@@ -138,6 +146,8 @@ class Fault:
             raise ValueError(f"status must be an HTTP error status (400-599), got {self.status}")
         if self.seconds < 0:
             raise ValueError(f"seconds must not be negative, got {self.seconds}")
+
+    def _check_states(self) -> None:
         if self.states is not None:
             object.__setattr__(self, "states", tuple(self.states))
         if self.kind == "action_states" and not self.states:
@@ -146,6 +156,8 @@ class Fault:
             isinstance(state, str) and state for state in self.states
         ):
             raise ValueError("states must be non-empty strings")
+
+    def _check_fit(self) -> None:
         if self.no_snapshot_as not in NO_SNAPSHOT_ANSWERS:
             raise ValueError(
                 f"no_snapshot_as must be one of {', '.join(NO_SNAPSHOT_ANSWERS)}, "

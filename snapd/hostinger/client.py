@@ -66,7 +66,7 @@ class HostingerClient:
     see :mod:`snapd.hostinger.errors` for what each one means.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
         self,
         base_url: str = DEFAULT_BASE_URL,
         token: str = "",

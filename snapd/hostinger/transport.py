@@ -82,7 +82,7 @@ class Transport:
         wall_clock: Unix time, for ``Retry-After`` dates and the server clock offset.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
         self,
         *,
         base_url: str,

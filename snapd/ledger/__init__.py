@@ -14,6 +14,7 @@ from snapd.ledger.records import (
     AttemptRecord,
     Hold,
     LedgerError,
+    OperationKind,
     PendingAction,
 )
 from snapd.ledger.schema import SCHEMA_VERSION
@@ -28,5 +29,6 @@ __all__ = [
     "Hold",
     "Ledger",
     "LedgerError",
+    "OperationKind",
     "PendingAction",
 ]

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from snapd.ledger.records import OperationKind
+
 __all__ = ["VirtualMachineBusyError", "VirtualMachineLocks"]
 
 LOCKS_DIRECTORY_NAME = "locks"
@@ -80,7 +82,9 @@ class VirtualMachineLocks:
         return self._directory / f"{int(virtual_machine_id)}.lock"
 
     @contextmanager
-    def hold(self, virtual_machine_id: int, purpose: str, now: datetime) -> Iterator[None]:
+    def hold(
+        self, virtual_machine_id: int, purpose: OperationKind, now: datetime
+    ) -> Iterator[None]:
         """Hold the VM's lock for the ``with`` block; never waits.
 
         ``purpose`` (e.g. ``snapshot``) and ``now`` are written into the lock file so that

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
-KINDS = frozenset({"snapshot", "restore", "delete"})
+
+class OperationKind(StrEnum):
+    """What an attempt does to a VM's snapshot; also what a per-VM lock is held for."""
+
+    SNAPSHOT = "snapshot"
+    RESTORE = "restore"
+    DELETE = "delete"
+
+
+KINDS = frozenset(OperationKind)
 OUTCOMES = frozenset(
     {
         "success",

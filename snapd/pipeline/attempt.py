@@ -22,8 +22,8 @@ import structlog
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
-from snapd.ledger import Ledger, PendingAction
-from snapd.pipeline.outcome import Outcome, OutcomeObserver, Result, SnapshotState
+from snapd.ledger import Ledger, OperationKind, PendingAction
+from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.record import Recorder
 from snapd.pipeline.resolve import Resolution, resolve
 from snapd.pipeline.send import Ambiguous, SendFailed, send_once
@@ -38,7 +38,7 @@ class AttemptContext:
     """What one attempt is about: the VM's policy, the kind, the slot, when it began."""
 
     policy: VirtualMachinePolicy
-    kind: str
+    kind: OperationKind
     slot: datetime | None
     started: datetime
 
@@ -85,7 +85,9 @@ class AttemptRunner:
                 self.client, self.clock, vm, context.kind, busy_deadline, self.should_stop
             )
         except SendFailed as error:
-            result = Result.INTERRUPTED if error.reason == "interrupted" else Result.FAILED
+            result = (
+                Result.INTERRUPTED if error.reason == OutcomeReason.INTERRUPTED else Result.FAILED
+            )
             if result is Result.INTERRUPTED:
                 # Nothing was sent: not an attempt, nothing to record; the next run decides.
                 self.ledger.remove_pending(vm, None)
@@ -129,17 +131,21 @@ class AttemptRunner:
         verdict = verify(self.client, self.observer, pending, waited)
         return self._record(context, pending, verdict, correlation_id)
 
-    def _resolution_verdict(self, kind: str, resolution: Resolution) -> Verdict:
+    def _resolution_verdict(self, kind: OperationKind, resolution: Resolution) -> Verdict:
         """An intent whose action was not found: what observation says it ended with."""
         if resolution.state == "observed":
             detail = f"no action found, but {resolution.detail}"
             return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, resolution.snapshot)
         if resolution.state == "unauthorized":
             self.observer.api_unauthorized()
-            return Verdict(Result.FAILED, "authentication_failed", resolution.detail, None, False)
+            return Verdict(
+                Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, resolution.detail, None, False
+            )
         if resolution.state == "stopped":
-            return Verdict(Result.INTERRUPTED, "interrupted", resolution.detail, None, False)
-        return Verdict(Result.AMBIGUOUS, "ambiguous", resolution.detail, None)
+            return Verdict(
+                Result.INTERRUPTED, OutcomeReason.INTERRUPTED, resolution.detail, None, False
+            )
+        return Verdict(Result.AMBIGUOUS, OutcomeReason.AMBIGUOUS, resolution.detail, None)
 
     def _record(
         self,

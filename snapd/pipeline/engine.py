@@ -18,15 +18,17 @@ from snapd.checks.hooks import HookResult, hook_environment, run_health_check, r
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
-from snapd.ledger import Ledger
+from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.pipeline.attempt import AttemptContext, AttemptRunner
 from snapd.pipeline.backoff import Backoff
 from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
 from snapd.pipeline.outcome import (
+    AnyReason,
     NullOutcomeObserver,
     Outcome,
     OutcomeObserver,
+    OutcomeReason,
     Result,
     SnapshotState,
     snapshot_state,
@@ -44,7 +46,7 @@ RECHECK_AFTER = timedelta(seconds=30)
 class Engine:
     """Runs the guarded pipeline; safe to call from many threads for different VMs."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
         self,
         client: HostingerClient,
         ledger: Ledger,
@@ -93,9 +95,9 @@ class Engine:
     ) -> Outcome:
         """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
         started = self.clock.now()
-        context = AttemptContext(policy, "snapshot", slot, started)
+        context = AttemptContext(policy, OperationKind.SNAPSHOT, slot, started)
         try:
-            with self.locks.hold(policy.id, "snapshot", started):
+            with self.locks.hold(policy.id, OperationKind.SNAPSHOT, started):
                 return self._run_locked(context, dry_run=dry_run, force=force)
         except VirtualMachineBusyError as error:
             return self._finish(
@@ -108,7 +110,8 @@ class Engine:
         if pending is None:
             return None
         log.info("resuming_pending_action", vm=policy.id, action_id=pending.action_id)
-        context = AttemptContext(policy, pending.kind, pending.slot, pending.started_at)
+        kind = OperationKind(pending.kind)
+        context = AttemptContext(policy, kind, pending.slot, pending.started_at)
         outcome = self.attempts.follow(context, pending)
         return self._after(outcome, policy)
 
@@ -128,7 +131,9 @@ class Engine:
                     decision, preflight = self._recheck(context, preflight, facts, force=force)
                 except ApiError as error:
                     detail = f"the snapshot could not be read again before the create: {error}"
-                    return self._failed(context, "api_error", detail, error.correlation_id)
+                    return self._failed(
+                        context, OutcomeReason.API_ERROR, detail, error.correlation_id
+                    )
         log.info(
             "decision",
             vm=context.policy.id,
@@ -180,7 +185,8 @@ class Engine:
                 )  # fmt: skip
             if not self._pause_within(deadline, backoff.next()):
                 return self._finish(
-                    context, Result.FAILED, "busy_timeout", "the VM stayed busy for busy_timeout",
+                    context, Result.FAILED, OutcomeReason.BUSY_TIMEOUT,
+                    "the VM stayed busy for busy_timeout",
                     old=preflight.snapshot, dry_run=dry_run,
                 )  # fmt: skip
 
@@ -194,15 +200,16 @@ class Engine:
     def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
         if self.should_stop():
             return self._finish(
-                context, Result.INTERRUPTED, "interrupted", f"stopping during pre-flight: {error}",
+                context, Result.INTERRUPTED, OutcomeReason.INTERRUPTED,
+                f"stopping during pre-flight: {error}",
                 dry_run=dry_run, record=False,
             )  # fmt: skip
         if isinstance(error, AuthenticationError):
-            reason = "authentication_failed"
+            reason = OutcomeReason.AUTHENTICATION_FAILED
         elif isinstance(error, RateLimitedError):
-            reason = "rate_limited"
+            reason = OutcomeReason.RATE_LIMITED
         else:
-            reason = "api_error"
+            reason = OutcomeReason.API_ERROR
         detail = f"pre-flight failed: {error}"
         return self._failed(context, reason, detail, error.correlation_id, dry_run=dry_run)
 
@@ -239,14 +246,14 @@ class Engine:
     def _failed(
         self,
         context: AttemptContext,
-        reason: str,
+        reason: OutcomeReason,
         detail: str,
         correlation_id: str | None,
         *,
         dry_run: bool = False,
     ) -> Outcome:
         """A failed attempt; a refused token also marks the API as unusable (not ready)."""
-        if reason == "authentication_failed":
+        if reason == OutcomeReason.AUTHENTICATION_FAILED:
             self.observer.api_unauthorized()
         return self._finish(
             context, Result.FAILED, reason, detail,
@@ -257,7 +264,7 @@ class Engine:
         self,
         context: AttemptContext,
         result: Result,
-        reason: str,
+        reason: AnyReason,
         detail: str,
         *,
         old: SnapshotState | None = None,
@@ -267,14 +274,19 @@ class Engine:
     ) -> Outcome:
         """Record an outcome reached before anything was sent, then the post-hook."""
         outcome = self.recorder.finish(
-            context.policy, "snapshot", context.slot, context.started, result, reason, detail,
+            context.policy, OperationKind.SNAPSHOT, context.slot, context.started, result,
+            reason, detail,
             old=old, correlation_id=correlation_id, dry_run=dry_run, record=record,
         )  # fmt: skip
         return self._after(outcome, context.policy)
 
     def _after(self, outcome: Outcome, policy: VirtualMachinePolicy) -> Outcome:
         """Run the post-hook of a snapshot outcome (never in dry-run)."""
-        if policy.post_hook is not None and not outcome.dry_run and outcome.kind == "snapshot":
+        if (
+            policy.post_hook is not None
+            and not outcome.dry_run
+            and outcome.kind == OperationKind.SNAPSHOT
+        ):
             environment = hook_environment(policy.id, outcome.slot, outcome.result.value)
             self.hook_runner(policy.post_hook, environment)
         return outcome

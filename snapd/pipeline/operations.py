@@ -19,13 +19,16 @@ import structlog
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import ApiError, HostingerClient
-from snapd.ledger import Hold, Ledger
+from snapd.ledger import Hold, Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.pipeline.attempt import AttemptContext, AttemptRunner
+from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import (
+    AnyReason,
     NullOutcomeObserver,
     Outcome,
     OutcomeObserver,
+    OutcomeReason,
     Result,
     SnapshotState,
     snapshot_state,
@@ -68,20 +71,22 @@ class Operations:
 
     def restore(self, policy: VirtualMachinePolicy, snapshot: SnapshotState) -> Outcome:
         """Restore the VM from ``snapshot`` (the one the operator confirmed); hold it first."""
-        return self._run(policy, "restore", snapshot)
+        return self._run(policy, OperationKind.RESTORE, snapshot)
 
     def delete(self, policy: VirtualMachinePolicy, snapshot: SnapshotState) -> Outcome:
         """Delete the VM's snapshot (the one the operator confirmed)."""
-        return self._run(policy, "delete", snapshot)
+        return self._run(policy, OperationKind.DELETE, snapshot)
 
-    def _run(self, policy: VirtualMachinePolicy, kind: str, expected: SnapshotState) -> Outcome:
+    def _run(
+        self, policy: VirtualMachinePolicy, kind: OperationKind, expected: SnapshotState
+    ) -> Outcome:
         started = self.clock.now()
         context = AttemptContext(policy, kind, None, started)
         with self.locks.hold(policy.id, kind, started):
             pending = self.ledger.pending_for(policy.id)
             if pending is not None:
                 return self._refuse(
-                    context, expected, "operation_in_progress",
+                    context, expected, Reason.OPERATION_IN_PROGRESS,
                     f"an earlier {pending.kind} is still unresolved (`snapd once` resolves it); "
                     "nothing was sent",
                 )  # fmt: skip
@@ -89,13 +94,15 @@ class Operations:
                 current = self.current_snapshot(policy.id)
             except ApiError as error:
                 detail = f"the snapshot could not be read; nothing was sent: {error}"
-                return self._refuse(context, expected, "api_error", detail, error.correlation_id)
+                return self._refuse(
+                    context, expected, OutcomeReason.API_ERROR, detail, error.correlation_id
+                )
             if current != expected:
                 return self._refuse(
-                    context, expected, "snapshot_changed",
+                    context, expected, OutcomeReason.SNAPSHOT_CHANGED,
                     "the snapshot changed since it was shown; nothing was sent",
                 )  # fmt: skip
-            if kind == "restore":
+            if kind == OperationKind.RESTORE:
                 self._hold_for_restore(policy)
             return self.attempts.start(context, expected)
 
@@ -111,7 +118,7 @@ class Operations:
         self,
         context: AttemptContext,
         expected: SnapshotState,
-        reason: str,
+        reason: AnyReason,
         detail: str,
         correlation_id: str | None = None,
     ) -> Outcome:

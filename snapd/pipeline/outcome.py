@@ -8,6 +8,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from snapd.hostinger import Snapshot
+from snapd.ledger import OperationKind
+from snapd.pipeline.decide import Reason
 
 
 class Result(StrEnum):
@@ -30,6 +32,30 @@ ATTEMPT_RESULTS = (
     Result.TIMEOUT,
     Result.AMBIGUOUS,
 )
+
+
+class OutcomeReason(StrEnum):
+    """Why an attempt ended as it did; a skip's reasons are ``decide.Reason``."""
+
+    CREATED = "created"
+    DELETED = "deleted"
+    RESTORED = "restored"
+    UNVERIFIED = "unverified"
+    AMBIGUOUS = "ambiguous"
+    INTERRUPTED = "interrupted"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    RATE_LIMITED = "rate_limited"
+    API_ERROR = "api_error"
+    BUSY = "busy"
+    BUSY_TIMEOUT = "busy_timeout"
+    CONNECTION_FAILED = "connection_failed"
+    ACTION_ERROR = "action_error"
+    ACTION_TIMEOUT = "action_timeout"
+    SNAPSHOT_CHANGED = "snapshot_changed"
+
+
+# Every reason an outcome may carry: a closed set, so a typo is a type error.
+AnyReason = Reason | OutcomeReason
 
 
 @dataclass(frozen=True)
@@ -56,10 +82,10 @@ class Outcome:
     """
 
     virtual_machine_id: int
-    kind: str  # snapshot | restore | delete
+    kind: OperationKind
     slot: datetime | None
     result: Result
-    reason: str
+    reason: AnyReason
     detail: str
     started_at: datetime
     finished_at: datetime

@@ -12,8 +12,8 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.ledger import AttemptRecord, Ledger, PendingAction
-from snapd.pipeline.outcome import Outcome, OutcomeObserver, Result, SnapshotState
+from snapd.ledger import AttemptRecord, Ledger, OperationKind, PendingAction
+from snapd.pipeline.outcome import AnyReason, Outcome, OutcomeObserver, Result, SnapshotState
 
 log = structlog.get_logger("snapd.recording")
 
@@ -29,14 +29,14 @@ class Recorder:
         self.clock = clock
         self.observer = observer
 
-    def finish(
+    def finish(  # noqa: PLR0913 - the fields of an outcome, most keyword-only
         self,
         policy: VirtualMachinePolicy,
-        kind: str,
+        kind: OperationKind,
         slot: datetime | None,
         started: datetime,
         result: Result,
-        reason: str,
+        reason: AnyReason,
         detail: str,
         *,
         old: SnapshotState | None = None,
@@ -57,7 +57,7 @@ class Recorder:
             kind=kind,
             slot=slot,
             result=result,
-            reason=str(reason),
+            reason=reason,
             detail=detail,
             started_at=started,
             finished_at=self.clock.now(),

@@ -25,7 +25,7 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
-from snapd.ledger import PendingAction
+from snapd.ledger import OperationKind, PendingAction
 from snapd.pipeline.backoff import Backoff
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
 from snapd.pipeline.verify import is_new_snapshot, replaced_snapshot
@@ -33,10 +33,10 @@ from snapd.pipeline.verify import is_new_snapshot, replaced_snapshot
 log = structlog.get_logger("snapd.resolving")
 
 # Action names as the API reports them, by the operation that started them.
-ACTION_NAMES = {
-    "snapshot": ("create_snapshot", "snapshot_create", "create snapshot"),
-    "restore": ("restore_snapshot", "snapshot_restore", "restore snapshot"),
-    "delete": ("delete_snapshot", "snapshot_delete", "delete snapshot"),
+ACTION_NAMES: dict[str, tuple[str, ...]] = {
+    OperationKind.SNAPSHOT: ("create_snapshot", "snapshot_create", "create snapshot"),
+    OperationKind.RESTORE: ("restore_snapshot", "snapshot_restore", "restore snapshot"),
+    OperationKind.DELETE: ("delete_snapshot", "snapshot_delete", "delete snapshot"),
 }
 ACTION_PAGES_TO_SEARCH = 2
 # Between the Date header read before the send and the action's created_at lie the
@@ -102,12 +102,14 @@ def observe_once(client: HostingerClient, pending: PendingAction) -> Resolution 
     found = find_started_action(client, vm, pending.kind, since)
     if found is not None:
         return Resolution("action", f"found action {found.id} in the action list", action=found)
-    if pending.kind == "restore":
+    if pending.kind == OperationKind.RESTORE:
         return None  # a restore leaves the snapshot as it was: only its action can tell
     current = snapshot_state(client.get_snapshot(vm))
-    if pending.kind == "delete" and current is None:
+    if pending.kind == OperationKind.DELETE and current is None:
         return Resolution("observed", "the snapshot is gone")
-    if pending.kind == "snapshot" and is_new_snapshot(replaced_snapshot(pending), current, since):
+    if pending.kind == OperationKind.SNAPSHOT and is_new_snapshot(
+        replaced_snapshot(pending), current, since
+    ):
         return Resolution("observed", "the snapshot changed", snapshot=current)
     return None
 

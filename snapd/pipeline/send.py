@@ -32,7 +32,9 @@ from snapd.hostinger import (
     HostingerClient,
     RateLimitedError,
 )
+from snapd.ledger import OperationKind
 from snapd.pipeline.backoff import Backoff
+from snapd.pipeline.outcome import OutcomeReason
 
 log = structlog.get_logger("snapd.creating")
 
@@ -40,7 +42,9 @@ log = structlog.get_logger("snapd.creating")
 class SendFailed(Exception):
     """The request was certainly not executed; ``reason`` is a named reason for the ledger."""
 
-    def __init__(self, reason: str, detail: str, correlation_id: str | None = None) -> None:
+    def __init__(
+        self, reason: OutcomeReason, detail: str, correlation_id: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.reason = reason
         self.detail = detail
@@ -66,7 +70,7 @@ def send_once(
     client: HostingerClient,
     clock: Clock,
     virtual_machine_id: int,
-    kind: str,
+    kind: OperationKind,
     busy_deadline: datetime,
     should_stop: Callable[[], bool],
 ) -> Sent | Ambiguous:
@@ -76,28 +80,34 @@ def send_once(
     limit past ``busy_deadline``, a stop before sending, a 4xx refusal).
     """
     operations = {
-        "snapshot": client.create_snapshot,
-        "restore": client.restore_snapshot,
-        "delete": client.delete_snapshot,
+        OperationKind.SNAPSHOT: client.create_snapshot,
+        OperationKind.RESTORE: client.restore_snapshot,
+        OperationKind.DELETE: client.delete_snapshot,
     }
     send = operations[kind]
     backoff = Backoff()
     while True:
         if should_stop():
-            raise SendFailed("interrupted", "stopping before the request was sent")
+            raise SendFailed(OutcomeReason.INTERRUPTED, "stopping before the request was sent")
         try:
             return Sent(send(virtual_machine_id))
         except AuthenticationError as error:
             raise SendFailed(
-                "authentication_failed", f"the API refused the token: {error}", error.correlation_id
+                OutcomeReason.AUTHENTICATION_FAILED,
+                f"the API refused the token: {error}",
+                error.correlation_id,
             ) from None
         except RateLimitedError as error:
             # Not executed: waiting is always safe; the budget is already paused.
             pause = error.retry_after if error.retry_after is not None else backoff.next()
             log.warning("send_rate_limited", vm=virtual_machine_id, kind=kind, wait_seconds=pause)
-            _wait_or_fail(clock, busy_deadline, pause, "rate_limited", error)
+            _wait_or_fail(clock, busy_deadline, pause, OutcomeReason.RATE_LIMITED, error)
         except (BusyError, ConnectionFailedError) as error:
-            reason = "busy" if isinstance(error, BusyError) else "connection_failed"
+            reason = (
+                OutcomeReason.BUSY
+                if isinstance(error, BusyError)
+                else OutcomeReason.CONNECTION_FAILED
+            )
             log.warning(
                 "send_not_executed",
                 vm=virtual_machine_id,
@@ -117,15 +127,15 @@ def send_once(
             )
             return Ambiguous(str(error), error.correlation_id)
         except ApiError as error:
-            raise SendFailed("api_error", str(error), error.correlation_id) from None
+            raise SendFailed(OutcomeReason.API_ERROR, str(error), error.correlation_id) from None
 
 
 def _wait_or_fail(
-    clock: Clock, deadline: datetime, seconds: float, reason: str, error: ApiError
+    clock: Clock, deadline: datetime, seconds: float, reason: OutcomeReason, error: ApiError
 ) -> None:
     if clock.now() + timedelta(seconds=seconds) > deadline:
         raise SendFailed(
-            "busy_timeout" if reason == "busy" else reason,
+            OutcomeReason.BUSY_TIMEOUT if reason == OutcomeReason.BUSY else reason,
             f"gave up within busy_timeout: {error}",
             error.correlation_id,
         )

@@ -13,8 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from snapd.hostinger import ApiError, HostingerClient
-from snapd.ledger import PendingAction
-from snapd.pipeline.outcome import OutcomeObserver, Result, SnapshotState, snapshot_state
+from snapd.ledger import OperationKind, PendingAction
+from snapd.pipeline.outcome import (
+    OutcomeObserver,
+    OutcomeReason,
+    Result,
+    SnapshotState,
+    snapshot_state,
+)
 from snapd.pipeline.wait import WaitResult
 
 # The API's timestamps have second resolution and the two clocks are not the same clock.
@@ -23,13 +29,17 @@ CLOCK_SKEW = timedelta(seconds=5)
 # How a finished wait reads in the ledger before the read-back, and whether it settles
 # the pending row (True: the action's end was seen).
 WAIT_VERDICTS = {
-    "success": (Result.SUCCESS, "created", True),
-    "error": (Result.FAILED, "action_error", True),
-    "timeout": (Result.TIMEOUT, "action_timeout", False),
-    "unauthorized": (Result.FAILED, "authentication_failed", False),
-    "stopped": (Result.INTERRUPTED, "interrupted", False),
+    "success": (Result.SUCCESS, OutcomeReason.CREATED, True),
+    "error": (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
+    "timeout": (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
+    "unauthorized": (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
+    "stopped": (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
 }
-SUCCESS_REASONS = {"snapshot": "created", "delete": "deleted", "restore": "restored"}
+SUCCESS_REASONS: dict[str, OutcomeReason] = {
+    OperationKind.SNAPSHOT: OutcomeReason.CREATED,
+    OperationKind.DELETE: OutcomeReason.DELETED,
+    OperationKind.RESTORE: OutcomeReason.RESTORED,
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,7 @@ class Verdict:
     """The outcome of one attempt; ``settled``: the pending row may go."""
 
     result: Result
-    reason: str
+    reason: OutcomeReason
     detail: str
     new_snapshot: SnapshotState | None
     settled: bool = True
@@ -72,7 +82,9 @@ def verify(
     waited: WaitResult,
 ) -> Verdict:
     """Judge a finished wait; on ``success`` read the snapshot back and compare."""
-    result, reason, settled = WAIT_VERDICTS.get(waited.state, (Result.FAILED, "action_error", True))
+    result, reason, settled = WAIT_VERDICTS.get(
+        waited.state, (Result.FAILED, OutcomeReason.ACTION_ERROR, True)
+    )
     if result is not Result.SUCCESS:
         return Verdict(result, reason, waited.detail, None, settled)
     return read_back(client, observer, pending, waited.detail)
@@ -83,20 +95,22 @@ def read_back(
 ) -> Verdict:
     """After a successful action: is the snapshot what the action should have left?"""
     kind = pending.kind
-    if kind == "restore":
+    if kind == OperationKind.RESTORE:
         return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, None)
     try:
         new = snapshot_state(client.get_snapshot(pending.virtual_machine_id))
     except ApiError as error:
         why = f"the action succeeded but the snapshot could not be read back: {error}"
-        return Verdict(Result.UNVERIFIED, "unverified", why, None)
+        return Verdict(Result.UNVERIFIED, OutcomeReason.UNVERIFIED, why, None)
     observer.snapshot_seen(pending.virtual_machine_id, new)
-    if kind == "delete":
+    if kind == OperationKind.DELETE:
         if new is not None:
-            return Verdict(Result.UNVERIFIED, "unverified", "the snapshot is still there", new)
+            return Verdict(
+                Result.UNVERIFIED, OutcomeReason.UNVERIFIED, "the snapshot is still there", new
+            )
         return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, None)
     since = pending.server_started_at or pending.started_at
     if not is_new_snapshot(replaced_snapshot(pending), new, since):
         why = "the action succeeded but the snapshot did not change"
-        return Verdict(Result.UNVERIFIED, "unverified", why, new)
+        return Verdict(Result.UNVERIFIED, OutcomeReason.UNVERIFIED, why, new)
     return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, new)
