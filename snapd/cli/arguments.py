@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from snapd import __version__
+from snapd.cli.argument_types import duration, positive_int, timestamp
 from snapd.cli.commands import notify as notify_command
+from snapd.cli.operation_arguments import add_operations
 from snapd.config import DEFAULT_CONFIG_PATH
-from snapd.config.durations import parse_duration
 from snapd.fakeapi import grammar as fake_api_grammar
 
 DESCRIPTION = """\
@@ -28,38 +28,6 @@ EPILOG = """\
 exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
             3 (once) skipped by a guard and nothing failed.
 The policy file defaults to $SNAPD_CONFIG or /etc/snapd/config.yaml."""
-
-
-def _timestamp(text: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected an ISO 8601 timestamp like 2025-01-05T03:00:00Z, got {text!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
-
-
-def _duration(text: str) -> timedelta:
-    try:
-        duration = parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if duration <= timedelta(0):
-        raise argparse.ArgumentTypeError(f"expected a duration longer than 0s, got {text!r}")
-    return duration
-
-
-def _virtual_machine_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a virtual machine id (a number), got {text!r}")
-    return int(text)
 
 
 def _config_option() -> argparse.ArgumentParser:
@@ -93,7 +61,7 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
     )
     run.add_argument(
         "--inventory-interval",
-        type=_duration,
+        type=duration,
         metavar="DURATION",
         help="re-read every VM's snapshot and backups this often, e.g. 15m (default: "
         "derived from the fleet size so that it uses at most a tenth of requests_per_minute)",
@@ -112,7 +80,7 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
     )
     demo.add_argument(
         "--run-for",
-        type=_duration,
+        type=duration,
         metavar="DURATION",
         help="stop by itself after this long, e.g. 2m (default: until Ctrl-C)",
     )
@@ -132,114 +100,6 @@ def _add_fake_api(commands: Any) -> None:
     fake_api.set_defaults(command="fake_api")
 
 
-def _add_operations(commands: Any, config_option: argparse.ArgumentParser) -> None:
-    """The commands that act on VMs: once, status, history, hold, release, restore, delete."""
-    once = commands.add_parser(
-        "once",
-        parents=[config_option],
-        help="run the guarded snapshot pipeline now",
-        description="Run the guarded pipeline now for the given VMs (or --all) and wait for "
-        "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
-        "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
-        "failed.",
-    )
-    targets = once.add_mutually_exclusive_group(required=True)
-    targets.add_argument(
-        "vm_ids",
-        nargs="*",
-        default=[],
-        type=_virtual_machine_id,
-        metavar="VM_ID",
-        help="virtual machine ids from the policy",
-    )
-    targets.add_argument("--all", action="store_true", help="every VM in the policy")
-    once.add_argument(
-        "--dry-run",
-        action="store_true",
-        help="walk the same path and log the same lines, but create nothing",
-    )
-    once.add_argument(
-        "--force",
-        action="store_true",
-        help="ignore min_age, protect_manual and holds (nothing else)",
-    )
-    once.set_defaults(command="once")
-
-    status = commands.add_parser(
-        "status",
-        parents=[config_option],
-        help="one row per VM: state, snapshot age and expiry, last success, hold, next run",
-        description="Show every VM's restore point as the API and the ledger see it now.",
-    )
-    status.set_defaults(command="status")
-
-    history = commands.add_parser(
-        "history",
-        parents=[config_option],
-        help="the ledger of past attempts, newest first",
-        description="Show past attempts from the ledger, newest first: the history of "
-        "restore points that the API itself does not keep.",
-    )
-    history.add_argument(
-        "vm_id",
-        nargs="?",
-        type=_virtual_machine_id,
-        metavar="VM_ID",
-        help="only this virtual machine",
-    )
-    history.add_argument(
-        "--limit", type=positive_int, default=50, metavar="N", help="rows to show (default 50)"
-    )
-    history.set_defaults(command="history")
-
-    hold = commands.add_parser(
-        "hold",
-        parents=[config_option],
-        help="stop scheduled snapshots from overwriting a VM's snapshot for a while",
-        description="Hold a VM: no scheduled snapshot overwrites its current one until the "
-        "hold ends. Warns when the snapshot expires before that.",
-    )
-    hold.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
-    hold.add_argument(
-        "--for",
-        dest="duration",
-        type=_duration,
-        required=True,
-        metavar="DURATION",
-        help="how long, e.g. 48h or 3d",
-    )
-    hold.add_argument(
-        "--reason", required=True, metavar="TEXT", help="why, shown in status and logs"
-    )
-    hold.set_defaults(command="hold")
-
-    release = commands.add_parser(
-        "release",
-        parents=[config_option],
-        help="end a VM's hold",
-        description="End a VM's hold; scheduled snapshots resume with the next slot.",
-    )
-    release.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
-    release.set_defaults(command="release")
-
-    for kind, summary in (
-        ("restore", "restore a VM from its snapshot (asks first)"),
-        ("delete", "delete a VM's snapshot (asks first)"),
-    ):
-        manual = commands.add_parser(
-            kind,
-            parents=[config_option],
-            help=summary,
-            description=f"{summary[0].upper()}{summary[1:]}. Shows the snapshot, asks for "
-            "confirmation on a terminal, refuses without one unless --yes, waits for the "
-            "action and records it."
-            + (" The VM is then held for hold_after_restore." if kind == "restore" else ""),
-        )
-        manual.add_argument("vm_id", type=_virtual_machine_id, metavar="VM_ID")
-        manual.add_argument("--yes", action="store_true", help="do not ask")
-        manual.set_defaults(command="manual", kind=kind)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; every subcommand sets ``handler``."""
     parser = argparse.ArgumentParser(
@@ -255,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     config_option = _config_option()
 
+    _add_config(commands, config_option)
+    _add_plan(commands, config_option)
+    _add_daemon(commands, config_option)
+    add_operations(commands, config_option)
+    _add_fake_api(commands)
+    notify_command.add_arguments(commands, config_option)
+    return parser
+
+
+def _add_config(commands: Any, config_option: argparse.ArgumentParser) -> None:
     config_parser = commands.add_parser(
         "config", help="check, show or describe the policy file", description="Policy file tools."
     )
@@ -281,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema.set_defaults(command="config_schema")
     config_parser.set_defaults(command="config_help", help_parser=config_parser)
 
+
+def _add_plan(commands: Any, config_option: argparse.ArgumentParser) -> None:
     plan = commands.add_parser(
         "plan",
         parents=[config_option],
@@ -292,13 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     plan.add_argument(
         "--after",
-        type=_timestamp,
+        type=timestamp,
         metavar="TIMESTAMP",
         help="list slots after this ISO 8601 instant instead of now (UTC without an offset)",
     )
     plan.set_defaults(command="plan")
-    _add_daemon(commands, config_option)
-    _add_operations(commands, config_option)
-    _add_fake_api(commands)
-    notify_command.add_arguments(commands, config_option)
-    return parser

@@ -5,10 +5,7 @@
 
 from __future__ import annotations
 
-from snapd.config.policy_file import (
-    BUILT_IN_DEFAULTS,
-    DEFAULT_CONFIG_PATH,
-    UNEXPECTED_PROBLEM,
+from snapd.config.model import (
     ApiSettings,
     Config,
     ConfigError,
@@ -17,9 +14,14 @@ from snapd.config.policy_file import (
     LogSettings,
     MetricsSettings,
     VirtualMachinePolicy,
+)
+from snapd.config.policy_file import (
+    DEFAULT_CONFIG_PATH,
+    UNEXPECTED_PROBLEM,
     load_config,
     state_dir_note,
 )
+from snapd.config.vms import BUILT_IN_DEFAULTS
 
 __all__ = [
     "BUILT_IN_DEFAULTS",

@@ -19,8 +19,6 @@ from snapd.config.model import (
     ApiSettings,
     Config,
     ConfigError,
-    HealthCheck,
-    HookCommand,
     LogSettings,
     MetricsSettings,
     Reporter,
@@ -28,7 +26,7 @@ from snapd.config.model import (
 )
 from snapd.config.schema import POLICY_SCHEMA
 from snapd.config.validate import validate
-from snapd.config.vms import BUILT_IN_DEFAULTS, build_vms, positive
+from snapd.config.vms import build_vms, positive
 from snapd.config.yaml_source import (
     KeyPath,
     YamlDocument,
@@ -36,22 +34,6 @@ from snapd.config.yaml_source import (
     format_path,
     load_yaml,
 )
-
-__all__ = [
-    "BUILT_IN_DEFAULTS",
-    "DEFAULT_CONFIG_PATH",
-    "UNEXPECTED_PROBLEM",
-    "ApiSettings",
-    "Config",
-    "ConfigError",
-    "HealthCheck",
-    "HookCommand",
-    "LogSettings",
-    "MetricsSettings",
-    "VirtualMachinePolicy",
-    "load_config",
-    "state_dir_note",
-]
 
 DEFAULT_CONFIG_PATH = Path("/etc/snapd/config.yaml")
 DEFAULT_STATE_DIR = "/var/lib/snapd"

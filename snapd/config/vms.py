@@ -6,6 +6,7 @@ whose own part failed the schema is skipped so that one run lists every problem.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -85,13 +86,7 @@ def _build_vm(
     schedule = parse_cron(merged["schedule"])
     gaps = slot_gaps(schedule)
     durations = {key: parse_duration(merged[key]) for key in _DURATION_KEYS if key in merged}
-    for key in ("action_timeout", "busy_timeout", "snapshot_lifetime"):
-        if durations[key] <= timedelta(0):
-            report(where(key), f"must be longer than 0s, got {merged[key]!r}")
-    for key in ("health_check", "pre_hook", "post_hook"):
-        timeout = (merged.get(key) or {}).get("timeout")
-        if timeout is not None and parse_duration(timeout) <= timedelta(0):
-            report((*where(key), "timeout"), f"must be longer than 0s, got {timeout!r}")
+    _check_positive(merged, durations, where, report)
     if "min_age" not in durations:
         durations["min_age"] = gaps.shortest / 2 if gaps.shortest else FALLBACK_MIN_AGE
     lifetime = durations["snapshot_lifetime"]
@@ -122,6 +117,22 @@ def _build_vm(
         post_hook=_hook(merged.get("post_hook")),
         notify=build_notify(merged.get("notify"), where("notify"), report),
     )
+
+
+def _check_positive(
+    merged: dict[str, Any],
+    durations: dict[str, timedelta],
+    where: Callable[[str], KeyPath],
+    report: Reporter,
+) -> None:
+    """Report the durations and check timeouts that must be longer than 0s."""
+    for key in ("action_timeout", "busy_timeout", "snapshot_lifetime"):
+        if durations[key] <= timedelta(0):
+            report(where(key), f"must be longer than 0s, got {merged[key]!r}")
+    for key in ("health_check", "pre_hook", "post_hook"):
+        timeout = (merged.get(key) or {}).get("timeout")
+        if timeout is not None and parse_duration(timeout) <= timedelta(0):
+            report((*where(key), "timeout"), f"must be longer than 0s, got {timeout!r}")
 
 
 _DURATION_KEYS = {key for key, schema in VM_SETTINGS.items() if schema.get("format") == "duration"}

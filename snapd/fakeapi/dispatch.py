@@ -17,13 +17,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from snapd.clock import Clock, real_sleep
+from snapd.fakeapi.controls import FakeState
 from snapd.fakeapi.errors import FakeApiError, error_body
 from snapd.fakeapi.faults import DEEP_JSON_DEPTH, Fault, FaultInjector
 from snapd.fakeapi.limiter import SlidingWindowLimiter
 from snapd.fakeapi.model import Timeline
+from snapd.fakeapi.registry import BY_NAME, Call
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog
 from snapd.fakeapi.routes import Route, resolve
-from snapd.fakeapi.state import FakeState
 
 # What a mangled answer looks like: cut off in the middle of an object.
 MALFORMED_BODY = b'{"id": 8123712, "name": "create_snapshot", "state": '
@@ -169,32 +170,18 @@ class Dispatcher:
 
     def _execute(self, route: Route, query: dict[str, str]) -> tuple[int, Any]:
         """Run the call against the state; ``FakeApiError`` for error answers."""
-        state = self._state
-        machine_id = route.virtual_machine_id or 0
-        item_id = route.item_id or 0
-        endpoint = route.endpoint
-        if endpoint == "list_vms":
-            return 200, state.list_virtual_machines()
-        if endpoint == "get_vm":
-            return 200, state.get_virtual_machine(machine_id)
-        if endpoint == "get_snapshot":
-            snapshot = state.get_snapshot(machine_id)
-            return (200, snapshot) if snapshot is not None else self._no_snapshot()
-        if endpoint == "create_snapshot":
-            return 200, state.create_snapshot(machine_id, self._chooser(endpoint))
-        if endpoint == "delete_snapshot":
-            return 200, state.delete_snapshot(machine_id, self._chooser(endpoint))
-        if endpoint == "restore_snapshot":
-            return 200, state.restore_snapshot(machine_id, self._chooser(endpoint))
-        if endpoint == "restore_backup":
-            return 200, state.restore_backup(machine_id, item_id, self._chooser(endpoint))
-        if endpoint == "list_actions":
-            return 200, state.list_actions(machine_id, _page(query))
-        if endpoint == "get_action":
-            return 200, state.get_action(machine_id, item_id)
-        if endpoint == "list_backups":
-            return 200, state.list_backups(machine_id, _page(query))
-        raise FakeApiError(404, f"Endpoint {endpoint} is not served")
+        endpoint = BY_NAME.get(route.endpoint)
+        if endpoint is None:
+            raise FakeApiError(404, f"Endpoint {route.endpoint} is not served")
+        call = Call(
+            state=self._state,
+            virtual_machine_id=route.virtual_machine_id or 0,
+            item_id=route.item_id or 0,
+            page=_page(query),
+            choose=self._chooser(route.endpoint),
+            no_snapshot=self._no_snapshot,
+        )
+        return endpoint.handle(call)
 
     def _no_snapshot(self) -> tuple[int, Any]:
         fault = self._faults.no_snapshot()

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 
 from snapd.clock import Clock, SystemClock
+from snapd.fakeapi.controls import FakeState
 from snapd.fakeapi.dispatch import Dispatcher
 from snapd.fakeapi.errors import FakeApiError, JsonObject
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
@@ -17,7 +18,6 @@ from snapd.fakeapi.limiter import SlidingWindowLimiter
 from snapd.fakeapi.model import TIME_STYLES
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
 from snapd.fakeapi.server import FakeHTTPServer
-from snapd.fakeapi.state import FakeState
 
 
 class FakeHostinger:

@@ -13,22 +13,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from snapd.fakeapi import registry
 from snapd.fakeapi.model import Timeline, endless_timeline, error_timeline, timeline_through
 
-ENDPOINTS = frozenset(
-    {
-        "list_vms",
-        "get_vm",
-        "get_snapshot",
-        "create_snapshot",
-        "delete_snapshot",
-        "restore_snapshot",
-        "list_actions",
-        "get_action",
-        "list_backups",
-        "restore_backup",
-    }
-)
+ENDPOINTS = frozenset(endpoint.name for endpoint in registry.ENDPOINTS)
 ANY_ENDPOINT = "*"
 NO_SNAPSHOT_ANSWERS = ("404", "null", "empty", "null_fields")
 

@@ -52,22 +52,7 @@ def build_virtual_machines(
         hostname = f"srv{virtual_machine_id}.hstgr.cloud"
         data_center_id, _ = generator.choice(_DATA_CENTERS)
         age = timedelta(days=generator.randint(30, 400), seconds=generator.randrange(86400))
-        ipv4 = [
-            {
-                "id": 50000 + generator.randrange(900000),
-                "address": f"203.0.113.{index % 254 + 1}",
-                "ptr": hostname,
-            }
-        ]
-        ipv6 = None
-        if index % 2 == 0:
-            ipv6 = [
-                {
-                    "id": 50000 + generator.randrange(900000),
-                    "address": f"2001:db8::{index + 1:x}",
-                    "ptr": hostname,
-                }
-            ]
+        ipv4, ipv6 = _addresses(generator, index, hostname)
         machines.append(
             VirtualMachineRecord(
                 virtual_machine_id=virtual_machine_id,
@@ -90,6 +75,29 @@ def build_virtual_machines(
             )
         )
     return machines
+
+
+def _addresses(
+    generator: random.Random, index: int, hostname: str
+) -> tuple[list[JsonObject], list[JsonObject] | None]:
+    """The VM's IPv4 address, and an IPv6 address for every other VM (documentation ranges)."""
+    ipv4 = [
+        {
+            "id": 50000 + generator.randrange(900000),
+            "address": f"203.0.113.{index % 254 + 1}",
+            "ptr": hostname,
+        }
+    ]
+    ipv6 = None
+    if index % 2 == 0:
+        ipv6 = [
+            {
+                "id": 50000 + generator.randrange(900000),
+                "address": f"2001:db8::{index + 1:x}",
+                "ptr": hostname,
+            }
+        ]
+    return ipv4, ipv6
 
 
 def backup_location(data_center_id: int) -> str:

@@ -7,43 +7,51 @@ without loading the fake: only running it (``command.run``) does.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS
+from snapd.fakeapi.registry import ENDPOINTS
+
+_Number = TypeVar("_Number", int, float)
 
 
-def _positive_integer(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
+def _bounded(
+    convert: Callable[[str], _Number], minimum: _Number, unreadable: str, too_small: str
+) -> Callable[[str], _Number]:
+    """An argument type: ``convert`` the text, refuse it below ``minimum``."""
+
+    def check(text: str) -> _Number:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {unreadable}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {too_small}, got {value}")
+        return value
+
+    return check
 
 
-def _non_negative_integer(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
-
-
-def _non_negative_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more seconds, got {value}")
-    return value
+_positive_integer = _bounded(int, 1, "a whole number", "at least 1")
+_non_negative_integer = _bounded(int, 0, "a whole number", "0 or more")
+_non_negative_seconds = _bounded(float, 0.0, "a number of seconds", "0 or more seconds")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the fake's options to ``parser``."""
+    _add_serving(parser)
+    _add_fleet(parser)
+    _add_faults(parser)
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="log every request to standard error",
+    )
+
+
+def _add_serving(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--listen",
         default="127.0.0.1:8080",
@@ -62,6 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="read the bearer token from this file (surrounding whitespace is ignored)",
     )
+
+
+def _add_fleet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--vms",
         type=_non_negative_integer,
@@ -106,14 +117,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="how GET .../snapshot answers for a VM without snapshot: 404 with an error "
         "body, 200 null, 200 {} or 200 with null fields (default: %(default)s)",
     )
+
+
+def _add_faults(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fault",
         action="append",
         default=[],
         metavar="SPEC",
         help="inject a fault, ENDPOINT:KIND[:KEY=VALUE]...; repeatable. Endpoints: "
-        "list_vms, get_vm, get_snapshot, create_snapshot, delete_snapshot, "
-        "restore_snapshot, list_actions, get_action, list_backups, restore_backup or *. "
+        f"{', '.join(endpoint.name for endpoint in ENDPOINTS)} or *. "
         "Kinds: status, latency, accept_then_fail, accept_then_drop, accept_then_timeout, "
         "malformed_json, huge_body, deep_json, trickle, trickle_body, "
         "action_never_finishes, action_error, action_states, no_snapshot_as. Keys: count "
@@ -138,11 +151,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="a new action shows in GET .../actions only S seconds after it was created "
         "(default: %(default)s)",
-    )
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="log every request to standard error",
     )
 
 

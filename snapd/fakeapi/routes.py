@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from snapd.fakeapi.errors import FakeApiError
+from snapd.fakeapi.registry import ENDPOINTS
 
 API_PREFIX = "/api/vps/v1"
 
@@ -19,23 +20,18 @@ class Route:
     item_id: int | None = None
 
 
-# Path pattern -> {method: endpoint}. Ids must be digits: anything else is an unknown path.
-_TABLE: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = tuple(
-    (re.compile(API_PREFIX + pattern + "$"), methods)
-    for pattern, methods in (
-        ("/virtual-machines", {"GET": "list_vms"}),
-        ("/virtual-machines/(\\d+)", {"GET": "get_vm"}),
-        (
-            "/virtual-machines/(\\d+)/snapshot",
-            {"GET": "get_snapshot", "POST": "create_snapshot", "DELETE": "delete_snapshot"},
-        ),
-        ("/virtual-machines/(\\d+)/snapshot/restore", {"POST": "restore_snapshot"}),
-        ("/virtual-machines/(\\d+)/actions", {"GET": "list_actions"}),
-        ("/virtual-machines/(\\d+)/actions/(\\d+)", {"GET": "get_action"}),
-        ("/virtual-machines/(\\d+)/backups", {"GET": "list_backups"}),
-        ("/virtual-machines/(\\d+)/backups/(\\d+)/restore", {"POST": "restore_backup"}),
+def _table() -> tuple[tuple[re.Pattern[str], dict[str, str]], ...]:
+    """Path pattern -> {method: endpoint}, in the registry's order."""
+    by_path: dict[str, dict[str, str]] = {}
+    for endpoint in ENDPOINTS:
+        by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint.name
+    return tuple(
+        (re.compile(API_PREFIX + path + "$"), methods) for path, methods in by_path.items()
     )
-)
+
+
+# Ids must be digits: anything else is an unknown path.
+_TABLE = _table()
 
 
 def resolve(method: str, path: str) -> Route:

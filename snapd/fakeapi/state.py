@@ -25,7 +25,6 @@ from snapd.fakeapi.model import (
     VirtualMachineRecord,
     default_timeline,
     paginate,
-    require_aware,
     styled_timestamp,
 )
 
@@ -41,7 +40,7 @@ def _no_fault() -> Timeline | None:
     return None
 
 
-class FakeState:
+class ApiState:
     """All mutable state of the fake; thread-safe, every public method takes the lock.
 
     Methods raise ``FakeApiError`` for the answers that are not a success (404 for an unknown
@@ -165,103 +164,42 @@ class FakeState:
         self, virtual_machine_id: int, choose: TimelineChooser = _no_fault
     ) -> JsonObject:
         """Start a ``create_snapshot`` action; at success it replaces the VM's snapshot."""
-        with self._lock:
-            self._settle()
-            self._require_idle(virtual_machine_id)
-            return self._start_action(virtual_machine_id, "create_snapshot", choose)
+        return self._start_guarded(virtual_machine_id, "create_snapshot", choose)
 
     def delete_snapshot(
         self, virtual_machine_id: int, choose: TimelineChooser = _no_fault
     ) -> JsonObject:
         """Start a ``delete_snapshot`` action; 404 ``Snapshot not found`` without a snapshot."""
-        with self._lock:
-            self._settle()
-            self._require_idle(virtual_machine_id)
+
+        def require_snapshot() -> None:
             if virtual_machine_id not in self._snapshots:
                 raise FakeApiError(404, "Snapshot not found")
-            return self._start_action(virtual_machine_id, "delete_snapshot", choose)
+
+        return self._start_guarded(virtual_machine_id, "delete_snapshot", choose, require_snapshot)
 
     def restore_snapshot(
         self, virtual_machine_id: int, choose: TimelineChooser = _no_fault
     ) -> JsonObject:
         """Start a ``restore_snapshot`` action; 422 when the VM has no snapshot."""
-        with self._lock:
-            self._settle()
-            self._require_idle(virtual_machine_id)
+
+        def require_snapshot() -> None:
             if virtual_machine_id not in self._snapshots:
                 message = "Virtual machine does not have a snapshot to restore"
                 raise FakeApiError(422, message, errors={"snapshot": [message]})
-            return self._start_action(virtual_machine_id, "restore_snapshot", choose)
+
+        return self._start_guarded(virtual_machine_id, "restore_snapshot", choose, require_snapshot)
 
     def restore_backup(
         self, virtual_machine_id: int, backup_id: int, choose: TimelineChooser = _no_fault
     ) -> JsonObject:
         """Start a ``restore_backup`` action; 404 ``Backup not found`` for unknown backups."""
-        with self._lock:
-            self._settle()
-            self._require_idle(virtual_machine_id)
+
+        def require_backup() -> None:
             known = {backup.backup_id for backup in self._backups[virtual_machine_id]}
             if backup_id not in known:
                 raise FakeApiError(404, "Backup not found")
-            return self._start_action(virtual_machine_id, "restore_backup", choose)
 
-    # ----- test controls --------------------------------------------------------------
-
-    def set_machine_state(self, virtual_machine_id: int, state: str) -> None:
-        """Set the VM's resting state (any string, documented or not)."""
-        with self._lock:
-            self._settle()
-            self._require_machine(virtual_machine_id).state = state
-
-    def set_manual_lock(self, virtual_machine_id: int, locked: bool) -> None:
-        """Lock or unlock the VM's actions, independently of running actions."""
-        with self._lock:
-            self._settle()
-            self._require_machine(virtual_machine_id).manually_locked = locked
-
-    def set_snapshot(
-        self,
-        virtual_machine_id: int,
-        created_at: datetime,
-        expires_at: datetime | None,
-        snapshot_id: int | None,
-    ) -> JsonObject:
-        """Replace the VM's snapshot; ``expires_at`` defaults to ``created_at`` + 20 days."""
-        created_at = require_aware(created_at, "created_at")
-        if expires_at is None:
-            expires_at = created_at + SNAPSHOT_LIFETIME
-        expires_at = require_aware(expires_at, "expires_at")
-        with self._lock:
-            self._settle()
-            self._require_machine(virtual_machine_id)
-            if snapshot_id is None:
-                snapshot_id = self._take_snapshot_id()
-            snapshot = SnapshotRecord(snapshot_id, created_at, expires_at)
-            self._snapshots[virtual_machine_id] = snapshot
-            return snapshot.to_json()
-
-    def clear_snapshot(self, virtual_machine_id: int) -> None:
-        """Remove the VM's snapshot, if any."""
-        with self._lock:
-            self._settle()
-            self._require_machine(virtual_machine_id)
-            self._snapshots.pop(virtual_machine_id, None)
-
-    def add_backup(self, virtual_machine_id: int, created_at: datetime, size_kb: int) -> JsonObject:
-        """Add a backup to the VM and return its JSON."""
-        created_at = require_aware(created_at, "created_at")
-        with self._lock:
-            self._settle()
-            machine = self._require_machine(virtual_machine_id)
-            backup = BackupRecord(
-                backup_id=self._next_backup_id,
-                size=size_kb,
-                location=inventory.backup_location(machine.data_center_id),
-                created_at=created_at,
-            )
-            self._next_backup_id += 1
-            self._backups[virtual_machine_id].append(backup)
-            return backup.to_json()
+        return self._start_guarded(virtual_machine_id, "restore_backup", choose, require_backup)
 
     # ----- inside ---------------------------------------------------------------------
 
@@ -290,6 +228,20 @@ class FakeState:
             self._snapshots.pop(machine_id, None)
         elif action.name in _RESTORING_ACTIONS:
             self._machines[machine_id].state = "running"
+
+    def _start_guarded(
+        self,
+        virtual_machine_id: int,
+        name: str,
+        choose: TimelineChooser,
+        check: Callable[[], None] = lambda: None,
+    ) -> JsonObject:
+        """Settle, refuse a busy VM, run ``check``, then start the action."""
+        with self._lock:
+            self._settle()
+            self._require_idle(virtual_machine_id)
+            check()
+            return self._start_action(virtual_machine_id, name, choose)
 
     def _start_action(
         self, virtual_machine_id: int, name: str, choose: TimelineChooser

@@ -69,21 +69,26 @@ class Recorder:
         )
         if record:
             self.ledger.record_attempt(attempt_record(outcome), settles)
-        log_method = log.info if outcome.result in UNREMARKABLE else log.warning
-        log_method(
-            f"{kind}_finished",
-            vm=outcome.virtual_machine_id,
-            slot=outcome.slot,
-            result=outcome.result.value,
-            reason=outcome.reason,
-            detail=outcome.detail,
-            action_id=outcome.action_id,
-            correlation_id=outcome.correlation_id,
-            seconds=round(outcome.seconds, 3),
-            dry_run=outcome.dry_run,
-        )
+        _log(outcome)
         self.observer.outcome(outcome)
         return outcome
+
+
+def _log(outcome: Outcome) -> None:
+    """The outcome's one log line: ``snapshot_finished``, ``restore_finished``, ..."""
+    log_method = log.info if outcome.result in UNREMARKABLE else log.warning
+    log_method(
+        f"{outcome.kind}_finished",
+        vm=outcome.virtual_machine_id,
+        slot=outcome.slot,
+        result=outcome.result.value,
+        reason=outcome.reason,
+        detail=outcome.detail,
+        action_id=outcome.action_id,
+        correlation_id=outcome.correlation_id,
+        seconds=round(outcome.seconds, 3),
+        dry_run=outcome.dry_run,
+    )
 
 
 def attempt_record(outcome: Outcome) -> AttemptRecord:

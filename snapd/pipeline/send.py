@@ -79,12 +79,7 @@ def send_once(
     ``SendFailed`` always means "not executed" (a refused token, a busy VM or a rate
     limit past ``busy_deadline``, a stop before sending, a 4xx refusal).
     """
-    operations = {
-        OperationKind.SNAPSHOT: client.create_snapshot,
-        OperationKind.RESTORE: client.restore_snapshot,
-        OperationKind.DELETE: client.delete_snapshot,
-    }
-    send = operations[kind]
+    send = _sender(client, kind)
     backoff = Backoff()
     while True:
         if should_stop():
@@ -103,19 +98,7 @@ def send_once(
             log.warning("send_rate_limited", vm=virtual_machine_id, kind=kind, wait_seconds=pause)
             _wait_or_fail(clock, busy_deadline, pause, OutcomeReason.RATE_LIMITED, error)
         except (BusyError, ConnectionFailedError) as error:
-            reason = (
-                OutcomeReason.BUSY
-                if isinstance(error, BusyError)
-                else OutcomeReason.CONNECTION_FAILED
-            )
-            log.warning(
-                "send_not_executed",
-                vm=virtual_machine_id,
-                kind=kind,
-                reason=reason,
-                error=str(error),
-                correlation_id=error.correlation_id,
-            )
+            reason = _not_executed(virtual_machine_id, kind, error)
             _wait_or_fail(clock, busy_deadline, backoff.next(), reason, error)
         except AmbiguousRequestError as error:
             log.warning(
@@ -128,6 +111,30 @@ def send_once(
             return Ambiguous(str(error), error.correlation_id)
         except ApiError as error:
             raise SendFailed(OutcomeReason.API_ERROR, str(error), error.correlation_id) from None
+
+
+def _sender(client: HostingerClient, kind: OperationKind) -> Callable[[int], Action]:
+    """The client call that starts ``kind``."""
+    operations = {
+        OperationKind.SNAPSHOT: client.create_snapshot,
+        OperationKind.RESTORE: client.restore_snapshot,
+        OperationKind.DELETE: client.delete_snapshot,
+    }
+    return operations[kind]
+
+
+def _not_executed(virtual_machine_id: int, kind: OperationKind, error: ApiError) -> OutcomeReason:
+    """Log a send that was certainly not executed; its reason (busy or no connection)."""
+    reason = OutcomeReason.BUSY if isinstance(error, BusyError) else OutcomeReason.CONNECTION_FAILED
+    log.warning(
+        "send_not_executed",
+        vm=virtual_machine_id,
+        kind=kind,
+        reason=reason,
+        error=str(error),
+        correlation_id=error.correlation_id,
+    )
+    return reason
 
 
 def _wait_or_fail(

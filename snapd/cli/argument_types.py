@@ -1,0 +1,40 @@
+"""The value checks of the command line's arguments; each raises ``ArgumentTypeError``."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+from snapd.config.durations import parse_duration
+
+
+def timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 timestamp like 2025-01-05T03:00:00Z, got {text!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def duration(text: str) -> timedelta:
+    try:
+        duration = parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if duration <= timedelta(0):
+        raise argparse.ArgumentTypeError(f"expected a duration longer than 0s, got {text!r}")
+    return duration
+
+
+def virtual_machine_id(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a virtual machine id (a number), got {text!r}")
+    return int(text)
