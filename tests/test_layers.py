@@ -1,8 +1,9 @@
 """The import direction of the package: every layer imports only the layers below it.
 
 ``cli`` → ``daemon`` → ``runtime`` → ``metrics``/``notify`` → ``pipeline`` →
-``hostinger``/``ledger`` → ``config`` → ``clock``/``logs``. The embedded fake API stands
-beside the stack: it uses only the clock, and only the command line loads it (lazily).
+``checks``/``hostinger``/``ledger`` → ``config`` → ``clock``/``logs``/``backoff``. The
+embedded fake API stands beside the stack: it uses only the clock, and only the command
+line loads it (lazily).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "snapd"
 # A higher rank may import a lower or equal one, never a higher one.
 RANKS = {
     "snapd": 0,  # the package itself: __version__
+    "snapd.backoff": 0,
     "snapd.clock": 0,
     "snapd.logs": 0,
     "snapd.config": 1,

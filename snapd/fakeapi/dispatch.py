@@ -31,6 +31,17 @@ MALFORMED_BODY = b'{"id": 8123712, "name": "create_snapshot", "state": '
 _NULL_SNAPSHOT = {"id": None, "restore_time": None, "created_at": None, "expires_at": None}
 
 
+@dataclass(frozen=True)
+class _Request:
+    """One request as the dispatcher answers it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    authorized: bool
+    correlation_id: str
+
+
 @dataclass
 class FakeResponse:
     """What to send back. ``body`` ``None`` means: close the connection, send nothing.
@@ -95,7 +106,8 @@ class Dispatcher:
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         authorized = self._is_authorized(authorization)
         correlation_id = self._correlation_id()
-        answer = self._answer(method, path, query, authorized, correlation_id)
+        request = _Request(method, path, query, authorized, correlation_id)
+        answer = self._answer(request)
         answer.headers.setdefault("X-Correlation-Id", correlation_id)
         # The server's clock, skew included, as the real API's Date header would show it.
         answer.headers["Date"] = formatdate(self._state.server_now().timestamp(), usegmt=True)
@@ -105,37 +117,24 @@ class Dispatcher:
         )
         return answer
 
-    def _answer(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        authorized: bool,
-        correlation_id: str,
-    ) -> FakeResponse:
+    def _answer(self, request: _Request) -> FakeResponse:
         rate_headers: dict[str, str] = {}
         if self._limiter is not None:
             decision = self._limiter.check(self._clock.now())
             rate_headers = decision.headers()
             if not decision.allowed:
-                body = error_body("Too Many Attempts.", correlation_id)
+                body = error_body("Too Many Attempts.", request.correlation_id)
                 return FakeResponse(429, _json(body), rate_headers)
-        answer = self._answer_within_limit(method, path, query, authorized, correlation_id)
+        answer = self._answer_within_limit(request)
         answer.headers.update(rate_headers)
         return answer
 
-    def _answer_within_limit(
-        self,
-        method: str,
-        path: str,
-        query: dict[str, str],
-        authorized: bool,
-        correlation_id: str,
-    ) -> FakeResponse:
-        if not authorized:
+    def _answer_within_limit(self, request: _Request) -> FakeResponse:
+        correlation_id = request.correlation_id
+        if not request.authorized:
             return FakeResponse(401, _json(error_body("Unauthenticated", correlation_id)))
         try:
-            route = resolve(method, path)
+            route = resolve(request.method, request.path)
         except FakeApiError as error:
             return FakeResponse(error.status, _json(error.body(correlation_id)), error.headers)
         delay = self._faults.latency(route.endpoint)
@@ -145,7 +144,7 @@ class Dispatcher:
         if before is not None:
             return self._fault_status(before.status, correlation_id, before.header_items)
         try:
-            status, value = self._execute(route, query)
+            status, value = self._execute(route, request.query)
             answer = FakeResponse(status, _json(value))
         except FakeApiError as error:
             answer = FakeResponse(error.status, _json(error.body(correlation_id)), error.headers)

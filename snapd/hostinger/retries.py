@@ -19,6 +19,7 @@ from email.utils import parsedate_to_datetime
 import structlog
 from urllib3.exceptions import ConnectTimeoutError, ProxyError, SSLError
 
+from snapd.backoff import doubling
 from snapd.clock import monotonic, unix_time
 from snapd.hostinger.budget import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
 from snapd.hostinger.observer import ApiObserver
@@ -102,7 +103,7 @@ def retry_after_seconds(
 def backoff_seconds(retry_number: int, factor: float) -> float:
     """The pause before retry ``retry_number`` (from 1): ``factor * 2**(n-1)``, capped at
     :data:`MAXIMUM_BACKOFF`, plus a random jitter of up to ``factor``."""
-    exponential = factor * 2.0 ** min(retry_number - 1, 32)
+    exponential = doubling(factor, retry_number)
     return min(MAXIMUM_BACKOFF, exponential) + random.uniform(0.0, factor)
 
 

@@ -19,6 +19,7 @@ import requests
 import structlog
 
 from snapd import __version__
+from snapd.backoff import doubling
 from snapd.clock import monotonic
 from snapd.config.notify import public_url
 
@@ -123,7 +124,7 @@ class DeliveryWorker:
             status, problem = self._post(delivery)
             if not problem or not _retryable(status) or attempt == self.attempts:
                 break
-            if self._stop.wait(self.backoff * 2 ** (attempt - 1)):
+            if self._stop.wait(doubling(self.backoff, attempt)):
                 break
         result = DeliveryResult(delivery, not problem, attempt, status, problem)
         fields = {

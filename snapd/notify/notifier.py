@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+from snapd.backoff import doubling
 from snapd.clock import utc_now
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.notify import expand_url
@@ -124,7 +125,7 @@ def drain_seconds(config: Config) -> float:
         if settings is not None:
             timeouts.extend(hook.timeout.total_seconds() for hook in settings.webhooks)
     slowest = max(timeouts)
-    backoff = sum(BACKOFF_SECONDS * 2.0**attempt for attempt in range(ATTEMPTS - 1))
+    backoff = sum(doubling(BACKOFF_SECONDS, attempt) for attempt in range(1, ATTEMPTS))
     return min(60.0, slowest * ATTEMPTS + backoff)
 
 

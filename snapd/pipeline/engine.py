@@ -8,20 +8,20 @@ with the operator's restore and delete.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
 
+from snapd.backoff import Backoff
 from snapd.checks.hooks import HookResult, hook_environment, run_health_check, run_hook
 from snapd.clock import Clock
-from snapd.config import VirtualMachinePolicy
+from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.pipeline.attempt import AttemptContext, AttemptRunner
-from snapd.pipeline.backoff import Backoff
 from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
 from snapd.pipeline.outcome import (
     AnyReason,
@@ -55,8 +55,8 @@ class Engine:
         *,
         observer: OutcomeObserver | None = None,
         poll: PollSettings | None = None,
-        health_check: Callable[..., HookResult] = run_health_check,
-        hook_runner: Callable[..., HookResult] = run_hook,
+        health_check: Callable[[HealthCheck], HookResult] = run_health_check,
+        hook_runner: Callable[[HookCommand, Mapping[str, str]], HookResult] = run_hook,
         should_stop: Callable[[], bool] = lambda: False,
     ) -> None:
         self.client = client

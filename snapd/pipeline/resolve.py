@@ -23,10 +23,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from snapd.backoff import Backoff
 from snapd.clock import Clock
 from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import OperationKind, PendingAction
-from snapd.pipeline.backoff import Backoff
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
 from snapd.pipeline.verify import is_new_snapshot, replaced_snapshot
 

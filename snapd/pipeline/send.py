@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from snapd.backoff import Backoff
 from snapd.clock import Clock
 from snapd.hostinger import (
     Action,
@@ -33,7 +34,6 @@ from snapd.hostinger import (
     RateLimitedError,
 )
 from snapd.ledger import OperationKind
-from snapd.pipeline.backoff import Backoff
 from snapd.pipeline.outcome import OutcomeReason
 
 log = structlog.get_logger("snapd.creating")

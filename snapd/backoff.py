@@ -1,8 +1,20 @@
-"""Growing pauses between repeated looks at the API, the one place their shape is set."""
+"""Growing pauses between repeated tries, the one place their shape is set.
+
+``Backoff`` for a loop that keeps its own state; ``doubling`` for a pause computed from the
+try's number (the transport's retries of reads, the notifications' deliveries).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+def doubling(first: float, number: int) -> float:
+    """The pause before try ``number`` (from 1): ``first``, then twice as long each time.
+
+    The exponent stops growing at 32, so that an absurd ``number`` cannot overflow.
+    """
+    return first * 2.0 ** min(number - 1, 32)
 
 
 @dataclass
