@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from snapd.metrics import Metrics
@@ -24,16 +21,6 @@ PROMETHEUS_RULE_HEADER = """\
 # deploy/prometheus/snapd.rules.yaml, the source of truth; tests/test_alerts.py fails when
 # the two differ and prints this file as it should read.
 """
-
-
-def tool(name: str) -> str:
-    """The path of an external tool; skip without it, fail without it under CI=true."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing: .ci/run installs Debian's prometheus package")
-        pytest.skip(f"{name} not installed (apt-get install prometheus); CI runs this test")
-    return path
 
 
 def load_yaml(path: Path) -> Any:

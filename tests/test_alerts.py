@@ -17,8 +17,8 @@ from tests.alert_files import (
     exported_metric_names,
     load_yaml,
     render_prometheus_rule,
-    tool,
 )
+from tests.tools import tool
 
 REQUIRED_ALERTS = {
     "SnapdDown",

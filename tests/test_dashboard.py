@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.alert_files import DASHBOARD, exported_metric_names, tool
+from tests.alert_files import DASHBOARD, exported_metric_names
+from tests.tools import tool
 
 METRIC_NAME = re.compile(r"\b(snapd_[a-z_]+)\b")
 #: What Grafana substitutes before a query reaches Prometheus.

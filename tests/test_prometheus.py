@@ -7,8 +7,6 @@ tests skip when the tools are missing; in CI a missing tool is a failure.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -24,15 +22,7 @@ from tests.alert_files import RULES, alert_rules
 from tests.conftest import TOKEN
 from tests.daemon_support import DaemonProcess
 from tests.test_daemon import write_policy
-
-
-def tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing: .ci/run installs Debian's prometheus package")
-        pytest.skip(f"{name} not installed (apt-get install prometheus); CI runs this test")
-    return path
+from tests.tools import tool
 
 
 @pytest.fixture

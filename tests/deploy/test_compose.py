@@ -16,8 +16,8 @@ from tests.deploy.support import (
     STOP_TIMEOUT_SECONDS,
     load_yaml,
     seconds,
-    tool,
 )
+from tests.tools import tool
 
 COMPOSE = load_yaml(DEPLOY / "docker-compose.yaml")
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]

@@ -11,7 +11,8 @@ from snapd import __version__
 from snapd.config.credentials import CONTAINER_SECRET
 from tests.conftest import PROJECT_ROOT
 from tests.deploy.dockerfile import Stage, parse
-from tests.deploy.support import METRICS_PORT, STATE_DIR, tool
+from tests.deploy.support import METRICS_PORT, STATE_DIR
+from tests.tools import tool
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 ARGUMENTS, STAGES = parse(DOCKERFILE.read_text(encoding="utf-8"))

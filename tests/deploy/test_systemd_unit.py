@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from snapd.config.credentials import CREDENTIAL_NAME
-from tests.deploy.support import DEPLOY, STOP_TIMEOUT_SECONDS, seconds, tool
+from tests.deploy.support import DEPLOY, STOP_TIMEOUT_SECONDS, seconds
 from tests.deploy.unit_file import directives
+from tests.tools import tool
 
 UNIT = DEPLOY / "systemd" / "hostinger-snapd.service"
 BEFORE_253 = DEPLOY / "systemd" / "notify-before-253.conf"

@@ -20,8 +20,9 @@ from snapd.config.credentials import CREDENTIAL_NAME
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import PROJECT_ROOT, TOKEN
 from tests.daemon_support import DaemonProcess, metric_value
-from tests.deploy.support import STOP_TIMEOUT_SECONDS, tool
+from tests.deploy.support import STOP_TIMEOUT_SECONDS
 from tests.test_daemon import write_policy
+from tests.tools import tool
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="switching to an unprivileged user needs root (CI runs as root)"

