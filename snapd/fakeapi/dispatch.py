@@ -209,6 +209,8 @@ class Dispatcher:
             message = "Error"
         headers = {"Retry-After": "1"} if status in (429, 503) else {}
         headers.update(extra)
+        # A header given an empty value is left out: a 429 without Retry-After.
+        headers = {name: value for name, value in headers.items() if value}
         errors = {"fault": [message]} if status == 422 else None
         return FakeResponse(status, _json(error_body(message, correlation_id, errors)), headers)
 

@@ -53,7 +53,8 @@ class Fault:
 
     - ``status``: answer ``status`` with an error body ``{message, correlation_id}``
       without executing the call. 429 and 503 carry ``Retry-After: 1`` unless ``headers``
-      say otherwise; ``headers`` are added to the answer (``{"Retry-After": "86400"}``).
+      say otherwise; ``headers`` are added to the answer (``{"Retry-After": "86400"}``), and
+      one given an empty value is left out (``{"Retry-After": ""}``: a 429 without it).
     - ``latency``: sleep ``seconds`` of real time, then answer normally (client timeouts).
     - ``accept_then_fail``: execute the call (an action is created) and answer 500.
     - ``accept_then_drop``: execute the call, then close the connection without an answer.

@@ -166,6 +166,11 @@ ROWS = [
     ),
     Row("429 on a read", fault("status", "get_vm", status=429), *SUCCESS),
     Row(
+        "429 on a read without Retry-After",
+        fault("status", "get_snapshot", status=429, headers={"Retry-After": ""}),
+        *SUCCESS,
+    ),
+    Row(
         "429 on a read with a lying Retry-After of a day",
         fault("status", "get_vm", status=429, headers={"Retry-After": "86400"}),
         *SUCCESS,
