@@ -132,8 +132,16 @@ def _add_config(commands: Any, config_option: argparse.ArgumentParser) -> None:
     validate = config_commands.add_parser(
         "validate",
         parents=[config_option],
-        help="check the policy; list every problem as FILE:LINE: path: message",
-        description="Check the policy file. Exit 0 when valid, 2 with every problem listed.",
+        help="check the policy as run does; list every problem as FILE:LINE: path: message",
+        description="Check the policy file and everything run checks before it starts: "
+        "the API base URL, the token, state_dir and the hook commands. Exit 0 when valid, "
+        "2 with every problem listed.",
+    )
+    validate.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the policy alone (for CI): not the token, api.token_file, state_dir "
+        "or the hook commands, which belong to the machine that runs it",
     )
     validate.set_defaults(command="config_validate")
     show = config_commands.add_parser(

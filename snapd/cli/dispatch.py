@@ -23,7 +23,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _run_config_validate(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands import config
 
-    return config.validate(arguments.config)
+    return config.validate(arguments.config, offline=arguments.offline)
 
 
 def _run_config_show(arguments: argparse.Namespace) -> int:
@@ -54,12 +54,23 @@ def _load(arguments: argparse.Namespace) -> Config:
     return config
 
 
+def _check_ready(config: Config) -> None:
+    """For the commands that run hooks: every check of ``config validate``, all at once
+    (the other commands meet the token and base URL checks when their client is built)."""
+    from snapd.runtime import check_readiness
+
+    problems = check_readiness(config).problems
+    if problems:
+        raise ConfigError(list(problems))
+
+
 def _run_once(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.once import run_once
     from snapd.notify.notifier import drain_seconds, one_shot_notifier
     from snapd.runtime import open_runtime
 
     config = _load(arguments)
+    _check_ready(config)
     notifier = one_shot_notifier(config)
     runtime = open_runtime(config, observer=notifier)
     try:
@@ -149,6 +160,7 @@ def _run_daemon(arguments: argparse.Namespace) -> int:
     commands: queue.Queue[str] = queue.Queue()
     with signal_handlers(commands):
         config = _load(arguments)
+        _check_ready(config)
         settings = DaemonSettings(
             dry_run=arguments.dry_run, inventory_every=arguments.inventory_interval
         )
@@ -225,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"snapd: error: {problem}", file=sys.stderr)
         return ExitCode.USAGE
     except UsageError as error:
-        print(f"snapd: error: {error}", file=sys.stderr)
+        for line in error.lines:
+            print(f"snapd: error: {line}", file=sys.stderr)
         return ExitCode.USAGE
     except KeyboardInterrupt:
         return 130

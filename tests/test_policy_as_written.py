@@ -1,0 +1,102 @@
+"""`snapd config validate` on policies as operators write them: anchors, typos, many errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snapd.cli import main
+from tests.conftest import PolicyWriter
+
+
+@pytest.fixture
+def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No token from the environment (a container secret on the test machine would leak in)."""
+    monkeypatch.delenv("HOSTINGER_API_TOKEN", raising=False)
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY", raising=False)
+
+
+def _lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.usefixtures("no_token")
+def test_validate_refuses_what_run_and_status_refuse_with_the_same_lines(
+    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_executable = tmp_path / "hook.sh"
+    not_executable.write_text("#!/bin/sh\n")
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    empty.chmod(0o600)
+    path = write_policy(
+        f"""
+        api: {{base_url: "http://example.com", token_file: {empty}}}
+        defaults:
+          schedule: "@daily"
+          pre_hook: {{command: [{tmp_path / "missing-hook"}]}}
+        vms:
+          - {{id: 1, post_hook: {{command: [{not_executable}]}}}}
+        state_dir: {tmp_path / "state"}
+        """
+    )
+
+    assert main(["config", "validate", "-c", str(path)]) == 2
+    validate_lines = _lines(capsys)
+    assert main(["status", "-c", str(path)]) == 2
+    status_lines = _lines(capsys)
+    assert main(["once", "-c", str(path), "--all"]) == 2
+    once_lines = _lines(capsys)
+
+    assert validate_lines == [
+        f"snapd: error: {path}: api.base_url: API base URL 'http://example.com' uses plain "
+        "http to a host that is not loopback; the token would cross the network "
+        "unencrypted. Use https://.",
+        f"snapd: error: token file {empty}: file is empty",
+        f"snapd: error: {path}: pre_hook.command: command not found: "
+        f"{tmp_path / 'missing-hook'} (virtual machine(s) 1)",
+        f"snapd: error: {path}: post_hook.command: command is not executable: "
+        f"{not_executable} (virtual machine(s) 1)",
+    ]
+    assert status_lines == validate_lines[:2]
+    assert once_lines == validate_lines
+    assert main(["config", "validate", "--offline", "-c", str(path)]) == 2
+    assert _lines(capsys) == validate_lines[:1]
+
+
+@pytest.mark.usefixtures("no_token")
+def test_validate_without_a_token_or_with_a_missing_state_dir_parent_exits_2(
+    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(
+        f"state_dir: {tmp_path / 'no' / 'state'}\nvms: [{{id: 1, schedule: '@daily'}}]\n"
+    )
+
+    assert main(["config", "validate", "-c", str(path)]) == 2
+
+    lines = _lines(capsys)
+    assert lines[0].startswith(f"snapd: error: {path}:1: state_dir: {tmp_path / 'no' / 'state'}")
+    assert len(lines) == 1  # the file's problems come first; the rest once the file is valid
+    path.write_text(f"state_dir: {tmp_path}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    assert main(["config", "validate", "-c", str(path)]) == 2
+    assert _lines(capsys)[0].startswith("snapd: error: no API token: set api.token_file")
+    assert main(["config", "validate", "--offline", "-c", str(path)]) == 0
+
+
+def test_validate_warns_about_a_token_file_others_can_read(
+    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    token = tmp_path / "token"
+    token.write_text("a-token\n")
+    token.chmod(0o644)
+    path = write_policy(
+        f"api: {{token_file: {token}}}\nstate_dir: {tmp_path}\n"
+        "vms: [{id: 1, schedule: '@daily'}]\n"
+    )
+
+    assert main(["config", "validate", "-c", str(path)]) == 0
+
+    assert capsys.readouterr().err == (
+        f"snapd: warning: token file {token} is readable by group or others; chmod 600 it\n"
+    )
