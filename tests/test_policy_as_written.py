@@ -10,6 +10,43 @@ from snapd.cli import main
 from tests.conftest import PolicyWriter
 
 
+def test_merge_keys_that_are_overridden_and_x_keys_are_accepted(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(
+        """
+        x-common: &common
+          schedule: "0 3 * * *"
+          jitter: 5m
+        vms:
+          - <<: *common
+            id: 1
+          - <<: *common
+            id: 2
+            jitter: 1m
+        """
+    )
+
+    assert main(["config", "validate", "--offline", "-c", str(path)]) == 0
+    assert main(["config", "show", "-c", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert f"{path}: valid, 2 virtual machine(s)" in out
+    assert "jitter: 5m" in out
+    assert "jitter: 1m" in out
+    assert "x-common" not in out
+
+
+def test_a_key_written_twice_by_hand_is_still_a_duplicate(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy('vms:\n  - id: 1\n    schedule: "@daily"\n    schedule: "@hourly"\n')
+
+    assert main(["config", "validate", "--offline", "-c", str(path)]) == 2
+
+    assert capsys.readouterr().err == f"snapd: error: {path}:4: vms[0].schedule: duplicate key\n"
+
+
 @pytest.fixture
 def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     """No token from the environment (a container secret on the test machine would leak in)."""

@@ -43,6 +43,7 @@ MAXIMUM_STOP_TIMEOUT = timedelta(minutes=10)
 
 # The one message that means "a check in snapd failed", not "the file is wrong".
 UNEXPECTED_PROBLEM = "snapd could not check this policy"
+EXTENSION_PREFIX = "x-"
 
 
 def load_config(path: Path, *, offline: bool = False) -> Config:
@@ -81,6 +82,14 @@ def _load_config(path: Path, offline: bool) -> Config:
 
     if document.data is None:
         raise ConfigError([f"{path}:1: the file is empty; expected a policy with 'vms'"])
+    if isinstance(document.data, dict):
+        # As in compose files: top-level ``x-`` keys are the operator's (a home for
+        # anchors), never snapd's.
+        document.data = {
+            key: value
+            for key, value in document.data.items()
+            if not (isinstance(key, str) and key.startswith(EXTENSION_PREFIX))
+        }
     schema_problems = list(validate(document.data, POLICY_SCHEMA))
     for key_path, message in schema_problems:
         report(key_path, message)

@@ -130,6 +130,8 @@ POLICY_SCHEMA: dict[str, Any] = {
     "title": "snapd policy",
     "type": "object",
     "additionalProperties": False,
+    # Top-level ``x-`` keys are ignored, as in compose files: a place for anchors.
+    "patternProperties": {"^x-": {}},
     "required": ["vms"],
     "properties": {
         "api": {
