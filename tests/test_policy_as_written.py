@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from snapd.cli import main
-from tests.conftest import PolicyWriter
+from snapd.config.schema import VIRTUAL_MACHINE_STATES
+from tests.conftest import PROJECT_ROOT, PolicyWriter
+
+OPENAPI = PROJECT_ROOT / "tests" / "data" / "hostinger-openapi-vps.json"
 
 
 def test_merge_keys_that_are_overridden_and_x_keys_are_accepted(
@@ -45,6 +49,26 @@ def test_a_key_written_twice_by_hand_is_still_a_duplicate(
     assert main(["config", "validate", "--offline", "-c", str(path)]) == 2
 
     assert capsys.readouterr().err == f"snapd: error: {path}:4: vms[0].schedule: duplicate key\n"
+
+
+def test_an_unknown_vm_state_is_rejected_with_a_suggestion(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(
+        'defaults: {schedule: "@daily", allowed_states: [runing]}\nvms: [{id: 1}]\n'
+    )
+
+    assert main(["config", "validate", "--offline", "-c", str(path)]) == 2
+
+    error = capsys.readouterr().err
+    assert error.startswith(f"snapd: error: {path}:1: defaults.allowed_states[0]: expected one of")
+    assert error.endswith("got \"runing\" (did you mean 'running'?)\n")
+
+
+def test_the_allowed_states_are_the_documented_vm_states() -> None:
+    document = json.loads(OPENAPI.read_text(encoding="utf-8"))
+    resource = document["components"]["schemas"]["VPS.V1.VirtualMachine.VirtualMachineResource"]
+    assert tuple(resource["properties"]["state"]["enum"]) == VIRTUAL_MACHINE_STATES
 
 
 @pytest.fixture
