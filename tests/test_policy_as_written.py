@@ -71,6 +71,32 @@ def test_the_allowed_states_are_the_documented_vm_states() -> None:
     assert tuple(resource["properties"]["state"]["enum"]) == VIRTUAL_MACHINE_STATES
 
 
+def test_an_inherited_error_does_not_hide_the_other_problems_which_come_in_line_order(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_policy(
+        """
+        defaults: {schedule: "0 3 * * *", jitter: soon}
+        vms:
+          - id: 1
+          - id: 1
+          - id: 2
+            schedule: "@monthly"
+            min_age: never
+        """
+    )
+
+    assert main(["config", "validate", "--offline", "-c", str(path)]) == 2
+
+    assert capsys.readouterr().err.splitlines() == [
+        f'snapd: error: {path}:1: defaults.jitter: expected a duration like 6h, got "soon"',
+        f"snapd: error: {path}:4: vms[1].id: duplicate id 1 (also vms[0])",
+        f"snapd: error: {path}:6: vms[2].schedule: the longest gap between slots (31d) "
+        "exceeds the snapshot lifetime (20d): the restore point would expire between runs",
+        f'snapd: error: {path}:7: vms[2].min_age: expected a duration like 6h, got "never"',
+    ]
+
+
 @pytest.fixture
 def no_token(monkeypatch: pytest.MonkeyPatch) -> None:
     """No token from the environment (a container secret on the test machine would leak in)."""

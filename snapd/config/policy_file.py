@@ -72,13 +72,14 @@ def _load_config(path: Path, offline: bool) -> Config:
         document = load_yaml(path)
     except YamlSourceError as error:
         raise ConfigError([str(error)]) from None
-    problems = [
-        f"{path}:{line}: {format_path(key_path)}: duplicate key"
+    problems: list[tuple[int, str]] = [
+        (line, f"{path}:{line}: {format_path(key_path)}: duplicate key")
         for key_path, line in document.duplicates
     ]
 
     def report(key_path: KeyPath, message: str) -> None:
-        problems.append(f"{path}:{document.line_of(key_path)}: {format_path(key_path)}: {message}")
+        line = document.line_of(key_path)
+        problems.append((line, f"{path}:{line}: {format_path(key_path)}: {message}"))
 
     if document.data is None:
         raise ConfigError([f"{path}:1: the file is empty; expected a policy with 'vms'"])
@@ -95,14 +96,19 @@ def _load_config(path: Path, offline: bool) -> Config:
         report(key_path, message)
     # Check what can still be checked in the VMs whose own part is valid, so that one run
     # of `config validate` lists every problem.
-    broken = {key_path[:2] for key_path, _ in schema_problems}
+    broken = {key_path for key_path, _ in schema_problems}
     vms = build_vms(document.data, broken, report)
     if problems:
-        raise ConfigError(problems)
+        raise _in_line_order(problems)
     config = _build(document, vms, report, offline)
     if problems:
-        raise ConfigError(problems)
+        raise _in_line_order(problems)
     return config
+
+
+def _in_line_order(problems: list[tuple[int, str]]) -> ConfigError:
+    """Every problem, sorted by line (stable: one line's problems keep their order)."""
+    return ConfigError([text for _, text in sorted(problems, key=lambda problem: problem[0])])
 
 
 def _build(
