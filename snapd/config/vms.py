@@ -91,11 +91,7 @@ def _build_vm(
     unknown: set[str],
 ) -> VirtualMachinePolicy | None:
     """The VM's policy; ``unknown`` names settings already reported, which are left out."""
-    merged = {**BUILT_IN_DEFAULTS, **defaults, **entry}
-    for key in unknown - {"id"}:
-        merged.pop(key, None)
-        if key in BUILT_IN_DEFAULTS:
-            merged[key] = BUILT_IN_DEFAULTS[key]
+    merged = _merged(entry, defaults, unknown)
 
     def where(key: str) -> KeyPath:
         # Point at the VM's own key when it set one, else at the defaults entry.
@@ -113,15 +109,8 @@ def _build_vm(
     if "min_age" not in durations:
         durations["min_age"] = gaps.shortest / 2 if gaps.shortest else FALLBACK_MIN_AGE
     lifetime = durations["snapshot_lifetime"]
-    # A lifetime already reported cannot measure the gaps.
-    outlives = gaps.longest is None or gaps.longest > lifetime
-    if outlives and "snapshot_lifetime" not in unknown:
-        gap_text = f"{gaps.longest.days}d" if gaps.longest else "more than a year"
-        report(
-            where("schedule"),
-            f"the longest gap between slots ({gap_text}) exceeds the snapshot lifetime "
-            f"({lifetime.days}d): the restore point would expire between runs",
-        )
+    if "snapshot_lifetime" not in unknown:  # a lifetime already reported measures nothing
+        _check_lifetime(gaps.longest, lifetime, where("schedule"), report)
     return VirtualMachinePolicy(
         id=entry["id"],
         name=entry.get("name", str(entry["id"])),
@@ -142,6 +131,30 @@ def _build_vm(
         post_hook=_hook(merged.get("post_hook")),
         notify=build_notify(merged.get("notify"), where("notify"), report),
     )
+
+
+def _merged(entry: dict[str, Any], defaults: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
+    """The VM's settings over ``defaults`` over the built-in ones, less the ``unknown``
+    (already reported) settings, for which the built-in value stands in if there is one."""
+    merged = {**BUILT_IN_DEFAULTS, **defaults, **entry}
+    for key in unknown - {"id"}:
+        merged.pop(key, None)
+        if key in BUILT_IN_DEFAULTS:
+            merged[key] = BUILT_IN_DEFAULTS[key]
+    return merged
+
+
+def _check_lifetime(
+    longest: timedelta | None, lifetime: timedelta, key_path: KeyPath, report: Reporter
+) -> None:
+    """Report a schedule whose longest gap (None: over a year) outlives the snapshot."""
+    if longest is None or longest > lifetime:
+        gap_text = f"{longest.days}d" if longest else "more than a year"
+        report(
+            key_path,
+            f"the longest gap between slots ({gap_text}) exceeds the snapshot lifetime "
+            f"({lifetime.days}d): the restore point would expire between runs",
+        )
 
 
 def _check_positive(
