@@ -24,6 +24,7 @@ from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger, LedgerError
+from snapd.ledger.connection import can_write
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
 from snapd.notify.delivery import DeliveryWorker
@@ -47,9 +48,15 @@ class UsageError(Exception):
         self.lines = (message, *more)
 
 
-def open_ledger(config: Config) -> Ledger:
-    """Open the ledger under ``state_dir``; raise ``UsageError``."""
+def open_ledger(config: Config, *, read_only_if_needed: bool = False) -> Ledger:
+    """Open the ledger under ``state_dir``; raise ``UsageError``.
+
+    ``read_only_if_needed`` (``status``, ``history``): when this process cannot write
+    there, open the existing ledger read-only and create nothing.
+    """
     try:
+        if read_only_if_needed and not can_write(config.state_dir):
+            return Ledger.open_read_only(config.state_dir)
         return Ledger.open(config.state_dir)
     except LedgerError as error:
         raise UsageError(str(error)) from None

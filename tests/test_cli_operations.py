@@ -234,6 +234,7 @@ def test_status_and_history_show_what_happened(
         "HOLD",
         "NEXT",
         "RUN",
+        "PENDING",
     ]
     row = next(line for line in status if line.startswith(str(vm)))
     assert "running" in row and "never" not in row

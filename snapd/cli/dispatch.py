@@ -107,13 +107,15 @@ def _run_once(arguments: argparse.Namespace) -> int:
 
 def _run_status(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.inspect import status
-    from snapd.runtime import open_runtime
+    from snapd.runtime import build_client, open_ledger
 
-    runtime = open_runtime(_load(arguments))
+    config = _load(arguments)
+    client = build_client(config)
     try:
-        return status(runtime, utc_now())
+        with open_ledger(config, read_only_if_needed=True) as ledger:
+            return status(config, client, ledger, utc_now())
     finally:
-        runtime.close()
+        client.close()
 
 
 def _run_history(arguments: argparse.Namespace) -> int:
@@ -122,7 +124,9 @@ def _run_history(arguments: argparse.Namespace) -> int:
 
     config = _load(arguments)
     virtual_machine_id = None if arguments.vm_id is None else _resolve(config, arguments.vm_id)
-    with open_ledger(config) as ledger:
+    if virtual_machine_id is not None and virtual_machine_id not in {vm.id for vm in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    with open_ledger(config, read_only_if_needed=True) as ledger:
         return history(ledger, virtual_machine_id, arguments.limit)
 
 
