@@ -35,8 +35,10 @@ def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"snapd {__version__}"
 
 
-def test_validate_accepts_the_example_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["config", "validate", "-c", str(EXAMPLE_CONFIG)]) == 0
+def test_validate_offline_accepts_the_example_and_exits_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["config", "validate", "--offline", "-c", str(EXAMPLE_CONFIG)]) == 0
     assert "valid, 2 virtual machine(s)" in capsys.readouterr().out
 
 
@@ -166,8 +168,12 @@ def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
 
 
 def test_validate_says_a_missing_state_dir_will_be_created(
-    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    write_policy: PolicyWriter,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("HOSTINGER_API_TOKEN", "a-token")
     path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
 
     assert main(["config", "validate", "-c", str(path)]) == 0

@@ -234,6 +234,7 @@ def test_status_and_history_show_what_happened(
         "HOLD",
         "NEXT",
         "RUN",
+        "PENDING",
     ]
     row = next(line for line in status if line.startswith(str(vm)))
     assert "running" in row and "never" not in row
@@ -287,9 +288,10 @@ def test_restore_with_yes_waits_records_and_holds_the_vm(
     assert main(["once", "-c", str(policy_file), str(vm)]) == 3  # held
 
 
-def test_a_declined_confirmation_changes_nothing(
+def test_a_declined_confirmation_changes_nothing_and_exits_0(
     policy_file: Path,
     live_fake: FakeHostinger,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     vm = live_fake.vm_ids[0]
     give_snapshot(live_fake, vm, age=timedelta(days=1))
@@ -306,7 +308,8 @@ def test_a_declined_confirmation_changes_nothing(
         )
     finally:
         runtime.close()
-    assert code == 1
+    assert code == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "nothing done"
     assert live_fake.count("DELETE") == 0
 
 

@@ -34,7 +34,10 @@ def duration(text: str) -> timedelta:
     return duration
 
 
-def virtual_machine_id(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a virtual machine id (a number), got {text!r}")
-    return int(text)
+def virtual_machine_reference(text: str) -> str:
+    """A VM's id or its ``name`` from the policy; resolved once the policy is read."""
+    if not text.strip() or (text.isdigit() and int(text) < 1):
+        raise argparse.ArgumentTypeError(
+            f"expected a virtual machine id or a name from the policy, got {text!r}"
+        )
+    return text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +28,74 @@ and verifies the result, and exports the age of every restore point to Prometheu
 EPILOG = """\
 exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
             3 (once) skipped by a guard and nothing failed.
+-v and -c may come before or after the command.
 The policy file defaults to $SNAPD_CONFIG or /etc/snapd/config.yaml."""
 
+VERBOSE_HELP = "log at debug level whatever the policy says"
 
-def _config_option() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+
+class WholeWordsFormatter(argparse.HelpFormatter):
+    """Wraps help at spaces only, so that an example (``get_action:action_states``,
+    ``Retry-After=60``) is never broken in the middle of a word."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(
+            " ".join(text.split()), width, break_long_words=False, break_on_hyphens=False
+        )
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+
+
+class _TopFormatter(argparse.RawDescriptionHelpFormatter, WholeWordsFormatter):
+    """The top level keeps its description's own lines."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every (sub)command's parser: help wrapped at whole words."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", WholeWordsFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def default_config() -> tuple[Path, str]:
+    """The policy file used without ``-c``, and where that choice comes from."""
+    chosen = os.environ.get("SNAPD_CONFIG")
+    if chosen:
+        return Path(chosen), "from $SNAPD_CONFIG"
+    return DEFAULT_CONFIG_PATH, "$SNAPD_CONFIG overrides it"
+
+
+def _config_option(*, top_level: bool = False) -> argparse.ArgumentParser:
+    """``-c FILE`` (and, on a command, ``-v``): on the top level with the default, on a
+    command without one, so that ``snapd -c F status`` and ``snapd status -c F`` mean
+    the same."""
+    parent = _verbose_option() if not top_level else _Parser(add_help=False)
+    path, source = default_config()
     parent.add_argument(
         "-c",
         "--config",
         type=Path,
-        default=Path(os.environ.get("SNAPD_CONFIG", str(DEFAULT_CONFIG_PATH))),
+        default=path if top_level else argparse.SUPPRESS,
         metavar="FILE",
-        help="policy file (default: $SNAPD_CONFIG or %(default)s)",
+        help=f"policy file (default: {path}, {source})",
+    )
+    return parent
+
+
+def _verbose_option() -> argparse.ArgumentParser:
+    """``-v`` after the command, as before it (no default here: the top level's stands)."""
+    parent = _Parser(add_help=False)
+    parent.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
     )
     return parent
 
@@ -70,6 +127,7 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
 
     demo = commands.add_parser(
         "demo",
+        parents=[_verbose_option()],
         help="run the daemon against the embedded fake API (no token, no network)",
         description="Start the fake Hostinger API in this process with a few VMs, a policy "
         "that snapshots every minute, a ledger in a temporary folder and the metrics "
@@ -102,16 +160,15 @@ def _add_fake_api(commands: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line; every subcommand sets ``handler``."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="snapd",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_TopFormatter,
+        parents=[_config_option(top_level=True)],
     )
     parser.add_argument("--version", action="version", version=f"snapd {__version__}")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log at debug level whatever the policy says"
-    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     config_option = _config_option()
 
@@ -132,8 +189,16 @@ def _add_config(commands: Any, config_option: argparse.ArgumentParser) -> None:
     validate = config_commands.add_parser(
         "validate",
         parents=[config_option],
-        help="check the policy; list every problem as FILE:LINE: path: message",
-        description="Check the policy file. Exit 0 when valid, 2 with every problem listed.",
+        help="check the policy as run does; list every problem as FILE:LINE: path: message",
+        description="Check the policy file and everything run checks before it starts: "
+        "the API base URL, the token, state_dir and the hook commands. Exit 0 when valid, "
+        "2 with every problem listed.",
+    )
+    validate.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the policy alone (for CI): not the token, api.token_file, state_dir "
+        "or the hook commands, which belong to the machine that runs it",
     )
     validate.set_defaults(command="config_validate")
     show = config_commands.add_parser(
@@ -145,6 +210,7 @@ def _add_config(commands: Any, config_option: argparse.ArgumentParser) -> None:
     show.set_defaults(command="config_show")
     schema = config_commands.add_parser(
         "schema",
+        parents=[_verbose_option()],
         help="print the policy's JSON Schema (for editors and CI)",
         description="Print the JSON Schema that every policy file is validated against.",
     )

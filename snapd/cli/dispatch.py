@@ -7,6 +7,7 @@ skipped by a guard. The grammar is in ``snapd.cli.arguments``; the work in ``sna
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import queue
 import sys
@@ -23,7 +24,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _run_config_validate(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands import config
 
-    return config.validate(arguments.config)
+    return config.validate(arguments.config, offline=arguments.offline)
 
 
 def _run_config_show(arguments: argparse.Namespace) -> int:
@@ -54,16 +55,47 @@ def _load(arguments: argparse.Namespace) -> Config:
     return config
 
 
+def _resolve(config: Config, reference: str) -> int:
+    """The id of the VM given on the command line by id or by its ``name`` in the policy.
+
+    An id is taken as given (each command says whether the policy must list it); a name
+    must be in the policy.
+    """
+    if reference.isdigit():
+        return int(reference)
+    names = {policy.name: policy.id for policy in config.vms}
+    if reference in names:
+        return names[reference]
+    close = difflib.get_close_matches(reference, list(names), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UsageError(f"no virtual machine named {reference!r} in {config.source}{hint}")
+
+
+def _resolve_all(config: Config, references: list[str]) -> list[int]:
+    return [_resolve(config, reference) for reference in references]
+
+
+def _check_ready(config: Config) -> None:
+    """For the commands that run hooks: every check of ``config validate``, all at once
+    (the other commands meet the token and base URL checks when their client is built)."""
+    from snapd.runtime import check_readiness
+
+    problems = check_readiness(config).problems
+    if problems:
+        raise ConfigError(list(problems))
+
+
 def _run_once(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.once import run_once
     from snapd.notify.notifier import drain_seconds, one_shot_notifier
     from snapd.runtime import open_runtime
 
     config = _load(arguments)
+    _check_ready(config)
     notifier = one_shot_notifier(config)
     runtime = open_runtime(config, observer=notifier)
     try:
-        policies = runtime.policies(arguments.vm_ids, arguments.all)
+        policies = runtime.policies(_resolve_all(config, arguments.vm_ids), arguments.all)
         return run_once(
             runtime, policies, dry_run=arguments.dry_run, force=arguments.force, notifier=notifier
         )
@@ -75,21 +107,27 @@ def _run_once(arguments: argparse.Namespace) -> int:
 
 def _run_status(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.inspect import status
-    from snapd.runtime import open_runtime
+    from snapd.runtime import build_client, open_ledger
 
-    runtime = open_runtime(_load(arguments))
+    config = _load(arguments)
+    client = build_client(config)
     try:
-        return status(runtime, utc_now())
+        with open_ledger(config, read_only_if_needed=True) as ledger:
+            return status(config, client, ledger, utc_now())
     finally:
-        runtime.close()
+        client.close()
 
 
 def _run_history(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.inspect import history
     from snapd.runtime import open_ledger
 
-    with open_ledger(_load(arguments)) as ledger:
-        return history(ledger, arguments.vm_id, arguments.limit)
+    config = _load(arguments)
+    virtual_machine_id = None if arguments.vm_id is None else _resolve(config, arguments.vm_id)
+    if virtual_machine_id is not None and virtual_machine_id not in {vm.id for vm in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    with open_ledger(config, read_only_if_needed=True) as ledger:
+        return history(ledger, virtual_machine_id, arguments.limit)
 
 
 def _run_hold(arguments: argparse.Namespace) -> int:
@@ -98,40 +136,44 @@ def _run_hold(arguments: argparse.Namespace) -> int:
     from snapd.runtime import build_client, open_ledger
 
     config = _load(arguments)
-    if arguments.vm_id not in {policy.id for policy in config.vms}:
-        raise UsageError(f"virtual machine {arguments.vm_id} is not in {config.source}")
+    virtual_machine_id = _resolve(config, arguments.vm_id)
+    if virtual_machine_id not in {policy.id for policy in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
     snapshot = None
     try:
         client = build_client(config)
         try:
-            snapshot = client.get_snapshot(arguments.vm_id)
+            snapshot = client.get_snapshot(virtual_machine_id)
         finally:
             client.close()
     except (UsageError, ApiError) as error:
         print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
     with open_ledger(config) as ledger:
         now = utc_now()
-        return hold(ledger, arguments.vm_id, arguments.duration, arguments.reason, now, snapshot)
+        return hold(ledger, virtual_machine_id, arguments.duration, arguments.reason, now, snapshot)
 
 
 def _run_release(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.holds import release
     from snapd.runtime import open_ledger
 
-    with open_ledger(_load(arguments)) as ledger:
-        return release(ledger, arguments.vm_id)
+    config = _load(arguments)
+    with open_ledger(config) as ledger:
+        return release(ledger, _resolve(config, arguments.vm_id))
 
 
 def _run_manual(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.manual import run_manual
     from snapd.runtime import open_runtime
 
-    runtime = open_runtime(_load(arguments))
+    config = _load(arguments)
+    virtual_machine_id = _resolve(config, arguments.vm_id)
+    runtime = open_runtime(config)
     try:
         return run_manual(
             runtime,
             arguments.kind,
-            arguments.vm_id,
+            virtual_machine_id,
             assume_yes=arguments.yes,
             now=utc_now(),
         )
@@ -149,6 +191,7 @@ def _run_daemon(arguments: argparse.Namespace) -> int:
     commands: queue.Queue[str] = queue.Queue()
     with signal_handlers(commands):
         config = _load(arguments)
+        _check_ready(config)
         settings = DaemonSettings(
             dry_run=arguments.dry_run, inventory_every=arguments.inventory_interval
         )
@@ -176,7 +219,8 @@ def _run_demo(arguments: argparse.Namespace) -> int:
 def _run_notify_test(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.notify import run_test
 
-    return run_test(_load(arguments), arguments.vm_ids)
+    config = _load(arguments)
+    return run_test(config, _resolve_all(config, arguments.vm_ids))
 
 
 def _run_fake_api(arguments: argparse.Namespace) -> int:
@@ -225,7 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"snapd: error: {problem}", file=sys.stderr)
         return ExitCode.USAGE
     except UsageError as error:
-        print(f"snapd: error: {error}", file=sys.stderr)
+        for line in error.lines:
+            print(f"snapd: error: {line}", file=sys.stderr)
         return ExitCode.USAGE
     except KeyboardInterrupt:
         return 130

@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from snapd.cli.argument_types import duration, positive_int, virtual_machine_id
+from snapd.cli.argument_types import duration, positive_int, virtual_machine_reference
+
+VM_HELP = "a virtual machine: its id, or its name in the policy"
 
 
 def add_operations(commands: Any, config_option: argparse.ArgumentParser) -> None:
@@ -32,9 +34,9 @@ def _add_once(commands: Any, config_option: argparse.ArgumentParser) -> None:
         "vm_ids",
         nargs="*",
         default=[],
-        type=virtual_machine_id,
+        type=virtual_machine_reference,
         metavar="VM_ID",
-        help="virtual machine ids from the policy",
+        help="virtual machines from the policy, each by id or by name",
     )
     targets.add_argument("--all", action="store_true", help="every VM in the policy")
     once.add_argument(
@@ -69,9 +71,9 @@ def _add_inspection(commands: Any, config_option: argparse.ArgumentParser) -> No
     history.add_argument(
         "vm_id",
         nargs="?",
-        type=virtual_machine_id,
+        type=virtual_machine_reference,
         metavar="VM_ID",
-        help="only this virtual machine",
+        help="only this virtual machine, by id or by name in the policy (default: every VM)",
     )
     history.add_argument(
         "--limit", type=positive_int, default=50, metavar="N", help="rows to show (default 50)"
@@ -87,7 +89,7 @@ def _add_holds(commands: Any, config_option: argparse.ArgumentParser) -> None:
         description="Hold a VM: no scheduled snapshot overwrites its current one until the "
         "hold ends. Warns when the snapshot expires before that.",
     )
-    hold.add_argument("vm_id", type=virtual_machine_id, metavar="VM_ID")
+    hold.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
     hold.add_argument(
         "--for",
         dest="duration",
@@ -107,7 +109,7 @@ def _add_holds(commands: Any, config_option: argparse.ArgumentParser) -> None:
         help="end a VM's hold",
         description="End a VM's hold; scheduled snapshots resume with the next slot.",
     )
-    release.add_argument("vm_id", type=virtual_machine_id, metavar="VM_ID")
+    release.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
     release.set_defaults(command="release")
 
 
@@ -125,6 +127,6 @@ def _add_manual(commands: Any, config_option: argparse.ArgumentParser) -> None:
             "action and records it."
             + (" The VM is then held for hold_after_restore." if kind == "restore" else ""),
         )
-        manual.add_argument("vm_id", type=virtual_machine_id, metavar="VM_ID")
+        manual.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
         manual.add_argument("--yes", action="store_true", help="do not ask")
         manual.set_defaults(command="manual", kind=kind)

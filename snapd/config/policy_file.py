@@ -43,17 +43,21 @@ MAXIMUM_STOP_TIMEOUT = timedelta(minutes=10)
 
 # The one message that means "a check in snapd failed", not "the file is wrong".
 UNEXPECTED_PROBLEM = "snapd could not check this policy"
+EXTENSION_PREFIX = "x-"
 
 
-def load_config(path: Path) -> Config:
+def load_config(path: Path, *, offline: bool = False) -> Config:
     """Read, validate and build the policy at ``path``.
+
+    ``offline`` skips the checks of this machine's paths (``api.token_file``,
+    ``state_dir``): a policy checked in CI is meant for another machine.
 
     Raises:
         ConfigError: for any content of the file and any unreadable file; never anything
             else, because a SIGHUP reload and ``config validate`` must survive any input.
     """
     try:
-        return _load_config(path)
+        return _load_config(path, offline)
     except ConfigError:
         raise
     except Exception as error:
@@ -63,49 +67,65 @@ def load_config(path: Path) -> Config:
         raise ConfigError([f"{path}:1: {UNEXPECTED_PROBLEM} ({reason})"]) from None
 
 
-def _load_config(path: Path) -> Config:
+def _load_config(path: Path, offline: bool) -> Config:
     try:
         document = load_yaml(path)
     except YamlSourceError as error:
         raise ConfigError([str(error)]) from None
-    problems = [
-        f"{path}:{line}: {format_path(key_path)}: duplicate key"
+    problems: list[tuple[int, str]] = [
+        (line, f"{path}:{line}: {format_path(key_path)}: duplicate key")
         for key_path, line in document.duplicates
     ]
 
     def report(key_path: KeyPath, message: str) -> None:
-        problems.append(f"{path}:{document.line_of(key_path)}: {format_path(key_path)}: {message}")
+        line = document.line_of(key_path)
+        problems.append((line, f"{path}:{line}: {format_path(key_path)}: {message}"))
 
     if document.data is None:
         raise ConfigError([f"{path}:1: the file is empty; expected a policy with 'vms'"])
+    if isinstance(document.data, dict):
+        # As in compose files: top-level ``x-`` keys are the operator's (a home for
+        # anchors), never snapd's.
+        document.data = {
+            key: value
+            for key, value in document.data.items()
+            if not (isinstance(key, str) and key.startswith(EXTENSION_PREFIX))
+        }
     schema_problems = list(validate(document.data, POLICY_SCHEMA))
     for key_path, message in schema_problems:
         report(key_path, message)
     # Check what can still be checked in the VMs whose own part is valid, so that one run
     # of `config validate` lists every problem.
-    broken = {key_path[:2] for key_path, _ in schema_problems}
+    broken = {key_path for key_path, _ in schema_problems}
     vms = build_vms(document.data, broken, report)
     if problems:
-        raise ConfigError(problems)
-    config = _build(document, vms, report)
+        raise _in_line_order(problems)
+    config = _build(document, vms, report, offline)
     if problems:
-        raise ConfigError(problems)
+        raise _in_line_order(problems)
     return config
+
+
+def _in_line_order(problems: list[tuple[int, str]]) -> ConfigError:
+    """Every problem, sorted by line (stable: one line's problems keep their order)."""
+    return ConfigError([text for _, text in sorted(problems, key=lambda problem: problem[0])])
 
 
 def _build(
     document: YamlDocument,
     vms: list[VirtualMachinePolicy],
     report: Reporter,
+    offline: bool,
 ) -> Config:
     data: dict[str, Any] = document.data
     api = data.get("api", {})
     host, _, port = data.get("metrics", {}).get("listen", "127.0.0.1:9891").rpartition(":")
     token_file = _beside_policy(document.path, api.get("token_file"))
-    if token_file is not None:
-        _check_token_file(token_file, report)
     state_dir = document.path.parent / data.get("state_dir", DEFAULT_STATE_DIR)
-    _check_state_dir(state_dir, report)
+    if not offline:
+        if token_file is not None:
+            _check_token_file(token_file, report)
+        _check_state_dir(state_dir, report)
     log = data.get("log", {})
     return Config(
         source=document.path,

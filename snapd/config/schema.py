@@ -60,6 +60,27 @@ def _hook(description: str) -> dict[str, Any]:
     }
 
 
+# The ``state`` enum of the VM in the API's OpenAPI description: a state outside it in
+# ``allowed_states`` is a typo that would skip the VM forever.
+VIRTUAL_MACHINE_STATES = (
+    "running",
+    "starting",
+    "stopping",
+    "stopped",
+    "creating",
+    "initial",
+    "error",
+    "suspending",
+    "unsuspending",
+    "suspended",
+    "destroying",
+    "destroyed",
+    "recreating",
+    "restoring",
+    "recovery",
+    "stopping_recovery",
+)
+
 VM_SETTINGS: dict[str, Any] = {
     "schedule": {
         "type": "string",
@@ -89,7 +110,7 @@ VM_SETTINGS: dict[str, Any] = {
     "allowed_states": {
         "type": "array",
         "minItems": 1,
-        "items": {"type": "string", "pattern": "^[a-z_]+$"},
+        "items": {"enum": list(VIRTUAL_MACHINE_STATES)},
         "description": "VM states in which a snapshot may be taken (default [running])",
     },
     "health_check": {
@@ -130,6 +151,8 @@ POLICY_SCHEMA: dict[str, Any] = {
     "title": "snapd policy",
     "type": "object",
     "additionalProperties": False,
+    # Top-level ``x-`` keys are ignored, as in compose files: a place for anchors.
+    "patternProperties": {"^x-": {}},
     "required": ["vms"],
     "properties": {
         "api": {

@@ -139,11 +139,20 @@ def _describe(value: Any) -> str:
     return _shortened(repr(value))
 
 
+def _suggestion(value: Any, schema: dict[str, Any]) -> str:
+    """`` (did you mean 'running'?)`` for a string close to one of the allowed words."""
+    if not isinstance(value, str):
+        return ""
+    words = [str(item) for item in schema["enum"]]
+    close = difflib.get_close_matches(_shortened(value), words, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def validate(value: Any, schema: dict[str, Any], path: Path = ()) -> Iterator[Problem]:
     """Yield every ``(path, message)`` where ``value`` breaks ``schema``."""
     if "enum" in schema and value not in schema["enum"]:
         allowed = ", ".join(str(item) for item in schema["enum"])
-        yield path, f"expected one of {allowed}, got {_describe(value)}"
+        yield path, f"expected one of {allowed}, got {_describe(value)}{_suggestion(value, schema)}"
         return
     type_name = schema.get("type")
     if type_name and not _is_type(value, type_name):

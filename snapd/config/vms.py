@@ -38,13 +38,18 @@ DEFAULT_HEALTH_CHECK_TIMEOUT = timedelta(seconds=10)
 
 
 def build_vms(data: Any, broken: set[KeyPath], report: Reporter) -> list[VirtualMachinePolicy]:
-    """Build the VMs of ``data`` that are not under a ``broken`` path; report the rest."""
+    """Build the VMs of ``data``; report their problems.
+
+    ``broken`` holds the key paths the schema already reported. A broken key, in
+    ``defaults`` or on the VM, is left out (its built-in default stands in) so that every
+    other check of every VM still runs: one run of ``config validate`` lists every
+    problem. Only a VM entry that is unusable as a whole is skipped.
+    """
     if not isinstance(data, dict) or not isinstance(data.get("vms"), list):
         return []
     defaults = data.get("defaults", {})
-    defaults_valid = isinstance(defaults, dict) and not any(
-        key_path[0] == "defaults" for key_path in broken
-    )
+    if not isinstance(defaults, dict) or ("defaults",) in broken:
+        return []
     vms: list[VirtualMachinePolicy] = []
     seen: dict[int, int] = {}
     for index, entry in enumerate(data["vms"]):
@@ -56,11 +61,18 @@ def build_vms(data: Any, broken: set[KeyPath], report: Reporter) -> list[Virtual
             report(("vms", index, "id"), f"duplicate id {identifier} (also vms[{first}])")
         elif isinstance(identifier, int):
             seen[identifier] = index
-        if defaults_valid and ("vms", index) not in broken:
-            policy = _build_vm(entry, defaults, ("vms", index), report)
+        if ("vms", index) not in broken:
+            unknown = _broken_keys(broken, ("defaults",)) | _broken_keys(broken, ("vms", index))
+            policy = _build_vm(entry, defaults, ("vms", index), report, unknown)
             if policy is not None:
                 vms.append(policy)
     return vms
+
+
+def _broken_keys(broken: set[KeyPath], prefix: KeyPath) -> set[str]:
+    """The setting names under ``prefix`` whose value the schema reported."""
+    size = len(prefix)
+    return {str(path[size]) for path in broken if len(path) > size and path[:size] == prefix}
 
 
 def positive(text: str, key_path: KeyPath, report: Reporter) -> timedelta:
@@ -72,14 +84,21 @@ def positive(text: str, key_path: KeyPath, report: Reporter) -> timedelta:
 
 
 def _build_vm(
-    entry: dict[str, Any], defaults: dict[str, Any], key_path: KeyPath, report: Reporter
+    entry: dict[str, Any],
+    defaults: dict[str, Any],
+    key_path: KeyPath,
+    report: Reporter,
+    unknown: set[str],
 ) -> VirtualMachinePolicy | None:
-    merged = {**BUILT_IN_DEFAULTS, **defaults, **entry}
+    """The VM's policy; ``unknown`` names settings already reported, which are left out."""
+    merged = _merged(entry, defaults, unknown)
 
     def where(key: str) -> KeyPath:
         # Point at the VM's own key when it set one, else at the defaults entry.
         return (*key_path, key) if key in entry else ("defaults", key)
 
+    if "schedule" in unknown:
+        return None  # already reported; nothing else depends on a missing schedule
     if "schedule" not in merged:
         report(key_path, "no schedule: set 'schedule' here or in 'defaults'")
         return None
@@ -90,13 +109,8 @@ def _build_vm(
     if "min_age" not in durations:
         durations["min_age"] = gaps.shortest / 2 if gaps.shortest else FALLBACK_MIN_AGE
     lifetime = durations["snapshot_lifetime"]
-    if gaps.longest is None or gaps.longest > lifetime:
-        gap_text = f"{gaps.longest.days}d" if gaps.longest else "more than a year"
-        report(
-            where("schedule"),
-            f"the longest gap between slots ({gap_text}) exceeds the snapshot lifetime "
-            f"({lifetime.days}d): the restore point would expire between runs",
-        )
+    if "snapshot_lifetime" not in unknown:  # a lifetime already reported measures nothing
+        _check_lifetime(gaps.longest, lifetime, where("schedule"), report)
     return VirtualMachinePolicy(
         id=entry["id"],
         name=entry.get("name", str(entry["id"])),
@@ -117,6 +131,30 @@ def _build_vm(
         post_hook=_hook(merged.get("post_hook")),
         notify=build_notify(merged.get("notify"), where("notify"), report),
     )
+
+
+def _merged(entry: dict[str, Any], defaults: dict[str, Any], unknown: set[str]) -> dict[str, Any]:
+    """The VM's settings over ``defaults`` over the built-in ones, less the ``unknown``
+    (already reported) settings, for which the built-in value stands in if there is one."""
+    merged = {**BUILT_IN_DEFAULTS, **defaults, **entry}
+    for key in unknown - {"id"}:
+        merged.pop(key, None)
+        if key in BUILT_IN_DEFAULTS:
+            merged[key] = BUILT_IN_DEFAULTS[key]
+    return merged
+
+
+def _check_lifetime(
+    longest: timedelta | None, lifetime: timedelta, key_path: KeyPath, report: Reporter
+) -> None:
+    """Report a schedule whose longest gap (None: over a year) outlives the snapshot."""
+    if longest is None or longest > lifetime:
+        gap_text = f"{longest.days}d" if longest else "more than a year"
+        report(
+            key_path,
+            f"the longest gap between slots ({gap_text}) exceeds the snapshot lifetime "
+            f"({lifetime.days}d): the restore point would expire between runs",
+        )
 
 
 def _check_positive(

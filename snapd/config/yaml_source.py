@@ -78,9 +78,15 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlSourceError(
             f"{path}:{line}: invalid YAML: character #x{error.character:04x} is not allowed"
         ) from None
+    document = YamlDocument(path=path, data=None)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        if node is not None:
+            # Lines and duplicates are read before construction: constructing flattens
+            # merge keys (``<<: *common``) into the mapping, and a key that overrides a
+            # merged one must not count as a duplicate.
+            _walk(node, (), document, set())
+        document.data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark is not None else 1
@@ -93,12 +99,6 @@ def load_yaml(path: Path) -> YamlDocument:
         raise YamlSourceError(f"{path}:1: invalid YAML: nested too deeply") from None
     finally:
         loader.dispose()
-    document = YamlDocument(path=path, data=data)
-    if node is not None:
-        try:
-            _walk(node, (), document, set())
-        except RecursionError:
-            raise YamlSourceError(f"{path}:1: invalid YAML: nested too deeply") from None
     return document
 
 
@@ -124,6 +124,7 @@ def _check_file(path: Path) -> None:
 
 _BOOLEAN_TAG = "tag:yaml.org,2002:bool"
 _STRING_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _Loader(yaml.SafeLoader):
@@ -187,6 +188,8 @@ def _walk(node: yaml.Node, key_path: KeyPath, document: YamlDocument, visited: s
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # merged keys take the line of the mapping they are merged into
             key = str(key_node.value)
             child = (*key_path, key)
             if key in seen:

@@ -60,7 +60,7 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         seed=args.seed,
         first_vm_id=args.first_vm_id,
         no_snapshot_as=args.no_snapshot_as,
-        verbose=args.verbose,
+        verbose=getattr(args, "verbose", False),
     )
     fake.clock_skew = args.clock_skew
     fake.action_list_lag = args.action_list_lag

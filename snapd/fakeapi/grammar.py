@@ -45,8 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _add_fleet(parser)
     _add_faults(parser)
     parser.add_argument(
+        "-v",
         "--verbose",
         action="store_true",
+        # No default of its own: under ``snapd``, ``snapd -v fake-api`` must stand.
+        default=argparse.SUPPRESS,
         help="log every request to standard error",
     )
 

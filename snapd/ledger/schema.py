@@ -101,17 +101,7 @@ def migrate(connection: sqlite3.Connection, path: Path) -> int:
     """
     connection.execute("BEGIN IMMEDIATE")
     try:
-        version = _pragma(connection, "user_version")
-        application_id = _pragma(connection, "application_id")
-        if application_id not in (0, APPLICATION_ID):
-            raise LedgerError(
-                f"ledger {path} is not a snapd ledger (application id {application_id:#x})"
-            )
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"ledger {path} is not a snapd ledger (schema version {version} is newer "
-                f"than this snapd, which knows up to {SCHEMA_VERSION})"
-            )
+        version = read_schema(connection, path)
         for number in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[number]:
                 connection.execute(statement)
@@ -123,6 +113,23 @@ def migrate(connection: sqlite3.Connection, path: Path) -> int:
             connection.execute("ROLLBACK")
         raise
     return SCHEMA_VERSION
+
+
+def read_schema(connection: sqlite3.Connection, path: Path) -> int:
+    """The ledger's schema version; raise ``LedgerError`` when it is not a snapd ledger
+    or was written by a newer snapd. Reads only."""
+    version = _pragma(connection, "user_version")
+    application_id = _pragma(connection, "application_id")
+    if application_id not in (0, APPLICATION_ID):
+        raise LedgerError(
+            f"ledger {path} is not a snapd ledger (application id {application_id:#x})"
+        )
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"ledger {path} is not a snapd ledger (schema version {version} is newer "
+            f"than this snapd, which knows up to {SCHEMA_VERSION})"
+        )
+    return version
 
 
 def _pragma(connection: sqlite3.Connection, name: str) -> int:

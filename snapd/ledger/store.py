@@ -20,7 +20,7 @@ from types import TracebackType
 from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
 from snapd.ledger import pending as pending_table
-from snapd.ledger.connection import open_database
+from snapd.ledger.connection import open_database, open_read_only_database
 from snapd.ledger.records import AttemptRecord, Hold, LedgerError, PendingAction
 
 
@@ -51,6 +51,19 @@ class Ledger:
                 open it.
         """
         connection, path = open_database(Path(state_dir))
+        return cls(connection, path)
+
+    @classmethod
+    def open_read_only(cls, state_dir: Path) -> Ledger:
+        """Open the existing ledger of ``state_dir`` for reading; create nothing there.
+
+        Every read works; a write raises :class:`LedgerError`.
+
+        Raises:
+            LedgerError: there is no ledger, or it cannot be read (see
+                :func:`~snapd.ledger.connection.open_read_only_database`).
+        """
+        connection, path = open_read_only_database(Path(state_dir))
         return cls(connection, path)
 
     @property

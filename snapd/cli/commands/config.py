@@ -26,23 +26,37 @@ from snapd.config.notify import NotifySettings, shown
 from snapd.config.schema import POLICY_SCHEMA
 
 
-def load_or_report(path: Path) -> Config | None:
+def load_or_report(path: Path, *, offline: bool = False) -> Config | None:
     """Load the policy, or print every problem to ``stderr`` and return None."""
     try:
-        return load_config(path)
+        return load_config(path, offline=offline)
     except ConfigError as error:
         for problem in error.problems:
             print(f"snapd: error: {problem}", file=sys.stderr)
         return None
 
 
-def validate(path: Path) -> int:
-    """Exit 0 and say so when the policy is valid; else list the problems and exit 2."""
-    config = load_or_report(path)
+def validate(path: Path, *, offline: bool = False) -> int:
+    """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
+
+    The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks).
+    ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file`` or
+    ``state_dir``, which belong to the machine the policy is meant for.
+    """
+    from snapd.runtime import check_readiness
+
+    config = load_or_report(path, offline=offline)
     if config is None:
         return ExitCode.USAGE
+    readiness = check_readiness(config, token=not offline, hooks=not offline)
+    for warning in readiness.warnings:
+        print(f"snapd: warning: {warning}", file=sys.stderr)
+    for problem in readiness.problems:
+        print(f"snapd: error: {problem}", file=sys.stderr)
+    if readiness.problems:
+        return ExitCode.USAGE
     print(f"{path}: valid, {len(config.vms)} virtual machine(s)", file=sys.stdout)
-    note = state_dir_note(config)
+    note = None if offline else state_dir_note(config)
     if note is not None:
         print(f"{path}: {note}", file=sys.stdout)
     return ExitCode.OK

@@ -33,7 +33,11 @@ def run_manual(
     interactive: bool | None = None,
     ask: Callable[[str], str] | None = None,
 ) -> int:
-    """Show the snapshot, confirm (TTY) or require ``--yes``, run, report."""
+    """Show the snapshot, confirm (TTY) or require ``--yes``, run, report.
+
+    Exit 0 when done or when the operator declined ("nothing done"), 1 when the VM has
+    no snapshot or the action failed; ``UsageError`` without a terminal and ``--yes``.
+    """
     policy = runtime.policies([virtual_machine_id], every=False)[0]
     snapshot = runtime.operations.current_snapshot(policy.id)
     if snapshot is None:
@@ -54,7 +58,7 @@ def run_manual(
             raise UsageError(f"refusing to {kind} without a terminal to confirm on; pass --yes")
         if not confirm(f"{kind} now? [y/N] ", ask):
             print("nothing done")
-            return ExitCode.FAILURE
+            return ExitCode.OK  # the operator's answer, not a failure
     operation = runtime.operations.restore if kind == "restore" else runtime.operations.delete
     outcome = operation(policy, snapshot)
     print(f"{kind} {outcome.result.value}: {outcome.detail}")

@@ -11,6 +11,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
+from snapd.cli.argument_types import virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.clock import utc_now
 from snapd.config import Config
@@ -32,7 +33,13 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "given VMs (default: all) and print each result. The ping gets its success URL. "
         "Exit 0 when every target accepted it, 1 when any failed.",
     )
-    test.add_argument("vm_ids", nargs="*", type=int, metavar="VM_ID", help="VMs (default: all)")
+    test.add_argument(
+        "vm_ids",
+        nargs="*",
+        type=virtual_machine_reference,
+        metavar="VM_ID",
+        help="virtual machines, each by id or by name in the policy (default: every VM)",
+    )
     test.set_defaults(command="notify_test")
     notify.set_defaults(command="config_help", help_parser=notify)
 
