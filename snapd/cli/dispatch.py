@@ -57,11 +57,13 @@ def _load(arguments: argparse.Namespace) -> Config:
 def _run_once(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.once import run_once
     from snapd.notify.notifier import drain_seconds, one_shot_notifier
-    from snapd.runtime import open_runtime
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 
     config = _load(arguments)
     notifier = one_shot_notifier(config)
-    runtime = open_runtime(config, observer=notifier)
+    runtime = open_runtime(
+        config, observer=notifier, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+    )
     try:
         policies = runtime.policies(arguments.vm_ids, arguments.all)
         return run_once(
@@ -75,9 +77,11 @@ def _run_once(arguments: argparse.Namespace) -> int:
 
 def _run_status(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.inspect import status
-    from snapd.runtime import open_runtime
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 
-    runtime = open_runtime(_load(arguments))
+    runtime = open_runtime(
+        _load(arguments), connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+    )
     try:
         return status(runtime, utc_now())
     finally:
@@ -95,14 +99,16 @@ def _run_history(arguments: argparse.Namespace) -> int:
 def _run_hold(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.holds import hold
     from snapd.hostinger import ApiError
-    from snapd.runtime import build_client, open_ledger
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client, open_ledger
 
     config = _load(arguments)
     if arguments.vm_id not in {policy.id for policy in config.vms}:
         raise UsageError(f"virtual machine {arguments.vm_id} is not in {config.source}")
     snapshot = None
     try:
-        client = build_client(config)
+        client = build_client(
+            config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+        )
         try:
             snapshot = client.get_snapshot(arguments.vm_id)
         finally:
@@ -124,9 +130,11 @@ def _run_release(arguments: argparse.Namespace) -> int:
 
 def _run_manual(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.manual import run_manual
-    from snapd.runtime import open_runtime
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 
-    runtime = open_runtime(_load(arguments))
+    runtime = open_runtime(
+        _load(arguments), connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+    )
     try:
         return run_manual(
             runtime,
