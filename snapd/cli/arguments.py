@@ -84,6 +84,12 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         metavar="DURATION",
         help="stop by itself after this long, e.g. 2m (default: until Ctrl-C)",
     )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the demo's policy and ledger afterwards (for snapd history); "
+        "the summary at exit says where",
+    )
     demo.set_defaults(command="demo")
 
 

@@ -225,7 +225,7 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.demo import run_demo
 
     run_for = arguments.run_for.total_seconds() if arguments.run_for else None
-    return run_demo(arguments.vms, run_for)
+    return run_demo(arguments.vms, run_for, keep=arguments.keep)
 
 
 def _run_notify_test(arguments: argparse.Namespace) -> int:

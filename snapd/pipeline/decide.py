@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from snapd.clock import utc_text
 from snapd.config.durations import format_duration
 
 
@@ -112,7 +113,8 @@ def decide(facts: Facts, guards: Guards) -> Decision:
         )
     if not facts.force:
         if facts.held_until is not None and facts.held_until > facts.now:
-            return _skip(Reason.HELD, f"held until {facts.held_until.isoformat()}")
+            until = utc_text(facts.held_until, whole_seconds=True)
+            return _skip(Reason.HELD, f"held until {until}")
         if facts.snapshot_present and facts.snapshot_created_at is None:
             # Fail closed: an age nobody knows could be an hour-old manual snapshot.
             return _skip(
