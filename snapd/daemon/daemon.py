@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from snapd.clock import monotonic
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
@@ -234,7 +235,7 @@ class Daemon:
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set():
             return
-        with self.jobs.running(policy) as first:
+        with bound_contextvars(vm=virtual_machine_id), self.jobs.running(policy) as first:
             if not first:
                 # This daemon is still busy with the VM (a slot and a catch-up or refresh
                 # meeting): the running job covers this one. Not a skip by another holder.

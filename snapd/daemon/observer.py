@@ -144,6 +144,7 @@ class DaemonObserver(FanOut):
         report = log.error if first else log.debug
         report(
             "api_token_refused",
+            vm=None,  # about the whole fleet, not the VM of the job that noticed it
             status=error.status,
             correlation_id=error.correlation_id,
             detail="the API refused the token; no snapshot is taken until snapd runs with one "

@@ -113,11 +113,8 @@ class Transport:
         self._retry_total_seconds = max(0.0, retry_total_seconds)
         self._backoff_factor = max(0.0, backoff_factor)
         self._max_retries = max(0, max_retries)
-        self._connection_retry_seconds = (
-            self._retry_total_seconds
-            if connection_retry_seconds is None
-            else max(0.0, connection_retry_seconds)
-        )
+        limit = connection_retry_seconds
+        self._connection_retry_seconds = max(0.0, retry_total_seconds if limit is None else limit)
         self._sleep = sleep if sleep is not None else budget.wait
         self._monotonic = monotonic
         self._wall_clock = wall_clock
