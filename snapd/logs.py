@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import sys
-from datetime import datetime
+import textwrap
+from datetime import datetime, timedelta
 from typing import Any, TextIO
 
 import structlog
@@ -23,14 +24,59 @@ LEVELS = {
 }
 
 
+#: The console log fits a terminal this wide: longer lines wrap, indented.
+CONSOLE_COLUMNS = 120
+# Shown right after the event name, in this order; the other fields follow as logged.
+_KEY_FIELDS = ("vm", "slot", "result", "reason", "action_id", "purpose")
+_SKIPPED_ON_CONSOLE = frozenset({"event", "level", "timestamp", "exception"})
+
+
+def duration_text(duration: timedelta) -> str:
+    """``1d``, ``6h30m``, ``0s``, ``1.5s``: a duration the way the policy writes one."""
+    seconds = duration.total_seconds()
+    if seconds != int(seconds) or seconds < 0:
+        return f"{seconds:g}s"
+    remaining, parts = int(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        count, remaining = divmod(remaining, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
 def _readable_values(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Times as ISO 8601 UTC (``...Z``) and no empty fields: lines read like a report."""
+    """Times as ISO 8601 UTC (``...Z``), durations as ``6h30m`` and no empty fields: lines
+    read like a report."""
     for key, value in list(event.items()):
         if value is None:
             del event[key]
         elif isinstance(value, datetime):
             event[key] = utc_text(value)
+        elif isinstance(value, timedelta):
+            event[key] = duration_text(value)
     return event
+
+
+def _console_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return repr(text) if not text or any(c.isspace() for c in text) else text
+
+
+def render_console(logger: Any, method: str, event: dict[str, Any]) -> str:
+    """One event for a terminal: time, level, event, key fields, the rest; at most
+    :data:`CONSOLE_COLUMNS` wide, longer lines wrapped and indented."""
+    moment = str(event.get("timestamp", ""))[:19]
+    head = f"{moment}Z {event.get('level', method)!s:<7} {event.get('event', '')}"
+    keys = [key for key in _KEY_FIELDS if key in event]
+    keys += [key for key in event if key not in _KEY_FIELDS and key not in _SKIPPED_ON_CONSOLE]
+    fields = " ".join(f"{key}={_console_value(event[key])}" for key in keys)
+    text = f"{head} {fields}" if fields else head
+    lines = textwrap.wrap(text, CONSOLE_COLUMNS, subsequent_indent=" " * 4, break_on_hyphens=False)
+    if "exception" in event:  # a traceback keeps its own lines
+        lines.append(str(event["exception"]).rstrip())
+    return "\n".join(lines)
 
 
 def configure_logging(
@@ -48,9 +94,7 @@ def configure_logging(
         structlog.processors.format_exc_info,
     ]
     renderer: Any = (
-        structlog.dev.ConsoleRenderer(colors=output.isatty())
-        if use_console
-        else structlog.processors.JSONRenderer(default=str)
+        render_console if use_console else structlog.processors.JSONRenderer(default=str)
     )
     structlog.configure(
         processors=[*processors, renderer],

@@ -36,6 +36,10 @@ from snapd.pipeline.wait import PollSettings
 
 log = structlog.get_logger("snapd.runtime")
 
+#: How long a command line keeps retrying a read whose connection cannot be made: an
+#: operator at a terminal wants "connection refused" in seconds, not after minutes.
+COMMAND_LINE_CONNECTION_RETRY_SECONDS = 5.0
+
 
 class UsageError(Exception):
     """A problem the operator must fix (token, state directory, arguments); exit 2.
@@ -139,11 +143,14 @@ def build_client(
     budget: RequestBudget | None = None,
     observer: ApiObserver | None = None,
     token: str | None = None,
+    connection_retry_seconds: float | None = None,
 ) -> HostingerClient:
     """The API client with the token from the usual places; raise ``UsageError``.
 
     The checks are ``check_readiness``'s (without the hooks), so what ``config validate``
-    accepts is what this accepts.
+    accepts is what this accepts. ``connection_retry_seconds`` bounds the retries of a
+    read that cannot connect (see :data:`COMMAND_LINE_CONNECTION_RETRY_SECONDS`); the
+    daemon keeps the client's default.
     """
     if token is None:
         readiness = check_readiness(config, hooks=False)
@@ -159,6 +166,7 @@ def build_client(
             timeout=config.api.timeout.total_seconds(),
             budget=budget or RequestBudget(config.api.requests_per_minute),
             observer=observer,
+            connection_retry_seconds=connection_retry_seconds,
         )
     except ValueError as error:
         raise UsageError(f"cannot use the API settings: {error}") from None
@@ -205,6 +213,7 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     should_stop: Callable[[], bool] = lambda: False,
     token: str | None = None,
     ledger: Ledger | None = None,
+    connection_retry_seconds: float | None = None,
 ) -> Runtime:
     """Build the runtime for ``config``; raise ``UsageError``.
 
@@ -212,7 +221,13 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     """
     chosen_clock = clock or SystemClock()
     try:
-        client = build_client(config, budget=budget, observer=api_observer, token=token)
+        client = build_client(
+            config,
+            budget=budget,
+            observer=api_observer,
+            token=token,
+            connection_retry_seconds=connection_retry_seconds,
+        )
     except UsageError:
         if ledger is not None:
             ledger.close()

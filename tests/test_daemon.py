@@ -315,8 +315,7 @@ def test_a_refused_token_makes_the_daemon_unready_without_a_retry_storm(
     policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
     daemon = DaemonProcess(policy, token="wrong-token")
     try:
-        for vm in live_fake.vm_ids:
-            daemon.wait_for("catch_up_check_failed", vm=vm)
+        daemon.wait_for("api_token_refused", level="error")
         status, body = 0, ""
         for _ in range(50):
             status, body = daemon.readiness()
@@ -328,6 +327,9 @@ def test_a_refused_token_makes_the_daemon_unready_without_a_retry_storm(
         assert daemon.stop() == 0
     assert (status, body) == (503, "not ready: the API refused the token\n")
     assert metric_value(exposition, "snapd_api_authentication_ok") == 0
+    warnings_and_errors = [e for e in daemon.events if e.get("level") in ("warning", "error")]
+    assert [e["event"] for e in warnings_and_errors if "vm" in e] == []
+    assert [e["event"] for e in warnings_and_errors].count("api_token_refused") == 1
     assert live_fake.count("POST") == 0
     # Each VM's start-up look and at most one pre-flight read, the backups look: no storm.
     assert len(live_fake.requests) <= 3 * len(live_fake.vm_ids)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 
 def successes_in(exposition: str) -> float:
@@ -20,7 +22,7 @@ def successes_in(exposition: str) -> float:
 def test_the_demo_shows_three_verified_snapshots_within_30_seconds_and_stops_on_ctrl_c() -> None:
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "snapd.cli", "demo", "--run-for", "60s"],
+        [sys.executable, "-m", "snapd.cli", "demo", "--run-for", "60s", "--keep"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -37,7 +39,25 @@ def test_the_demo_shows_three_verified_snapshots_within_30_seconds_and_stops_on_
             exposition = answer.read().decode()
     assert successes_in(exposition) >= 3, exposition
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    _, log = process.communicate(timeout=15)
+    summary, log = process.communicate(timeout=15)
     assert process.returncode == 0, log
     assert log.count('"result": "success"') >= 3
     assert '"event": "stopped"' in log
+    assert f"snapd demo: the metrics were at {url}" in summary
+    made = int(summary.split("snapshots made: ", 1)[1].split()[0])
+    assert made >= 3
+    history_command = summary.split("try: ", 1)[1].split()
+    assert history_command[:2] == ["snapd", "history"]
+    kept = Path(history_command[-1])
+    try:
+        history = subprocess.run(
+            [sys.executable, "-m", "snapd.cli", *history_command[1:]],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert history.returncode == 0, history.stderr
+        assert history.stdout.count("success") >= 3
+    finally:
+        shutil.rmtree(kept.parent, ignore_errors=True)

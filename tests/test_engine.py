@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from snapd.checks.hooks import HookResult
+from snapd.clock import ManualClock
 from snapd.config import HealthCheck, HookCommand
-from snapd.fakeapi import Fault
+from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import Hold, PendingAction
 from snapd.pipeline.outcome import Result
-from tests.conftest import START, Pipeline, build_pipeline, make_policy
+from tests.conftest import START, TOKEN, Pipeline, build_pipeline, make_policy
 
 SLOT = START
 
@@ -323,3 +325,31 @@ def test_an_ambiguous_create_is_sent_once_whatever_the_next_answers_would_be(
     assert (outcome.result, outcome.reason) == (Result.AMBIGUOUS, "ambiguous")
     assert pipeline.creates() == 1
     assert pipeline.clock.now() - START >= timedelta(minutes=30)  # looked until action_timeout
+
+
+@pytest.mark.parametrize(
+    ("action_seconds", "result", "detail"),
+    [
+        (1.0, Result.SUCCESS, "but the snapshot changed: adopted"),
+        (600.0, Result.UNVERIFIED, "; the snapshot did not change"),
+    ],
+)
+def test_an_action_the_api_no_longer_knows_is_judged_by_the_snapshot_at_once(
+    clock: ManualClock, tmp_path: Path, action_seconds: float, result: Result, detail: str
+) -> None:
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=action_seconds, clock=clock) as fake:
+        pipeline = build_pipeline(fake, clock, tmp_path)
+        vm = fake.vm_ids[0]
+        fake.clear_snapshot(vm)
+        fake.inject(Fault(kind="status", endpoint="get_action", status=404, count=None))
+        started = clock.now()
+        outcome = pipeline.engine.run_slot(make_policy(vm), START)
+        pipeline.client.close()
+        assert outcome.result is result
+        assert f"the API no longer knows action {outcome.action_id}" in outcome.detail
+        assert detail in outcome.detail
+        assert fake.count("GET", f"/actions/{outcome.action_id}") == 1
+        assert clock.now() - started < timedelta(seconds=60)
+        assert pipeline.creates() == 1
+        assert pipeline.ledger.pending() == []
+        pipeline.ledger.close()

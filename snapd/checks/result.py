@@ -50,13 +50,15 @@ def log_outcome(
     if result.exit_code is not None:
         fields["exit_code"] = result.exit_code
     report = log.info if result.ok else log.warning
-    report(event, vm=virtual_machine_id, ok=result.ok, detail=result.detail, **fields)
+    if virtual_machine_id is not None:
+        # Otherwise the VM bound to the job's log context (``snapd.logs``) names it.
+        fields["vm"] = virtual_machine_id
+    report(event, ok=result.ok, detail=result.detail, **fields)
     if result.output:
         # Output can be long and noisy; it matters mostly when the hook failed.
         show = log.debug if result.ok else log.info
-        show(
-            f"{event.removesuffix('_finished')}_output", vm=virtual_machine_id, output=result.output
-        )
+        vm = {} if virtual_machine_id is None else {"vm": virtual_machine_id}
+        show(f"{event.removesuffix('_finished')}_output", output=result.output, **vm)
 
 
 def duration_text(duration: timedelta) -> str:

@@ -27,7 +27,7 @@ and verifies the result, and exports the age of every restore point to Prometheu
 
 EPILOG = """\
 exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
-            3 (once) skipped by a guard and nothing failed.
+            3 (once) skipped by a guard and nothing failed, 130 (once) stopped by Ctrl-C.
 -v and -c may come before or after the command.
 The policy file defaults to $SNAPD_CONFIG or /etc/snapd/config.yaml."""
 
@@ -109,7 +109,7 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         "slot at start, refresh before expiry, /metrics, /healthz and /readyz. SIGHUP "
         "reloads the policy (an invalid one is rejected and the old one stays); SIGTERM "
         "and SIGINT stop within seconds, leaving running actions recorded as pending for "
-        "the next start.",
+        "the next start. One daemon per state_dir: a second one exits 2 naming the first.",
     )
     run.add_argument(
         "--dry-run",
@@ -141,6 +141,12 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         type=duration,
         metavar="DURATION",
         help="stop by itself after this long, e.g. 2m (default: until Ctrl-C)",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the demo's policy and ledger afterwards (for snapd history); "
+        "the summary at exit says where",
     )
     demo.set_defaults(command="demo")
 

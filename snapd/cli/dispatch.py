@@ -1,17 +1,21 @@
 """The ``snapd`` command line: each subcommand's handler, and ``main``.
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error, 3 (``once``)
-skipped by a guard. The grammar is in ``snapd.cli.arguments``; the work in ``snapd.cli.commands``.
+skipped by a guard, 130 (``once``) stopped by Ctrl-C. The grammar is in
+``snapd.cli.arguments``; the work in ``snapd.cli.commands``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import os
 import queue
+import signal
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 
 from snapd.cli.arguments import build_parser
 from snapd.cli.commands import ExitCode, UsageError
@@ -87,30 +91,75 @@ def _check_ready(config: Config) -> None:
 
 def _run_once(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.once import run_once
+    from snapd.clock import InterruptibleClock
+    from snapd.hostinger.budget import RequestBudget
     from snapd.notify.notifier import drain_seconds, one_shot_notifier
-    from snapd.runtime import open_runtime
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 
     config = _load(arguments)
     _check_ready(config)
     notifier = one_shot_notifier(config)
-    runtime = open_runtime(config, observer=notifier)
+    # Ctrl-C sets the event that the pipelines and their clock watch, as in the daemon.
+    stop = threading.Event()
+    budget = RequestBudget(config.api.requests_per_minute)
+    runtime = open_runtime(
+        config,
+        observer=notifier,
+        clock=InterruptibleClock(stop),
+        budget=budget,
+        should_stop=stop.is_set,
+        connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS,
+    )
+    code: int = ExitCode.FAILURE
     try:
-        policies = runtime.policies(_resolve_all(config, arguments.vm_ids), arguments.all)
-        return run_once(
-            runtime, policies, dry_run=arguments.dry_run, force=arguments.force, notifier=notifier
-        )
+        with _ctrl_c_sets(stop, budget.close):
+            policies = runtime.policies(_resolve_all(config, arguments.vm_ids), arguments.all)
+            code = run_once(
+                runtime,
+                policies,
+                dry_run=arguments.dry_run,
+                force=arguments.force,
+                notifier=notifier,
+                stop=stop,
+            )
     finally:
-        runtime.close()
-        if notifier is not None:
-            notifier.close(drain_seconds(config))
+        if code != ExitCode.INTERRUPTED:
+            runtime.close()
+            if notifier is not None:
+                notifier.close(drain_seconds(config))
+    if code == ExitCode.INTERRUPTED:
+        # A pipeline still inside a request must not hold the process: its pending row is
+        # in the ledger and the next run resumes it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+@contextlib.contextmanager
+def _ctrl_c_sets(stop: threading.Event, also: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, SIGINT sets ``stop`` and calls ``also`` instead of raising."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread (an in-process test's worker)
+        return
+
+    def interrupt(_number: int, _frame: object) -> None:
+        stop.set()
+        also()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _run_status(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.inspect import status
-    from snapd.runtime import build_client, open_ledger
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client, open_ledger
 
     config = _load(arguments)
-    client = build_client(config)
+    client = build_client(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
     try:
         with open_ledger(config, read_only_if_needed=True) as ledger:
             return status(config, client, ledger, utc_now())
@@ -133,7 +182,7 @@ def _run_history(arguments: argparse.Namespace) -> int:
 def _run_hold(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.holds import hold
     from snapd.hostinger import ApiError
-    from snapd.runtime import build_client, open_ledger
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client, open_ledger
 
     config = _load(arguments)
     virtual_machine_id = _resolve(config, arguments.vm_id)
@@ -141,7 +190,9 @@ def _run_hold(arguments: argparse.Namespace) -> int:
         raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
     snapshot = None
     try:
-        client = build_client(config)
+        client = build_client(
+            config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+        )
         try:
             snapshot = client.get_snapshot(virtual_machine_id)
         finally:
@@ -164,11 +215,11 @@ def _run_release(arguments: argparse.Namespace) -> int:
 
 def _run_manual(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.manual import run_manual
-    from snapd.runtime import open_runtime
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 
     config = _load(arguments)
     virtual_machine_id = _resolve(config, arguments.vm_id)
-    runtime = open_runtime(config)
+    runtime = open_runtime(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
     try:
         return run_manual(
             runtime,
@@ -213,7 +264,7 @@ def _run_demo(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands.demo import run_demo
 
     run_for = arguments.run_for.total_seconds() if arguments.run_for else None
-    return run_demo(arguments.vms, run_for)
+    return run_demo(arguments.vms, run_for, keep=arguments.keep)
 
 
 def _run_notify_test(arguments: argparse.Namespace) -> int:

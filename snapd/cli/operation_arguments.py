@@ -27,7 +27,8 @@ def _add_once(commands: Any, config_option: argparse.ArgumentParser) -> None:
         description="Run the guarded pipeline now for the given VMs (or --all) and wait for "
         "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
         "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
-        "failed.",
+        "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
+        "resumes it).",
     )
     targets = once.add_mutually_exclusive_group(required=True)
     targets.add_argument(

@@ -16,8 +16,10 @@ from snapd.daemon.daemon import Daemon, DaemonParts, DaemonSettings
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
+from snapd.ledger import Ledger
+from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
 from snapd.pipeline.wait import PollSettings
-from snapd.runtime import build_services, open_ledger, open_runtime
+from snapd.runtime import UsageError, build_services, open_ledger, open_runtime
 
 __all__ = ["DaemonSettings", "build_daemon"]
 
@@ -35,12 +37,43 @@ def build_daemon(
     """A daemon for ``config``, not yet running; raise ``UsageError`` like ``open_runtime``.
 
     ``clock`` defaults to the real one; whichever it is, a stop interrupts its waits.
+    The daemon holds ``state_dir``'s daemon lock from here on: a second daemon on the same
+    state gets ``UsageError`` naming the first one's pid.
     """
+    ledger = open_ledger(config)  # creates state_dir, or says why it cannot
+    instance_lock = StateDirectoryLock(config.state_dir)
+    try:
+        instance_lock.acquire()
+    except DaemonRunningError as error:
+        ledger.close()
+        raise UsageError(str(error)) from None
+    except OSError as error:
+        ledger.close()
+        raise UsageError(f"state_dir {config.state_dir}: {error.strerror}") from None
+    try:
+        return _assemble(
+            config_path, config, settings, (ledger, instance_lock), token, poll, clock, signals
+        )
+    except BaseException:
+        instance_lock.release()
+        raise
+
+
+def _assemble(
+    config_path: Path,
+    config: Config,
+    settings: DaemonSettings | None,
+    state: tuple[Ledger, StateDirectoryLock],
+    token: str | None,
+    poll: PollSettings | None,
+    clock: Clock | None,
+    signals: queue.Queue[str] | None,
+) -> Daemon:
+    ledger, instance_lock = state
     stop_event = threading.Event()
     daemon_clock = InterruptibleClock(stop_event, clock)
     policies = PolicyBook(config.vms)
     services = build_services(config, policies.get, daemon_clock)
-    ledger = open_ledger(config)
 
     def held(virtual_machine_id: int) -> bool:
         return ledger.active_hold(virtual_machine_id, daemon_clock.now()) is not None
@@ -60,6 +93,13 @@ def build_daemon(
         token=token,
     )
     parts = DaemonParts(
-        runtime, services, observer, scheduler, policies, stop_event, signals or queue.Queue()
+        runtime,
+        services,
+        observer,
+        scheduler,
+        policies,
+        stop_event,
+        signals or queue.Queue(),
+        instance_lock,
     )
     return Daemon(config_path, config, parts, settings or DaemonSettings())

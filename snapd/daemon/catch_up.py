@@ -13,7 +13,7 @@ import structlog
 
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.observer import DaemonObserver
-from snapd.hostinger import ApiError, HostingerClient
+from snapd.hostinger import ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import Ledger
 from snapd.pipeline.outcome import snapshot_state
 
@@ -30,6 +30,10 @@ def catch_up_needed(
     """The start-up look at a VM: True when its most recent slot was missed."""
     try:
         found = client.get_snapshot(policy.id)
+    except AuthenticationError as error:
+        # Every VM would fail alike: say it once, and run nothing that cannot succeed.
+        observer.token_refused(error)
+        return False
     except ApiError as error:
         log.warning("catch_up_check_failed", vm=policy.id, error=str(error))
         return slot is not None  # the pipeline's own pre-flight decides with fresh facts

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from snapd.clock import monotonic
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
@@ -29,6 +30,7 @@ from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_startup_runs
+from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
 from snapd.runtime import Runtime, Services
 
@@ -58,6 +60,7 @@ class DaemonParts:
     policies: PolicyBook
     stop_event: threading.Event
     signals: queue.Queue[str]
+    instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir
 
 
 class Daemon:
@@ -80,6 +83,7 @@ class Daemon:
         self.policies = parts.policies
         self.stop_event = parts.stop_event
         self.signals = parts.signals
+        self.instance_lock = parts.instance_lock
         self.clock = self.runtime.clock
         self.metrics_host = settings.metrics_host or config.metrics.host
         self.metrics_port = (
@@ -164,6 +168,8 @@ class Daemon:
             # A job stuck in a request still uses the client and the ledger; the process
             # exit that follows releases them.
             self.runtime.close()
+            if self.instance_lock is not None:
+                self.instance_lock.release()
         log.info("stopped", unfinished_runs=self.unfinished)
 
     def healthy(self) -> bool:
@@ -229,7 +235,12 @@ class Daemon:
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set():
             return
-        with self.jobs.running(policy):
+        with bound_contextvars(vm=virtual_machine_id), self.jobs.running(policy) as first:
+            if not first:
+                # This daemon is still busy with the VM (a slot and a catch-up or refresh
+                # meeting): the running job covers this one. Not a skip by another holder.
+                log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
+                return
             try:
                 if purpose == "catch_up" and not catch_up_needed(
                     self.runtime.client, self.runtime.ledger, self.observer, policy, slot

@@ -50,14 +50,23 @@ class RunningJobs:
         self._changed = threading.Condition()
 
     @contextmanager
-    def running(self, policy: VirtualMachinePolicy) -> Iterator[None]:
-        """Register a job for ``policy``'s VM while the block runs."""
+    def running(self, policy: VirtualMachinePolicy) -> Iterator[bool]:
+        """Register a job for ``policy``'s VM while the block runs; yield ``True``.
+
+        When a job of this daemon already runs for the VM, nothing is registered and the
+        block gets ``False``: the caller coalesces into the running job.
+        """
         number = next(self._numbers)
         job = RunningJob(policy.id, self._monotonic(), slot_bound(policy).total_seconds())
         with self._changed:
-            self._jobs[number] = job
+            taken = any(other.virtual_machine_id == policy.id for other in self._jobs.values())
+            if not taken:
+                self._jobs[number] = job
+        if taken:
+            yield False
+            return
         try:
-            yield
+            yield True
         finally:
             with self._changed:
                 del self._jobs[number]

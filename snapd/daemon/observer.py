@@ -17,6 +17,7 @@ import structlog
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.scheduler import SlotScheduler, refresh_time
+from snapd.hostinger import ApiError
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.outcome import FanOut, NullOutcomeObserver, Outcome, SnapshotState
@@ -129,6 +130,27 @@ class DaemonObserver(FanOut):
         self.refresh = refresh
         watch = [NotificationWatch(notifier, policy, held)] if notifier is not None else []
         super().__init__(metrics, self.counter, *watch, HoldGauge(metrics, held), refresh)
+        self._token_lock = threading.Lock()
+        self._token_reported = False
+
+    def token_refused(self, error: ApiError) -> None:
+        """The API refused the token: one error line for the whole fleet, then debug lines.
+
+        A wrong token fails every VM alike; one clear line says so (and /readyz turns 503)
+        instead of a warning per VM.
+        """
+        with self._token_lock:
+            first, self._token_reported = not self._token_reported, True
+        report = log.error if first else log.debug
+        report(
+            "api_token_refused",
+            vm=None,  # about the whole fleet, not the VM of the job that noticed it
+            status=error.status,
+            correlation_id=error.correlation_id,
+            detail="the API refused the token; no snapshot is taken until snapd runs with one "
+            "it accepts",
+        )
+        self.api_unauthorized()
 
     def outcome_count(self, virtual_machine_id: int) -> int:
         """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""

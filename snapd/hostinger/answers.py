@@ -9,6 +9,7 @@ answer is harmless, a POST that got no answer may have started an action.
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,15 @@ def failure_error(method: str, endpoint: str, failure: Exception) -> ApiError:
     may hold the prepared request, and with it the Authorization header.
     """
     root = _root_cause(failure)
+    if isinstance(root, ssl.CertificateError):
+        # A certificate that is not trusted today will not be trusted in a minute either.
+        detail = getattr(root, "verify_message", None) or type(root).__name__
+        return ConnectionFailedError(
+            f"the API's TLS certificate was not trusted: {detail}; the request was not sent",
+            endpoint=endpoint,
+            method=method,
+            reason="certificate",
+        )
     nothing_sent = isinstance(failure, (ConnectTimeout, InvalidURL, MissingSchema)) or (
         not isinstance(failure, ReadTimeout) and is_connect_failure(root)
     )

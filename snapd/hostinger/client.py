@@ -52,6 +52,8 @@ class HostingerClient:
         user_agent: defaults to ``snapd/<version>``.
         retry_total_seconds: reads are retried until this much time has passed.
         backoff_factor: exponential backoff base between read retries, seconds.
+        connection_retry_seconds: a read whose connection cannot be made (refused,
+            unreachable) is retried only this long; default ``retry_total_seconds``.
         sleep: how to wait between read retries; by default the budget's wait, which
             ends early when the budget is closed. Tests pass a recorder.
         wall_clock: local Unix time (default :func:`snapd.clock.unix_time`), for ``Retry-After``
@@ -76,6 +78,7 @@ class HostingerClient:
         user_agent: str | None = None,
         retry_total_seconds: float = 120.0,
         backoff_factor: float = 0.5,
+        connection_retry_seconds: float | None = None,
         sleep: Callable[[float], None] | None = None,
         wall_clock: Callable[[], float] = unix_time,
     ) -> None:
@@ -88,6 +91,7 @@ class HostingerClient:
             user_agent=user_agent or f"snapd/{__version__}",
             retry_total_seconds=retry_total_seconds,
             backoff_factor=backoff_factor,
+            connection_retry_seconds=connection_retry_seconds,
             sleep=sleep,
             wall_clock=wall_clock,
         )

@@ -150,7 +150,9 @@ class ConnectionFailedError(ApiError):
     nothing was sent, or the request was a read. Safe to try again later.
 
     Attributes:
-        reason: ``"connection"`` (nothing was sent), ``"read"`` (a read got no complete
+        reason: ``"connection"`` (nothing was sent), ``"certificate"`` (nothing was
+            sent: the server's TLS certificate or host name was not trusted; never
+            retried), ``"read"`` (a read got no complete
             answer in time, or none at all) or ``"stopped"`` (the request budget was
             closed: the process is stopping).
     """

@@ -7,7 +7,8 @@ Every HTTP attempt ends within ``timeout`` seconds in total, whatever the server
 (see :mod:`snapd.hostinger.exchange`), and reads at most 1 MiB of body.
 
 Retry rules: only GET is retried, by the loop in :meth:`Transport.request`, on connection
-and read errors (a missed deadline included) and on 429/500/502/503/504, honouring
+and read errors (a missed deadline included; an untrusted TLS certificate or host name
+never: it will not heal) and on 429/500/502/503/504, honouring
 ``Retry-After`` on 429/503 (capped at five minutes), with exponential backoff plus
 jitter otherwise, at most ``max_retries`` times and never starting a retry later than
 ``retry_total_seconds`` after the first attempt. POST and DELETE are sent exactly once:
@@ -76,6 +77,9 @@ class Transport:
         backoff_factor: exponential backoff base between read retries; also the maximum
             added jitter.
         max_retries: upper bound on retries of one GET, whatever the time bound.
+        connection_retry_seconds: no retry of a GET whose connection could not be made
+            (refused, unreachable) starts later than this after the first attempt; a
+            command line sets a few seconds, so that an operator is not held for minutes.
         sleep: waits between retries; default: the budget's wait, which a closed budget
             cuts short.
         monotonic: the clock for deadlines and durations.
@@ -94,6 +98,7 @@ class Transport:
         retry_total_seconds: float,
         backoff_factor: float,
         max_retries: int = 10,
+        connection_retry_seconds: float | None = None,
         sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = monotonic,
         wall_clock: Callable[[], float] = unix_time,
@@ -108,6 +113,8 @@ class Transport:
         self._retry_total_seconds = max(0.0, retry_total_seconds)
         self._backoff_factor = max(0.0, backoff_factor)
         self._max_retries = max(0, max_retries)
+        limit = connection_retry_seconds
+        self._connection_retry_seconds = max(0.0, retry_total_seconds if limit is None else limit)
         self._sleep = sleep if sleep is not None else budget.wait
         self._monotonic = monotonic
         self._wall_clock = wall_clock
@@ -197,6 +204,8 @@ class Transport:
             # Not chained: the cause holds the prepared request, headers included.
             error = failure_error(method, endpoint, failure)
             reason = getattr(error, "reason", "read")
+            if reason == "certificate":
+                return _Attempt(error, None, None)
             return _Attempt(error, None, "connection" if reason == "connection" else "read")
         call.finish_attempt(str(reply.status))
         call.note_answer(reply.status, reply.headers)
@@ -217,7 +226,10 @@ class Transport:
             return None
         # A Retry-After of 0 means "now"; the backoff still spaces the attempts out.
         wait = attempt.retry_after or backoff_seconds(retries_done + 1, self._backoff_factor)
-        if self._monotonic() + wait > started + self._retry_total_seconds:
+        total = self._retry_total_seconds
+        if attempt.retry_reason == "connection":
+            total = min(total, self._connection_retry_seconds)
+        if self._monotonic() + wait > started + total:
             return None
         return wait
 

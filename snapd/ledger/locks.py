@@ -19,9 +19,15 @@ from pathlib import Path
 
 from snapd.ledger.records import OperationKind
 
-__all__ = ["VirtualMachineBusyError", "VirtualMachineLocks"]
+__all__ = [
+    "DaemonRunningError",
+    "StateDirectoryLock",
+    "VirtualMachineBusyError",
+    "VirtualMachineLocks",
+]
 
 LOCKS_DIRECTORY_NAME = "locks"
+DAEMON_LOCK_NAME = "daemon.lock"
 # The holder's description is small; reading more would only mean a damaged file.
 _DESCRIPTION_LIMIT = 1024
 
@@ -135,3 +141,56 @@ def _busy(virtual_machine_id: int, descriptor: int) -> VirtualMachineBusyError:
     return VirtualMachineBusyError(
         virtual_machine_id, pid=int(parts[0]), purpose=" ".join(parts[1:-1]), since=parts[-1]
     )
+
+
+class DaemonRunningError(Exception):
+    """Another daemon already serves this state directory; ``pid`` is ``None`` if unknown."""
+
+    def __init__(self, state_dir: Path, pid: int | None) -> None:
+        self.pid = pid
+        holder = f" (pid {pid})" if pid is not None else ""
+        super().__init__(
+            f"another snapd daemon{holder} already runs on state_dir {state_dir}; "
+            "one daemon per state directory"
+        )
+
+
+class StateDirectoryLock:
+    """The one-daemon-per-``state_dir`` lock: an ``flock`` on ``state_dir/daemon.lock``.
+
+    Two daemons on one ledger would both run catch-up and both schedule every slot. The
+    kernel drops the lock when its holder dies, so a crash never blocks the next start.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self._state_dir = Path(state_dir)
+        self._descriptor: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock and write this process's pid into it; never waits.
+
+        Raises:
+            DaemonRunningError: another daemon holds it.
+            OSError: the lock file cannot be opened.
+        """
+        path = self._state_dir / DAEMON_LOCK_NAME
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(descriptor, _DESCRIPTION_LIMIT, 0).decode("utf-8", "replace").strip()
+            os.close(descriptor)
+            pid = int(text) if text.isdigit() else None
+            raise DaemonRunningError(self._state_dir, pid) from None
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        self._descriptor = descriptor
+
+    def release(self) -> None:
+        """Give the lock up (also done by the process's exit). Idempotent."""
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is None:
+            return
+        os.ftruncate(descriptor, 0)
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+        os.close(descriptor)

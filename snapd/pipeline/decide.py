@@ -8,10 +8,11 @@ and again with their results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from snapd.clock import utc_text
 from snapd.config.durations import format_duration
 
 
@@ -54,8 +55,9 @@ class Facts:
     """What is known about one VM at one moment.
 
     ``health_ok`` and ``pre_hook_ok`` are None when the check is not configured or has not
-    run yet. ``snapshot_present`` with ``snapshot_created_at`` None is a snapshot whose age
-    nobody knows; without ``snapshot_present`` the VM has no snapshot.
+    run yet; ``check_cause`` is the failed one's short reason (``connection refused``,
+    ``exit code 3: disk full``). ``snapshot_present`` with ``snapshot_created_at`` None is
+    a snapshot whose age nobody knows; without ``snapshot_present`` the VM has no snapshot.
     """
 
     now: datetime
@@ -68,6 +70,7 @@ class Facts:
     slot_already_done: bool = False
     health_ok: bool | None = None
     pre_hook_ok: bool | None = None
+    check_cause: str = ""  # why the failed health check or pre-hook said no
     dry_run: bool = False
     force: bool = False
 
@@ -110,7 +113,8 @@ def decide(facts: Facts, guards: Guards) -> Decision:
         )
     if not facts.force:
         if facts.held_until is not None and facts.held_until > facts.now:
-            return _skip(Reason.HELD, f"held until {facts.held_until.isoformat()}")
+            until = utc_text(facts.held_until, whole_seconds=True)
+            return _skip(Reason.HELD, f"held until {until}")
         if facts.snapshot_present and facts.snapshot_created_at is None:
             # Fail closed: an age nobody knows could be an hour-old manual snapshot.
             return _skip(
@@ -132,13 +136,24 @@ def decide(facts: Facts, guards: Guards) -> Decision:
             )
     if facts.actions_locked:
         return Decision(Step.DEFER, Reason.ACTIONS_LOCKED, "another action runs on the VM")
+    cause = f": {facts.check_cause}" if facts.check_cause else ""
     if facts.health_ok is False:
-        return _skip(Reason.HEALTH_CHECK_FAILED, "health check failed")
+        return _skip(Reason.HEALTH_CHECK_FAILED, f"health check failed{cause}")
     if facts.pre_hook_ok is False:
-        return _skip(Reason.HOOK_VETOED, "pre-hook vetoed the snapshot")
+        return _skip(Reason.HOOK_VETOED, f"pre-hook vetoed the snapshot{cause}")
     if facts.dry_run:
         return _skip(Reason.DRY_RUN, "dry run: would create a snapshot")
     return Decision(Step.CREATE, Reason.CREATE, "all guards passed")
+
+
+def carry_checks(fresh: Facts, checked: Facts) -> Facts:
+    """``fresh`` with the check results of ``checked``: the checks do not run twice."""
+    return replace(
+        fresh,
+        health_ok=checked.health_ok,
+        pre_hook_ok=checked.pre_hook_ok,
+        check_cause=checked.check_cause,
+    )
 
 
 def _readable(duration: timedelta) -> str:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from snapd.backoff import Backoff
 from snapd.checks.hooks import HookResult, hook_environment, run_health_check, run_hook
@@ -22,7 +23,7 @@ from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, Rate
 from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.pipeline.attempt import AttemptContext, AttemptRunner
-from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
+from snapd.pipeline.decide import Decision, Facts, Reason, Step, carry_checks, decide
 from snapd.pipeline.outcome import (
     AnyReason,
     NullOutcomeObserver,
@@ -41,6 +42,7 @@ log = structlog.get_logger("snapd.engine")
 # A pre-flight older than this is read again right before the create: an operator may
 # have taken a snapshot by hand while the VM was busy or a check ran.
 RECHECK_AFTER = timedelta(seconds=30)
+KIND = OperationKind.SNAPSHOT
 
 
 class Engine:
@@ -96,8 +98,8 @@ class Engine:
         """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
         started = self.clock.now()
         context = AttemptContext(policy, OperationKind.SNAPSHOT, slot, started)
-        try:
-            with self.locks.hold(policy.id, OperationKind.SNAPSHOT, started):
+        try:  # every line logged on the way names the VM, the API's debug lines included
+            with bound_contextvars(vm=policy.id), self.locks.hold(policy.id, KIND, started):
                 return self._run_locked(context, dry_run=dry_run, force=force)
         except VirtualMachineBusyError as error:
             return self._finish(
@@ -216,14 +218,20 @@ class Engine:
     def _checks(self, context: AttemptContext, facts: Facts, dry_run: bool) -> Decision:
         """Run the health check and (outside dry-run) the pre-hook; decide again."""
         policy = context.policy
-        health_ok = None
+        health = pre_hook = None
         if policy.health_check is not None:
-            health_ok = self.health_check(policy.health_check).ok
-        pre_hook_ok = None
-        if policy.pre_hook is not None and not dry_run and health_ok is not False:
+            health = self.health_check(policy.health_check)
+        if policy.pre_hook is not None and not dry_run and (health is None or health.ok):
             environment = hook_environment(policy.id, context.slot)
-            pre_hook_ok = self.hook_runner(policy.pre_hook, environment).ok
-        checked = replace(facts, health_ok=health_ok, pre_hook_ok=pre_hook_ok, dry_run=dry_run)
+            pre_hook = self.hook_runner(policy.pre_hook, environment)
+        failed = next((result for result in (health, pre_hook) if result and not result.ok), None)
+        checked = replace(
+            facts,
+            health_ok=None if health is None else health.ok,
+            pre_hook_ok=None if pre_hook is None else pre_hook.ok,
+            check_cause=(failed.cause or failed.detail) if failed else "",
+            dry_run=dry_run,
+        )
         return decide(checked, guards_of(policy))
 
     def _recheck(
@@ -240,7 +248,7 @@ class Engine:
         fresh = collect_facts(
             self.ledger, policy, context.slot, preflight, self.clock.now(), force=force
         )
-        fresh = replace(fresh, health_ok=facts.health_ok, pre_hook_ok=facts.pre_hook_ok)
+        fresh = carry_checks(fresh, facts)
         return decide(fresh, guards_of(policy)), preflight
 
     def _failed(

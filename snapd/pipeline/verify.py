@@ -81,7 +81,14 @@ def verify(
     pending: PendingAction,
     waited: WaitResult,
 ) -> Verdict:
-    """Judge a finished wait; on ``success`` read the snapshot back and compare."""
+    """Judge a finished wait; on ``success`` read the snapshot back and compare.
+
+    An action the API no longer knows (``gone``) is judged by the snapshot alone: adopted
+    as a success when the snapshot changed as the action should have changed it, else
+    ``unverified``. Either way the action's end is settled; nothing is sent again.
+    """
+    if waited.state == "gone":
+        return _judge_by_snapshot(client, observer, pending, waited.detail)
     result, reason, settled = WAIT_VERDICTS.get(
         waited.state, (Result.FAILED, OutcomeReason.ACTION_ERROR, True)
     )
@@ -114,3 +121,17 @@ def read_back(
         why = "the action succeeded but the snapshot did not change"
         return Verdict(Result.UNVERIFIED, OutcomeReason.UNVERIFIED, why, new)
     return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, new)
+
+
+def _judge_by_snapshot(
+    client: HostingerClient, observer: OutcomeObserver, pending: PendingAction, gone: str
+) -> Verdict:
+    """The action is unknown to the API: what does the snapshot say it did?"""
+    if pending.kind == OperationKind.RESTORE:
+        why = f"{gone}; a restore leaves no snapshot change to tell by"
+        return Verdict(Result.UNVERIFIED, OutcomeReason.UNVERIFIED, why, None)
+    seen = read_back(client, observer, pending, f"{gone}, but the snapshot changed: adopted")
+    if seen.result is Result.SUCCESS:
+        return seen
+    why = f"{gone}; {seen.detail.removeprefix('the action succeeded but ')}"
+    return Verdict(Result.UNVERIFIED, OutcomeReason.UNVERIFIED, why, seen.new_snapshot)

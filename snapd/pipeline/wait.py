@@ -14,7 +14,7 @@ from datetime import datetime
 import structlog
 
 from snapd.clock import Clock
-from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
+from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient, NotFoundError
 
 log = structlog.get_logger("snapd.waiting")
 
@@ -39,9 +39,10 @@ class PollSettings:
 class WaitResult:
     """``action`` is the last state read.
 
-    ``state`` is ``success`` or ``error`` (the action's own final state), ``timeout``,
-    ``unauthorized`` (the token was refused while polling) or ``stopped``. Only the first
-    two say how the action ended; after the others it stays pending.
+    ``state`` is ``success`` or ``error`` (the action's own final state), ``gone`` (the API
+    answered 404: it no longer knows the action, so only the snapshot can tell),
+    ``timeout``, ``unauthorized`` (the token was refused while polling) or ``stopped``.
+    Only the first three end the action; after the others it stays pending.
     """
 
     state: str
@@ -63,8 +64,9 @@ def wait_for_action(
     """Poll ``action_id`` until it is final, ``deadline`` passes or ``should_stop()``.
 
     Transient API errors during polling are logged and polled through; an authentication
-    error ends the wait at once (state ``unauthorized``). The action is read at least once,
-    even when ``deadline`` has already passed (a resumed wait).
+    error ends the wait at once (state ``unauthorized``), and so does a 404 (state
+    ``gone``): an action the API has forgotten will not come back by polling. The action
+    is read at least once, even when ``deadline`` has already passed (a resumed wait).
     """
     delay = settings.first(previous_seconds)
     last: Action | None = None
@@ -84,6 +86,8 @@ def wait_for_action(
             last = client.get_action(virtual_machine_id, action_id)
         except AuthenticationError as error:
             return WaitResult("unauthorized", last, f"the API refused the token: {error}")
+        except NotFoundError:
+            return WaitResult("gone", last, f"the API no longer knows action {action_id}")
         except ApiError as error:
             log.warning(
                 "action_poll_failed",

@@ -16,3 +16,4 @@ class ExitCode(IntEnum):
     FAILURE = 1  # a runtime failure: the API refused, a snapshot failed
     USAGE = 2  # bad arguments or a policy/token/state problem the operator must fix
     SKIPPED = 3  # `once`: a guard skipped at least one VM and none failed
+    INTERRUPTED = 130  # `once`: Ctrl-C; waits stay pending in the ledger for the next run

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import errno
 import secrets
+import shutil
 import socket
-import sys
 import tempfile
 from pathlib import Path
 
@@ -58,33 +58,54 @@ def demo_policy(base_url: str, vm_ids: list[int], state_dir: Path, metrics_port:
     )
 
 
-def run_demo(vm_count: int = 3, run_for: float | None = None) -> int:
-    """Run the demo until Ctrl-C (or ``run_for`` seconds); return the exit code."""
+def run_demo(vm_count: int = 3, run_for: float | None = None, *, keep: bool = False) -> int:
+    """Run the demo until Ctrl-C (or ``run_for`` seconds), print a summary; return the exit code.
+
+    With ``keep`` the policy and the ledger stay in their folder afterwards (for
+    ``snapd history``); otherwise the folder is removed.
+    """
     token = secrets.token_urlsafe(24)
     fake = FakeHostinger(token=token, vm_count=vm_count, action_seconds=DEMO_ACTION_SECONDS)
     fake.start("127.0.0.1", 0)
+    folder = Path(tempfile.mkdtemp(prefix="snapd-demo-"))
+    metrics: list[str] = []
+    policy_path = folder / "config.yaml"
     try:
-        with tempfile.TemporaryDirectory(prefix="snapd-demo-") as folder:
-            state_dir = Path(folder) / "state"
-            state_dir.mkdir()
-            port = _free_port("127.0.0.1", DEMO_METRICS_PORT)
-            policy_path = Path(folder) / "config.yaml"
-            policy_path.write_text(demo_policy(fake.base_url, fake.vm_ids, state_dir, port))
-            config = load_config(policy_path)
-            configure_logging(config.log.format, config.log.level)
-            daemon = build_daemon(policy_path, config, token=token, poll=DEMO_POLL)
-            print(
-                f"snapd demo: fake Hostinger API at {fake.base_url} with VMs "
-                f"{', '.join(str(vm) for vm in fake.vm_ids)}; snapshots every minute",
-                flush=True,
-            )
-            return daemon.run(
-                run_for,
-                announce=lambda url: print(
-                    f"snapd demo: metrics at {url}/metrics   (Ctrl-C to stop)",
-                    file=sys.stdout,
-                    flush=True,
-                ),
-            )
+        state_dir = folder / "state"
+        state_dir.mkdir()
+        port = _free_port("127.0.0.1", DEMO_METRICS_PORT)
+        policy_path.write_text(demo_policy(fake.base_url, fake.vm_ids, state_dir, port))
+        config = load_config(policy_path)
+        configure_logging(config.log.format, config.log.level)
+        daemon = build_daemon(policy_path, config, token=token, poll=DEMO_POLL)
+        print(
+            f"snapd demo: fake Hostinger API at {fake.base_url} with VMs "
+            f"{', '.join(str(vm) for vm in fake.vm_ids)}; snapshots every minute",
+            flush=True,
+        )
+
+        def announce(url: str) -> None:
+            metrics.append(f"{url}/metrics")
+            print(f"snapd demo: metrics at {url}/metrics   (Ctrl-C to stop)", flush=True)
+
+        return daemon.run(run_for, announce=announce)
     finally:
         fake.stop()
+        _summary(fake, metrics, policy_path if keep else None)
+        if not keep:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _summary(fake: FakeHostinger, metrics: list[str], kept_policy: Path | None) -> None:
+    """What the demo did, printed at its end."""
+    vms = ", ".join(str(vm) for vm in fake.vm_ids)
+    print(f"snapd demo: done. VMs {vms}; snapshots made: {fake.count('POST', '/snapshot')}")
+    if metrics:
+        print(f"snapd demo: the metrics were at {metrics[0]}")
+    if kept_policy is None:
+        print("snapd demo: state removed (run with --keep to look at it afterwards)")
+    else:
+        print(
+            f"snapd demo: state kept in {kept_policy.parent}; try: snapd history -c {kept_policy}",
+            flush=True,
+        )

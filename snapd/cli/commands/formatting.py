@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from snapd.clock import utc_text
+from snapd.logs import duration_text
 
 
 def iso_utc(moment: datetime | None) -> str:
@@ -16,17 +17,17 @@ def iso_utc(moment: datetime | None) -> str:
 
 
 def age(moment: datetime | None, now: datetime) -> str:
-    """``3h ago`` / ``in 2d`` style, for tables read by people."""
+    """``6h30m ago`` / ``in 1d2h``: the two largest units, written as durations are
+    everywhere; for tables read by people."""
     if moment is None:
         return "-"
     seconds = (now - moment).total_seconds()
-    magnitude = abs(seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+    magnitude = int(abs(seconds))
+    for size, finer in ((86400, 3600), (3600, 60), (60, 1)):
         if magnitude >= size:
-            text = f"{magnitude / size:.0f}{unit}" if unit != "d" else f"{magnitude / size:.1f}d"
+            magnitude -= magnitude % finer
             break
-    else:
-        text = f"{magnitude:.0f}s"
+    text = duration_text(timedelta(seconds=magnitude))
     return f"{text} ago" if seconds >= 0 else f"in {text}"
 
 

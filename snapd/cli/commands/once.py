@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
@@ -16,6 +17,11 @@ from snapd.runtime import Runtime
 # Waits are mostly sleeping; many run side by side and the shared request budget, not
 # this number, sets the pace.
 MAXIMUM_PARALLEL_VMS = 256
+#: After Ctrl-C, how long the pipelines get to record where they stand; a pipeline still
+#: inside a request after that is left behind (its pending row is already in the ledger).
+STOP_BOUND_SECONDS = 2.0
+# How often the main thread looks at the stop event while the pipelines run.
+_STOP_CHECK_SECONDS = 0.2
 FAILURES = (
     Result.FAILED,
     Result.UNVERIFIED,
@@ -41,10 +47,15 @@ def run_once(
     dry_run: bool,
     force: bool,
     notifier: Notifier | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
 
     ``notifier`` (also the engine's observer) gets each slot's start for the start ping.
+    ``stop`` is the Ctrl-C event the pipelines and their clock also watch: once it is set,
+    the pipelines get :data:`STOP_BOUND_SECONDS` to record where they stand, and the result
+    is :attr:`ExitCode.INTERRUPTED` without waiting for the rest (the caller then leaves
+    the process without joining them).
     """
 
     def run(policy: VirtualMachinePolicy) -> Outcome:
@@ -53,10 +64,34 @@ def run_once(
         return runtime.engine.run_slot(policy, None, dry_run=dry_run, force=force)
 
     workers = max(1, min(len(policies), MAXIMUM_PARALLEL_VMS))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapd-once") as pool:
-        outcomes = list(pool.map(run, policies))
-    print_summary(outcomes, {policy.id: policy.name for policy in policies})
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapd-once")
+    futures = [pool.submit(run, policy) for policy in policies]
+    interrupted = _wait_or_stop(futures, stop or threading.Event())
+    pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+    names = {policy.id: policy.name for policy in policies}
+    if interrupted:
+        done = [future.result() for future in futures if future.done() and not future.cancelled()]
+        print_summary(done, names)
+        print(
+            "snapd: interrupted; actions being waited for stay pending in the ledger "
+            "and the next run resumes them",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERRUPTED
+    outcomes = [future.result() for future in futures]
+    print_summary(outcomes, names)
     return exit_code(outcomes)
+
+
+def _wait_or_stop(futures: list[Future[Outcome]], stop: threading.Event) -> bool:
+    """Wait for every pipeline; ``True`` when ``stop`` was set first (after a short bound)."""
+    while True:
+        _, running = wait(futures, timeout=_STOP_CHECK_SECONDS)
+        if not running:
+            return stop.is_set()
+        if stop.is_set():
+            wait(futures, timeout=STOP_BOUND_SECONDS)
+            return True
 
 
 def print_summary(outcomes: Sequence[Outcome], names: dict[int, str]) -> None:
