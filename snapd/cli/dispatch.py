@@ -8,14 +8,9 @@ skipped by a guard, 130 (``once``) stopped by Ctrl-C. The grammar is in
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
-import os
-import queue
-import signal
 import sys
-import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from snapd.cli.arguments import build_parser
 from snapd.cli.commands import ExitCode, UsageError
@@ -90,68 +85,11 @@ def _check_ready(config: Config) -> None:
 
 
 def _run_once(arguments: argparse.Namespace) -> int:
-    from snapd.cli.commands.once import run_once
-    from snapd.clock import InterruptibleClock
-    from snapd.hostinger.budget import RequestBudget
-    from snapd.notify.notifier import drain_seconds, one_shot_notifier
-    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
+    from snapd.cli.processes import once
 
     config = _load(arguments)
     _check_ready(config)
-    notifier = one_shot_notifier(config)
-    # Ctrl-C sets the event that the pipelines and their clock watch, as in the daemon.
-    stop = threading.Event()
-    budget = RequestBudget(config.api.requests_per_minute)
-    runtime = open_runtime(
-        config,
-        observer=notifier,
-        clock=InterruptibleClock(stop),
-        budget=budget,
-        should_stop=stop.is_set,
-        connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS,
-    )
-    code: int = ExitCode.FAILURE
-    try:
-        with _ctrl_c_sets(stop, budget.close):
-            policies = runtime.policies(_resolve_all(config, arguments.vm_ids), arguments.all)
-            code = run_once(
-                runtime,
-                policies,
-                dry_run=arguments.dry_run,
-                force=arguments.force,
-                notifier=notifier,
-                stop=stop,
-            )
-    finally:
-        if code != ExitCode.INTERRUPTED:
-            runtime.close()
-            if notifier is not None:
-                notifier.close(drain_seconds(config))
-    if code == ExitCode.INTERRUPTED:
-        # A pipeline still inside a request must not hold the process: its pending row is
-        # in the ledger and the next run resumes it.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
-
-
-@contextlib.contextmanager
-def _ctrl_c_sets(stop: threading.Event, also: Callable[[], None]) -> Iterator[None]:
-    """While the block runs, SIGINT sets ``stop`` and calls ``also`` instead of raising."""
-    if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers belong to the main thread (an in-process test's worker)
-        return
-
-    def interrupt(_number: int, _frame: object) -> None:
-        stop.set()
-        also()
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    return once(arguments, config, _resolve_all(config, arguments.vm_ids))
 
 
 def _run_status(arguments: argparse.Namespace) -> int:
@@ -233,31 +171,14 @@ def _run_manual(arguments: argparse.Namespace) -> int:
 
 
 def _run_daemon(arguments: argparse.Namespace) -> int:
-    from snapd.daemon.assembly import DaemonSettings, build_daemon
-    from snapd.daemon.signals import signal_handlers
-    from snapd.metrics import MetricsServerError
+    from snapd.cli.processes import daemon
 
-    # Handlers first: a SIGHUP while the policy is read (systemd's reload, a log rotation)
-    # must not kill the process; it is acted on once the daemon runs.
-    commands: queue.Queue[str] = queue.Queue()
-    with signal_handlers(commands):
+    def load(arguments: argparse.Namespace) -> Config:
         config = _load(arguments)
         _check_ready(config)
-        settings = DaemonSettings(
-            dry_run=arguments.dry_run, inventory_every=arguments.inventory_interval
-        )
-        daemon = build_daemon(arguments.config, config, settings, signals=commands)
-        try:
-            code = daemon.run()
-        except MetricsServerError as error:
-            raise UsageError(str(error)) from None
-    if daemon.unfinished:
-        # A job stuck in a call past the stop bound must not keep the process alive:
-        # its pending row is in the ledger and the next start resumes it.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+        return config
+
+    return daemon(arguments, load)
 
 
 def _run_demo(arguments: argparse.Namespace) -> int:
