@@ -13,25 +13,6 @@ from typing import Any
 from snapd.config.durations import DURATION_PATTERN
 from snapd.config.notify import NOTIFY_SCHEMA
 
-DOCUMENTED_VM_STATES = (
-    "running",
-    "starting",
-    "stopping",
-    "stopped",
-    "creating",
-    "initial",
-    "error",
-    "suspending",
-    "unsuspending",
-    "suspended",
-    "destroying",
-    "destroyed",
-    "recreating",
-    "restoring",
-    "recovery",
-    "stopping_recovery",
-)
-
 
 def _duration(description: str) -> dict[str, Any]:
     return {
