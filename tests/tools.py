@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,3 +27,20 @@ def tool(name: str, package: str = PROMETHEUS_PACKAGE) -> str:
             pytest.fail(f"{name} is missing: .ci/run installs {package}")
         pytest.skip(f"{name} not installed (it comes with {package}); CI runs this test")
     return path
+
+
+def promtool(*arguments: str, cwd: Path | None = None, given: str | None = None) -> str:
+    """Run ``promtool`` with ``arguments`` (``given`` on its standard input); assert that
+    it succeeded and return everything it printed."""
+    result = subprocess.run(
+        [tool("promtool"), *arguments],
+        cwd=cwd,
+        input=given,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed
+    return printed
