@@ -28,7 +28,7 @@ from snapd.clock import Clock
 from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import OperationKind, PendingAction
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
-from snapd.pipeline.verify import is_new_snapshot, replaced_snapshot
+from snapd.pipeline.verify import attempt_began, is_new_snapshot, replaced_snapshot
 
 log = structlog.get_logger("snapd.resolving")
 
@@ -58,11 +58,6 @@ class Resolution:
     detail: str
     action: Action | None = None
     snapshot: SnapshotState | None = None
-
-
-def attempt_began(pending: PendingAction) -> datetime:
-    """When the attempt began by the API's clock, or by the local one if never told."""
-    return pending.server_started_at or pending.started_at
 
 
 def matches(action: Action, kind: str, since: datetime) -> bool:

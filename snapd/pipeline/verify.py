@@ -60,6 +60,11 @@ def replaced_snapshot(pending: PendingAction) -> SnapshotState | None:
     return SnapshotState(pending.old_snapshot_id, pending.old_snapshot_created_at, None)
 
 
+def attempt_began(pending: PendingAction) -> datetime:
+    """When the attempt began by the API's clock, or by the local one if never told."""
+    return pending.server_started_at or pending.started_at
+
+
 def is_new_snapshot(
     before: SnapshotState | None, after: SnapshotState | None, attempt_started_at: datetime
 ) -> bool:
@@ -116,8 +121,7 @@ def read_back(
                 Result.UNVERIFIED, OutcomeReason.UNVERIFIED, "the snapshot is still there", new
             )
         return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, None)
-    since = pending.server_started_at or pending.started_at
-    if not is_new_snapshot(replaced_snapshot(pending), new, since):
+    if not is_new_snapshot(replaced_snapshot(pending), new, attempt_began(pending)):
         why = "the action succeeded but the snapshot did not change"
         return Verdict(Result.UNVERIFIED, OutcomeReason.UNVERIFIED, why, new)
     return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, new)
