@@ -60,6 +60,17 @@ class Clock(Protocol):
         ...
 
 
+def sleep_before(clock: Clock, deadline: datetime, seconds: float) -> bool:
+    """Sleep ``seconds`` on ``clock`` if that ends by ``deadline``; False (no sleep) if not.
+
+    How a retry loop keeps to its deadline: it never starts a wait it could not finish.
+    """
+    if clock.now() + timedelta(seconds=seconds) > deadline:
+        return False
+    clock.sleep(seconds)
+    return True
+
+
 class SystemClock:
     """The real clock."""
 

@@ -17,7 +17,7 @@ from structlog.contextvars import bound_contextvars
 
 from snapd.backoff import Backoff
 from snapd.checks.hooks import HookResult, hook_environment, run_health_check, run_hook
-from snapd.clock import Clock
+from snapd.clock import Clock, sleep_before
 from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger, OperationKind
@@ -165,7 +165,7 @@ class Engine:
                 preflight = read_virtual_machine(self.client, self.observer, context.policy.id)
             except RateLimitedError as error:
                 pause = error.retry_after if error.retry_after is not None else backoff.next()
-                if dry_run or self.should_stop() or not self._pause_within(deadline, pause):
+                if dry_run or self.should_stop() or not sleep_before(self.clock, deadline, pause):
                     return self._preflight_failed(context, error, dry_run)
                 continue
             except ApiError as error:
@@ -185,19 +185,12 @@ class Engine:
                     context, result, decision.reason, decision.detail,
                     old=preflight.snapshot, dry_run=dry_run, record=dry_run,
                 )  # fmt: skip
-            if not self._pause_within(deadline, backoff.next()):
+            if not sleep_before(self.clock, deadline, backoff.next()):
                 return self._finish(
                     context, Result.FAILED, OutcomeReason.BUSY_TIMEOUT,
                     "the VM stayed busy for busy_timeout",
                     old=preflight.snapshot, dry_run=dry_run,
                 )  # fmt: skip
-
-    def _pause_within(self, deadline: datetime, seconds: float) -> bool:
-        """Sleep ``seconds`` if that ends before ``deadline``; False (no sleep) otherwise."""
-        if self.clock.now() + timedelta(seconds=seconds) > deadline:
-            return False
-        self.clock.sleep(seconds)
-        return True
 
     def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
         if self.should_stop():

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 
 from snapd.backoff import Backoff
-from snapd.clock import Clock
+from snapd.clock import Clock, sleep_before
 from snapd.hostinger import (
     Action,
     AmbiguousRequestError,
@@ -140,10 +140,9 @@ def _not_executed(virtual_machine_id: int, kind: OperationKind, error: ApiError)
 def _wait_or_fail(
     clock: Clock, deadline: datetime, seconds: float, reason: OutcomeReason, error: ApiError
 ) -> None:
-    if clock.now() + timedelta(seconds=seconds) > deadline:
+    if not sleep_before(clock, deadline, seconds):
         raise SendFailed(
             OutcomeReason.BUSY_TIMEOUT if reason == OutcomeReason.BUSY else reason,
             f"gave up within busy_timeout: {error}",
             error.correlation_id,
         )
-    clock.sleep(seconds)
