@@ -1,8 +1,10 @@
-"""Hiding the secrets a URL can carry before it is shown: one function, used everywhere.
+"""Hiding the secrets a URL can carry before it is shown: the one place for it.
 
 A health-check URL may hold credentials (``https://monitor:pass@host/``) or an API key in
 its query (``?key=...``). ``config show``, log lines and hook results print URLs through
-``mask_url`` so that none of that reaches a terminal, a journal or a log collector.
+``mask_url`` so that none of that reaches a terminal, a journal or a log collector. A
+notification URL is a secret as a whole (its path is the key): ``public_url`` keeps only
+its scheme and host.
 """
 
 from __future__ import annotations
@@ -55,3 +57,12 @@ def _mask_roughly(url: str) -> str:
     query = f"?{MASK}" if query_mark else ""
     fragment = f"#{MASK}" if fragment_mark else ""
     return f"{scheme}{separator}{authority}{slash}{path}{query}{fragment}"
+
+
+def public_url(url: str) -> str:
+    """Only the scheme and host of ``url`` (with its port): safe for logs and displays."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme or '?'}://{host}"

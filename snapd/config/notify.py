@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from snapd.config.durations import DURATION_PATTERN, format_duration, parse_duration
+from snapd.config.masking import public_url
 
 KeyPath = tuple[str | int, ...]
 Reporter = Callable[[KeyPath, str], None]
@@ -99,15 +100,6 @@ class WebhookTarget:
 class NotifySettings:
     ping: PingTarget | None
     webhooks: tuple[WebhookTarget, ...]
-
-
-def public_url(url: str) -> str:
-    """Only the scheme and host of ``url`` (with its port): safe for logs and displays."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme or '?'}://{host}"
 
 
 def expand_url(template: str, virtual_machine_id: int, name: str) -> str:

@@ -21,7 +21,7 @@ import structlog
 from snapd import __version__
 from snapd.backoff import doubling
 from snapd.clock import monotonic
-from snapd.config.notify import public_url
+from snapd.config.masking import public_url
 
 log = structlog.get_logger("snapd.notify")
 

@@ -46,7 +46,7 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
 
 def run_test(config: Config, virtual_machine_ids: list[int]) -> int:
     """Send one test per target synchronously; print a line per target; return the exit code."""
-    from snapd.config.notify import public_url
+    from snapd.config.masking import public_url
     from snapd.notify.delivery import DeliveryWorker
     from snapd.notify.messages import sample_notification
     from snapd.notify.notifier import deliveries
