@@ -65,7 +65,8 @@ def apply_operation(document: dict[str, Any], operation: dict[str, Any]) -> None
     elif kind == "remove":
         del container[key]
     elif kind == "replace":
-        container[key]  # noqa: B018 - replace needs the target to exist
+        if isinstance(container, dict) and key not in container:
+            raise KeyError(f"nothing to replace at {operation['path']}")
         container[key] = operation["value"]
     elif kind == "add" and isinstance(container, list):
         container.insert(len(container) if key == "-" else key, operation["value"])
