@@ -53,7 +53,8 @@ LEDGER_KEYS = {"backend", "dsn", "password_file"}
 def load_replicated_policy(text: str, folder: Path) -> tuple[Config, dict[str, Any]]:
     """A policy with ``ledger.backend: postgresql``, loaded, and its ledger section.
 
-    The section must name PostgreSQL, a DSN without a password and a password file. A
+    The section must name PostgreSQL and a DSN without a password; a password file, if
+    named, by an absolute path. A
     snapd whose policy has no ledger section yet checks the rest of the file, so the
     deployment files can be held to account before the PostgreSQL ledger is merged.
     """
@@ -63,7 +64,7 @@ def load_replicated_policy(text: str, folder: Path) -> tuple[Config, dict[str, A
     dsn = urlsplit(ledger["dsn"])
     assert dsn.scheme == "postgresql" and dsn.hostname and dsn.password is None
     assert "password" not in parse_qs(dsn.query)
-    assert ledger["password_file"].startswith("/")
+    assert ledger.get("password_file", "/").startswith("/")
     if "ledger" not in {field.name for field in fields(Config)}:
         del document["ledger"]
         text = yaml.safe_dump(document)
