@@ -19,9 +19,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY snapd ./snapd
+# With the postgresql extra (psycopg), so that one image serves a single instance (SQLite)
+# and the replicas of a PostgreSQL ledger alike.
 RUN python -m pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
     && python -m venv /opt/snapd \
-    && /opt/snapd/bin/pip install --no-cache-dir /wheels/*.whl
+    && /opt/snapd/bin/pip install --no-cache-dir "$(echo /wheels/*.whl)[postgresql]"
 
 FROM ${PYTHON_IMAGE}
 ARG PYTHON_IMAGE

@@ -15,6 +15,12 @@ RULE_TESTS = PROJECT_ROOT / "deploy" / "prometheus" / "snapd.rules.test.yaml"
 PROMETHEUS_RULE = PROJECT_ROOT / "deploy" / "kubernetes" / "prometheusrule.yaml"
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "snapd-dashboard.json"
 README = PROJECT_ROOT / "README.md"
+# What replicas on a PostgreSQL ledger export about their role and their ledger. The rules
+# name them before snapd's Metrics declares them; from the moment it declares any of them,
+# every one is checked like all other names (tests/test_alerts.py).
+LEADERSHIP_METRICS = frozenset(
+    {"snapd_leader", "snapd_leader_changes_total", "snapd_ledger_errors_total"}
+)
 
 PROMETHEUS_RULE_HEADER = """\
 # The snapd alerts for the Prometheus Operator. Its spec is a copy of the groups in

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
+from snapd.config import Config, load_config
 from tests.conftest import PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"
@@ -41,3 +44,30 @@ def seconds(text: str) -> float:
         unit = part[len(number) :] or "s"
         total += float(number) * units[unit]
     return total
+
+
+# The ledger section of a replicated policy: PostgreSQL, its password in a file.
+LEDGER_KEYS = {"backend", "dsn", "password_file"}
+
+
+def load_replicated_policy(text: str, folder: Path) -> tuple[Config, dict[str, Any]]:
+    """A policy with ``ledger.backend: postgresql``, loaded, and its ledger section.
+
+    The section must name PostgreSQL and a DSN without a password; a password file, if
+    named, by an absolute path. A
+    snapd whose policy has no ledger section yet checks the rest of the file, so the
+    deployment files can be held to account before the PostgreSQL ledger is merged.
+    """
+    document = yaml.safe_load(text)
+    ledger = document["ledger"]
+    assert set(ledger) <= LEDGER_KEYS and ledger["backend"] == "postgresql"
+    dsn = urlsplit(ledger["dsn"])
+    assert dsn.scheme == "postgresql" and dsn.hostname and dsn.password is None
+    assert "password" not in parse_qs(dsn.query)
+    assert ledger.get("password_file", "/").startswith("/")
+    if "ledger" not in {field.name for field in fields(Config)}:
+        del document["ledger"]
+        text = yaml.safe_dump(document)
+    policy = folder / "config.yaml"
+    policy.write_text(text, encoding="utf-8")
+    return load_config(policy), ledger

@@ -64,7 +64,7 @@ def test_the_policies_mounted_into_the_containers_are_valid_and_serve_metrics_ou
 
 def test_the_demo_runs_against_the_fake_api_it_shares_a_network_with() -> None:
     fake, demo = SERVICES["fake-api"], SERVICES["snapd-demo"]
-    assert fake["profiles"] == demo["profiles"] == ["demo"]
+    assert demo["profiles"] == ["demo"] and "demo" in fake["profiles"]
     assert "profiles" not in SERVICES["snapd"] and "profiles" not in SERVICES["prometheus"]
     assert demo["network_mode"] == "service:fake-api"
     command = fake["command"]

@@ -20,5 +20,9 @@ def test_only_the_container_and_kubernetes_policies_listen_on_every_interface() 
     assert opened == {
         "deploy/container/config.yaml",
         "deploy/container/config.demo.yaml",
+        "deploy/container/config.ha.yaml",
+        "deploy/container/config.ha-demo-a.yaml",
+        "deploy/container/config.ha-demo-b.yaml",
         "deploy/kubernetes/configmap.yaml",
+        "deploy/kubernetes-ha/configmap.yaml",
     }

@@ -1,0 +1,49 @@
+"""The drop-in for two hosts on a PostgreSQL ledger: verified, and the password credential."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from snapd.config.credentials import CREDENTIAL_NAME
+from tests.deploy.support import DEPLOY
+from tests.deploy.test_systemd_unit import UNIT, systemd_version, verify
+from tests.deploy.unit_file import directives
+from tests.tools import tool
+
+DROP_IN = DEPLOY / "systemd" / "ha.conf"
+SETTINGS = directives(DROP_IN)
+# Where snapd looks for the database password among the service's credentials.
+LEDGER_CREDENTIAL_NAME = "ledger-password"
+
+
+@pytest.mark.tools
+def test_the_unit_with_the_drop_in_verifies(tmp_path: Path) -> None:
+    analyze = tool("systemd-analyze", "systemd")
+    shutil.copy(UNIT, tmp_path)
+    drop_ins = tmp_path / f"{UNIT.name}.d"
+    drop_ins.mkdir()
+    shutil.copy(DROP_IN, drop_ins)
+    complaints = verify(analyze, tmp_path)
+    if systemd_version(analyze) < 253:
+        complaints = [line for line in complaints if "notify-reload" not in line]
+    assert complaints == []
+
+
+def test_the_database_password_arrives_as_a_credential_beside_the_token() -> None:
+    (credential,) = SETTINGS["Service.LoadCredential"]
+    name, _, source = credential.partition(":")
+    assert name == LEDGER_CREDENTIAL_NAME != CREDENTIAL_NAME
+    assert source == "/etc/snapd/ledger-password"
+    assert "Service.Environment" not in SETTINGS  # no PGPASSWORD in the environment
+
+
+def test_the_service_starts_once_the_network_is_up() -> None:
+    assert "network-online.target" in SETTINGS["Unit.After"]
+    assert "network-online.target" in SETTINGS["Unit.Wants"]
+
+
+def test_the_drop_in_changes_nothing_else() -> None:
+    assert set(SETTINGS) == {"Unit.Wants", "Unit.After", "Service.LoadCredential"}
