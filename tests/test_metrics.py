@@ -642,3 +642,23 @@ def test_the_exposition_shows_what_the_registry_holds_once_each(
     exposed = samples(text_string_to_metric_families(metrics.exposition().decode()))
     assert exposed == samples(registry.collect())
     assert len(exposed) == len(set(exposed))
+
+
+def test_status_is_served_as_json_only_when_the_daemon_gives_a_view(
+    metrics: Metrics, readiness: Readiness, server: MetricsServer
+) -> None:
+    assert fetch(server.url + "/status")[0] == 404
+
+    with_view = MetricsServer(metrics, "127.0.0.1", 0, readiness, status=lambda: {"vms": []})
+    broken = MetricsServer(metrics, "127.0.0.1", 0, readiness, status=lambda: 1 / 0)
+    with_view.start()
+    broken.start()
+    try:
+        answered = fetch(with_view.url + "/status")
+        failed = fetch(broken.url + "/status")
+    finally:
+        with_view.stop()
+        broken.stop()
+
+    assert answered == (200, "application/json", b'{"vms":[]}')
+    assert failed[0] == 500

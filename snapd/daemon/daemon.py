@@ -36,6 +36,7 @@ from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
+from snapd.daemon.status_address import FleetStatus
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
 from snapd.runtime import Runtime, Services
@@ -100,6 +101,9 @@ class Daemon:
         self._wedged_reported: set[int] = set()
         self._started = False
         self.server: MetricsServer | None = None
+        self.fleet_status = FleetStatus(
+            config.state_dir, lambda: self.config.vms, self.metrics, self.clock.now
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -119,9 +123,14 @@ class Daemon:
     def _run(self, run_for: float | None, announce: Callable[[str], None] | None) -> None:
         try:
             self.server = MetricsServer(
-                self.metrics, self.metrics_host, self.metrics_port, ready=self.readiness
+                self.metrics,
+                self.metrics_host,
+                self.metrics_port,
+                ready=self.readiness,
+                status=self.fleet_status,
             )
             self.server.start()
+            self.fleet_status.publish(self.server.url)
             if announce is not None:
                 announce(self.server.url)
             self._restore_from_ledger()
@@ -169,6 +178,7 @@ class Daemon:
         self.unfinished = self.jobs.wait_idle(stop_timeout)
         self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
+            self.fleet_status.withdraw()
             self.server.stop()
         if not self.unfinished:
             # A job stuck in a request still uses the client and the ledger; the process
@@ -268,6 +278,7 @@ class Daemon:
             request_spacing(requests_per_minute),
             startup=CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now()),
             startup_spacing=request_spacing(requests_per_minute, STARTUP_BUDGET_SHARE),
+            machines=self.fleet_status.machines,
         )
         schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)
 
