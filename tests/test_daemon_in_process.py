@@ -189,3 +189,40 @@ def test_a_stop_ends_the_run_and_leaves_nothing_running(
     assert not daemon.healthy()
     assert daemon.unfinished == 0
     assert running.events("stopped")[0]["unfinished_runs"] == 0
+
+
+def test_the_start_up_look_lists_the_vms_once_and_reads_each_snapshot_once(
+    start: Callable[[Callable[[Daemon], None]], Running],
+    fake: FakeHostinger,
+    clock: ManualClock,
+) -> None:
+    for vm in fake.vm_ids:
+        fake.set_snapshot(vm, clock.now())  # newer than every slot: nothing to catch up
+    running = start(lambda daemon: None)
+    _wait_until(lambda: bool(running.events("inventory_done")), "the start-up look")
+
+    paths = [request.path for request in fake.requests]
+    assert len([path for path in paths if path.endswith("/virtual-machines")]) == 1
+    for vm in fake.vm_ids:
+        assert paths.count(f"/api/vps/v1/virtual-machines/{vm}/snapshot") == 1
+    assert len([path for path in paths if path.endswith("/backups")]) == 1  # one VM's turn
+    assert len(paths) == 1 + len(fake.vm_ids) + 1
+    assert running.events("inventory_done")[0]["startup"] is True
+    assert fake.count("POST") == 0
+    assert running.stop() == 0
+
+
+def test_the_daemon_is_ready_before_its_paced_look_at_the_fleet_ends(
+    start: Callable[[Callable[[Daemon], None]], Running],
+    fake: FakeHostinger,
+    policy_path: Path,
+) -> None:
+    # At 60 requests a minute the look may take one request every two seconds.
+    policy_path.write_text(
+        policy_path.read_text().replace("requests_per_minute: 6000", "requests_per_minute: 60")
+    )
+    running = start(lambda daemon: None)  # returns once /readyz says ready
+
+    assert running.events("inventory_done") == []
+    assert running.stop() == 0
+    assert fake.count("POST") == 0

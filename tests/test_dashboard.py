@@ -82,6 +82,8 @@ def test_the_dashboard_shows_what_an_operator_needs() -> None:
         "snapd_api_request_duration_seconds_bucket",
         "snapd_next_run_timestamp_seconds",
         "snapd_hold_active",
+        "snapd_snapshot_last_duration_seconds",
+        "snapd_snapshot_duration_seconds_bucket",
     }
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -13,13 +14,15 @@ from prometheus_client import CollectorRegistry
 from snapd.clock import ManualClock
 from snapd.config.rpo import recovery_point_objective
 from snapd.daemon.inventory import (
+    BACKUP_ROTATION_PASSES,
     FleetInventory,
+    backups_per_pass,
     inventory_interval,
     request_spacing,
     requests_per_pass,
 )
 from snapd.fakeapi import FakeHostinger
-from snapd.hostinger import HostingerClient
+from snapd.hostinger import ApiError, HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.metrics import Metrics
 from snapd.pipeline.outcome import SnapshotState
@@ -70,7 +73,8 @@ def test_the_inventory_uses_at_most_a_tenth_of_the_request_budget(
 
 def test_a_small_fleet_is_looked_at_every_five_minutes_and_a_large_one_less_often() -> None:
     assert inventory_interval(2, 60) == timedelta(minutes=5)
-    assert inventory_interval(100, 60) == timedelta(seconds=201 * 10)
+    # 1 list + 100 snapshot reads + 9 VMs' backups, at 6 requests a minute.
+    assert inventory_interval(100, 60) == timedelta(seconds=110 * 10)
 
 
 class Listener:
@@ -79,6 +83,7 @@ class Listener:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
         self.refreshes: list[int] = []
+        self.refused: list[int | None] = []
 
     def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
         self.metrics.snapshot_seen(virtual_machine_id, snapshot)
@@ -88,6 +93,9 @@ class Listener:
 
     def outcome_count(self, virtual_machine_id: int) -> int:
         return 0
+
+    def token_refused(self, error: ApiError) -> None:
+        self.refused.append(error.status)
 
 
 class RunFinishingDuringTheRead(Listener):
@@ -140,13 +148,87 @@ def test_a_snapshot_taken_or_deleted_by_hand_shows_up_at_the_next_pass() -> None
         assert sample(registry, "snapd_backup_newest_timestamp_seconds", taken_by_hand) is not None
 
 
-def test_a_pass_lists_the_vms_once_and_reads_each_vm_twice() -> None:
+def test_a_pass_lists_the_vms_once_reads_each_snapshot_once_and_one_vms_backups() -> None:
     with FakeHostinger(token=TOKEN, vm_count=3, seed=4, clock=ManualClock(START)) as fake:
         run_inventory(fake, fake.vm_ids)
         listed = [r for r in fake.requests if r.path.endswith("/virtual-machines")]
         assert len(listed) == 1
+        assert fake.count("GET", "/snapshot") == 3
+        assert fake.count("GET", "/backups") == 1
         assert len(fake.requests) == requests_per_pass(3)
         assert fake.count("POST") == 0
+
+
+def test_backups_are_read_a_few_vms_per_pass_in_turn() -> None:
+    with FakeHostinger(token=TOKEN, vm_count=30, seed=4, clock=ManualClock(START)) as fake:
+        policies = [make_policy(vm) for vm in fake.vm_ids]
+        metrics = Metrics(CollectorRegistry())
+        with HostingerClient(
+            base_url=fake.base_url, token=TOKEN, timeout=5.0, budget=RequestBudget(100_000)
+        ) as client:
+            inventory = FleetInventory(
+                client, Listener(metrics), metrics, lambda: policies, threading.Event(), 0.0
+            )
+            per_pass = []
+            for _ in range(BACKUP_ROTATION_PASSES):
+                before = len(fake.requests)
+                inventory.run_pass()
+                new = fake.requests[before:]
+                per_pass.append([r.path for r in new if r.path.endswith("/backups")])
+        read = [path for paths in per_pass for path in paths]
+        assert all(len(paths) == backups_per_pass(30) == 3 for paths in per_pass)
+        # Twelve passes read every VM's backups at least once, none more than twice.
+        assert {path.split("/")[-2] for path in read} == {str(vm) for vm in fake.vm_ids}
+        assert max(read.count(path) for path in read) <= 2
+
+
+class StartupLook:
+    """Records what the start-up hook is told, the way ``CatchUp`` receives it."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, bool]] = []
+
+    def __call__(self, policy: Any, snapshot: SnapshotState | None, known: bool) -> bool:
+        self.seen.append((policy.id, known))
+        return False
+
+
+def test_only_the_first_pass_is_the_start_up_look_and_it_has_its_own_pace() -> None:
+    with FakeHostinger(token=TOKEN, vm_count=3, seed=4, clock=ManualClock(START)) as fake:
+        policies = [make_policy(vm) for vm in fake.vm_ids]
+        metrics = Metrics(CollectorRegistry())
+        look = StartupLook()
+        stop = threading.Event()
+        with HostingerClient(
+            base_url=fake.base_url, token=TOKEN, timeout=5.0, budget=RequestBudget(100_000)
+        ) as client:
+            inventory = FleetInventory(
+                client, Listener(metrics), metrics, lambda: policies, stop, 60.0,
+                startup=look, startup_spacing=0.0,
+            )  # fmt: skip
+            inventory.run_pass()  # would take minutes at the regular spacing
+            inventory.spacing = 0.0
+            inventory.run_pass()
+        assert look.seen == [(vm, True) for vm in fake.vm_ids]  # from the first pass only
+        assert fake.count("GET", "/snapshot") == 6
+
+
+def test_a_refused_token_ends_the_pass_and_is_reported_once() -> None:
+    with FakeHostinger(token=TOKEN, vm_count=3, seed=4, clock=ManualClock(START)) as fake:
+        policies = [make_policy(vm) for vm in fake.vm_ids]
+        metrics = Metrics(CollectorRegistry())
+        listener = Listener(metrics)
+        with HostingerClient(
+            base_url=fake.base_url, token="wrong", timeout=5.0, budget=RequestBudget(100_000)
+        ) as client:
+            inventory = FleetInventory(
+                client, listener, metrics, lambda: policies, threading.Event(), 0.0,
+                startup=StartupLook(),
+            )  # fmt: skip
+            summary = inventory.run_pass()
+        assert listener.refused == [401]
+        assert summary.failed == 1
+        assert len(fake.requests) == 1  # the list call, nothing per VM
 
 
 def test_a_read_that_overlaps_a_finished_run_does_not_overwrite_what_the_run_reported() -> None:

@@ -47,6 +47,7 @@ CONTRACT = {
     "snapd_api_authentication_ok": "gauge",
     "snapd_snapshot_present": "gauge",
     "snapd_policy_rpo_seconds": "gauge",
+    "snapd_snapshot_last_duration_seconds": "gauge",
 }
 
 
@@ -119,10 +120,11 @@ def test_a_successful_outcome_exports_the_new_snapshot_and_its_duration(
         (CREATED + timedelta(days=20)).timestamp()
     )
     assert value(registry, "snapd_snapshot_present", vm=vm) == 1
-    assert value(registry, "snapd_snapshot_duration_seconds_count", vm=vm) == 1
-    assert value(registry, "snapd_snapshot_duration_seconds_sum", vm=vm) == 240
-    assert value(registry, "snapd_snapshot_duration_seconds_bucket", vm=vm, le="300.0") == 1
-    assert value(registry, "snapd_snapshot_duration_seconds_bucket", vm=vm, le="120.0") == 0
+    assert value(registry, "snapd_snapshot_last_duration_seconds", vm=vm) == 240
+    assert value(registry, "snapd_snapshot_duration_seconds_count") == 1
+    assert value(registry, "snapd_snapshot_duration_seconds_sum") == 240
+    assert value(registry, "snapd_snapshot_duration_seconds_bucket", le="300.0") == 1
+    assert value(registry, "snapd_snapshot_duration_seconds_bucket", le="120.0") == 0
 
 
 @pytest.mark.parametrize("result", [Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT])
@@ -134,7 +136,8 @@ def test_a_failed_attempt_is_counted_under_its_result_and_leaves_last_success_al
     assert attempts(registry, result.value) == 1
     assert attempts(registry, "success") is None
     assert value(registry, "snapd_snapshot_last_success_timestamp_seconds", vm=str(VM)) is None
-    assert value(registry, "snapd_snapshot_duration_seconds_count", vm=str(VM)) is None
+    assert value(registry, "snapd_snapshot_last_duration_seconds", vm=str(VM)) is None
+    assert value(registry, "snapd_snapshot_duration_seconds_count") == 0
 
 
 def test_a_failure_before_anything_was_sent_counts_as_a_failed_attempt(
@@ -184,7 +187,7 @@ def test_dry_runs_and_interruptions_count_neither_as_attempts_nor_as_skips(
     counters = (
         families["snapd_snapshot_attempts"].samples + families["snapd_snapshot_skips"].samples
     )
-    assert all(sample.value == 0 for sample in counters if sample.name.endswith("_total"))
+    assert counters == []
 
 
 def test_restore_and_delete_outcomes_are_not_snapshot_attempts_but_update_the_snapshot(
@@ -268,19 +271,17 @@ def test_a_hold_is_one_while_active_and_zero_after(
     assert value(registry, "snapd_hold_active", vm=str(VM)) == 0
 
 
-def test_registering_vms_creates_zero_counters_and_an_inactive_hold(
+def test_registering_vms_exports_an_inactive_hold_and_no_counters_before_their_first_use(
     metrics: Metrics, registry: CollectorRegistry
 ) -> None:
     metrics.register_vms([VM, OTHER_VM])
 
     for vm in (VM, OTHER_VM):
-        for result in ("success", "failed", "unverified", "timeout"):
-            assert attempts(registry, result, vm) == 0
-        assert value(registry, "snapd_snapshot_skips_total", vm=str(vm), reason="held") == 0
+        assert series_for(registry, vm) == ["snapd_hold_active"]
         assert value(registry, "snapd_hold_active", vm=str(vm)) == 0
-        assert value(registry, "snapd_snapshot_duration_seconds_count", vm=str(vm)) == 0
-        assert value(registry, "snapd_snapshot_last_success_timestamp_seconds", vm=str(vm)) is None
-    assert value(registry, "snapd_snapshot_skips_total", vm=str(VM), reason="dry_run") is None
+    metrics.set_hold(VM, True)
+    metrics.register_vms([VM])
+    assert value(registry, "snapd_hold_active", vm=str(VM)) == 1  # registering again keeps it
 
 
 def test_forgetting_vms_removes_every_series_of_the_dropped_vms_only(
@@ -300,7 +301,8 @@ def test_forgetting_vms_removes_every_series_of_the_dropped_vms_only(
     assert series_for(registry, OTHER_VM) == []
     assert series_for(registry, VM) == kept_before
     metrics.register_vms([OTHER_VM])
-    assert attempts(registry, "success", OTHER_VM) == 0
+    assert attempts(registry, "success", OTHER_VM) is None
+    assert value(registry, "snapd_hold_active", vm=str(OTHER_VM)) == 0
 
 
 # -- the API observer ------------------------------------------------------------------
@@ -402,6 +404,11 @@ def test_every_contract_family_is_exposed_with_its_type_and_labels(metrics: Metr
     assert {
         label for sample in families["snapd_snapshot_attempts"].samples for label in sample.labels
     } == {"vm", "result"}
+    assert {
+        label
+        for sample in families["snapd_snapshot_duration_seconds"].samples
+        for label in sample.labels
+    } == {"le"}
     assert set(families["snapd_api_requests"].samples[0].labels) == {"method", "endpoint", "code"}
     assert set(families["snapd_api_retries"].samples[0].labels) == {"endpoint", "reason"}
 
@@ -411,11 +418,10 @@ def test_the_snapshot_duration_buckets_reach_one_hour(
 ) -> None:
     metrics.outcome(outcome(Result.SUCCESS, finished_at=START + timedelta(minutes=50)))
 
-    vm = str(VM)
     bucket = "snapd_snapshot_duration_seconds_bucket"
-    assert value(registry, bucket, vm=vm, le="2700.0") == 0
-    assert value(registry, bucket, vm=vm, le="3600.0") == 1
-    assert value(registry, bucket, vm=vm, le="+Inf") == 1
+    assert value(registry, bucket, le="2700.0") == 0
+    assert value(registry, bucket, le="3600.0") == 1
+    assert value(registry, bucket, le="+Inf") == 1
 
 
 def test_metrics_observe_both_outcomes_and_api_attempts(metrics: Metrics) -> None:
@@ -568,3 +574,91 @@ def test_stopping_releases_the_port_and_is_idempotent(server: MetricsServer) -> 
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+# -- fleet size ------------------------------------------------------------------------
+
+
+def a_day_of_a_fleet(metrics: Metrics, vm_ids: list[int]) -> None:
+    """What a daemon exports per VM after a day: every gauge, a success and a skip."""
+    metrics.register_vms(vm_ids)
+    metrics.restore_last_successes({vm: START - timedelta(days=1) for vm in vm_ids})
+    for vm in vm_ids:
+        metrics.set_policy_rpo(vm, 88200.0)
+        metrics.set_next_run(vm, START + timedelta(days=1))
+        metrics.set_backup_newest(vm, START - timedelta(days=3))
+        metrics.set_hold(vm, False)
+        metrics.outcome(outcome(Result.SUCCESS, virtual_machine_id=vm))
+        metrics.outcome(
+            outcome(
+                Result.SKIPPED,
+                virtual_machine_id=vm,
+                reason=Reason.SNAPSHOT_TOO_YOUNG.value,
+                action_id=None,
+            )
+        )
+    metrics.request_finished("GET", SNAPSHOT_PATH, "200", 0.2)
+
+
+def test_a_vm_costs_at_most_twelve_series_in_the_exposition(metrics: Metrics) -> None:
+    vm_ids = list(range(1_000_000, 1_000_200))
+    a_day_of_a_fleet(metrics, vm_ids)
+
+    per_vm: dict[str, int] = {}
+    for family in text_string_to_metric_families(metrics.exposition().decode()):
+        for sample in family.samples:
+            if "vm" in sample.labels:
+                per_vm[sample.labels["vm"]] = per_vm.get(sample.labels["vm"], 0) + 1
+
+    assert set(per_vm) == {str(vm) for vm in vm_ids}
+    assert max(per_vm.values()) <= 12
+
+
+def test_the_exposition_has_no_created_series(metrics: Metrics) -> None:
+    a_day_of_a_fleet(metrics, [VM, OTHER_VM])
+    metrics.request_retried(SNAPSHOT_PATH, "503")
+    metrics.notification_finished("webhook", "sent")
+
+    lines = metrics.exposition().decode().splitlines()
+
+    names = {line.split("{")[0].split(" ")[0] for line in lines if not line.startswith("#")}
+    assert [name for name in names if name.endswith("_created")] == []
+    assert "snapd_api_requests_total" in names  # the counters are there, without _created
+
+
+def test_the_exposition_shows_what_the_registry_holds_once_each(
+    metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    a_day_of_a_fleet(metrics, [VM, OTHER_VM])
+    metrics.snapshot_seen(OTHER_VM, None)
+
+    def samples(families: object) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
+        return sorted(
+            (sample.name, tuple(sorted(sample.labels.items())), sample.value)
+            for family in families  # type: ignore[attr-defined]
+            for sample in family.samples
+        )
+
+    exposed = samples(text_string_to_metric_families(metrics.exposition().decode()))
+    assert exposed == samples(registry.collect())
+    assert len(exposed) == len(set(exposed))
+
+
+def test_status_is_served_as_json_only_when_the_daemon_gives_a_view(
+    metrics: Metrics, readiness: Readiness, server: MetricsServer
+) -> None:
+    assert fetch(server.url + "/status")[0] == 404
+
+    with_view = MetricsServer(metrics, "127.0.0.1", 0, readiness, status=lambda: {"vms": []})
+    broken = MetricsServer(metrics, "127.0.0.1", 0, readiness, status=lambda: 1 / 0)
+    with_view.start()
+    broken.start()
+    try:
+        answered = fetch(with_view.url + "/status")
+        failed = fetch(broken.url + "/status")
+    finally:
+        with_view.stop()
+        broken.stop()
+
+    assert answered == (200, "application/json", b'{"vms":[]}')
+    assert failed[0] == 500

@@ -106,7 +106,8 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         parents=[config_option],
         help="run the daemon: snapshots on schedule, metrics on /metrics",
         description="Run the daemon: one job per VM on its schedule, catch-up of a missed "
-        "slot at start, refresh before expiry, /metrics, /healthz and /readyz. SIGHUP "
+        "slot found by a paced look at the fleet after start, refresh before expiry, "
+        "/metrics, /healthz, /readyz and /status (read by snapd status). SIGHUP "
         "reloads the policy (an invalid one is rejected and the old one stays); SIGTERM "
         "and SIGINT stop within seconds, leaving running actions recorded as pending for "
         "the next start. One daemon per state_dir: a second one exits 2 naming the first.",
@@ -120,8 +121,9 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         "--inventory-interval",
         type=duration,
         metavar="DURATION",
-        help="re-read every VM's snapshot and backups this often, e.g. 15m (default: "
-        "derived from the fleet size so that it uses at most a tenth of requests_per_minute)",
+        help="re-read every VM's snapshot (and a twelfth of the VMs' backups, in turn) this "
+        "often, e.g. 15m (default: derived from the fleet size so that it uses at most a "
+        "tenth of requests_per_minute)",
     )
     run.set_defaults(command="daemon")
 

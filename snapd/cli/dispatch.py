@@ -93,10 +93,16 @@ def _run_once(arguments: argparse.Namespace) -> int:
 
 
 def _run_status(arguments: argparse.Namespace) -> int:
-    from snapd.cli.commands.inspect import status
+    from snapd.cli.commands.status import status, status_from_daemon
+    from snapd.daemon.status_address import fetch_daemon_status
     from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client, open_ledger
 
     config = _load(arguments)
+    # A daemon on this state_dir already knows the fleet: ask it, not the API.
+    document = fetch_daemon_status(config.state_dir)
+    if document is not None:
+        with open_ledger(config, read_only_if_needed=True) as ledger:
+            return status_from_daemon(config, document, ledger, utc_now())
     client = build_client(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
     try:
         with open_ledger(config, read_only_if_needed=True) as ledger:

@@ -1,7 +1,8 @@
 """``snapd run``: the long-running service around the pipeline.
 
 Start: open the ledger, restore metrics from it, serve /metrics, add a job per VM, resume
-pending actions and catch up on a missed slot. Then wait for signals: SIGHUP reloads the
+pending actions, then look at the fleet once (paced, after readiness) and catch up on a
+missed slot. Then wait for signals: SIGHUP reloads the
 policy (the old one stays if the new one is invalid), SIGTERM and SIGINT stop taking new
 slots, let a create being sent finish, leave waits pending in the ledger and exit 0.
 A job may fail; the daemon may not.
@@ -22,14 +23,20 @@ from structlog.contextvars import bound_contextvars
 from snapd.clock import monotonic
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon import systemd
-from snapd.daemon.catch_up import catch_up_needed
-from snapd.daemon.inventory import FleetInventory, request_spacing, schedule_inventory
+from snapd.daemon.catch_up import CatchUp
+from snapd.daemon.inventory import (
+    STARTUP_BUDGET_SHARE,
+    FleetInventory,
+    request_spacing,
+    schedule_inventory,
+)
 from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
-from snapd.daemon.startup import log_start, publish_policies, schedule_startup_runs
+from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
+from snapd.daemon.status_address import FleetStatus
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
 from snapd.runtime import Runtime, Services
@@ -94,6 +101,9 @@ class Daemon:
         self._wedged_reported: set[int] = set()
         self._started = False
         self.server: MetricsServer | None = None
+        self.fleet_status = FleetStatus(
+            config.state_dir, lambda: self.config.vms, self.metrics, self.clock.now
+        )
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -113,9 +123,14 @@ class Daemon:
     def _run(self, run_for: float | None, announce: Callable[[str], None] | None) -> None:
         try:
             self.server = MetricsServer(
-                self.metrics, self.metrics_host, self.metrics_port, ready=self.readiness
+                self.metrics,
+                self.metrics_host,
+                self.metrics_port,
+                ready=self.readiness,
+                status=self.fleet_status,
             )
             self.server.start()
+            self.fleet_status.publish(self.server.url)
             if announce is not None:
                 announce(self.server.url)
             self._restore_from_ledger()
@@ -123,8 +138,8 @@ class Daemon:
             self._started = True
             self._publish_next_runs()
             log_start(self.config_path, self.config, self.scheduler, self.server.url, self.dry_run)
-            schedule_startup_runs(self.runtime.ledger, self.scheduler, self.config.vms)
-            self._start_inventory()
+            resuming = schedule_resumes(self.runtime.ledger, self.scheduler, self.config.vms)
+            self._start_inventory(resuming)
             self.metrics.config_reloaded(True, self.clock.now())
             systemd.ready(f"watching {len(self.config.vms)} virtual machine(s)")
             watchdog = systemd.Watchdog(self.healthy)
@@ -163,6 +178,7 @@ class Daemon:
         self.unfinished = self.jobs.wait_idle(stop_timeout)
         self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
+            self.fleet_status.withdraw()
             self.server.stop()
         if not self.unfinished:
             # A job stuck in a request still uses the client and the ledger; the process
@@ -242,10 +258,6 @@ class Daemon:
                 log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 return
             try:
-                if purpose == "catch_up" and not catch_up_needed(
-                    self.runtime.client, self.runtime.ledger, self.observer, policy, slot
-                ):
-                    return
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 self.notifier.slot_started(policy, slot, self.dry_run)
                 self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
@@ -254,14 +266,19 @@ class Daemon:
             finally:
                 self._publish_next_run(virtual_machine_id)
 
-    def _start_inventory(self) -> None:
+    def _start_inventory(self, resuming: set[int]) -> None:
+        """The periodic inventory; its first pass is the start-up look (catch-up)."""
+        requests_per_minute = self.config.api.requests_per_minute
         inventory = FleetInventory(
             self.runtime.client,
             self.observer,
             self.metrics,
             lambda: self.config.vms,
             self.stop_event,
-            request_spacing(self.config.api.requests_per_minute),
+            request_spacing(requests_per_minute),
+            startup=CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now()),
+            startup_spacing=request_spacing(requests_per_minute, STARTUP_BUDGET_SHARE),
+            machines=self.fleet_status.machines,
         )
         schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)
 

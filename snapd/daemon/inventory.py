@@ -3,16 +3,22 @@
 Between two slots the exported snapshot series would otherwise only change when snapd
 itself acts, so a snapshot taken or deleted by hand, or one that expired, would stay
 invisible until the next slot. A pass lists the account's VMs in one request, then reads
-each listed VM's snapshot and Hostinger backups. It paces itself so that it never takes
-more than a tenth of the request budget, and the interval between passes follows from
-the fleet size and ``requests_per_minute`` (the daemon's ``--inventory-interval``
-overrides it).
+each listed VM's snapshot, and the Hostinger backups of a few VMs in turn (backups are
+weekly: every VM's come round once in ``BACKUP_ROTATION_PASSES`` passes). It paces itself
+so that it never takes more than a tenth of the request budget, and the interval between
+passes follows from the fleet size and ``requests_per_minute`` (the daemon's
+``--inventory-interval`` overrides it).
+
+The first pass is the daemon's start-up look at the fleet: it may use half the budget
+(``STARTUP_BUDGET_SHARE``), so that due slots are never starved by it, and hands each
+snapshot it reads to the start-up hook (catch-up of a missed slot). Until a pass has
+listed the VMs, the next one is the start-up look again.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -22,26 +28,35 @@ import structlog
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.durations import format_duration
 from snapd.daemon.scheduler import SlotScheduler
-from snapd.hostinger import ApiError, HostingerClient
+from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, VirtualMachine
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
 
 log = structlog.get_logger("snapd.daemon")
 
 #: The inventory may use at most 1/BUDGET_SHARE of the request budget.
 BUDGET_SHARE = 10
+#: The start-up look may use at most 1/STARTUP_BUDGET_SHARE of it.
+STARTUP_BUDGET_SHARE = 2
+#: Every VM's backups are read once in this many passes.
+BACKUP_ROTATION_PASSES = 12
 #: Passes closer together than this add requests but no useful freshness for alerts
 #: whose shortest ``for`` is minutes.
 MINIMUM_INTERVAL = timedelta(minutes=5)
 
 
+def backups_per_pass(fleet_size: int) -> int:
+    """How many VMs' backups a pass reads: the whole fleet over the rotation."""
+    return -(-fleet_size // BACKUP_ROTATION_PASSES)
+
+
 def requests_per_pass(fleet_size: int) -> int:
-    """One list of the account's VMs, then a snapshot read and a backups read per VM."""
-    return 1 + 2 * fleet_size
+    """One list of the account's VMs, a snapshot read per VM, and the rotation's backups."""
+    return 1 + fleet_size + backups_per_pass(fleet_size)
 
 
-def request_spacing(requests_per_minute: int) -> float:
-    """Seconds between two inventory requests so that they use a tenth of the budget."""
-    return 60.0 * BUDGET_SHARE / requests_per_minute
+def request_spacing(requests_per_minute: int, share: int = BUDGET_SHARE) -> float:
+    """Seconds between two inventory requests so that they use 1/``share`` of the budget."""
+    return 60.0 * share / requests_per_minute
 
 
 def inventory_interval(fleet_size: int, requests_per_minute: int) -> timedelta:
@@ -61,9 +76,31 @@ class SnapshotListener(Protocol):
         """How many outcomes the VM had so far (a read overlapping one is dropped)."""
         ...
 
+    def token_refused(self, error: ApiError) -> None:
+        """The API refused the token (one report for the fleet, not one per VM)."""
+        ...
+
 
 class BackupListener(Protocol):
     def set_backup_newest(self, virtual_machine_id: int, moment: datetime | None) -> None: ...
+
+
+class StartupHook(Protocol):
+    """Hears the start-up look at each policy VM the account lists.
+
+    ``known`` is False when the snapshot could not be read (``snapshot`` is then None).
+    Returns True when it scheduled a run (which makes an expiry refresh needless).
+    """
+
+    def __call__(
+        self, policy: VirtualMachinePolicy, snapshot: SnapshotState | None, known: bool
+    ) -> bool: ...
+
+
+class MachineListener(Protocol):
+    """Hears the account's VM list of each pass (what ``status`` shows as STATE)."""
+
+    def machines_listed(self, machines: Sequence[VirtualMachine]) -> None: ...
 
 
 @dataclass
@@ -76,7 +113,7 @@ class PassSummary:
 
 
 class FleetInventory:
-    """Reads every policy VM's snapshot and backups, pacing its requests.
+    """Reads every policy VM's snapshot, and a few VMs' backups, pacing its requests.
 
     Args:
         client: the daemon's API client (so the shared budget applies as well).
@@ -85,9 +122,12 @@ class FleetInventory:
         policies: returns the current policies (a reload may change them between passes).
         stop: set when the daemon stops; a pass then ends at once.
         spacing: seconds to wait between two requests.
+        startup: called for each VM in the start-up look (the first pass that lists).
+        startup_spacing: the spacing of the start-up look (default ``spacing``).
+        machines: receives the account's VM list of each pass.
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - collaborators, each named
         self,
         client: HostingerClient,
         listener: SnapshotListener,
@@ -95,6 +135,10 @@ class FleetInventory:
         policies: Callable[[], Iterable[VirtualMachinePolicy]],
         stop: threading.Event,
         spacing: float,
+        *,
+        startup: StartupHook | None = None,
+        startup_spacing: float | None = None,
+        machines: MachineListener | None = None,
     ) -> None:
         self.client = client
         self.listener = listener
@@ -102,6 +146,11 @@ class FleetInventory:
         self.policies = policies
         self.stop = stop
         self.spacing = spacing
+        self.startup = startup
+        self.startup_spacing = spacing if startup_spacing is None else startup_spacing
+        self.machines = machines
+        self._looked = startup is None  # the start-up look is still to come
+        self._backup_cursor = 0
 
     def __call__(self) -> None:
         """A scheduler job: one pass."""
@@ -111,45 +160,85 @@ class FleetInventory:
         """One pass over the fleet; API errors are logged and counted, never raised."""
         summary = PassSummary()
         try:
-            listed = {machine.id for machine in self.client.list_virtual_machines()}
+            machines = self.client.list_virtual_machines()
+        except AuthenticationError as error:
+            self.listener.token_refused(error)
+            summary.failed += 1
+            return summary
         except ApiError as error:
             log.warning("inventory_failed", error=str(error))
             summary.failed += 1
             return summary
-        for policy in list(self.policies()):
+        if self.machines is not None:
+            self.machines.machines_listed(machines)
+        listed = {machine.id for machine in machines}
+        startup, self._looked = not self._looked, True
+        spacing = self.startup_spacing if startup else self.spacing
+        policies = list(self.policies())
+        backups = self._backup_turn(policies)
+        for policy in policies:
             if policy.id not in listed:
                 # Gone from the account, and its snapshot with it.
                 log.warning("inventory_vm_missing", vm=policy.id)
                 self.listener.snapshot_seen(policy.id, None)
                 summary.missing += 1
                 continue
-            if not self._pause():
+            if not self._pause(spacing):
                 break
-            self._read_snapshot(policy.id, summary)
-            if not self._pause():
+            if not self._read_snapshot(policy, summary, startup):
                 break
-            self._read_backups(policy.id, summary)
-        log.info("inventory_done", **vars(summary))
+            if policy.id in backups:
+                if not self._pause(spacing):
+                    break
+                self._read_backups(policy.id, summary)
+        log.info("inventory_done", startup=startup, **vars(summary))
         return summary
 
-    def _pause(self) -> bool:
-        """Wait ``spacing``; False when the daemon is stopping."""
-        return not self.stop.wait(self.spacing) if self.spacing > 0 else not self.stop.is_set()
+    def _backup_turn(self, policies: list[VirtualMachinePolicy]) -> set[int]:
+        """The VMs whose backups this pass reads; the next pass goes on from there."""
+        if not policies:
+            return set()
+        count = backups_per_pass(len(policies))
+        start = self._backup_cursor % len(policies)
+        self._backup_cursor = start + count
+        turn = policies[start : start + count]
+        turn += policies[: max(0, start + count - len(policies))]
+        return {policy.id for policy in turn}
 
-    def _read_snapshot(self, virtual_machine_id: int, summary: PassSummary) -> None:
+    def _pause(self, spacing: float) -> bool:
+        """Wait ``spacing``; False when the daemon is stopping."""
+        return not self.stop.wait(spacing) if spacing > 0 else not self.stop.is_set()
+
+    def _read_snapshot(
+        self, policy: VirtualMachinePolicy, summary: PassSummary, startup: bool
+    ) -> bool:
+        """Read and report one VM's snapshot; False when the pass should end here."""
+        virtual_machine_id = policy.id
         outcomes_before = self.listener.outcome_count(virtual_machine_id)
         try:
             snapshot = snapshot_state(self.client.get_snapshot(virtual_machine_id))
+        except AuthenticationError as error:
+            # Every further read would be refused alike; the next pass tries again (and is
+            # the start-up look again, when this one was).
+            self.listener.token_refused(error)
+            summary.failed += 1
+            self._looked = self._looked and not startup
+            return False
         except ApiError as error:
             log.warning("inventory_snapshot_failed", vm=virtual_machine_id, error=str(error))
             summary.failed += 1
-            return
+            if startup and self.startup is not None:
+                self.startup(policy, None, False)
+            return True
         summary.read += 1
         if self.listener.outcome_count(virtual_machine_id) != outcomes_before:
             # A run finished while the answer was on its way: what it reported is newer.
-            return
+            return True
         self.listener.snapshot_seen(virtual_machine_id, snapshot)
+        if startup and self.startup is not None and self.startup(policy, snapshot, True):
+            return True  # the run about to start replaces the snapshot anyway
         self.listener.consider_refresh(virtual_machine_id, snapshot)
+        return True
 
     def _read_backups(self, virtual_machine_id: int, summary: PassSummary) -> None:
         try:

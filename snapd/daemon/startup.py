@@ -1,4 +1,4 @@
-"""What the daemon does once at start: the runs it owes, the RPO gauges, the start report."""
+"""What the daemon does once at start: the resumes it owes, the RPO gauges, the start report."""
 
 from __future__ import annotations
 
@@ -19,18 +19,23 @@ from snapd.metrics import Metrics
 log = structlog.get_logger("snapd.daemon")
 
 
-def schedule_startup_runs(
+def schedule_resumes(
     ledger: Ledger, scheduler: SlotScheduler, policies: Sequence[VirtualMachinePolicy]
-) -> None:
-    """Resume pending actions; look at every other VM once (catch-up, expiry refresh)."""
-    pending = {item.virtual_machine_id: item for item in ledger.pending()}
-    for policy in policies:
-        if policy.id in pending:
-            log.info("resume_scheduled", vm=policy.id, action_id=pending[policy.id].action_id)
-            scheduler.run_soon(policy.id, pending[policy.id].slot, "resume")
+) -> set[int]:
+    """Resume each pending action at once; return the VMs being resumed.
+
+    Every other VM is looked at by the inventory's first pass (see ``CatchUp``), paced
+    within the request budget rather than all at once.
+    """
+    known = {policy.id for policy in policies}
+    resuming = set()
+    for item in ledger.pending():
+        if item.virtual_machine_id not in known:
             continue
-        slot = scheduler.last_slot(policy.id, policy.catch_up)
-        scheduler.run_soon(policy.id, slot, "catch_up")
+        log.info("resume_scheduled", vm=item.virtual_machine_id, action_id=item.action_id)
+        scheduler.run_soon(item.virtual_machine_id, item.slot, "resume")
+        resuming.add(item.virtual_machine_id)
+    return resuming
 
 
 def publish_policies(metrics: Metrics, policies: Sequence[VirtualMachinePolicy]) -> None:

@@ -11,26 +11,37 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 from snapd import __version__
 from snapd.hostinger.endpoints import ENDPOINTS
 from snapd.hostinger.observer import RETRY_REASONS
-from snapd.metrics.series import VirtualMachineSeries
+from snapd.metrics.series import VirtualMachineTable
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
 
 __all__ = ["API_DURATION_BUCKETS", "SKIP_REASONS", "SNAPSHOT_DURATION_BUCKETS", "Metrics"]
+
+# A ``_created`` series per counter and histogram doubles their series and says nothing a
+# restart does not; prometheus_client's switch is process-wide and read when samples are
+# collected, so it is set here, before any snapd metric exists.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: A snapshot takes minutes; action_timeout defaults to 30 minutes, so the top is 1 h.
 SNAPSHOT_DURATION_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0)
 #: One HTTP attempt; the client's timeout is 30 s by default.
 API_DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
-#: The reasons a decision can skip a slot with (pre-initialised per VM, so that the first
-#: skip is visible to ``increase()``). ``create`` is not a skip and a dry run is not one.
+#: The reasons a decision can skip a slot with. ``create`` is not a skip and a dry run is
+#: not one.
 SKIP_REASONS = tuple(
     reason.value for reason in Reason if reason not in (Reason.CREATE, Reason.DRY_RUN)
 )
@@ -67,6 +78,9 @@ class Metrics:
     client's ``ApiObserver`` (one call per HTTP attempt and per retry). All methods are
     thread-safe and quick; they never raise for odd input.
 
+    Per-VM series live in one ``VirtualMachineTable`` (fast to scrape at fleet size);
+    counters per result or reason appear with their first count, never pre-created.
+
     Args:
         registry: where the metrics are registered; a new ``CollectorRegistry`` when None
             (the process-wide default registry is never used, so tests stay independent).
@@ -79,65 +93,47 @@ class Metrics:
         self._authentication_ok = True
 
         registry = self.registry
-        self.attempts = VirtualMachineSeries(
-            Counter(
-                "snapd_snapshot_attempts_total",
-                "Snapshot slots that tried to create a snapshot, by result.",
-                ["vm", "result"],
-                registry=registry,
-            )
+        self.table = table = VirtualMachineTable()
+        self.attempts = table.counter(
+            "snapd_snapshot_attempts",
+            "Snapshot slots that tried to create a snapshot, by result.",
+            "result",
         )
-        self.skips = VirtualMachineSeries(
-            Counter(
-                "snapd_snapshot_skips_total",
-                "Snapshot slots a guard skipped, by the decision's reason.",
-                ["vm", "reason"],
-                registry=registry,
-            )
+        self.skips = table.counter(
+            "snapd_snapshot_skips",
+            "Snapshot slots a guard skipped, by the decision's reason.",
+            "reason",
         )
-        self.duration = VirtualMachineSeries(
-            Histogram(
-                "snapd_snapshot_duration_seconds",
-                "Seconds from the start of a successful slot to its verified snapshot.",
-                ["vm"],
-                buckets=SNAPSHOT_DURATION_BUCKETS,
-                registry=registry,
-            )
+        self.last_duration = table.gauge(
+            "snapd_snapshot_last_duration_seconds",
+            "Seconds the VM's last successful slot took, from its start to the verified snapshot.",
         )
-        self.last_success = self._vm_gauge(
+        self.last_success = table.gauge(
             "snapd_snapshot_last_success_timestamp_seconds",
             "When the last verified snapshot finished.",
         )
-        self.created = self._vm_gauge(
+        self.created = table.gauge(
             "snapd_snapshot_created_timestamp_seconds", "created_at of the VM's current snapshot."
         )
-        self.expiry = self._vm_gauge(
+        self.expiry = table.gauge(
             "snapd_snapshot_expiry_timestamp_seconds", "expires_at of the VM's current snapshot."
         )
-        self.present = self._vm_gauge("snapd_snapshot_present", "1 when the VM has a snapshot.")
-        self.next_run = self._vm_gauge(
-            "snapd_next_run_timestamp_seconds", "The next scheduled slot."
-        )
-        self.backup_newest = self._vm_gauge(
+        self.present = table.gauge("snapd_snapshot_present", "1 when the VM has a snapshot.")
+        self.next_run = table.gauge("snapd_next_run_timestamp_seconds", "The next scheduled slot.")
+        self.backup_newest = table.gauge(
             "snapd_backup_newest_timestamp_seconds", "created_at of the newest Hostinger backup."
         )
-        self.hold = self._vm_gauge("snapd_hold_active", "1 while an operator hold is active.")
-        self.rpo = self._vm_gauge(
+        self.hold = table.gauge("snapd_hold_active", "1 while an operator hold is active.")
+        self.rpo = table.gauge(
             "snapd_policy_rpo_seconds",
             "The oldest the restore point may be: longest slot gap + jitter + action_timeout.",
         )
-        self._per_vm: tuple[VirtualMachineSeries[Any], ...] = (
-            self.attempts,
-            self.skips,
-            self.duration,
-            self.last_success,
-            self.created,
-            self.expiry,
-            self.present,
-            self.next_run,
-            self.backup_newest,
-            self.hold,
-            self.rpo,
+        registry.register(table)
+        self.duration = Histogram(
+            "snapd_snapshot_duration_seconds",
+            "Seconds from the start of a successful slot to its verified snapshot (all VMs).",
+            buckets=SNAPSHOT_DURATION_BUCKETS,
+            registry=registry,
         )
         self.api_requests = Counter(
             "snapd_api_requests_total",
@@ -183,30 +179,22 @@ class Metrics:
         )
         build.labels(__version__).set(1)
 
-    def _vm_gauge(self, name: str, documentation: str) -> VirtualMachineSeries[Gauge]:
-        return VirtualMachineSeries(Gauge(name, documentation, ["vm"], registry=self.registry))
-
     # -- the VM set ---------------------------------------------------------------------
 
     def register_vms(self, virtual_machine_ids: Iterable[int]) -> None:
-        """Create each VM's counters at 0 and its hold at 0, so dashboards see zeros.
+        """Export an inactive hold for each VM that has no hold series yet.
 
-        Attempts get every result, skips every decision reason, and the duration
-        histogram its empty buckets. Series that have no meaningful zero (timestamps) stay
-        absent until a value is known. Calling it again is harmless.
+        Counters are not pre-created: a VM's count of a result or reason appears with its
+        first increment (the alerts see a new series as an increase). Series without a
+        meaningful zero (timestamps) stay absent until a value is known. Calling it again
+        is harmless.
         """
         for virtual_machine_id in virtual_machine_ids:
-            for result in ATTEMPT_RESULTS:
-                self.attempts.labels(virtual_machine_id, result.value)
-            for reason in SKIP_REASONS:
-                self.skips.labels(virtual_machine_id, reason)
-            self.duration.labels(virtual_machine_id)
-            self.hold.labels(virtual_machine_id)
+            self.hold.set_default(virtual_machine_id, 0)
 
     def forget_vms(self, keep: set[int]) -> None:
         """Remove every per-VM series whose VM is not in ``keep`` (a reload dropped it)."""
-        for metric in self._per_vm:
-            metric.forget(keep)
+        self.table.forget(keep)
         with self._lock:
             for virtual_machine_id in [vm for vm in self._last_successes if vm not in keep]:
                 del self._last_successes[virtual_machine_id]
@@ -233,13 +221,15 @@ class Metrics:
                 self.snapshot_seen(vm, outcome.new_snapshot)
             return
         if outcome.result in ATTEMPT_RESULTS:
-            self.attempts.labels(vm, outcome.result.value).inc()
+            self.attempts.inc(vm, outcome.result.value)
         elif outcome.result is Result.SKIPPED:
             reason = outcome.reason if outcome.reason in _KNOWN_SKIP_REASONS else _OTHER
-            self.skips.labels(vm, reason).inc()
+            self.skips.inc(vm, reason)
         if outcome.result is Result.SUCCESS:
             self._set_last_success(vm, _timestamp(outcome.finished_at))
-            self.duration.labels(vm).observe(max(outcome.seconds, 0.0))
+            seconds = max(outcome.seconds, 0.0)
+            self.duration.observe(seconds)
+            self.last_duration.set(vm, seconds)
             if outcome.new_snapshot is not None:
                 self.snapshot_seen(vm, outcome.new_snapshot)
 
@@ -250,14 +240,14 @@ class Metrics:
         timestamp series are removed rather than set to 0, which would read as 1970.
         """
         vm = virtual_machine_id
-        self.present.labels(vm).set(0 if snapshot is None else 1)
+        self.present.set(vm, 0 if snapshot is None else 1)
         created = snapshot.created_at if snapshot is not None else None
         expires = snapshot.expires_at if snapshot is not None else None
         for metric, moment in ((self.created, created), (self.expiry, expires)):
             if moment is None:
                 metric.remove(vm)
             else:
-                metric.labels(vm).set(_timestamp(moment))
+                metric.set(vm, _timestamp(moment))
 
     def api_unauthorized(self) -> None:
         """The API refused the token."""
@@ -290,24 +280,24 @@ class Metrics:
         if moment is None:
             self.next_run.remove(virtual_machine_id)
         else:
-            self.next_run.labels(virtual_machine_id).set(_timestamp(moment))
+            self.next_run.set(virtual_machine_id, _timestamp(moment))
 
     def set_hold(self, virtual_machine_id: int, active: bool) -> None:
-        self.hold.labels(virtual_machine_id).set(1 if active else 0)
+        self.hold.set(virtual_machine_id, 1 if active else 0)
 
     def set_policy_rpo(self, virtual_machine_id: int, seconds: float | None) -> None:
         """The VM's recovery point objective; None (a schedule without slots) removes it."""
         if seconds is None:
             self.rpo.remove(virtual_machine_id)
         else:
-            self.rpo.labels(virtual_machine_id).set(seconds)
+            self.rpo.set(virtual_machine_id, seconds)
 
     def set_backup_newest(self, virtual_machine_id: int, moment: datetime | None) -> None:
         """The newest Hostinger backup of the VM; None (no backup) removes the series."""
         if moment is None:
             self.backup_newest.remove(virtual_machine_id)
         else:
-            self.backup_newest.labels(virtual_machine_id).set(_timestamp(moment))
+            self.backup_newest.set(virtual_machine_id, _timestamp(moment))
 
     def notification_finished(self, kind: str, result: str) -> None:
         """Count one notification (the delivery worker's counter)."""
@@ -335,8 +325,14 @@ class Metrics:
             return self._authentication_ok
 
     def exposition(self) -> bytes:
-        """The registry in the Prometheus text format (version 0.0.4)."""
-        return generate_latest(self.registry)
+        """The registry in the Prometheus text format (version 0.0.4).
+
+        The per-VM table renders itself (the bulk of the series, in a few milliseconds at
+        a thousand VMs); ``generate_latest`` renders the rest of the registry.
+        """
+        with self.table.hidden():
+            rest = generate_latest(self.registry)
+        return rest + self.table.render().encode()
 
     def _set_last_success(self, virtual_machine_id: int, seconds: float) -> None:
         with self._lock:
@@ -344,7 +340,7 @@ class Metrics:
             if previous is not None and previous >= seconds:
                 return
             self._last_successes[virtual_machine_id] = seconds
-            self.last_success.labels(virtual_machine_id).set(seconds)
+            self.last_success.set(virtual_machine_id, seconds)
 
     def _set_authentication(self, ok: bool) -> None:
         with self._lock:

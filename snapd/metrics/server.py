@@ -1,7 +1,9 @@
-"""The HTTP endpoint: /metrics for Prometheus, /healthz and /readyz for supervisors."""
+"""The HTTP endpoint: /metrics for Prometheus, /healthz and /readyz for supervisors, and
+/status (the daemon's view of the fleet as JSON) for ``snapd status``."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Callable
@@ -17,8 +19,11 @@ __all__ = ["MetricsServer", "MetricsServerError", "Readiness"]
 
 #: Returns (ready, reason); the reason says why not, e.g. "the API refused the token".
 Readiness = Callable[[], tuple[bool, str]]
+#: Returns the /status document, JSON-serialisable.
+StatusView = Callable[[], Any]
 
 _TEXT = "text/plain; charset=utf-8"
+_JSON = "application/json"
 
 
 class MetricsServerError(Exception):
@@ -32,11 +37,18 @@ def _display(host: str, port: int) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], metrics: Metrics, ready: Readiness) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        metrics: Metrics,
+        ready: Readiness,
+        status: StatusView | None,
+    ) -> None:
         # An IPv6 literal needs an IPv6 socket; the class attribute is read by bind.
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.metrics = metrics
         self.ready = ready
+        self.status = status
         super().__init__(address, _Handler)
 
 
@@ -67,6 +79,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _TEXT, b"metrics failed\n", send_body)
                 return
             self._send(HTTPStatus.OK, CONTENT_TYPE_PLAIN_0_0_4, body, send_body)
+        elif path == "/status" and self.server.status is not None:
+            try:
+                body = json.dumps(self.server.status(), separators=(",", ":")).encode()
+            except Exception:  # the view must not take the endpoint down either
+                self._send(HTTPStatus.INTERNAL_SERVER_ERROR, _TEXT, b"status failed\n", send_body)
+                return
+            self._send(HTTPStatus.OK, _JSON, body, send_body)
         elif path == "/healthz":
             self._send(HTTPStatus.OK, _TEXT, b"ok\n", send_body)
         elif path == "/readyz":
@@ -103,7 +122,8 @@ class MetricsServer:
     Routes (GET and HEAD): ``/metrics`` is the Prometheus text format 0.0.4;
     ``/healthz`` answers 200 ``ok`` whenever the process serves (liveness);
     ``/readyz`` answers 200 ``ready`` when ``ready()`` says so, otherwise 503 and
-    ``not ready: <reason>``; anything else is 404. No per-request log lines.
+    ``not ready: <reason>``; ``/status`` is the JSON from ``status()`` when one is
+    given; anything else is 404. No per-request log lines.
 
     Args:
         metrics: what /metrics exposes.
@@ -111,13 +131,22 @@ class MetricsServer:
         port: the port to bind; 0 picks a free one (see ``port`` after ``start``).
         ready: called on every /readyz; returns (ready, reason). An exception counts as
             not ready.
+        status: called on every /status; None leaves /status out (404).
     """
 
-    def __init__(self, metrics: Metrics, host: str, port: int, ready: Readiness) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        host: str,
+        port: int,
+        ready: Readiness,
+        status: StatusView | None = None,
+    ) -> None:
         self.metrics = metrics
         self.host = host
         self._requested_port = port
         self.ready = ready
+        self.status = status
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -133,7 +162,9 @@ class MetricsServer:
             raise RuntimeError("the metrics server is already running")
         address = _display(self.host, self._requested_port)
         try:
-            server = _Server((self.host, self._requested_port), self.metrics, self.ready)
+            server = _Server(
+                (self.host, self._requested_port), self.metrics, self.ready, self.status
+            )
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__
             raise MetricsServerError(
