@@ -23,7 +23,7 @@ from snapd.config.credentials import CredentialError, Token, load_token
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger, LedgerError
+from snapd.ledger import Ledger, LedgerError, SqliteLedger
 from snapd.ledger.connection import can_write
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
@@ -60,8 +60,8 @@ def open_ledger(config: Config, *, read_only_if_needed: bool = False) -> Ledger:
     """
     try:
         if read_only_if_needed and not can_write(config.state_dir):
-            return Ledger.open_read_only(config.state_dir)
-        return Ledger.open(config.state_dir)
+            return SqliteLedger.open_read_only(config.state_dir)
+        return SqliteLedger.open(config.state_dir)
     except LedgerError as error:
         raise UsageError(str(error)) from None
 
