@@ -10,20 +10,25 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 
 from __future__ import annotations
 
+import importlib
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.credentials import CredentialError, Token, load_token
+from snapd.config.ledger import load_ledger_password
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger, LedgerError, SqliteLedger
+from snapd.ledger.advisory import ConnectionSettings
 from snapd.ledger.connection import can_write
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
@@ -34,7 +39,13 @@ from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.wait import PollSettings
 
+if TYPE_CHECKING:
+    from snapd.ledger.leadership import Leadership
+    from snapd.ledger.postgres import Fence
+
 log = structlog.get_logger("snapd.runtime")
+
+LEADERSHIP_RETRY_VARIABLE = "SNAPD_LEADERSHIP_RETRY_SECONDS"
 
 #: How long a command line keeps retrying a read whose connection cannot be made: an
 #: operator at a terminal wants "connection refused" in seconds, not after minutes.
@@ -52,18 +63,83 @@ class UsageError(Exception):
         self.lines = (message, *more)
 
 
-def open_ledger(config: Config, *, read_only_if_needed: bool = False) -> Ledger:
-    """Open the ledger under ``state_dir``; raise ``UsageError``.
+def open_ledger(
+    config: Config, *, read_only_if_needed: bool = False, fence: Fence | None = None
+) -> Ledger:
+    """Open the policy's ledger: SQLite under ``state_dir`` or the shared PostgreSQL;
+    raise ``UsageError``.
 
     ``read_only_if_needed`` (``status``, ``history``): when this process cannot write
-    there, open the existing ledger read-only and create nothing.
+    under ``state_dir``, open the existing SQLite ledger read-only and create nothing.
+    ``fence`` (the daemon's leadership) guards a shared ledger's pending rows.
     """
     try:
+        if config.ledger.shared:
+            postgres = _postgres("snapd.ledger.postgres")
+            return postgres.PostgresLedger.open(ledger_connection(config), fence)  # type: ignore[no-any-return]
         if read_only_if_needed and not can_write(config.state_dir):
             return SqliteLedger.open_read_only(config.state_dir)
         return SqliteLedger.open(config.state_dir)
     except LedgerError as error:
         raise UsageError(str(error)) from None
+
+
+def ledger_connection(config: Config, application_name: str = "snapd") -> ConnectionSettings:
+    """How to reach the shared ledger, its password looked up; raise ``UsageError``."""
+    assert config.ledger.dsn is not None  # the policy refuses postgresql without one
+    try:
+        password = load_ledger_password(config.ledger)
+    except CredentialError as error:
+        raise UsageError(str(error)) from None
+    return ConnectionSettings(config.ledger.dsn, password, application_name)
+
+
+def operation_locks(config: Config) -> VirtualMachineLocks:
+    """The per-VM operation locks: files in ``state_dir``, or advisory locks in the shared
+    ledger's database (so that hosts exclude each other too)."""
+    if config.ledger.shared:
+        module = _postgres("snapd.ledger.advisory_locks")
+        locks: VirtualMachineLocks = module.AdvisoryVirtualMachineLocks(ledger_connection(config))
+        return locks
+    return VirtualMachineLocks(config.state_dir)
+
+
+def build_leadership(
+    config: Config, on_change: Callable[[bool], None], on_error: Callable[[], None]
+) -> Leadership | None:
+    """The daemon's claim on its fleet's leadership, not started; None for SQLite (a
+    single instance always leads). ``$SNAPD_LEADERSHIP_RETRY_SECONDS`` shortens the
+    standby's retry interval (default 2 s; tests use less)."""
+    if not config.ledger.shared:
+        return None
+    module = _postgres("snapd.ledger.leadership")
+    retry = os.environ.get(LEADERSHIP_RETRY_VARIABLE, "")
+    try:
+        seconds = float(retry) if retry else module.RETRY_SECONDS
+    except ValueError:
+        raise UsageError(f"{LEADERSHIP_RETRY_VARIABLE}: expected seconds, got {retry!r}") from None
+    leadership: Leadership = module.Leadership(
+        ledger_connection(config, "snapd leadership"),
+        config.ledger.fleet,
+        retry_seconds=max(0.1, seconds),
+        check_seconds=min(module.CHECK_SECONDS, max(0.1, seconds)),
+        on_change=on_change,
+        on_error=on_error,
+    )
+    return leadership
+
+
+def _postgres(module: str) -> Any:
+    """Import a module of the PostgreSQL backend; ``UsageError`` without psycopg."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        if error.name is None or not error.name.startswith("psycopg"):
+            raise
+        raise UsageError(
+            "ledger.backend: postgresql needs psycopg; "
+            "install it with: pip install 'hostinger-snapd[postgresql]'"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -238,7 +314,7 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
         except UsageError:
             client.close()
             raise
-    locks = VirtualMachineLocks(config.state_dir)
+    locks = operation_locks(config)
     engine = Engine(
         client, ledger, locks, chosen_clock, observer=observer, poll=poll, should_stop=should_stop
     )

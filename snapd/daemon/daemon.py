@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -25,14 +26,19 @@ from snapd.daemon import systemd
 from snapd.daemon.catch_up import catch_up_needed
 from snapd.daemon.inventory import FleetInventory, request_spacing, schedule_inventory
 from snapd.daemon.jobs import RunningJobs
+from snapd.daemon.leader import LeaderRole
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_startup_runs
+from snapd.ledger import LedgerError, NotLeaderError
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
 from snapd.runtime import Runtime, Services
+
+if TYPE_CHECKING:
+    from snapd.ledger.leadership import Leadership
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -94,6 +100,8 @@ class Daemon:
         self._wedged_reported: set[int] = set()
         self._started = False
         self.server: MetricsServer | None = None
+        self.leadership: Leadership | None = None
+        self.leader_role = LeaderRole()
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -119,6 +127,8 @@ class Daemon:
             if announce is not None:
                 announce(self.server.url)
             self._restore_from_ledger()
+            if self.leadership is not None:
+                self.leadership.start()
             self.scheduler.start(self.config.vms)
             self._started = True
             self._publish_next_runs()
@@ -161,6 +171,8 @@ class Daemon:
         if self._started:
             self.scheduler.shutdown()
         self.unfinished = self.jobs.wait_idle(stop_timeout)
+        if self.leadership is not None:
+            self.leadership.stop()
         self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
             self.server.stop()
@@ -182,6 +194,24 @@ class Daemon:
         self._wedged_reported = wedged
         return not wedged
 
+    # -- leadership (a shared ledger) ---------------------------------------------------------
+
+    def attach_leadership(self, leadership: Leadership | None, role: LeaderRole) -> None:
+        """Follow ``leadership`` (None: a single instance, always leader) through ``role``."""
+        self.leadership = leadership
+        self.leader_role = role
+        role.on_change = self._leadership_changed
+        role.on_error = self.metrics.ledger.error
+        if leadership is not None:
+            self.metrics.ledger.set_leader(False, change=False)
+
+    def _leadership_changed(self, leader: bool) -> None:
+        """Leading now: resume what the last leader left and catch up, as a restarted
+        single instance does. Standby now: running jobs stop at their next step."""
+        self.metrics.ledger.set_leader(leader)
+        if leader and self._started and not self.stop_event.is_set():
+            schedule_startup_runs(self.runtime.ledger, self.scheduler, self.config.vms)
+
     def request_stop(self) -> None:
         """Ask the main loop to stop (what SIGTERM does)."""
         self.signals.put("stop")
@@ -194,7 +224,11 @@ class Daemon:
             return False, "starting"
         if not self.metrics.authentication_ok:
             return False, "the API refused the token"
-        return True, "ready"
+        if not self.leader_role.is_leader():
+            # Healthy and ready to take over: a probe must not restart or remove it.
+            fleet = self.leadership.fleet if self.leadership is not None else "?"
+            return True, f"standby: another replica leads fleet {fleet}"
+        return True, "ready" if self.leadership is None else "ready: leader"
 
     # -- reload --------------------------------------------------------------------------
 
@@ -235,6 +269,9 @@ class Daemon:
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set():
             return
+        if not self.leader_role.is_leader():
+            log.debug("standby_skips_run", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            return
         with bound_contextvars(vm=virtual_machine_id), self.jobs.running(policy) as first:
             if not first:
                 # This daemon is still busy with the VM (a slot and a catch-up or refresh
@@ -249,6 +286,13 @@ class Daemon:
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 self.notifier.slot_started(policy, slot, self.dry_run)
                 self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+            except NotLeaderError:
+                # Nothing was sent; the next leader resumes or runs the slot.
+                log.warning("run_stopped_not_leader", vm=virtual_machine_id, slot=slot)
+            except LedgerError as error:
+                # Fail closed: without a committed intent nothing was sent.
+                self.metrics.ledger.error()
+                log.error("ledger_error", vm=virtual_machine_id, slot=slot, error=str(error))
             except Exception:
                 log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
             finally:

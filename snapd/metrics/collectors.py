@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from snapd import __version__
 from snapd.hostinger.endpoints import ENDPOINTS
 from snapd.hostinger.observer import RETRY_REASONS
+from snapd.metrics.ledger import LedgerMetrics
 from snapd.metrics.series import VirtualMachineSeries
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
@@ -182,6 +183,7 @@ class Metrics:
             registry=registry,
         )
         build.labels(__version__).set(1)
+        self.ledger = LedgerMetrics(registry)  # snapd_leader, snapd_ledger_errors_total, ...
 
     def _vm_gauge(self, name: str, documentation: str) -> VirtualMachineSeries[Gauge]:
         return VirtualMachineSeries(Gauge(name, documentation, ["vm"], registry=self.registry))
