@@ -33,9 +33,19 @@ MACHINE = 1268054
 OTHER_MACHINE = 1268055
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with SqliteLedger.open(tmp_path) as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The contract suite runs against each backend: SQLite in ``tmp_path`` and a fresh
+    PostgreSQL database (see ``tests/postgres_support.py``)."""
+    opened: Ledger
+    if request.param == "sqlite":
+        opened = SqliteLedger.open(tmp_path)
+    else:
+        from snapd.ledger.advisory import ConnectionSettings
+        from snapd.ledger.postgres import PostgresLedger
+
+        opened = PostgresLedger.open(ConnectionSettings(request.getfixturevalue("postgres_dsn")))
+    with opened:
         yield opened
 
 
