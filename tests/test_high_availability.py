@@ -193,6 +193,11 @@ def test_a_restart_of_postgresql_leaves_one_leader_and_no_second_create(
         time.sleep(1.0)  # both have had their turns at the lock
         assert sorted(leader(first, second)) == [0.0, 1.0]
         assert first.process.poll() is None and second.process.poll() is None
+        errors = [
+            metric_value(replica.scrape(), "snapd_ledger_errors_total") or 0.0
+            for replica in (first, second)
+        ]
+        assert sum(errors) >= 1  # the outage is counted, not hidden
     finally:
         finish(first, second)
 

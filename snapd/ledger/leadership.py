@@ -108,6 +108,9 @@ class Leadership:
             self._step()
 
     def _step(self) -> None:
+        """One round: try for the lock, or prove the session alive. Never raises: a
+        failure gives the lead up (the lock goes with the session) and the next round
+        tries again."""
         try:
             if self.holder_pid() is None:
                 self._try_acquire()
@@ -122,6 +125,11 @@ class Leadership:
                 if not self._unreachable:
                     log.warning("leadership_database_unreachable", error=one_line(error))
                 self._unreachable = True
+        except Exception:
+            # A listener failed on taking the lead (e.g. scheduling the resumed runs):
+            # give the lead up rather than hold a lock without acting on it.
+            log.exception("leadership_step_failed", fleet=self.fleet, lock_key=self.lock_key)
+            self._lose("the daemon could not take the lead")
 
     def _try_acquire(self) -> None:
         if self._connection is None:
@@ -160,7 +168,10 @@ class Leadership:
         self._drop_connection()
         if was_leader and report:
             log.warning("leadership_lost", fleet=self.fleet, lock_key=self.lock_key, reason=reason)
-            self.on_change(False)
+            try:
+                self.on_change(False)
+            except Exception:
+                log.exception("leadership_listener_failed", fleet=self.fleet)
         elif was_leader:
             log.info("leadership_released", fleet=self.fleet, lock_key=self.lock_key)
 
