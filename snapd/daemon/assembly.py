@@ -13,7 +13,7 @@ from pathlib import Path
 from snapd.clock import Clock, InterruptibleClock
 from snapd.config import Config
 from snapd.daemon.daemon import Daemon, DaemonParts, DaemonSettings
-from snapd.daemon.leader import LeaderRole
+from snapd.daemon.leader import LeaderAwareClock, LeaderRole
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
@@ -99,7 +99,9 @@ def _assemble(
 ) -> Daemon:
     ledger, instance_lock, leader = state
     stop_event = threading.Event()
-    daemon_clock = InterruptibleClock(stop_event, clock)
+    daemon_clock: Clock = InterruptibleClock(stop_event, clock)
+    if leader.leadership is not None:
+        daemon_clock = LeaderAwareClock(daemon_clock, leader, stop_event)
     policies = PolicyBook(config.vms)
     services = build_services(config, policies.get, daemon_clock)
 

@@ -26,7 +26,7 @@ from snapd.daemon import systemd
 from snapd.daemon.catch_up import catch_up_needed
 from snapd.daemon.inventory import FleetInventory, request_spacing, schedule_inventory
 from snapd.daemon.jobs import RunningJobs
-from snapd.daemon.leader import LeaderRole
+from snapd.daemon.leader import LeaderRole, TakeoverRetries
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
@@ -102,6 +102,7 @@ class Daemon:
         self.server: MetricsServer | None = None
         self.leadership: Leadership | None = None
         self.leader_role = LeaderRole()
+        self.takeover: TakeoverRetries | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -204,6 +205,7 @@ class Daemon:
         role.on_error = self.metrics.ledger.error
         if leadership is not None:
             self.metrics.ledger.set_leader(False, change=False)
+            self.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock.now)
 
     def _leadership_changed(self, leader: bool) -> None:
         """Leading now: resume what the last leader left and catch up, as a restarted
@@ -285,7 +287,9 @@ class Daemon:
                     return
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 self.notifier.slot_started(policy, slot, self.dry_run)
-                self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+                outcome = self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+                if self.takeover is not None:
+                    self.takeover.after(policy, slot, purpose, outcome)
             except NotLeaderError:
                 # Nothing was sent; the next leader resumes or runs the slot.
                 log.warning("run_stopped_not_leader", vm=virtual_machine_id, slot=slot)
