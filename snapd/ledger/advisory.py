@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LEADERSHIP_NAMESPACE = 0x736E6C64  # "snld": the fleet's leader, one per fleet
 INTENT_NAMESPACE = 0x736E6977  # "sniw": intent writes (shared) vs. a new leader (exclusive)
@@ -60,7 +60,7 @@ class ConnectionSettings:
     """How to reach the shared ledger; ``password`` None leaves it to libpq."""
 
     dsn: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr or log
     application_name: str = "snapd"
 
     def keywords(self, statement_timeout_seconds: float) -> dict[str, object]:
