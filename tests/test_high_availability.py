@@ -226,3 +226,12 @@ def test_a_hold_set_through_one_replica_is_honoured_by_the_other(
 
     assert (decision["decision"], decision["reason"]) == ("skip", "held")
     assert create_actions(fake_api) == 0
+    # The read-only inspection commands read the shared ledger from anywhere.
+    environment = {**os.environ, "HOSTINGER_API_TOKEN": TOKEN}
+    for command in ("status", "history"):
+        shown = subprocess.run(
+            [sys.executable, "-m", "snapd.cli", command, "-c", str(policy_a)],
+            capture_output=True, text=True, env=environment, timeout=30,
+        )  # fmt: skip
+        assert shown.returncode == 0, shown.stderr
+        assert "upgrade" in shown.stdout or "held" in shown.stdout, (command, shown.stdout)
