@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import stat
@@ -319,6 +320,42 @@ def test_a_pending_action_round_trips_and_is_removed_by_its_action_id(ledger: Le
     assert ledger.pending_for(MACHINE) == pending
     ledger.remove_pending(MACHINE, 8123)
     assert ledger.pending() == []
+
+
+def test_an_intent_without_an_action_id_is_removed_only_as_an_intent(ledger: Ledger) -> None:
+    intent = PendingAction(MACHINE, None, "snapshot", SLOT, NOW, server_started_at=NOW)
+    ledger.add_pending(intent)
+
+    assert ledger.pending_for(MACHINE) == intent
+    ledger.remove_pending(MACHINE, 8123)
+    assert ledger.pending_for(MACHINE) == intent
+    ledger.remove_pending(MACHINE, None)
+    assert ledger.pending() == []
+
+
+def test_an_outcome_that_settles_a_pending_row_removes_it_with_the_same_write(
+    ledger: Ledger,
+) -> None:
+    pending = PendingAction(MACHINE, 8123, "snapshot", SLOT, NOW)
+    ledger.add_pending(pending)
+
+    ledger.record_attempt(dataclasses.replace(attempt(), action_id=8123), settles=pending)
+
+    assert ledger.pending() == []
+    assert [record.action_id for record in ledger.history()] == [8123]
+
+
+def test_an_outcome_that_cannot_be_stored_leaves_the_pending_row_it_would_settle(
+    ledger: Ledger,
+) -> None:
+    pending = PendingAction(MACHINE, 8123, "snapshot", SLOT, NOW)
+    ledger.add_pending(pending)
+
+    with pytest.raises(ValueError, match="outcome"):
+        ledger.record_attempt(attempt(outcome="exploded"), settles=pending)
+
+    assert ledger.pending() == [pending]
+    assert ledger.history() == []
 
 
 def test_a_virtual_machine_has_at_most_one_pending_action(ledger: Ledger) -> None:
