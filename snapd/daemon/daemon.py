@@ -211,7 +211,10 @@ class Daemon:
         """Leading now: resume what the last leader left and catch up, as a restarted
         single instance does. Standby now: running jobs stop at their next step."""
         self.metrics.ledger.set_leader(leader)
+        systemd.status(("leader" if leader else "standby") + f": {len(self.config.vms)} VM(s)")
         if leader and self._started and not self.stop_event.is_set():
+            # The other replica's successes while this one stood by, then the runs it owes.
+            self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
             schedule_startup_runs(self.runtime.ledger, self.scheduler, self.config.vms)
 
     def request_stop(self) -> None:
@@ -228,8 +231,7 @@ class Daemon:
             return False, "the API refused the token"
         if not self.leader_role.is_leader():
             # Healthy and ready to take over: a probe must not restart or remove it.
-            fleet = self.leadership.fleet if self.leadership is not None else "?"
-            return True, f"standby: another replica leads fleet {fleet}"
+            return True, self.leadership.standby_reason() if self.leadership else "standby"
         return True, "ready" if self.leadership is None else "ready: leader"
 
     # -- reload --------------------------------------------------------------------------

@@ -89,6 +89,12 @@ class Leadership:
         with self._lock:
             return self._pid is not None and monotonic() - self._confirmed < self._confirm
 
+    def standby_reason(self) -> str:
+        """Why this replica stands by, for /readyz: ``standby: ...``."""
+        if self._unreachable:
+            return f"standby: the ledger database cannot be reached (fleet {self.fleet})"
+        return f"standby: another replica leads fleet {self.fleet}"
+
     def start(self) -> None:
         """Try once now (so a lone replica leads from its first second), then keep trying
         and checking in a background thread."""
