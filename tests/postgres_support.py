@@ -128,6 +128,8 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     if binaries is None:
         unavailable("PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib)")
     assert binaries is not None
+    # Not pytest's tmp_path: a unix socket path must stay under 108 bytes, and the
+    # unprivileged server must be able to reach its folder (pytest's root is 0700).
     folder = Path(tempfile.mkdtemp(prefix="snapd-postgres-"))
     cluster = PostgresCluster(binaries, folder)
     try:
