@@ -42,10 +42,11 @@ def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     if request.param == "sqlite":
         opened = SqliteLedger.open(tmp_path)
     else:
+        dsn = request.getfixturevalue("postgres_dsn")  # skips (outside CI) without PostgreSQL
         from snapd.ledger.advisory import ConnectionSettings
         from snapd.ledger.postgres import PostgresLedger
 
-        opened = PostgresLedger.open(ConnectionSettings(request.getfixturevalue("postgres_dsn")))
+        opened = PostgresLedger.open(ConnectionSettings(dsn))
     with opened:
         yield opened
 
