@@ -156,3 +156,11 @@ def test_a_postgresql_ledger_without_psycopg_is_one_line_and_exit_code_2(
         "snapd: error: ledger.backend: postgresql needs psycopg; "
         "install it with: pip install 'hostinger-snapd[postgresql]'"
     ]
+
+
+def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_policy: PolicyWriter) -> None:
+    path = policy(write_policy, "")
+
+    ran = run_cli("history", "-c", str(path), prelude="sys.modules['psycopg'] = None")
+
+    assert ran.returncode == 0, ran.stderr
