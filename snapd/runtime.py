@@ -10,25 +10,22 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.credentials import CredentialError, Token, load_token
-from snapd.config.ledger import load_ledger_password
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger, LedgerError, SqliteLedger
-from snapd.ledger.advisory import ConnectionSettings
+from snapd.ledger import Ledger, LedgerError, SqliteLedger, backends
 from snapd.ledger.connection import can_write
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
@@ -75,8 +72,7 @@ def open_ledger(
     """
     try:
         if config.ledger.shared:
-            postgres = _postgres("snapd.ledger.postgres")
-            return postgres.PostgresLedger.open(ledger_connection(config), fence)  # type: ignore[no-any-return]
+            return backends.open_shared_ledger(config.ledger, fence)
         if read_only_if_needed and not can_write(config.state_dir):
             return SqliteLedger.open_read_only(config.state_dir)
         return SqliteLedger.open(config.state_dir)
@@ -84,23 +80,14 @@ def open_ledger(
         raise UsageError(str(error)) from None
 
 
-def ledger_connection(config: Config, application_name: str = "snapd") -> ConnectionSettings:
-    """How to reach the shared ledger, its password looked up; raise ``UsageError``."""
-    assert config.ledger.dsn is not None  # the policy refuses postgresql without one
-    try:
-        password = load_ledger_password(config.ledger)
-    except CredentialError as error:
-        raise UsageError(str(error)) from None
-    return ConnectionSettings(config.ledger.dsn, password, application_name)
-
-
 def operation_locks(config: Config) -> VirtualMachineLocks:
     """The per-VM operation locks: files in ``state_dir``, or advisory locks in the shared
-    ledger's database (so that hosts exclude each other too)."""
-    if config.ledger.shared:
-        module = _postgres("snapd.ledger.advisory_locks")
-        locks: VirtualMachineLocks = module.AdvisoryVirtualMachineLocks(ledger_connection(config))
-        return locks
+    ledger's database (so that hosts exclude each other too); raise ``UsageError``."""
+    try:
+        if config.ledger.shared:
+            return backends.shared_operation_locks(config.ledger)
+    except LedgerError as error:
+        raise UsageError(str(error)) from None
     return VirtualMachineLocks(config.state_dir)
 
 
@@ -108,38 +95,18 @@ def build_leadership(
     config: Config, on_change: Callable[[bool], None], on_error: Callable[[], None]
 ) -> Leadership | None:
     """The daemon's claim on its fleet's leadership, not started; None for SQLite (a
-    single instance always leads). ``$SNAPD_LEADERSHIP_RETRY_SECONDS`` shortens the
-    standby's retry interval (default 2 s; tests use less)."""
+    single instance always leads); raise ``UsageError``. ``$SNAPD_LEADERSHIP_RETRY_SECONDS``
+    changes the standby's retry interval (default 2 s; tests use less)."""
     if not config.ledger.shared:
         return None
-    module = _postgres("snapd.ledger.leadership")
     retry = os.environ.get(LEADERSHIP_RETRY_VARIABLE, "")
     try:
-        seconds = float(retry) if retry else module.RETRY_SECONDS
+        seconds = float(retry) if retry else None
+        return backends.fleet_leadership(config.ledger, seconds, on_change, on_error)
     except ValueError:
         raise UsageError(f"{LEADERSHIP_RETRY_VARIABLE}: expected seconds, got {retry!r}") from None
-    leadership: Leadership = module.Leadership(
-        ledger_connection(config, "snapd leadership"),
-        config.ledger.fleet,
-        retry_seconds=max(0.1, seconds),
-        check_seconds=min(module.CHECK_SECONDS, max(0.1, seconds)),
-        on_change=on_change,
-        on_error=on_error,
-    )
-    return leadership
-
-
-def _postgres(module: str) -> Any:
-    """Import a module of the PostgreSQL backend; ``UsageError`` without psycopg."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        if error.name is None or not error.name.startswith("psycopg"):
-            raise
-        raise UsageError(
-            "ledger.backend: postgresql needs psycopg; "
-            "install it with: pip install 'hostinger-snapd[postgresql]'"
-        ) from None
+    except LedgerError as error:
+        raise UsageError(str(error)) from None
 
 
 @dataclass(frozen=True)
