@@ -159,3 +159,22 @@ def test_a_virtual_machine_locked_on_one_host_is_busy_for_every_other(postgres_d
 
     assert raised.value.purpose is not None and raised.value.purpose.startswith("snapshot on ")
     assert raised.value.since == "2025-01-01T03:00:00Z"
+
+
+def test_a_lost_connection_fails_one_call_and_the_next_one_connects_again(
+    postgres_cluster: PostgresCluster, postgres_dsn: str
+) -> None:
+    from snapd.ledger.postgres import PostgresLedger
+
+    with PostgresLedger.open(ConnectionSettings(postgres_dsn)) as ledger:
+        ledger.add_pending(intent())
+        postgres_cluster.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            dsn=postgres_dsn,
+        )
+
+        with pytest.raises(LedgerError) as raised:
+            ledger.pending()
+        assert raised.value.args[0].startswith("ledger postgresql://")
+        assert [item.virtual_machine_id for item in ledger.pending()] == [MACHINE]
