@@ -31,6 +31,11 @@ FAKE = [
     "--fault", "create_snapshot:latency:seconds=2:count=1",
 ]  # fmt: skip
 TAKEOVER_BOUND_SECONDS = 15.0
+LEADER_QUERY = """
+SELECT activity.application_name FROM pg_locks AS locks
+JOIN pg_stat_activity AS activity USING (pid)
+WHERE locks.locktype = 'advisory' AND locks.granted AND locks.classid::bigint = 1936616548
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -98,7 +103,7 @@ def finish(*replicas: DaemonProcess) -> str:
 
 
 def test_of_two_replicas_exactly_one_acts_and_the_other_is_a_ready_standby(
-    fake_api: str, tmp_path: Path, postgres_dsn: str
+    fake_api: str, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_dsn: str
 ) -> None:
     first = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a"))
     first.wait_for("leadership_acquired")
@@ -109,7 +114,10 @@ def test_of_two_replicas_exactly_one_acts_and_the_other_is_a_ready_standby(
         assert leader(first, second) == [1.0, 0.0]
         status, body = second.readiness()
         assert (status, body.split()[0]) == (200, "standby:")
-        assert first.readiness()[0] == 200
+        assert first.readiness() == (200, "ready: leader\n")
+        # The operator's view: who holds the fleet's lock, by host and pid.
+        holders = postgres_cluster.execute(LEADER_QUERY, dsn=postgres_dsn)
+        assert [row[0].rpartition(":")[2] for row in holders] == [str(first.process.pid)]
     finally:
         finish(first, second)
 

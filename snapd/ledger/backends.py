@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from snapd.config.credentials import CredentialError
 from snapd.config.ledger import LedgerSettings, load_ledger_password
-from snapd.ledger.advisory import ConnectionSettings
+from snapd.ledger.advisory import ConnectionSettings, process_identity
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.ledger.protocol import Ledger
 from snapd.ledger.records import LedgerError
@@ -67,7 +67,8 @@ def fleet_leadership(
     module = _import("snapd.ledger.leadership")
     retry = module.RETRY_SECONDS if retry_seconds is None else max(0.1, retry_seconds)
     leadership: Leadership = module.Leadership(
-        connection_settings(settings, "snapd leadership"),
+        # pg_stat_activity then says which host leads: "snapd leadership web-1:4711".
+        connection_settings(settings, f"snapd leadership {process_identity()}"[:63]),
         settings.fleet,
         retry_seconds=retry,
         check_seconds=min(module.CHECK_SECONDS, retry),
