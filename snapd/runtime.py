@@ -10,10 +10,12 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -23,7 +25,7 @@ from snapd.config.credentials import CredentialError, Token, load_token
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger, LedgerError
+from snapd.ledger import Ledger, LedgerError, SqliteLedger, backends
 from snapd.ledger.connection import can_write
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
@@ -34,7 +36,13 @@ from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.wait import PollSettings
 
+if TYPE_CHECKING:
+    from snapd.ledger.leadership import Leadership
+    from snapd.ledger.postgres import Fence
+
 log = structlog.get_logger("snapd.runtime")
+
+LEADERSHIP_RETRY_VARIABLE = "SNAPD_LEADERSHIP_RETRY_SECONDS"
 
 #: How long a command line keeps retrying a read whose connection cannot be made: an
 #: operator at a terminal wants "connection refused" in seconds, not after minutes.
@@ -52,16 +60,51 @@ class UsageError(Exception):
         self.lines = (message, *more)
 
 
-def open_ledger(config: Config, *, read_only_if_needed: bool = False) -> Ledger:
-    """Open the ledger under ``state_dir``; raise ``UsageError``.
+def open_ledger(
+    config: Config, *, read_only_if_needed: bool = False, fence: Fence | None = None
+) -> Ledger:
+    """Open the policy's ledger: SQLite under ``state_dir`` or the shared PostgreSQL;
+    raise ``UsageError``.
 
     ``read_only_if_needed`` (``status``, ``history``): when this process cannot write
-    there, open the existing ledger read-only and create nothing.
+    under ``state_dir``, open the existing SQLite ledger read-only and create nothing.
+    ``fence`` (the daemon's leadership) guards a shared ledger's pending rows.
     """
     try:
+        if config.ledger.shared:
+            return backends.open_shared_ledger(config.ledger, fence)
         if read_only_if_needed and not can_write(config.state_dir):
-            return Ledger.open_read_only(config.state_dir)
-        return Ledger.open(config.state_dir)
+            return SqliteLedger.open_read_only(config.state_dir)
+        return SqliteLedger.open(config.state_dir)
+    except LedgerError as error:
+        raise UsageError(str(error)) from None
+
+
+def operation_locks(config: Config) -> VirtualMachineLocks:
+    """The per-VM operation locks: files in ``state_dir``, or advisory locks in the shared
+    ledger's database (so that hosts exclude each other too); raise ``UsageError``."""
+    try:
+        if config.ledger.shared:
+            return backends.shared_operation_locks(config.ledger)
+    except LedgerError as error:
+        raise UsageError(str(error)) from None
+    return VirtualMachineLocks(config.state_dir)
+
+
+def build_leadership(
+    config: Config, on_change: Callable[[bool], None], on_error: Callable[[], None]
+) -> Leadership | None:
+    """The daemon's claim on its fleet's leadership, not started; None for SQLite (a
+    single instance always leads); raise ``UsageError``. ``$SNAPD_LEADERSHIP_RETRY_SECONDS``
+    changes the standby's retry interval (default 2 s; tests use less)."""
+    if not config.ledger.shared:
+        return None
+    retry = os.environ.get(LEADERSHIP_RETRY_VARIABLE, "")
+    try:
+        seconds = float(retry) if retry else None
+        return backends.fleet_leadership(config.ledger, seconds, on_change, on_error)
+    except ValueError:
+        raise UsageError(f"{LEADERSHIP_RETRY_VARIABLE}: expected seconds, got {retry!r}") from None
     except LedgerError as error:
         raise UsageError(str(error)) from None
 
@@ -238,7 +281,7 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
         except UsageError:
             client.close()
             raise
-    locks = VirtualMachineLocks(config.state_dir)
+    locks = operation_locks(config)
     engine = Engine(
         client, ledger, locks, chosen_clock, observer=observer, poll=poll, should_stop=should_stop
     )

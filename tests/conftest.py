@@ -16,12 +16,13 @@ from snapd.config import VirtualMachinePolicy
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger
+from snapd.ledger import Ledger, SqliteLedger
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import NullOutcomeObserver, Outcome
 from snapd.pipeline.wait import PollSettings
+from tests.postgres_support import postgres_cluster, postgres_dsn  # noqa: F401 - fixtures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.yaml"
@@ -121,7 +122,7 @@ def build_pipeline(
         backoff_factor=0.01,
         wall_clock=lambda: clock.now().timestamp(),
     )
-    ledger = Ledger.open(state_dir)
+    ledger = SqliteLedger.open(state_dir)
     locks = VirtualMachineLocks(state_dir)
     outcomes: list[Outcome] = []
     poll = PollSettings(first_delay=10.0, minimum_delay=1.0, maximum_delay=60.0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from snapd.ledger import Ledger
+from snapd.ledger import SqliteLedger
 
 TOKEN = "ctrl-c-token"
 PREFIX = "/api/vps/v1/virtual-machines"
@@ -92,7 +92,7 @@ def test_ctrl_c_stops_once_within_seconds_and_the_next_run_resumes_without_a_sec
     assert code == 130, stderr
     assert seconds < 5, stderr
     assert "the next run resumes them" in stderr
-    with Ledger.open(state_dir) as ledger:
+    with SqliteLedger.open(state_dir) as ledger:
         [pending] = ledger.pending()
     assert pending.action_id == _actions(url, vm)[0]["id"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from snapd.daemon.scheduler import SlotScheduler, refresh_time, worker_count
 from snapd.fakeapi import FakeHostinger, Fault
-from snapd.ledger import Ledger
+from snapd.ledger import SqliteLedger
 from tests.conftest import TOKEN, make_policy
 from tests.daemon_support import DaemonProcess, metric_value
 
@@ -111,7 +111,7 @@ def check_stop_and_resume(live_fake: FakeHostinger, state_dir: Path, tmp_path: P
     started = time.monotonic()
     assert first.stop(timeout=10) == 0
     assert time.monotonic() - started < 10
-    with Ledger.open(state_dir) as ledger:
+    with SqliteLedger.open(state_dir) as ledger:
         pending = ledger.pending_for(vm)
     assert pending is not None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import stat
@@ -23,6 +24,7 @@ from snapd.ledger import (
     Ledger,
     LedgerError,
     PendingAction,
+    SqliteLedger,
 )
 from snapd.ledger import schema as ledger_schema
 
@@ -32,9 +34,20 @@ MACHINE = 1268054
 OTHER_MACHINE = 1268055
 
 
-@pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(tmp_path) as opened:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    """The contract suite runs against each backend: SQLite in ``tmp_path`` and a fresh
+    PostgreSQL database (see ``tests/postgres_support.py``)."""
+    opened: Ledger
+    if request.param == "sqlite":
+        opened = SqliteLedger.open(tmp_path)
+    else:
+        dsn = request.getfixturevalue("postgres_dsn")  # skips (outside CI) without PostgreSQL
+        from snapd.ledger.advisory import ConnectionSettings
+        from snapd.ledger.postgres import PostgresLedger
+
+        opened = PostgresLedger.open(ConnectionSettings(dsn))
+    with opened:
         yield opened
 
 
@@ -310,6 +323,42 @@ def test_a_pending_action_round_trips_and_is_removed_by_its_action_id(ledger: Le
     assert ledger.pending() == []
 
 
+def test_an_intent_without_an_action_id_is_removed_only_as_an_intent(ledger: Ledger) -> None:
+    intent = PendingAction(MACHINE, None, "snapshot", SLOT, NOW, server_started_at=NOW)
+    ledger.add_pending(intent)
+
+    assert ledger.pending_for(MACHINE) == intent
+    ledger.remove_pending(MACHINE, 8123)
+    assert ledger.pending_for(MACHINE) == intent
+    ledger.remove_pending(MACHINE, None)
+    assert ledger.pending() == []
+
+
+def test_an_outcome_that_settles_a_pending_row_removes_it_with_the_same_write(
+    ledger: Ledger,
+) -> None:
+    pending = PendingAction(MACHINE, 8123, "snapshot", SLOT, NOW)
+    ledger.add_pending(pending)
+
+    ledger.record_attempt(dataclasses.replace(attempt(), action_id=8123), settles=pending)
+
+    assert ledger.pending() == []
+    assert [record.action_id for record in ledger.history()] == [8123]
+
+
+def test_an_outcome_that_cannot_be_stored_leaves_the_pending_row_it_would_settle(
+    ledger: Ledger,
+) -> None:
+    pending = PendingAction(MACHINE, 8123, "snapshot", SLOT, NOW)
+    ledger.add_pending(pending)
+
+    with pytest.raises(ValueError, match="outcome"):
+        ledger.record_attempt(attempt(outcome="exploded"), settles=pending)
+
+    assert ledger.pending() == [pending]
+    assert ledger.history() == []
+
+
 def test_a_virtual_machine_has_at_most_one_pending_action(ledger: Ledger) -> None:
     first = PendingAction(MACHINE, 1, "snapshot", SLOT, NOW)
     second = PendingAction(MACHINE, 2, "restore", None, NOW + timedelta(minutes=1))
@@ -333,7 +382,7 @@ def test_a_pending_action_of_an_unknown_kind_is_refused(ledger: Ledger) -> None:
 
 
 def test_two_ledgers_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
-    with Ledger.open(tmp_path) as daemon, Ledger.open(tmp_path) as command:
+    with SqliteLedger.open(tmp_path) as daemon, SqliteLedger.open(tmp_path) as command:
         command.set_hold(Hold(MACHINE, NOW + timedelta(hours=1), "upgrade", NOW))
         daemon.record_attempt(attempt())
         daemon.add_pending(PendingAction(OTHER_MACHINE, 5, "snapshot", SLOT, NOW))
@@ -344,9 +393,9 @@ def test_two_ledgers_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
 
 
 def test_a_ledger_reopened_later_keeps_its_contents(tmp_path: Path) -> None:
-    with Ledger.open(tmp_path) as first:
+    with SqliteLedger.open(tmp_path) as first:
         first.record_attempt(attempt())
-    with Ledger.open(tmp_path) as second:
+    with SqliteLedger.open(tmp_path) as second:
         assert len(second.history()) == 1
 
 
@@ -370,7 +419,7 @@ def test_eight_threads_sharing_one_ledger_lose_no_record(ledger: Ledger) -> None
 def test_writers_on_separate_connections_wait_for_each_other_instead_of_failing(
     tmp_path: Path,
 ) -> None:
-    ledgers = [Ledger.open(tmp_path) for _ in range(4)]
+    ledgers = [SqliteLedger.open(tmp_path) for _ in range(4)]
 
     def write(ledger: Ledger, number: int) -> None:
         for index in range(50):
@@ -395,12 +444,12 @@ def test_another_process_writing_the_ledger_is_seen(tmp_path: Path) -> None:
         "import sys\n"
         "from datetime import datetime, timedelta, UTC\n"
         "from pathlib import Path\n"
-        "from snapd.ledger import Ledger, Hold\n"
+        "from snapd.ledger import Hold, SqliteLedger\n"
         "now = datetime(2025, 1, 1, tzinfo=UTC)\n"
-        "with Ledger.open(Path(sys.argv[1])) as ledger:\n"
+        "with SqliteLedger.open(Path(sys.argv[1])) as ledger:\n"
         "    ledger.set_hold(Hold(7, now + timedelta(hours=1), 'from afar', now))\n"
     )
-    with Ledger.open(tmp_path) as ledger:
+    with SqliteLedger.open(tmp_path) as ledger:
         ledger.record_attempt(attempt())
         environment = {**os.environ, "PYTHONPATH": str(Path(snapd.__file__).parents[1])}
         subprocess.run(
@@ -416,7 +465,7 @@ def test_another_process_writing_the_ledger_is_seen(tmp_path: Path) -> None:
 
 
 def test_a_closed_ledger_refuses_to_be_used(tmp_path: Path) -> None:
-    ledger = Ledger.open(tmp_path)
+    ledger = SqliteLedger.open(tmp_path)
     ledger.close()
     ledger.close()
 
@@ -428,7 +477,7 @@ def test_a_closed_ledger_refuses_to_be_used(tmp_path: Path) -> None:
 
 
 def test_the_schema_version_is_stored_in_the_file(tmp_path: Path) -> None:
-    Ledger.open(tmp_path).close()
+    SqliteLedger.open(tmp_path).close()
 
     with sqlite3.connect(tmp_path / LEDGER_FILE_NAME) as connection:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -445,14 +494,14 @@ def test_the_schema_version_is_stored_in_the_file(tmp_path: Path) -> None:
 
 
 def test_a_ledger_written_by_a_newer_snapd_is_refused(tmp_path: Path) -> None:
-    Ledger.open(tmp_path).close()
+    SqliteLedger.open(tmp_path).close()
     connection = sqlite3.connect(tmp_path / LEDGER_FILE_NAME)
     connection.execute("PRAGMA user_version = 99")
     connection.commit()
     connection.close()
 
     with pytest.raises(LedgerError) as raised:
-        Ledger.open(tmp_path)
+        SqliteLedger.open(tmp_path)
 
     message = single_line(raised.value)
     assert "is not a snapd ledger" in message
@@ -466,14 +515,14 @@ def test_a_database_of_another_program_is_refused(tmp_path: Path) -> None:
     connection.close()
 
     with pytest.raises(LedgerError, match="is not a snapd ledger"):
-        Ledger.open(tmp_path)
+        SqliteLedger.open(tmp_path)
 
 
 def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     (tmp_path / LEDGER_FILE_NAME).write_bytes(b"these are not the tables you are looking for" * 50)
 
     with pytest.raises(LedgerError) as raised:
-        Ledger.open(tmp_path)
+        SqliteLedger.open(tmp_path)
 
     assert "is not a snapd ledger" in single_line(raised.value)
 
@@ -481,13 +530,13 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
 def test_a_migration_that_fails_halfway_leaves_the_ledger_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    Ledger.open(tmp_path).close()
+    SqliteLedger.open(tmp_path).close()
     broken_step = ("CREATE TABLE half_done (x INTEGER)", "THIS IS NOT SQL")
     monkeypatch.setattr(ledger_schema, "MIGRATIONS", (*ledger_schema.MIGRATIONS, broken_step))
     monkeypatch.setattr(ledger_schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
 
     with pytest.raises(LedgerError):
-        Ledger.open(tmp_path)
+        SqliteLedger.open(tmp_path)
 
     connection = sqlite3.connect(tmp_path / LEDGER_FILE_NAME)
     version = connection.execute("PRAGMA user_version").fetchone()[0]
@@ -500,7 +549,7 @@ def test_a_migration_that_fails_halfway_leaves_the_ledger_as_it_was(
 def test_the_ledger_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
     previous = os.umask(0)
     try:
-        with Ledger.open(tmp_path) as ledger:
+        with SqliteLedger.open(tmp_path) as ledger:
             ledger.record_attempt(attempt())
             wal = tmp_path / f"{LEDGER_FILE_NAME}-wal"
             if wal.exists():
@@ -517,7 +566,7 @@ def test_the_ledger_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
 def test_a_missing_state_directory_is_created_private(tmp_path: Path) -> None:
     state_dir = tmp_path / "missing"
 
-    Ledger.open(state_dir).close()
+    SqliteLedger.open(state_dir).close()
 
     assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
     assert (state_dir / LEDGER_FILE_NAME).is_file()
@@ -527,7 +576,7 @@ def test_a_state_directory_whose_parent_is_missing_is_reported(tmp_path: Path) -
     state_dir = tmp_path / "gone" / "state"
 
     with pytest.raises(LedgerError) as raised:
-        Ledger.open(state_dir)
+        SqliteLedger.open(state_dir)
 
     assert single_line(raised.value) == (
         f"state directory {state_dir} does not exist, "
@@ -540,11 +589,11 @@ def test_a_state_directory_that_is_a_file_is_reported(tmp_path: Path) -> None:
     regular_file.write_text("")
 
     with pytest.raises(LedgerError) as raised:
-        Ledger.open(regular_file)
+        SqliteLedger.open(regular_file)
     assert single_line(raised.value) == f"state directory {regular_file} is not a directory"
 
     with pytest.raises(LedgerError, match="does not exist"):
-        Ledger.open(regular_file / "below")
+        SqliteLedger.open(regular_file / "below")
 
 
 def test_a_read_only_state_directory_is_reported(
@@ -565,7 +614,7 @@ def test_a_read_only_state_directory_is_reported(
         monkeypatch.setattr(os, "access", deny_writes)
     try:
         with pytest.raises(LedgerError) as raised:
-            Ledger.open(state_dir)
+            SqliteLedger.open(state_dir)
     finally:
         state_dir.chmod(0o700)
 
@@ -578,7 +627,7 @@ def test_a_ledger_path_that_sqlite_cannot_open_is_reported(tmp_path: Path) -> No
     (tmp_path / LEDGER_FILE_NAME).mkdir()
 
     with pytest.raises(LedgerError) as raised:
-        Ledger.open(tmp_path)
+        SqliteLedger.open(tmp_path)
 
     assert single_line(raised.value).startswith(
         f"ledger {tmp_path / LEDGER_FILE_NAME} cannot be opened"
@@ -596,7 +645,7 @@ def test_a_version_one_ledger_is_upgraded_and_keeps_its_pending_actions(tmp_path
         "'2025-01-01T03:00:00.000000Z', NULL, NULL)"
     )
     connection.close()
-    with Ledger.open(tmp_path) as ledger:
+    with SqliteLedger.open(tmp_path) as ledger:
         pending = ledger.pending_for(7)
         assert pending is not None and pending.action_id == 99
         started = datetime(2025, 1, 2, tzinfo=UTC)

@@ -15,7 +15,7 @@ import pytest
 
 from snapd.cli import main
 from snapd.fakeapi import FakeHostinger
-from snapd.ledger import Ledger, PendingAction
+from snapd.ledger import PendingAction, SqliteLedger
 from tests.conftest import TOKEN
 
 STARTED = datetime(2026, 11, 27, 3, 0, 4, tzinfo=UTC)
@@ -36,7 +36,7 @@ def policy(tmp_path: Path, live_fake: FakeHostinger) -> Path:
     """A policy of two VMs whose ledger holds a pending intent and a pending action."""
     state = tmp_path / "state"
     first, second = live_fake.vm_ids
-    with Ledger.open(state) as ledger:
+    with SqliteLedger.open(state) as ledger:
         ledger.add_pending(PendingAction(first, None, "snapshot", SLOT, STARTED))
         ledger.add_pending(PendingAction(second, 8118677, "restore", None, STARTED))
     path = tmp_path / "config.yaml"

@@ -7,10 +7,11 @@ every name here.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from snapd.config.ledger import LedgerSettings
 from snapd.config.notify import NotifySettings
 from snapd.config.yaml_source import KeyPath
 
@@ -100,6 +101,8 @@ class Config:
     log: LogSettings
     # After SIGTERM, how long `snapd run` waits for running jobs before exiting anyway.
     stop_timeout: timedelta = DEFAULT_STOP_TIMEOUT
+    # Where the ledger is: SQLite in state_dir (the default) or a shared PostgreSQL.
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
     def vm(self, virtual_machine_id: int) -> VirtualMachinePolicy:
         """Return the policy of ``virtual_machine_id``; raise ``KeyError`` if not listed."""

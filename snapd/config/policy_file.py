@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from snapd.config.ledger import build_ledger_settings
 from snapd.config.model import (
     DEFAULT_BASE_URL,
     DEFAULT_STOP_TIMEOUT,
@@ -140,6 +141,7 @@ def _build(
         state_dir=state_dir,
         log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
         stop_timeout=_stop_timeout(data.get("stop_timeout"), report),
+        ledger=build_ledger_settings(data.get("ledger", {}), document.path, report),
     )
 
 

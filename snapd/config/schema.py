@@ -182,6 +182,30 @@ POLICY_SCHEMA: dict[str, Any] = {
             "minLength": 1,
             "description": "folder of the ledger and locks; created (0700) if only it is missing",
         },
+        "ledger": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "SQLite in state_dir, or a PostgreSQL shared by replicas",
+            "properties": {
+                "backend": {"enum": ["sqlite", "postgresql"]},
+                "dsn": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "postgresql://USER@HOST[:PORT]/DATABASE, without a password",
+                },
+                "password_file": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "file holding the database password (else the systemd "
+                    "credential ledger-password, else $PGPASSWORD)",
+                },
+                "fleet": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
+                    "description": "name of the fleet; replicas of one fleet elect one leader",
+                },
+            },
+        },
         "stop_timeout": _duration(
             "after SIGTERM, how long to wait for running jobs before exiting anyway (10s)"
         ),

@@ -13,13 +13,20 @@ from pathlib import Path
 from snapd.clock import Clock, InterruptibleClock
 from snapd.config import Config
 from snapd.daemon.daemon import Daemon, DaemonParts, DaemonSettings
+from snapd.daemon.leader import LeaderAwareClock, LeaderRole
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.ledger import Ledger
 from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
 from snapd.pipeline.wait import PollSettings
-from snapd.runtime import UsageError, build_services, open_ledger, open_runtime
+from snapd.runtime import (
+    UsageError,
+    build_leadership,
+    build_services,
+    open_ledger,
+    open_runtime,
+)
 
 __all__ = ["DaemonSettings", "build_daemon"]
 
@@ -40,7 +47,12 @@ def build_daemon(
     The daemon holds ``state_dir``'s daemon lock from here on: a second daemon on the same
     state gets ``UsageError`` naming the first one's pid.
     """
-    ledger = open_ledger(config)  # creates state_dir, or says why it cannot
+    leader = LeaderRole()
+    leadership = build_leadership(config, leader.changed, leader.error)
+    leader.leadership = leadership
+    if leadership is not None:
+        _create_state_dir(config.state_dir)  # only the daemon lock lives there
+    ledger = open_ledger(config, fence=leadership)  # creates state_dir, or says why it cannot
     instance_lock = StateDirectoryLock(config.state_dir)
     try:
         instance_lock.acquire()
@@ -51,27 +63,45 @@ def build_daemon(
         ledger.close()
         raise UsageError(f"state_dir {config.state_dir}: {error.strerror}") from None
     try:
-        return _assemble(
-            config_path, config, settings, (ledger, instance_lock), token, poll, clock, signals
+        daemon = _assemble(
+            config_path,
+            config,
+            settings,
+            (ledger, instance_lock, leader),
+            token,
+            poll,
+            clock,
+            signals,
         )
     except BaseException:
         instance_lock.release()
         raise
+    daemon.attach_leadership(leadership, leader)
+    return daemon
+
+
+def _create_state_dir(state_dir: Path) -> None:
+    try:
+        state_dir.mkdir(mode=0o700, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"state_dir {state_dir}: {error.strerror}") from None
 
 
 def _assemble(
     config_path: Path,
     config: Config,
     settings: DaemonSettings | None,
-    state: tuple[Ledger, StateDirectoryLock],
+    state: tuple[Ledger, StateDirectoryLock, LeaderRole],
     token: str | None,
     poll: PollSettings | None,
     clock: Clock | None,
     signals: queue.Queue[str] | None,
 ) -> Daemon:
-    ledger, instance_lock = state
+    ledger, instance_lock, leader = state
     stop_event = threading.Event()
-    daemon_clock = InterruptibleClock(stop_event, clock)
+    daemon_clock: Clock = InterruptibleClock(stop_event, clock)
+    if leader.leadership is not None:
+        daemon_clock = LeaderAwareClock(daemon_clock, leader, stop_event)
     policies = PolicyBook(config.vms)
     services = build_services(config, policies.get, daemon_clock)
 
@@ -89,7 +119,7 @@ def _assemble(
         observer=observer,
         api_observer=services.metrics,
         poll=poll,
-        should_stop=stop_event.is_set,
+        should_stop=lambda: stop_event.is_set() or not leader.is_leader(),
         token=token,
     )
     parts = DaemonParts(

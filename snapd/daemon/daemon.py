@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -31,15 +32,20 @@ from snapd.daemon.inventory import (
     schedule_inventory,
 )
 from snapd.daemon.jobs import RunningJobs
+from snapd.daemon.leader import LeaderRole, TakeoverRetries
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
 from snapd.daemon.status_address import FleetStatus
+from snapd.ledger import LedgerError, NotLeaderError
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
 from snapd.runtime import Runtime, Services
+
+if TYPE_CHECKING:
+    from snapd.ledger.leadership import Leadership
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -104,6 +110,9 @@ class Daemon:
         self.fleet_status = FleetStatus(
             config.state_dir, lambda: self.config.vms, self.metrics, self.clock.now
         )
+        self.leadership: Leadership | None = None
+        self.leader_role = LeaderRole()
+        self.takeover: TakeoverRetries | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -134,6 +143,8 @@ class Daemon:
             if announce is not None:
                 announce(self.server.url)
             self._restore_from_ledger()
+            if self.leadership is not None:
+                self.leadership.start()
             self.scheduler.start(self.config.vms)
             self._started = True
             self._publish_next_runs()
@@ -176,6 +187,8 @@ class Daemon:
         if self._started:
             self.scheduler.shutdown()
         self.unfinished = self.jobs.wait_idle(stop_timeout)
+        if self.leadership is not None:
+            self.leadership.stop()
         self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
             self.fleet_status.withdraw()
@@ -198,6 +211,32 @@ class Daemon:
         self._wedged_reported = wedged
         return not wedged
 
+    # -- leadership (a shared ledger) ---------------------------------------------------------
+
+    def attach_leadership(self, leadership: Leadership | None, role: LeaderRole) -> None:
+        """Follow ``leadership`` (None: a single instance, always leader) through ``role``."""
+        self.leadership = leadership
+        self.leader_role = role
+        role.on_change = self._leadership_changed
+        role.on_error = self.metrics.ledger.error
+        if leadership is not None:
+            self.metrics.ledger.set_leader(False, change=False)
+            self.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock.now)
+
+    def _leadership_changed(self, leader: bool) -> None:
+        """Leading now: resume what the last leader left and catch up, as a restarted
+        single instance does. Standby now: running jobs stop at their next step."""
+        self.metrics.ledger.set_leader(leader)
+        systemd.status(("leader" if leader else "standby") + f": {len(self.config.vms)} VM(s)")
+        if leader and self._started and not self.stop_event.is_set():
+            # The other replica's successes while this one stood by, then the runs it owes.
+            self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
+            resuming = schedule_resumes(self.runtime.ledger, self.scheduler, self.config.vms)
+            catch_up = CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now())
+            for policy in self.config.vms:
+                # No fresh look at the snapshot here: each run's pre-flight decides.
+                catch_up(policy, None, known=False)
+
     def request_stop(self) -> None:
         """Ask the main loop to stop (what SIGTERM does)."""
         self.signals.put("stop")
@@ -210,7 +249,10 @@ class Daemon:
             return False, "starting"
         if not self.metrics.authentication_ok:
             return False, "the API refused the token"
-        return True, "ready"
+        if not self.leader_role.is_leader():
+            # Healthy and ready to take over: a probe must not restart or remove it.
+            return True, self.leadership.standby_reason() if self.leadership else "standby"
+        return True, "ready" if self.leadership is None else "ready: leader"
 
     # -- reload --------------------------------------------------------------------------
 
@@ -226,7 +268,7 @@ class Daemon:
             self.metrics.config_reloaded(False, now)
             systemd.ready("reload rejected; the previous policy stays in force")
             return False
-        for section in ("api", "metrics", "state_dir"):
+        for section in ("api", "metrics", "state_dir", "ledger"):
             if getattr(new, section) != getattr(self.config, section):
                 log.warning("reload_needs_restart", section=section)
         self.policies.replace(new.vms)
@@ -251,6 +293,9 @@ class Daemon:
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set():
             return
+        if not self.leader_role.is_leader():
+            log.debug("standby_skips_run", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            return
         with bound_contextvars(vm=virtual_machine_id), self.jobs.running(policy) as first:
             if not first:
                 # This daemon is still busy with the VM (a slot and a catch-up or refresh
@@ -260,7 +305,16 @@ class Daemon:
             try:
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 self.notifier.slot_started(policy, slot, self.dry_run)
-                self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+                outcome = self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
+                if self.takeover is not None:
+                    self.takeover.after(policy, slot, purpose, outcome)
+            except NotLeaderError:
+                # Nothing was sent; the next leader resumes or runs the slot.
+                log.warning("run_stopped_not_leader", vm=virtual_machine_id, slot=slot)
+            except LedgerError as error:
+                # Fail closed: without a committed intent nothing was sent.
+                self.metrics.ledger.error()
+                log.error("ledger_error", vm=virtual_machine_id, slot=slot, error=str(error))
             except Exception:
                 log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
             finally:

@@ -1,4 +1,4 @@
-"""The local ledger: restore-point history, holds and pending actions in SQLite.
+"""The ledger: restore-point history, holds and pending actions (SQLite or PostgreSQL).
 
 The Hostinger API keeps one snapshot per VM and no history; the ledger is snapd's memory
 of what it did, what it is waiting for and what an operator asked it not to touch.
@@ -8,17 +8,19 @@ Import from ``snapd.ledger``, not from its modules.
 from __future__ import annotations
 
 from snapd.ledger.connection import LEDGER_FILE_NAME
+from snapd.ledger.protocol import Ledger
 from snapd.ledger.records import (
     KINDS,
     OUTCOMES,
     AttemptRecord,
     Hold,
     LedgerError,
+    NotLeaderError,
     OperationKind,
     PendingAction,
 )
 from snapd.ledger.schema import SCHEMA_VERSION
-from snapd.ledger.store import Ledger
+from snapd.ledger.store import SqliteLedger
 
 __all__ = [
     "KINDS",
@@ -29,6 +31,8 @@ __all__ = [
     "Hold",
     "Ledger",
     "LedgerError",
+    "NotLeaderError",
     "OperationKind",
     "PendingAction",
+    "SqliteLedger",
 ]

@@ -66,7 +66,7 @@ def select(
 ) -> list[AttemptRecord]:
     """The attempts chosen by ``clause`` (``WHERE``/``ORDER BY``/``LIMIT`` text)."""
     rows = connection.execute(f"SELECT id, {COLUMNS} FROM attempts {clause}", parameters)
-    return [_from_row(row) for row in rows.fetchall()]
+    return [from_row(row) for row in rows.fetchall()]
 
 
 def slot_succeeded(connection: sqlite3.Connection, virtual_machine_id: int, slot: datetime) -> bool:
@@ -125,7 +125,7 @@ def made_by_snapd(
     return row is not None
 
 
-def _from_row(row: tuple[Any, ...]) -> AttemptRecord:
+def from_row(row: tuple[Any, ...]) -> AttemptRecord:
     return AttemptRecord(
         id=int(row[0]),
         virtual_machine_id=int(row[1]),

@@ -38,6 +38,14 @@ class LedgerError(Exception):
     """The ledger cannot be opened or used; the message is one line for the operator."""
 
 
+class NotLeaderError(LedgerError):
+    """A replica that does not hold the fleet's leadership tried to write a pending row.
+
+    Raised by a shared ledger whose leadership check failed in the very transaction of
+    the write: nothing was written, and the request the row announced must not be sent.
+    """
+
+
 @dataclass(frozen=True)
 class AttemptRecord:
     """One finished attempt to act on a virtual machine, successful or not.

@@ -1,9 +1,9 @@
-"""The :class:`Ledger` object: one open ledger file, shared by the threads of a process.
+"""The :class:`SqliteLedger`: one open ledger file, shared by the threads of a process.
 
 Other processes may use the same file at the same time; SQLite's locking (WAL mode and a
 busy timeout, set in :mod:`snapd.ledger.connection`) covers them. Within a process, one
-lock per ``Ledger`` serialises the threads that share its connection. Every write is a
-single statement, so each is atomic on its own, except :meth:`Ledger.record_attempt` with
+lock per ``SqliteLedger`` serialises the threads that share its connection. Every write is a
+single statement, so each is atomic on its own, except :meth:`SqliteLedger.record_attempt` with
 ``settles``, which writes the outcome and removes the pending row in one transaction.
 """
 
@@ -24,7 +24,7 @@ from snapd.ledger.connection import open_database, open_read_only_database
 from snapd.ledger.records import AttemptRecord, Hold, LedgerError, PendingAction
 
 
-class Ledger:
+class SqliteLedger:
     """History of attempts, operator holds and pending actions of one state directory.
 
     Open with :meth:`open`; close with :meth:`close` or use as a context manager. All
@@ -40,7 +40,7 @@ class Ledger:
         self._closed = False
 
     @classmethod
-    def open(cls, state_dir: Path) -> Ledger:
+    def open(cls, state_dir: Path) -> SqliteLedger:
         """Open (creating if needed) ``state_dir/ledger.sqlite3``, migrating its schema.
 
         A new file gets mode 0600 whatever the umask.
@@ -54,7 +54,7 @@ class Ledger:
         return cls(connection, path)
 
     @classmethod
-    def open_read_only(cls, state_dir: Path) -> Ledger:
+    def open_read_only(cls, state_dir: Path) -> SqliteLedger:
         """Open the existing ledger of ``state_dir`` for reading; create nothing there.
 
         Every read works; a write raises :class:`LedgerError`.
@@ -71,6 +71,11 @@ class Ledger:
         """The database file."""
         return self._path
 
+    @property
+    def location(self) -> str:
+        """The database file, for messages."""
+        return str(self._path)
+
     def close(self) -> None:
         """Close the database; later calls raise :class:`LedgerError`. Idempotent."""
         with self._lock:
@@ -78,7 +83,7 @@ class Ledger:
                 self._closed = True
                 self._connection.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> SqliteLedger:
         return self
 
     def __exit__(

@@ -24,6 +24,7 @@ from prometheus_client import (
 from snapd import __version__
 from snapd.hostinger.endpoints import ENDPOINTS
 from snapd.hostinger.observer import RETRY_REASONS
+from snapd.metrics.ledger import LedgerMetrics
 from snapd.metrics.series import VirtualMachineTable
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
@@ -178,6 +179,7 @@ class Metrics:
             registry=registry,
         )
         build.labels(__version__).set(1)
+        self.ledger = LedgerMetrics(registry)  # snapd_leader, snapd_ledger_errors_total, ...
 
     # -- the VM set ---------------------------------------------------------------------
 

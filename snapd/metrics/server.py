@@ -91,7 +91,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/readyz":
             ready, reason = self._readiness()
             if ready:
-                self._send(HTTPStatus.OK, _TEXT, b"ready\n", send_body)
+                # The role among replicas rides along: "ready: leader", "standby: ...".
+                role = reason if reason.startswith(("ready", "standby")) else "ready"
+                self._send(HTTPStatus.OK, _TEXT, f"{role}\n".encode(), send_body)
             else:
                 line = f"not ready: {reason}\n".encode()
                 self._send(HTTPStatus.SERVICE_UNAVAILABLE, _TEXT, line, send_body)
@@ -121,7 +123,8 @@ class MetricsServer:
 
     Routes (GET and HEAD): ``/metrics`` is the Prometheus text format 0.0.4;
     ``/healthz`` answers 200 ``ok`` whenever the process serves (liveness);
-    ``/readyz`` answers 200 ``ready`` when ``ready()`` says so, otherwise 503 and
+    ``/readyz`` answers 200 ``ready`` when ``ready()`` says so (or its reason when that
+    starts with ``ready`` or ``standby``: a replica's role), otherwise 503 and
     ``not ready: <reason>``; ``/status`` is the JSON from ``status()`` when one is
     given; anything else is 404. No per-request log lines.
 

@@ -25,7 +25,7 @@ from snapd.config import VirtualMachinePolicy
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger
+from snapd.ledger import Ledger, SqliteLedger
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
 from snapd.pipeline.engine import Engine
@@ -150,7 +150,7 @@ def scene(fake: FakeHostinger, clock: ManualClock, state_dir: Path) -> Iterator[
         sleep=lambda seconds: _tick(clock, seconds),
         wall_clock=lambda: clock.now().timestamp(),
     )
-    ledger = Ledger.open(state_dir)
+    ledger = SqliteLedger.open(state_dir)
     locks = VirtualMachineLocks(state_dir)
     poll = PollSettings(first_delay=10.0, minimum_delay=1.0, maximum_delay=60.0)
     engine = Engine(client, ledger, locks, clock, observer=metrics, poll=poll)

@@ -108,6 +108,7 @@ def show(path: Path) -> int:
         },
         "metrics": {"listen": config.metrics.listen},
         "state_dir": str(config.state_dir),
+        "ledger": config.ledger.shown(),
         "stop_timeout": format_duration(config.stop_timeout),
         "log": {"format": config.log.format, "level": config.log.level},
         "vms": [_vm_settings(policy) for policy in config.vms],

@@ -1,0 +1,148 @@
+"""The ``ledger:`` section: where the ledger lives (SQLite in ``state_dir`` or PostgreSQL).
+
+``backend: sqlite`` (the default) keeps the ledger in ``state_dir`` as always. With
+``backend: postgresql`` the ledger is shared through ``dsn`` by every replica of one
+``fleet``; the password never sits in the policy: it comes, in this order, from
+``password_file``, ``$CREDENTIALS_DIRECTORY/ledger-password`` (systemd ``LoadCredential=``),
+``$PGPASSWORD``, else from nowhere (libpq may still read ``~/.pgpass``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from snapd.config.credentials import CredentialError
+from snapd.config.masking import mask_url
+from snapd.config.yaml_source import KeyPath
+
+Reporter = Callable[[KeyPath, str], None]
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+DEFAULT_FLEET = "default"
+PASSWORD_CREDENTIAL_NAME = "ledger-password"
+PASSWORD_VARIABLE = "PGPASSWORD"
+DSN_SCHEMES = ("postgresql", "postgres")
+EXPECTED_DSN = "expected a URL like postgresql://snapd@db.example.com/snapd, got "
+
+
+@dataclass(frozen=True)
+class LedgerSettings:
+    """Where the ledger is; ``dsn`` never holds a password (refused when the file is read)."""
+
+    backend: str = SQLITE
+    dsn: str | None = None
+    password_file: Path | None = None
+    fleet: str = DEFAULT_FLEET
+
+    @property
+    def shared(self) -> bool:
+        """True when the ledger is in PostgreSQL, shared by replicas."""
+        return self.backend == POSTGRESQL
+
+    def shown(self) -> dict[str, Any]:
+        """The settings for ``config show``: the DSN masked, the password never."""
+        if not self.shared:
+            return {"backend": self.backend}
+        return {
+            "backend": self.backend,
+            "dsn": mask_url(self.dsn or ""),
+            "password": password_source(self) or "(none: libpq defaults, e.g. ~/.pgpass)",
+            "fleet": self.fleet,
+        }
+
+
+def build_ledger_settings(
+    data: dict[str, Any], policy_path: Path, report: Reporter
+) -> LedgerSettings:
+    """The ``ledger:`` section (already checked against the schema) as settings.
+
+    Reports a PostgreSQL backend without ``dsn``, a DSN with a password in it, and
+    PostgreSQL-only keys under ``backend: sqlite``.
+    """
+    backend = data.get("backend", SQLITE)
+    dsn = data.get("dsn")
+    password_file = data.get("password_file")
+    if backend == SQLITE:
+        for key in ("dsn", "password_file", "fleet"):
+            if key in data:
+                report(("ledger", key), "only used with backend: postgresql")
+        return LedgerSettings()
+    if dsn is None:
+        report(("ledger",), "backend: postgresql needs a dsn")
+    else:
+        problem = dsn_problem(dsn)
+        if problem is not None:
+            report(("ledger", "dsn"), problem)
+    return LedgerSettings(
+        backend=backend,
+        dsn=dsn,
+        password_file=None if password_file is None else policy_path.parent / password_file,
+        fleet=data.get("fleet", DEFAULT_FLEET),
+    )
+
+
+def dsn_problem(dsn: str) -> str | None:
+    """Why ``dsn`` cannot be used, or None. A password in it is refused: a policy file is
+    read by many (``config show``, reviews, backups) and a secret does not belong there."""
+    try:
+        parts = urlsplit(dsn)
+        parameters = parse_qsl(parts.query)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return EXPECTED_DSN + repr(mask_url(dsn))
+    if parts.scheme not in DSN_SCHEMES or (not parts.hostname and not parts.path.strip("/")):
+        return EXPECTED_DSN + repr(mask_url(dsn))
+    if parts.password is not None or any(name == "password" for name, _ in parameters):
+        return (
+            "must not contain a password; use ledger.password_file, the systemd credential "
+            f"'{PASSWORD_CREDENTIAL_NAME}' or ${PASSWORD_VARIABLE}"
+        )
+    return None
+
+
+def password_source(
+    settings: LedgerSettings, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Where :func:`load_ledger_password` would take the password from, or None."""
+    environment = os.environ if environ is None else environ
+    if settings.password_file is not None:
+        return str(settings.password_file)
+    credentials = environment.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / PASSWORD_CREDENTIAL_NAME).is_file():
+        return f"systemd credential {PASSWORD_CREDENTIAL_NAME}"
+    if environment.get(PASSWORD_VARIABLE):
+        return PASSWORD_VARIABLE
+    return None
+
+
+def load_ledger_password(
+    settings: LedgerSettings, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The database password, or None to leave it to libpq; raise ``CredentialError``
+    (one line, never the password) when a named file cannot be read or is empty."""
+    environment = os.environ if environ is None else environ
+    path = settings.password_file
+    credentials = environment.get("CREDENTIALS_DIRECTORY")
+    if path is None and credentials and (Path(credentials) / PASSWORD_CREDENTIAL_NAME).is_file():
+        path = Path(credentials) / PASSWORD_CREDENTIAL_NAME
+    if path is None:
+        return environment.get(PASSWORD_VARIABLE) or None
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise CredentialError(f"ledger password file {path}: file not found") from None
+    except PermissionError:
+        raise CredentialError(f"ledger password file {path}: permission denied") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise CredentialError(
+            f"ledger password file {path}: cannot read ({type(error).__name__})"
+        ) from None
+    if not text:
+        raise CredentialError(f"ledger password file {path}: file is empty")
+    return text

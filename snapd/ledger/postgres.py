@@ -1,0 +1,251 @@
+"""The :class:`PostgresLedger`: the ledger in a PostgreSQL database shared by replicas.
+
+Needs psycopg 3 (``pip install 'hostinger-snapd[postgresql]'``); only
+``snapd.runtime.open_ledger`` imports this module, and only for ``backend: postgresql``.
+
+One connection per ledger, shared by the threads of a process under a lock, in
+autocommit mode: each write is one statement, except the two that must be one
+transaction (an attempt with the pending row it settles; a pending row with the proof
+that this replica still leads). A lost connection is replaced at the next call, so a
+database that comes back is used again without a restart.
+
+**Fencing.** A daemon's ledger has a :class:`Fence`: every pending row it writes (the
+intent written before a create, restore or delete is sent, and the action's id once
+known) is written in a transaction that also finds the fleet's leadership lock held by
+this replica's leadership session in ``pg_locks``. Without it the write fails with
+:class:`~snapd.ledger.records.NotLeaderError` and the request is not sent. The intent
+transaction takes the intent lock shared; a new leader takes it exclusively once, before
+it reads pending rows, so an intent committed by the old leader is always seen.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+import psycopg
+
+from snapd.config.masking import mask_url
+from snapd.ledger import attempts
+from snapd.ledger import holds as hold_table
+from snapd.ledger import pending as pending_table
+from snapd.ledger import postgres_tables as tables
+from snapd.ledger.advisory import (
+    INTENT_NAMESPACE,
+    LEADERSHIP_NAMESPACE,
+    ConnectionSettings,
+    process_identity,
+)
+from snapd.ledger.postgres_schema import migrate
+from snapd.ledger.records import AttemptRecord, Hold, LedgerError, NotLeaderError, PendingAction
+
+#: A ledger statement that takes longer is cancelled (and the attempt fails closed).
+STATEMENT_TIMEOUT_SECONDS = 10.0
+
+_HOLDS_LOCK = """
+SELECT 1 FROM pg_locks
+WHERE locktype = 'advisory' AND database = (
+    SELECT oid FROM pg_database WHERE datname = current_database()
+) AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2 AND pid = %s AND granted
+"""
+
+
+class Fence(Protocol):
+    """This replica's leadership, as the ledger checks it."""
+
+    @property
+    def fleet_key(self) -> int:
+        """The second key of the fleet's leadership and intent locks."""
+        ...
+
+    def holder_pid(self) -> int | None:
+        """The database backend pid of the session holding the lock; None when standby."""
+        ...
+
+
+def connect(
+    settings: ConnectionSettings, statement_timeout_seconds: float
+) -> psycopg.Connection[Any]:
+    """A new autocommit connection with snapd's keepalives; raise ``LedgerError``."""
+    try:
+        return psycopg.connect(settings.dsn, **settings.keywords(statement_timeout_seconds))  # type: ignore[arg-type]
+    except psycopg.Error as error:
+        raise LedgerError(f"ledger {mask_url(settings.dsn)}: {one_line(error)}") from None
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (libpq's spread over several)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+class PostgresLedger:
+    """History, holds and pending actions of a fleet, in PostgreSQL; the ``Ledger`` protocol.
+
+    Open with :meth:`open`. ``fence`` (the daemon's leadership) guards every pending-row
+    write; command-line processes have none and write as before.
+    """
+
+    def __init__(self, settings: ConnectionSettings, fence: Fence | None = None) -> None:
+        self._settings = settings
+        self._location = mask_url(settings.dsn)
+        self._fence = fence
+        self._lock = threading.Lock()
+        self._connection: psycopg.Connection[Any] | None = None
+        self._closed = False
+        self._written_by = process_identity()
+
+    @classmethod
+    def open(cls, settings: ConnectionSettings, fence: Fence | None = None) -> PostgresLedger:
+        """Connect and bring the schema up to date; raise ``LedgerError``."""
+        ledger = cls(settings, fence)
+        with ledger._database() as connection:
+            migrate(connection, ledger._location)
+        return ledger
+
+    @property
+    def location(self) -> str:
+        """The DSN, masked."""
+        return self._location
+
+    def close(self) -> None:
+        """Close the connection; later calls raise :class:`LedgerError`. Idempotent."""
+        with self._lock:
+            self._closed = True
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> PostgresLedger:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def record_attempt(self, record: AttemptRecord, settles: PendingAction | None = None) -> int:
+        with self._database() as connection, connection.transaction():
+            row_id = tables.insert_attempt(connection, record)
+            if settles is not None:
+                tables.delete_pending(connection, settles.virtual_machine_id, settles.action_id)
+            return row_id
+
+    def history(
+        self, virtual_machine_id: int | None = None, limit: int = 50
+    ) -> list[AttemptRecord]:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        with self._database() as connection:
+            if virtual_machine_id is None:
+                clause = f"{attempts.NEWEST_FIRST} LIMIT ?"
+                return attempts.select(tables.shared(connection), clause, (limit,))
+            clause = f"WHERE virtual_machine_id = ? {attempts.NEWEST_FIRST} LIMIT ?"
+            return attempts.select(tables.shared(connection), clause, (virtual_machine_id, limit))
+
+    def slot_succeeded(self, virtual_machine_id: int, slot: datetime) -> bool:
+        with self._database() as connection:
+            return attempts.slot_succeeded(tables.shared(connection), virtual_machine_id, slot)
+
+    def last_success(self, virtual_machine_id: int) -> AttemptRecord | None:
+        clause = (
+            f"WHERE virtual_machine_id = ? AND {attempts.SUCCESSFUL_SNAPSHOT} "
+            f"{attempts.NEWEST_FIRST} LIMIT 1"
+        )
+        with self._database() as connection:
+            found = attempts.select(tables.shared(connection), clause, (virtual_machine_id,))
+        return found[0] if found else None
+
+    def last_successes(self) -> dict[int, datetime]:
+        with self._database() as connection:
+            return attempts.last_successes(tables.shared(connection))
+
+    def last_action_seconds(self, virtual_machine_id: int) -> float | None:
+        record = self.last_success(virtual_machine_id)
+        return None if record is None else record.duration_seconds
+
+    def made_by_snapd(
+        self, virtual_machine_id: int, snapshot_id: int | None, created_at: datetime | None
+    ) -> bool:
+        with self._database() as connection:
+            return attempts.made_by_snapd(
+                tables.shared(connection), virtual_machine_id, snapshot_id, created_at
+            )
+
+    def set_hold(self, hold: Hold) -> None:
+        with self._database() as connection:
+            tables.replace_hold(connection, hold)
+
+    def release_hold(self, virtual_machine_id: int) -> bool:
+        with self._database() as connection:
+            return hold_table.delete(tables.shared(connection), virtual_machine_id)
+
+    def active_hold(self, virtual_machine_id: int, now: datetime) -> Hold | None:
+        with self._database() as connection:
+            found = hold_table.active(tables.shared(connection), now, virtual_machine_id)
+        return found[0] if found else None
+
+    def holds(self, now: datetime) -> list[Hold]:
+        with self._database() as connection:
+            return hold_table.active(tables.shared(connection), now)
+
+    def add_pending(self, pending: PendingAction) -> None:
+        """Store ``pending``; with a fence, only while this replica leads (else
+        ``NotLeaderError``, nothing written)."""
+        with self._database() as connection, connection.transaction():
+            if self._fence is not None:
+                self._confirm_leadership(connection, self._fence)
+            tables.replace_pending(connection, pending, self._written_by)
+
+    def pending(self) -> list[PendingAction]:
+        with self._database() as connection:
+            return pending_table.select(tables.shared(connection))
+
+    def pending_for(self, virtual_machine_id: int) -> PendingAction | None:
+        with self._database() as connection:
+            found = pending_table.select(tables.shared(connection), virtual_machine_id)
+        return found[0] if found else None
+
+    def remove_pending(self, virtual_machine_id: int, action_id: int | None) -> None:
+        with self._database() as connection:
+            tables.delete_pending(connection, virtual_machine_id, action_id)
+
+    def _confirm_leadership(self, connection: psycopg.Connection[Any], fence: Fence) -> None:
+        """Raise ``NotLeaderError`` unless the fleet's lock is held by this replica's
+        leadership session right now, inside the caller's transaction."""
+        connection.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s, %s)", (INTENT_NAMESPACE, fence.fleet_key)
+        )
+        pid = fence.holder_pid()
+        held = (
+            pid is not None
+            and connection.execute(
+                _HOLDS_LOCK, (LEADERSHIP_NAMESPACE, fence.fleet_key, pid)
+            ).fetchone()
+        )
+        if not held:
+            raise NotLeaderError(
+                f"ledger {self._location}: this replica does not hold the fleet's leadership"
+            )
+
+    @contextmanager
+    def _database(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._lock:
+            if self._closed:
+                raise LedgerError(f"ledger {self._location} is closed")
+            if self._connection is None or self._connection.closed:
+                self._connection = connect(self._settings, STATEMENT_TIMEOUT_SECONDS)
+            connection = self._connection
+            try:
+                yield connection
+            except psycopg.Error as error:
+                if connection.broken or connection.closed:
+                    connection.close()
+                    self._connection = None  # the next call connects again
+                raise LedgerError(f"ledger {self._location}: {one_line(error)}") from error

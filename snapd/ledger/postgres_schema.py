@@ -1,0 +1,114 @@
+"""The PostgreSQL ledger's tables, and how a database is brought up to date.
+
+The tables are the SQLite ledger's (``attempts``, ``holds``, ``pending_actions``), with
+timestamps kept as the same fixed-width UTC text (text order is time order), so both
+backends read and write rows alike. ``MIGRATIONS[n]`` takes the database from version
+``n`` to ``n + 1``; the version is a row of ``snapd_schema``. Migrations are only ever
+appended. They run under a transaction-level advisory lock, so replicas that start
+together migrate once: the others wait, then find nothing left to do.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from snapd.ledger.records import LedgerError
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Advisory lock keys are two 32-bit numbers: this first one ("snap" in ASCII) marks a
+# lock as snapd's, the second names what is locked.
+LOCK_NAMESPACE = 0x736E6170
+MIGRATION_LOCK = 0  # second key of the lock held while migrating
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        "CREATE TABLE snapd_schema (version INTEGER NOT NULL)",
+        "INSERT INTO snapd_schema (version) VALUES (0)",
+        """
+        CREATE TABLE attempts (
+            id BIGSERIAL PRIMARY KEY,
+            virtual_machine_id BIGINT NOT NULL,
+            kind TEXT NOT NULL,
+            slot TEXT,
+            started_at TEXT NOT NULL,
+            finished_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            action_id BIGINT,
+            old_snapshot_id BIGINT,
+            old_snapshot_created_at TEXT,
+            new_snapshot_id BIGINT,
+            new_snapshot_created_at TEXT,
+            correlation_id TEXT,
+            dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1))
+        )
+        """,
+        "CREATE INDEX attempts_by_finish ON attempts (virtual_machine_id, finished_at)",
+        "CREATE INDEX attempts_by_slot ON attempts (virtual_machine_id, slot)",
+        """
+        CREATE TABLE holds (
+            virtual_machine_id BIGINT PRIMARY KEY,
+            until TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE pending_actions (
+            virtual_machine_id BIGINT PRIMARY KEY,
+            action_id BIGINT,
+            kind TEXT NOT NULL,
+            slot TEXT,
+            started_at TEXT NOT NULL,
+            old_snapshot_id BIGINT,
+            old_snapshot_created_at TEXT,
+            server_started_at TEXT
+        )
+        """,
+    ),
+    (
+        # Which process wrote a pending row (host and pid): with replicas, the operator
+        # asking "who sent this?" has more than one machine to look at.
+        "ALTER TABLE pending_actions ADD COLUMN written_by TEXT",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: psycopg.Connection[Any], location: str, upto: int = SCHEMA_VERSION) -> int:
+    """Bring the database behind ``connection`` (psycopg, autocommit) to version ``upto``.
+
+    Every pending step runs in one transaction holding the migration lock; returns the
+    version found afterwards.
+
+    Raises:
+        LedgerError: the database was migrated by a newer snapd.
+        psycopg.Error: it could not be read or written.
+    """
+    with connection.transaction():
+        connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_NAMESPACE, MIGRATION_LOCK))
+        version = read_version(connection, location)
+        for number in range(version, upto):
+            for statement in MIGRATIONS[number]:
+                connection.execute(statement)
+            connection.execute("UPDATE snapd_schema SET version = %s", (number + 1,))
+    return max(version, upto)
+
+
+def read_version(connection: psycopg.Connection[Any], location: str) -> int:
+    """The schema version (0 for an empty database); ``LedgerError`` when it is newer
+    than this snapd knows."""
+    exists = connection.execute("SELECT to_regclass('snapd_schema') IS NOT NULL").fetchone()
+    if exists is None or not exists[0]:
+        return 0
+    row = connection.execute("SELECT version FROM snapd_schema").fetchone()
+    version = 0 if row is None else int(row[0])
+    if version > SCHEMA_VERSION:
+        raise LedgerError(
+            f"ledger {location} has schema version {version}, newer than this snapd, "
+            f"which knows up to {SCHEMA_VERSION}"
+        )
+    return version

@@ -1,0 +1,123 @@
+"""SQL of the PostgreSQL ledger where it differs from SQLite's: the writes.
+
+Reads are shared with the SQLite ledger (:mod:`snapd.ledger.attempts`,
+:mod:`~snapd.ledger.holds`, :mod:`~snapd.ledger.pending`) through :class:`QmarkConnection`,
+which lets their ``?`` placeholders reach psycopg as ``%s``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any, cast
+
+from snapd.ledger import attempts, pending
+from snapd.ledger.records import (
+    KINDS,
+    OUTCOMES,
+    AttemptRecord,
+    Hold,
+    PendingAction,
+    check_choice,
+    encode_optional_time,
+    encode_time,
+)
+
+if TYPE_CHECKING:
+    import psycopg
+
+
+class QmarkConnection:
+    """A psycopg connection that takes SQL with sqlite3's ``?`` placeholders.
+
+    Only for the shared SQL of the ledger's modules, which has no other ``?`` or ``%``.
+    """
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Any = ()) -> psycopg.Cursor[Any]:
+        return self._connection.execute(sql.replace("?", "%s"), parameters)
+
+
+def shared(connection: psycopg.Connection[Any]) -> sqlite3.Connection:
+    """``connection`` as the shared read functions expect it (the same DB-API surface)."""
+    return cast("sqlite3.Connection", QmarkConnection(connection))
+
+
+def insert_attempt(connection: psycopg.Connection[Any], record: AttemptRecord) -> int:
+    """Store ``record`` (its ``id`` ignored); the new row id. ``ValueError`` as SQLite's."""
+    check_choice("kind", record.kind, KINDS)
+    check_choice("outcome", record.outcome, OUTCOMES)
+    values = (
+        record.virtual_machine_id,
+        record.kind,
+        encode_optional_time(record.slot),
+        encode_time(record.started_at),
+        encode_time(record.finished_at),
+        record.outcome,
+        record.reason,
+        record.action_id,
+        record.old_snapshot_id,
+        encode_optional_time(record.old_snapshot_created_at),
+        record.new_snapshot_id,
+        encode_optional_time(record.new_snapshot_created_at),
+        record.correlation_id,
+        int(record.dry_run),
+    )
+    placeholders = ", ".join(["%s"] * len(values))
+    row = connection.execute(
+        f"INSERT INTO attempts ({attempts.COLUMNS}) VALUES ({placeholders}) RETURNING id", values
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def replace_hold(connection: psycopg.Connection[Any], hold: Hold) -> None:
+    """Store ``hold`` in place of any hold of the same VM."""
+    connection.execute(
+        "INSERT INTO holds (virtual_machine_id, until, reason, created_at) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (virtual_machine_id) DO UPDATE SET "
+        "until = excluded.until, reason = excluded.reason, created_at = excluded.created_at",
+        (
+            hold.virtual_machine_id,
+            encode_time(hold.until),
+            hold.reason,
+            encode_time(hold.created_at),
+        ),
+    )
+
+
+def replace_pending(
+    connection: psycopg.Connection[Any], item: PendingAction, written_by: str
+) -> None:
+    """Store ``item`` in place of any pending action of the same VM."""
+    check_choice("kind", item.kind, KINDS)
+    columns = pending.COLUMNS.split(", ")
+    updates = ", ".join(f"{column} = excluded.{column}" for column in [*columns[1:], "written_by"])
+    connection.execute(
+        f"INSERT INTO pending_actions ({pending.COLUMNS}, written_by) "
+        f"VALUES ({', '.join(['%s'] * (len(columns) + 1))}) "
+        f"ON CONFLICT (virtual_machine_id) DO UPDATE SET {updates}",
+        (
+            item.virtual_machine_id,
+            item.action_id,
+            item.kind,
+            encode_optional_time(item.slot),
+            encode_time(item.started_at),
+            item.old_snapshot_id,
+            encode_optional_time(item.old_snapshot_created_at),
+            encode_optional_time(item.server_started_at),
+            written_by,
+        ),
+    )
+
+
+def delete_pending(
+    connection: psycopg.Connection[Any], virtual_machine_id: int, action_id: int | None
+) -> None:
+    """Remove the VM's pending action only if it is ``action_id`` (None: an intent)."""
+    connection.execute(
+        "DELETE FROM pending_actions WHERE virtual_machine_id = %s "
+        "AND action_id IS NOT DISTINCT FROM %s",
+        (virtual_machine_id, action_id),
+    )
