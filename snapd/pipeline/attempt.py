@@ -23,14 +23,19 @@ from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger, OperationKind, PendingAction
+from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.record import Recorder
 from snapd.pipeline.resolve import Resolution, resolve
 from snapd.pipeline.send import Ambiguous, SendFailed, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
-from snapd.pipeline.wait import PollSettings, wait_for_action
+from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, wait_for_action
 
 log = structlog.get_logger("snapd.attempting")
+
+# Waits for an action elsewhere (the poller) and finishes the result later; without one,
+# the wait happens on the calling thread.
+ActionWaiter = Callable[[ActionWatch], Later[WaitResult]]
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,12 @@ class AttemptRunner:
 
     def start(self, context: AttemptContext, old: SnapshotState | None) -> Outcome:
         """Write the intent, send once, then follow the request to its recorded outcome."""
+        return self.start_later(context, old, None).result()
+
+    def start_later(
+        self, context: AttemptContext, old: SnapshotState | None, waiter: ActionWaiter | None
+    ) -> Later[Outcome]:
+        """``start``, with the wait for the action handed to ``waiter`` when there is one."""
         policy, vm = context.policy, context.policy.id
         attempt_started = self.clock.now()
         intent = PendingAction(
@@ -92,40 +103,68 @@ class AttemptRunner:
                 # Nothing was sent: not an attempt, nothing to record; the next run decides.
                 self.ledger.remove_pending(vm, None)
             verdict = Verdict(result, error.reason, error.detail, None)
-            return self._record(
-                context, intent, verdict, error.correlation_id, record=result is Result.FAILED
+            return Later.of(
+                self._record(
+                    context, intent, verdict, error.correlation_id, record=result is Result.FAILED
+                )
             )
         if isinstance(sent, Ambiguous):
-            return self.follow(context, intent, sent.correlation_id)
+            return self.follow_later(context, intent, waiter, sent.correlation_id)
         pending = replace(intent, action_id=sent.action.id)
         self.ledger.add_pending(pending)
         log.info(f"{context.kind}_requested", vm=vm, slot=context.slot, action_id=sent.action.id)
-        return self.follow(context, pending)
+        return self.follow_later(context, pending, waiter)
 
     def follow(
         self, context: AttemptContext, pending: PendingAction, correlation_id: str | None = None
     ) -> Outcome:
         """Resolve (an intent) or wait for (an action) ``pending``; judge and record it."""
+        return self.follow_later(context, pending, None, correlation_id).result()
+
+    def follow_later(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        waiter: ActionWaiter | None,
+        correlation_id: str | None = None,
+    ) -> Later[Outcome]:
+        """``follow``, with the wait for the action handed to ``waiter`` when there is one.
+
+        Resolving an intent after an ambiguous send stays on the calling thread: it is
+        rare, and it reads the VM's actions and snapshot rather than one action.
+        """
         deadline = pending.started_at + context.policy.action_timeout
         if pending.action_id is None:
             resolution = resolve(self.client, self.clock, pending, deadline, self.should_stop)
             if resolution.action is None:
                 verdict = self._resolution_verdict(context.kind, resolution)
-                return self._record(context, pending, verdict, correlation_id)
+                return Later.of(self._record(context, pending, verdict, correlation_id))
             pending = replace(pending, action_id=resolution.action.id)
             self.ledger.add_pending(pending)
             log.info("action_adopted", vm=pending.virtual_machine_id, action_id=pending.action_id)
         assert pending.action_id is not None
-        waited = wait_for_action(
-            self.client,
-            self.clock,
+        watch = ActionWatch.begin(
             pending.virtual_machine_id,
             pending.action_id,
             deadline,
-            settings=self.poll,
-            previous_seconds=self.ledger.last_action_seconds(pending.virtual_machine_id),
-            should_stop=self.should_stop,
+            self.poll,
+            self.ledger.last_action_seconds(pending.virtual_machine_id),
         )
+        if waiter is None:
+            waited = Later.of(wait_for_action(self.client, self.clock, watch, self.should_stop))
+        else:
+            waited = waiter(watch)
+        settled = pending
+        return waited.then(lambda result: self._judge(context, settled, result, correlation_id))
+
+    def _judge(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        waited: WaitResult,
+        correlation_id: str | None,
+    ) -> Outcome:
+        """After the wait: verify what the action left and record the outcome."""
         if waited.state == "unauthorized":
             self.observer.api_unauthorized()
         verdict = verify(self.client, self.observer, pending, waited)
