@@ -32,6 +32,11 @@ from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_startup_runs
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
+from snapd.pipeline.attempt import ActionWaiter
+from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.later import Later
+from snapd.pipeline.outcome import Outcome
+from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.runtime import Runtime, Services
 
 log = structlog.get_logger("snapd.daemon")
@@ -47,6 +52,7 @@ class DaemonSettings:
     metrics_host: str | None = None  # default: the policy's metrics.listen
     metrics_port: int | None = None
     inventory_every: timedelta | None = None  # default: from the fleet size and budget
+    workers: int = DEFAULT_WORKERS  # threads for pre-flight, send, verify and record
 
 
 @dataclass
@@ -61,6 +67,7 @@ class DaemonParts:
     stop_event: threading.Event
     signals: queue.Queue[str]
     instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir
+    fleet: FleetRunner | None = None  # default: one on the runtime's engine
 
 
 class Daemon:
@@ -90,6 +97,11 @@ class Daemon:
             settings.metrics_port if settings.metrics_port is not None else config.metrics.port
         )
         self.jobs = RunningJobs()
+        self.fleet = parts.fleet or FleetRunner(
+            self.runtime.engine,
+            workers=settings.workers,
+            requests_per_minute=config.api.requests_per_minute,
+        )
         self.unfinished = 0  # jobs still running when the stop bound ran out
         self._wedged_reported: set[int] = set()
         self._started = False
@@ -160,6 +172,7 @@ class Daemon:
         self.budget.close()  # requests queued behind the budget give up at once
         if self._started:
             self.scheduler.shutdown()
+        self.fleet.close()  # waits end as "stopped"; queued slots see the stop and end
         self.unfinished = self.jobs.wait_idle(stop_timeout)
         self.notifier.close(NOTIFY_CLOSE_SECONDS)
         if self.server is not None:
@@ -231,28 +244,53 @@ class Daemon:
         return self.policies.get(virtual_machine_id)
 
     def _run_slot(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
-        """A job: run the pipeline; log and count failures, never let them escape."""
+        """A job: queue the pipeline on the workers; its wait goes to the poller.
+
+        The VM counts as running (coalescing, the watchdog, the stop's wait) from here
+        until its outcome is recorded. Failures are logged and counted, never escape.
+        """
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set():
             return
-        with bound_contextvars(vm=virtual_machine_id), self.jobs.running(policy) as first:
-            if not first:
-                # This daemon is still busy with the VM (a slot and a catch-up or refresh
-                # meeting): the running job covers this one. Not a skip by another holder.
-                log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
-                return
-            try:
+        number = self.jobs.begin(policy)
+        if number is None:
+            # This daemon is still busy with the VM (a slot and a catch-up or refresh
+            # meeting): the running job covers this one. Not a skip by another holder.
+            log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            return
+
+        def work(waiter: ActionWaiter) -> Later[Outcome] | None:
+            self.jobs.working(number)
+            if self.stop_event.is_set():
+                return None
+            with bound_contextvars(vm=virtual_machine_id):
                 if purpose == "catch_up" and not catch_up_needed(
                     self.runtime.client, self.runtime.ledger, self.observer, policy, slot
                 ):
-                    return
+                    return None
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 self.notifier.slot_started(policy, slot, self.dry_run)
-                self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
-            except Exception:
-                log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
-            finally:
+                engine = self.runtime.engine
+                return engine.run_slot_later(policy, slot, waiter, dry_run=self.dry_run)
+
+        def done(_outcome: Outcome | None, error: BaseException | None) -> None:
+            try:
+                if error is not None:
+                    log.error(
+                        "run_crashed",
+                        vm=virtual_machine_id,
+                        slot=slot,
+                        purpose=purpose,
+                        exc_info=error,
+                    )
                 self._publish_next_run(virtual_machine_id)
+            finally:
+                self.jobs.end(number)
+
+        try:
+            self.fleet.submit(policy, work, done)
+        except RuntimeError:  # stopping: the workers take nothing new
+            self.jobs.end(number)
 
     def _start_inventory(self) -> None:
         inventory = FleetInventory(
@@ -267,7 +305,9 @@ class Daemon:
 
     def _restore_from_ledger(self) -> None:
         self.metrics.register_vms(policy.id for policy in self.config.vms)
-        self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
+        successes = self.runtime.ledger.last_successes()
+        self.metrics.restore_last_successes(successes)
+        self.fleet.urgency.remember(successes)
         now = self.clock.now()
         held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
         for policy in self.config.vms:

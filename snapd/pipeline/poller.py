@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from snapd.clock import Clock
 from snapd.hostinger import HostingerClient
@@ -87,7 +88,7 @@ class ActionPoller:
                 self._start_thread()
                 self._changed.notify()
         if stopped:
-            self._hand_over(later, watch.stopped())
+            self._hand_over(later, watch, watch.stopped())
         return later
 
     def in_flight(self) -> int:
@@ -140,13 +141,13 @@ class ActionPoller:
         try:
             ended = entry.watch.poll(self.client)
         except Exception as error:
-            self._hand_over_error(entry.later, error)
+            self._hand_over_error(entry.later, entry.watch, error)
             return
         now = self.clock.now()
         if ended is None:
             ended = entry.watch.expired(now)
         if ended is not None:
-            self._hand_over(entry.later, ended)
+            self._hand_over(entry.later, entry.watch, ended)
             return
         entry.due = now + timedelta(seconds=entry.watch.pause(now))
         with self._changed:
@@ -158,13 +159,23 @@ class ActionPoller:
         if entries:
             log.info("poller_stopped", pending_actions=len(entries))
         for entry in entries:
-            self._hand_over(entry.later, entry.watch.stopped())
+            self._hand_over(entry.later, entry.watch, entry.watch.stopped())
 
-    def _hand_over(self, later: Later[WaitResult], result: WaitResult) -> None:
-        self._dispatch(lambda: later.deliver(result))
+    def _hand_over(self, later: Later[WaitResult], watch: ActionWatch, result: WaitResult) -> None:
+        def deliver() -> None:
+            with bound_contextvars(vm=watch.virtual_machine_id):
+                later.deliver(result)
 
-    def _hand_over_error(self, later: Later[WaitResult], error: BaseException) -> None:
-        self._dispatch(lambda: later.fail(error))
+        self._dispatch(deliver)
+
+    def _hand_over_error(
+        self, later: Later[WaitResult], watch: ActionWatch, error: BaseException
+    ) -> None:
+        def fail() -> None:
+            with bound_contextvars(vm=watch.virtual_machine_id):
+                later.fail(error)
+
+        self._dispatch(fail)
 
     def _dispatch(self, step: Callable[[], None]) -> None:
         try:

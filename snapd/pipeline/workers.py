@@ -78,12 +78,15 @@ class WorkerPool:
             return len(self._queue) + self._busy
 
     def close(self, *, cancel_queued: bool = False) -> int:
-        """Take no more tasks; drop the queued ones if asked (returns how many)."""
+        """Take no more tasks; the queued ones still run, unless ``cancel_queued`` drops
+        those that are not continuations (returns how many it dropped)."""
         with self._changed:
             self._closed = True
-            dropped = len(self._queue) if cancel_queued else 0
+            kept = self._queue
             if cancel_queued:
-                self._queue.clear()
+                kept = [task for task in self._queue if task.priority <= CONTINUATION]
+                heapq.heapify(kept)
+            dropped, self._queue = len(self._queue) - len(kept), kept
             self._changed.notify_all()
         return dropped
 
