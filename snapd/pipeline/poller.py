@@ -31,8 +31,8 @@ from snapd.pipeline.wait import ActionWatch, WaitResult
 
 log = structlog.get_logger("snapd.poller")
 
-# With the real clock the poller sleeps on its condition; it still looks at
-# ``should_stop`` at least this often.
+# While actions are in flight and the clock is real, the poller sleeps on its condition
+# and still looks at ``should_stop`` at least this often.
 STOP_CHECK_SECONDS = 1.0
 
 Dispatch = Callable[[Callable[[], None]], None]
@@ -126,7 +126,7 @@ class ActionPoller:
                     self._closed = True
                     return None
                 if not self._heap:
-                    self._changed.wait(STOP_CHECK_SECONDS)
+                    self._changed.wait()  # a new action or close() wakes it; idle costs nothing
                     continue
                 delay = (self._heap[0].due - self.clock.now()).total_seconds()
                 if delay <= 0:
