@@ -10,7 +10,7 @@ import pytest
 import structlog
 
 from snapd.clock import ManualClock
-from snapd.fakeapi import FakeHostinger
+from snapd.fakeapi import FakeHostinger, Fault
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.outcome import Outcome, Result
 from tests.conftest import TOKEN, Pipeline, build_pipeline, make_policy
@@ -150,3 +150,24 @@ def test_a_stop_while_actions_are_in_flight_keeps_them_pending_for_the_next_run(
     assert big_fake.count("POST", "/snapshot") == len(vms)  # adopted, never sent again
     for vm in vms:
         assert fleet_pipeline.ledger.pending_for(vm) is None
+
+
+def test_an_ambiguous_create_is_resolved_by_the_poller_not_by_a_sleeping_worker(
+    pipeline: Pipeline, fake: FakeHostinger, clock: ManualClock
+) -> None:
+    unknown, other = fake.vm_ids[0], fake.vm_ids[1]
+    fake.inject(Fault(kind="status", endpoint="create_snapshot", count=1, status=500))
+    gate = Gate(clock)
+    fleet = FleetRunner(pipeline.engine, workers=1, sleep=gate.sleep)
+    collected = Collected()
+    fleet.submit_slot(make_policy(unknown), collected.done)  # its create gets the 500
+    fleet.submit_slot(make_policy(other), collected.done)
+    # The one worker sent both: the intent being resolved does not hold it.
+    wait_until(lambda: fleet.poller.in_flight() == 2, "the intent and the action in flight")
+    assert fleet.pool.busy() == 0
+    gate.open.set()
+    collected.wait_for(2)
+    fleet.close()
+    results = {outcome.virtual_machine_id: outcome.result for outcome in collected.outcomes}
+    assert results == {unknown: Result.AMBIGUOUS, other: Result.SUCCESS}
+    assert pipeline.creates() == 2  # the ambiguous create was never sent again

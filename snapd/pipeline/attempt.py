@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -26,16 +27,21 @@ from snapd.ledger import Ledger, OperationKind, PendingAction
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.record import Recorder
-from snapd.pipeline.resolve import Resolution, resolve
+from snapd.pipeline.resolve import Resolution, ResolutionWatch
 from snapd.pipeline.send import Ambiguous, SendFailed, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
-from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, wait_for_action
+from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, Watch, wait_for
 
 log = structlog.get_logger("snapd.attempting")
 
-# Waits for an action elsewhere (the poller) and finishes the result later; without one,
-# the wait happens on the calling thread.
-ActionWaiter = Callable[[ActionWatch], Later[WaitResult]]
+R = TypeVar("R")
+
+
+class ActionWaiter(Protocol):
+    """Runs a watch elsewhere (the poller) and finishes its result later; without one, the
+    watch runs on the calling thread."""
+
+    def __call__(self, watch: Watch[R]) -> Later[R]: ...
 
 
 @dataclass(frozen=True)
@@ -128,20 +134,36 @@ class AttemptRunner:
         waiter: ActionWaiter | None,
         correlation_id: str | None = None,
     ) -> Later[Outcome]:
-        """``follow``, with the wait for the action handed to ``waiter`` when there is one.
+        """``follow``, with the looking and waiting handed to ``waiter`` when there is one.
 
-        Resolving an intent after an ambiguous send stays on the calling thread: it is
-        rare, and it reads the VM's actions and snapshot rather than one action.
+        An intent is first resolved by observation, then its action waited for; both run
+        as watches, so after an ambiguous send no worker sleeps either.
         """
         deadline = pending.started_at + context.policy.action_timeout
-        if pending.action_id is None:
-            resolution = resolve(self.client, self.clock, pending, deadline, self.should_stop)
+        if pending.action_id is not None:
+            return self._wait(context, pending, deadline, waiter, correlation_id)
+        resolved = self._watch(ResolutionWatch(pending, deadline), waiter)
+
+        def adopt(resolution: Resolution) -> Later[Outcome]:
             if resolution.action is None:
                 verdict = self._resolution_verdict(context.kind, resolution)
                 return Later.of(self._record(context, pending, verdict, correlation_id))
-            pending = replace(pending, action_id=resolution.action.id)
-            self.ledger.add_pending(pending)
-            log.info("action_adopted", vm=pending.virtual_machine_id, action_id=pending.action_id)
+            adopted = replace(pending, action_id=resolution.action.id)
+            self.ledger.add_pending(adopted)
+            log.info("action_adopted", vm=adopted.virtual_machine_id, action_id=adopted.action_id)
+            return self._wait(context, adopted, deadline, waiter, correlation_id)
+
+        return resolved.then_later(adopt)
+
+    def _wait(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        deadline: datetime,
+        waiter: ActionWaiter | None,
+        correlation_id: str | None,
+    ) -> Later[Outcome]:
+        """Wait for ``pending``'s action, then judge and record it."""
         assert pending.action_id is not None
         watch = ActionWatch.begin(
             pending.virtual_machine_id,
@@ -150,12 +172,13 @@ class AttemptRunner:
             self.poll,
             self.ledger.last_action_seconds(pending.virtual_machine_id),
         )
+        waited = self._watch(watch, waiter)
+        return waited.then(lambda result: self._judge(context, pending, result, correlation_id))
+
+    def _watch(self, watch: Watch[R], waiter: ActionWaiter | None) -> Later[R]:
         if waiter is None:
-            waited = Later.of(wait_for_action(self.client, self.clock, watch, self.should_stop))
-        else:
-            waited = waiter(watch)
-        settled = pending
-        return waited.then(lambda result: self._judge(context, settled, result, correlation_id))
+            return Later.of(wait_for(self.client, self.clock, watch, self.should_stop))
+        return waiter(watch)
 
     def _judge(
         self,

@@ -1,14 +1,15 @@
 """One thread that waits for every in-flight action, instead of one sleeping thread per VM.
 
 A slot whose create was accepted (its pending row, action id included, is in the ledger)
-hands the action to :meth:`ActionPoller.watch` and frees its worker. The poller keeps the
-actions in a heap by their next poll time and polls each with the backoff of
-:class:`~snapd.pipeline.wait.ActionWatch`, the same answer-by-answer rules as the blocking
-wait. When an action's wait ends (success, error, gone, timeout, unauthorized, stop), the
+hands the action to :meth:`ActionPoller.watch` and frees its worker; so does a slot whose
+send was ambiguous, with its intent to resolve. The poller keeps the watches
+(:class:`~snapd.pipeline.wait.Watch`: an action, an intent) in a heap by their next look
+and looks at each by the same rules as the blocking wait. When a watch ends (success,
+error, gone, timeout, unauthorized, resolved, stop), the
 :class:`~snapd.pipeline.later.Later` it returned is finished through ``dispatch``, so the
 continuation (verify, record) runs on a worker, never on the poller's thread.
 
-A stop (``close()`` or ``should_stop()``) ends every wait as ``stopped``: the pending rows
+A stop (``close()`` or ``should_stop()``) ends every watch as ``stopped``: the pending rows
 stay for the next run, as after a stop in a blocking wait.
 """
 
@@ -20,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 from structlog.contextvars import bound_contextvars
@@ -27,7 +29,7 @@ from structlog.contextvars import bound_contextvars
 from snapd.clock import Clock
 from snapd.hostinger import HostingerClient
 from snapd.pipeline.later import Later
-from snapd.pipeline.wait import ActionWatch, WaitResult
+from snapd.pipeline.wait import Watch
 
 log = structlog.get_logger("snapd.poller")
 
@@ -36,14 +38,15 @@ log = structlog.get_logger("snapd.poller")
 STOP_CHECK_SECONDS = 1.0
 
 Dispatch = Callable[[Callable[[], None]], None]
+R = TypeVar("R")
 
 
 @dataclass(order=True)
 class _Entry:
     due: datetime
     number: int
-    watch: ActionWatch = field(compare=False)
-    later: Later[WaitResult] = field(compare=False)
+    watch: Watch[Any] = field(compare=False)
+    later: Later[Any] = field(compare=False)
 
 
 class ActionPoller:
@@ -75,9 +78,9 @@ class ActionPoller:
         self._closed = False
         self._thread: threading.Thread | None = None
 
-    def watch(self, watch: ActionWatch) -> Later[WaitResult]:
-        """Wait for ``watch``'s action; the result arrives on a worker through ``dispatch``."""
-        later: Later[WaitResult] = Later()
+    def watch(self, watch: Watch[R]) -> Later[R]:
+        """Run ``watch`` from the poller's thread; its end arrives on a worker (``dispatch``)."""
+        later: Later[R] = Later()
         with self._changed:
             if self._closed:
                 stopped = True
@@ -161,16 +164,14 @@ class ActionPoller:
         for entry in entries:
             self._hand_over(entry.later, entry.watch, entry.watch.stopped())
 
-    def _hand_over(self, later: Later[WaitResult], watch: ActionWatch, result: WaitResult) -> None:
+    def _hand_over(self, later: Later[R], watch: Watch[R], result: R) -> None:
         def deliver() -> None:
             with bound_contextvars(vm=watch.virtual_machine_id):
                 later.deliver(result)
 
         self._dispatch(deliver)
 
-    def _hand_over_error(
-        self, later: Later[WaitResult], watch: ActionWatch, error: BaseException
-    ) -> None:
+    def _hand_over_error(self, later: Later[Any], watch: Watch[Any], error: BaseException) -> None:
         def fail() -> None:
             with bound_contextvars(vm=watch.virtual_machine_id):
                 later.fail(error)

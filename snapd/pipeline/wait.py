@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -17,6 +18,30 @@ from snapd.clock import Clock
 from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient, NotFoundError
 
 log = structlog.get_logger("snapd.waiting")
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Watch(Protocol[R_co]):
+    """Something looked at now and then until it ends: an action, an intent to resolve.
+
+    ``pause`` is how long until the next look, ``poll`` one look (the end, or None),
+    ``expired`` the end once the deadline passed after at least one look, ``stopped``
+    the end a stop gives it. :func:`wait_for` runs a watch on the calling thread; the
+    poller (:mod:`snapd.pipeline.poller`) runs many from one thread.
+    """
+
+    @property
+    def virtual_machine_id(self) -> int: ...
+
+    def pause(self, now: datetime) -> float: ...
+
+    def poll(self, client: HostingerClient) -> R_co | None: ...
+
+    def expired(self, now: datetime) -> R_co | None: ...
+
+    def stopped(self) -> R_co: ...
 
 
 @dataclass(frozen=True)
@@ -127,15 +152,16 @@ class ActionWatch:
         return None
 
 
-def wait_for_action(
+def wait_for(
     client: HostingerClient,
     clock: Clock,
-    watch: ActionWatch,
+    watch: Watch[R],
     should_stop: Callable[[], bool],
-) -> WaitResult:
-    """Poll ``watch``'s action on this thread until it is final, the deadline passes or
-    ``should_stop()``. The action is read at least once, even when the deadline has
-    already passed (a resumed wait)."""
+) -> R:
+    """Run ``watch`` on this thread until it ends, its deadline passes or ``should_stop()``.
+
+    It is looked at at least once, even when the deadline has already passed (a resumed
+    wait)."""
     while True:
         ended = watch.expired(clock.now())
         if ended is not None:
