@@ -171,3 +171,26 @@ def test_an_ambiguous_create_is_resolved_by_the_poller_not_by_a_sleeping_worker(
     results = {outcome.virtual_machine_id: outcome.result for outcome in collected.outcomes}
     assert results == {unknown: Result.AMBIGUOUS, other: Result.SUCCESS}
     assert pipeline.creates() == 2  # the ambiguous create was never sent again
+
+
+def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
+    pipeline: Pipeline, fake: FakeHostinger, clock: ManualClock
+) -> None:
+    vm = fake.vm_ids[0]
+    judge = pipeline.engine.attempts._judge
+
+    def broken(*arguments: object) -> Outcome:
+        raise RuntimeError("a defect while verifying")
+
+    pipeline.engine.attempts._judge = broken  # type: ignore[method-assign]
+    fleet = FleetRunner(pipeline.engine, workers=1, sleep=clock.sleep)
+    collected = Collected()
+    fleet.submit_slot(make_policy(vm), collected.done)
+    with collected.changed:
+        assert collected.changed.wait_for(lambda: collected.errors, timeout=30)
+    assert str(collected.errors[0]) == "a defect while verifying"
+    pipeline.engine.attempts._judge = judge  # type: ignore[method-assign]
+    # The VM's lock is free again: the next run adopts the pending action, sends nothing.
+    assert pipeline.engine.run_slot(make_policy(vm), None).result is Result.SUCCESS
+    assert pipeline.creates() == 1
+    fleet.close()
