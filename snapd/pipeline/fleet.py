@@ -105,11 +105,6 @@ class FleetRunner:
 
         self.submit(policy, work, done)
 
-    def stop(self, timeout: float) -> bool:
-        """End every wait (the actions stay pending), let the workers record; True if done."""
-        self.poller.close(timeout)
-        return self.pool.join(timeout)
-
     def close(self, *, cancel_queued: bool = False) -> int:
         """Take no more slots and end every wait (the actions stay pending; their
         continuations still record that); drop the queued slots if asked (returns how many)."""

@@ -40,11 +40,6 @@ class Later(Generic[T]):
         later.deliver(value)
         return later
 
-    @property
-    def finished(self) -> bool:
-        with self._lock:
-            return self._finished
-
     def deliver(self, value: T) -> None:
         self._finish(value, None)
 
