@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from snapd.daemon.scheduler import SlotScheduler, refresh_time, worker_count
+from snapd.daemon.scheduler import SlotScheduler, refresh_time
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import SqliteLedger
 from tests.conftest import TOKEN, make_policy
@@ -174,7 +174,7 @@ def test_a_job_started_late_beyond_the_old_one_second_grace_still_runs_once() ->
         calls.append((virtual_machine_id, slot, purpose))
         ran.set()
 
-    scheduler = SlotScheduler(record, fleet_size=1)
+    scheduler = SlotScheduler(record)
     scheduler.start([make_policy(7)])
     try:
         late = datetime.now(UTC) - timedelta(minutes=5)
@@ -188,7 +188,7 @@ def test_a_job_started_late_beyond_the_old_one_second_grace_still_runs_once() ->
 def test_a_scheduled_job_runs_its_slot_once_and_names_the_unjittered_slot() -> None:
     calls: list[datetime | None] = []
     now = datetime(2025, 6, 1, 3, 0, 7, tzinfo=UTC)
-    scheduler = SlotScheduler(lambda vm, slot, purpose: calls.append(slot), 1, now=lambda: now)
+    scheduler = SlotScheduler(lambda vm, slot, purpose: calls.append(slot), now=lambda: now)
     scheduler.replace([make_policy(7, jitter=timedelta(minutes=10))])
     scheduler._fire_scheduled(7)
     assert calls == [datetime(2025, 6, 1, 3, 0, tzinfo=UTC)]
@@ -224,12 +224,6 @@ def test_expiry_refresh_is_due_before_expiry_when_no_slot_comes_first(
     next_slot = now + next_slot_in if next_slot_in is not None else None
     when = refresh_time(now + expires_in, next_slot, timedelta(days=1), now)
     assert when == (now + expected_in if expected_in is not None else None)
-
-
-def test_a_fleet_gets_a_worker_per_vm_within_bounds() -> None:
-    assert worker_count(1) == 20
-    assert worker_count(1000) == 1010
-    assert worker_count(100_000) == 2000
 
 
 def test_a_snapshot_expiring_before_the_next_slot_is_refreshed_before_it_expires(

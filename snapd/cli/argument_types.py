@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from snapd.config.durations import parse_duration
+from snapd.pipeline.workers import MAXIMUM_WORKERS
 
 
 def timestamp(text: str) -> datetime:
@@ -21,6 +22,15 @@ def timestamp(text: str) -> datetime:
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def worker_count(text: str) -> int:
+    """``--workers``: threads for pre-flight, send, verify and record."""
+    if not text.isdigit() or not 1 <= int(text) <= MAXIMUM_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 1 to {MAXIMUM_WORKERS}, got {text!r}"
+        )
     return int(text)
 
 

@@ -51,6 +51,7 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
                 force=arguments.force,
                 notifier=notifier,
                 stop=stop,
+                workers=arguments.workers,
             )
     finally:
         if code != ExitCode.INTERRUPTED:
@@ -74,7 +75,9 @@ def daemon(arguments: argparse.Namespace, load: Callable[[argparse.Namespace], C
     with signal_handlers(commands):
         config = load(arguments)
         settings = DaemonSettings(
-            dry_run=arguments.dry_run, inventory_every=arguments.inventory_interval
+            dry_run=arguments.dry_run,
+            inventory_every=arguments.inventory_interval,
+            workers=arguments.workers,
         )
         built = build_daemon(arguments.config, config, settings, signals=commands)
         try:

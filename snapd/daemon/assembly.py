@@ -19,6 +19,7 @@ from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.ledger import Ledger
 from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
+from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.wait import PollSettings
 from snapd.runtime import (
     UsageError,
@@ -108,7 +109,7 @@ def _assemble(
     def held(virtual_machine_id: int) -> bool:
         return ledger.active_hold(virtual_machine_id, daemon_clock.now()) is not None
 
-    scheduler = SlotScheduler(None, len(config.vms), now=daemon_clock.now)
+    scheduler = SlotScheduler(None, now=daemon_clock.now)
     refresh = RefreshPlanner(policies.get, scheduler, daemon_clock)
     observer = DaemonObserver(services.metrics, policies.get, held, refresh, services.notifier)
     runtime = open_runtime(
@@ -122,6 +123,14 @@ def _assemble(
         should_stop=lambda: stop_event.is_set() or not leader.is_leader(),
         token=token,
     )
+    settings = settings or DaemonSettings()
+    fleet = FleetRunner(
+        runtime.engine,
+        workers=settings.workers,
+        requests_per_minute=config.api.requests_per_minute,
+        # An injected clock (a test's manual one) passes the poller's time too.
+        sleep=None if clock is None else daemon_clock.sleep,
+    )
     parts = DaemonParts(
         runtime,
         services,
@@ -131,5 +140,6 @@ def _assemble(
         stop_event,
         signals or queue.Queue(),
         instance_lock,
+        fleet,
     )
-    return Daemon(config_path, config, parts, settings or DaemonSettings())
+    return Daemon(config_path, config, parts, settings)

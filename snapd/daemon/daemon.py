@@ -42,6 +42,11 @@ from snapd.daemon.status_address import FleetStatus
 from snapd.ledger import LedgerError, NotLeaderError
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
+from snapd.pipeline.attempt import ActionWaiter
+from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.later import Later
+from snapd.pipeline.outcome import Outcome
+from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.runtime import Runtime, Services
 
 if TYPE_CHECKING:
@@ -60,6 +65,7 @@ class DaemonSettings:
     metrics_host: str | None = None  # default: the policy's metrics.listen
     metrics_port: int | None = None
     inventory_every: timedelta | None = None  # default: from the fleet size and budget
+    workers: int = DEFAULT_WORKERS  # threads for pre-flight, send, verify and record
 
 
 @dataclass
@@ -74,6 +80,7 @@ class DaemonParts:
     stop_event: threading.Event
     signals: queue.Queue[str]
     instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir
+    fleet: FleetRunner | None = None  # default: one on the runtime's engine
 
 
 class Daemon:
@@ -103,6 +110,11 @@ class Daemon:
             settings.metrics_port if settings.metrics_port is not None else config.metrics.port
         )
         self.jobs = RunningJobs()
+        self.fleet = parts.fleet or FleetRunner(
+            self.runtime.engine,
+            workers=settings.workers,
+            requests_per_minute=config.api.requests_per_minute,
+        )
         self.unfinished = 0  # jobs still running when the stop bound ran out
         self._wedged_reported: set[int] = set()
         self._started = False
@@ -186,6 +198,7 @@ class Daemon:
         self.budget.close()  # requests queued behind the budget give up at once
         if self._started:
             self.scheduler.shutdown()
+        self.fleet.close()  # waits end as "stopped"; queued slots see the stop and end
         self.unfinished = self.jobs.wait_idle(stop_timeout)
         if self.leadership is not None:
             self.leadership.stop()
@@ -230,7 +243,9 @@ class Daemon:
         systemd.status(("leader" if leader else "standby") + f": {len(self.config.vms)} VM(s)")
         if leader and self._started and not self.stop_event.is_set():
             # The other replica's successes while this one stood by, then the runs it owes.
-            self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
+            successes = self.runtime.ledger.last_successes()
+            self.metrics.restore_last_successes(successes)
+            self.fleet.urgency.remember(successes)
             resuming = schedule_resumes(self.runtime.ledger, self.scheduler, self.config.vms)
             catch_up = CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now())
             for policy in self.config.vms:
@@ -289,36 +304,61 @@ class Daemon:
         return self.policies.get(virtual_machine_id)
 
     def _run_slot(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
-        """A job: run the pipeline; log and count failures, never let them escape."""
+        """A job: queue the pipeline on the workers; its wait goes to the poller.
+
+        The VM counts as running (coalescing, the watchdog, the stop's wait) from here
+        until its outcome is recorded. Failures are logged and counted, never escape.
+        """
         policy = self.policy(virtual_machine_id)
         if policy is None or self.stop_event.is_set():
             return
         if not self.leader_role.is_leader():
             log.debug("standby_skips_run", vm=virtual_machine_id, slot=slot, purpose=purpose)
             return
-        with bound_contextvars(vm=virtual_machine_id), self.jobs.running(policy) as first:
-            if not first:
-                # This daemon is still busy with the VM (a slot and a catch-up or refresh
-                # meeting): the running job covers this one. Not a skip by another holder.
-                log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
-                return
-            try:
+        number = self.jobs.begin(policy)
+        if number is None:
+            # This daemon is still busy with the VM (a slot and a catch-up or refresh
+            # meeting): the running job covers this one. Not a skip by another holder.
+            log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            return
+
+        def work(waiter: ActionWaiter) -> Later[Outcome] | None:
+            self.jobs.working(number)
+            if self.stop_event.is_set():
+                return None
+            with bound_contextvars(vm=virtual_machine_id):
                 log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
                 self.notifier.slot_started(policy, slot, self.dry_run)
-                outcome = self.runtime.engine.run_slot(policy, slot, dry_run=self.dry_run)
-                if self.takeover is not None:
+                engine = self.runtime.engine
+                return engine.run_slot_later(policy, slot, waiter, dry_run=self.dry_run)
+
+        def done(outcome: Outcome | None, error: BaseException | None) -> None:
+            try:
+                if isinstance(error, NotLeaderError):
+                    # Nothing was sent; the next leader resumes or runs the slot.
+                    log.warning("run_stopped_not_leader", vm=virtual_machine_id, slot=slot)
+                elif isinstance(error, LedgerError):
+                    # Fail closed: without a committed intent nothing was sent.
+                    self.metrics.ledger.error()
+                    log.error("ledger_error", vm=virtual_machine_id, slot=slot, error=str(error))
+                elif error is not None:
+                    log.error(
+                        "run_crashed",
+                        vm=virtual_machine_id,
+                        slot=slot,
+                        purpose=purpose,
+                        exc_info=error,
+                    )
+                elif outcome is not None and self.takeover is not None:
                     self.takeover.after(policy, slot, purpose, outcome)
-            except NotLeaderError:
-                # Nothing was sent; the next leader resumes or runs the slot.
-                log.warning("run_stopped_not_leader", vm=virtual_machine_id, slot=slot)
-            except LedgerError as error:
-                # Fail closed: without a committed intent nothing was sent.
-                self.metrics.ledger.error()
-                log.error("ledger_error", vm=virtual_machine_id, slot=slot, error=str(error))
-            except Exception:
-                log.exception("run_crashed", vm=virtual_machine_id, slot=slot, purpose=purpose)
-            finally:
                 self._publish_next_run(virtual_machine_id)
+            finally:
+                self.jobs.end(number)
+
+        try:
+            self.fleet.submit(policy, work, done)
+        except RuntimeError:  # stopping: the workers take nothing new
+            self.jobs.end(number)
 
     def _start_inventory(self, resuming: set[int]) -> None:
         """The periodic inventory; its first pass is the start-up look (catch-up)."""
@@ -338,7 +378,9 @@ class Daemon:
 
     def _restore_from_ledger(self) -> None:
         self.metrics.register_vms(policy.id for policy in self.config.vms)
-        self.metrics.restore_last_successes(self.runtime.ledger.last_successes())
+        successes = self.runtime.ledger.last_successes()
+        self.metrics.restore_last_successes(successes)
+        self.fleet.urgency.remember(successes)
         now = self.clock.now()
         held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
         for policy in self.config.vms:

@@ -11,7 +11,7 @@ import itertools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from snapd.clock import monotonic
@@ -56,21 +56,40 @@ class RunningJobs:
         When a job of this daemon already runs for the VM, nothing is registered and the
         block gets ``False``: the caller coalesces into the running job.
         """
-        number = next(self._numbers)
-        job = RunningJob(policy.id, self._monotonic(), slot_bound(policy).total_seconds())
-        with self._changed:
-            taken = any(other.virtual_machine_id == policy.id for other in self._jobs.values())
-            if not taken:
-                self._jobs[number] = job
-        if taken:
+        number = self.begin(policy)
+        if number is None:
             yield False
             return
         try:
             yield True
         finally:
-            with self._changed:
-                del self._jobs[number]
-                self._changed.notify_all()
+            self.end(number)
+
+    def begin(self, policy: VirtualMachinePolicy) -> int | None:
+        """Register a job for ``policy``'s VM until ``end``; None when one already runs.
+
+        A job runs from the moment it is queued until its outcome is recorded, also while
+        no thread holds it (its action is with the poller).
+        """
+        number = next(self._numbers)
+        job = RunningJob(policy.id, self._monotonic(), slot_bound(policy).total_seconds())
+        with self._changed:
+            if any(other.virtual_machine_id == policy.id for other in self._jobs.values()):
+                return None
+            self._jobs[number] = job
+        return number
+
+    def working(self, number: int) -> None:
+        """A worker took the job: its bound counts from now (a queue is not a wedge)."""
+        with self._changed:
+            job = self._jobs.get(number)
+            if job is not None:
+                self._jobs[number] = replace(job, started=self._monotonic())
+
+    def end(self, number: int) -> None:
+        with self._changed:
+            self._jobs.pop(number, None)
+            self._changed.notify_all()
 
     def count(self) -> int:
         with self._changed:

@@ -1,8 +1,9 @@
 """APScheduler wiring: one job per VM from the policy, one-off runs, atomic replacement.
 
-The scheduler only decides *when*; what happens in a run is the pipeline's business. Jobs
-run in a thread pool sized to the fleet, because a run mostly waits for Hostinger's action:
-the shared request budget, not the number of workers, sets the pace.
+The scheduler only decides *when*; what happens in a run is the pipeline's business. A
+slot's job only queues the run on the daemon's workers (:mod:`snapd.pipeline.fleet`), so
+the scheduler's own thread pool stays small whatever the fleet's size; housekeeping (the
+inventory, catch-up checks) shares it.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ log = structlog.get_logger("snapd.scheduler")
 # APScheduler's default grace of one second silently drops a job that starts late (a busy
 # pool, a suspended laptop, a slow start). A late slot must still run, once.
 MISFIRE_GRACE = timedelta(days=1)
-MINIMUM_WORKERS = 20
-MAXIMUM_WORKERS = 2000
+# Threads that fire jobs: queueing a slot takes microseconds, housekeeping a few of them.
+SCHEDULER_THREADS = 6
 
 # run(virtual_machine_id, slot, purpose): purpose is scheduled, catch_up, refresh or resume.
 SlotRunner = Callable[[int, datetime | None, str], None]
@@ -53,11 +54,6 @@ class _BackgroundScheduler(BackgroundScheduler):  # type: ignore[misc]
 RETRY_PROCESSING_SECONDS = 1.0
 
 
-def worker_count(fleet_size: int) -> int:
-    """Threads for a fleet: one per VM (runs mostly sleep), within sane bounds."""
-    return max(MINIMUM_WORKERS, min(MAXIMUM_WORKERS, fleet_size + 10))
-
-
 def refresh_time(
     expires_at: datetime,
     next_slot: datetime | None,
@@ -78,9 +74,7 @@ def refresh_time(
 class SlotScheduler:
     """Owns the ``BackgroundScheduler``; every method is thread-safe."""
 
-    def __init__(
-        self, run: SlotRunner | None, fleet_size: int, now: Callable[[], datetime] | None = None
-    ) -> None:
+    def __init__(self, run: SlotRunner | None, now: Callable[[], datetime] | None = None) -> None:
         self._runner = run
         self._now = now or utc_now
         self._lock = threading.RLock()
@@ -88,7 +82,7 @@ class SlotScheduler:
         self._policies: dict[int, VirtualMachinePolicy] = {}
         self._scheduler = _BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(worker_count(fleet_size))},
+            executors={"default": ThreadPoolExecutor(SCHEDULER_THREADS)},
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -23,14 +24,24 @@ from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger, OperationKind, PendingAction
+from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.record import Recorder
-from snapd.pipeline.resolve import Resolution, resolve
+from snapd.pipeline.resolve import Resolution, ResolutionWatch
 from snapd.pipeline.send import Ambiguous, SendFailed, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
-from snapd.pipeline.wait import PollSettings, wait_for_action
+from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, Watch, wait_for
 
 log = structlog.get_logger("snapd.attempting")
+
+R = TypeVar("R")
+
+
+class ActionWaiter(Protocol):
+    """Runs a watch elsewhere (the poller) and finishes its result later; without one, the
+    watch runs on the calling thread."""
+
+    def __call__(self, watch: Watch[R]) -> Later[R]: ...
 
 
 @dataclass(frozen=True)
@@ -66,6 +77,12 @@ class AttemptRunner:
 
     def start(self, context: AttemptContext, old: SnapshotState | None) -> Outcome:
         """Write the intent, send once, then follow the request to its recorded outcome."""
+        return self.start_later(context, old, None).result()
+
+    def start_later(
+        self, context: AttemptContext, old: SnapshotState | None, waiter: ActionWaiter | None
+    ) -> Later[Outcome]:
+        """``start``, with the wait for the action handed to ``waiter`` when there is one."""
         policy, vm = context.policy, context.policy.id
         attempt_started = self.clock.now()
         intent = PendingAction(
@@ -92,40 +109,85 @@ class AttemptRunner:
                 # Nothing was sent: not an attempt, nothing to record; the next run decides.
                 self.ledger.remove_pending(vm, None)
             verdict = Verdict(result, error.reason, error.detail, None)
-            return self._record(
-                context, intent, verdict, error.correlation_id, record=result is Result.FAILED
+            return Later.of(
+                self._record(
+                    context, intent, verdict, error.correlation_id, record=result is Result.FAILED
+                )
             )
         if isinstance(sent, Ambiguous):
-            return self.follow(context, intent, sent.correlation_id)
+            return self.follow_later(context, intent, waiter, sent.correlation_id)
         pending = replace(intent, action_id=sent.action.id)
         self.ledger.add_pending(pending)
         log.info(f"{context.kind}_requested", vm=vm, slot=context.slot, action_id=sent.action.id)
-        return self.follow(context, pending)
+        return self.follow_later(context, pending, waiter)
 
     def follow(
         self, context: AttemptContext, pending: PendingAction, correlation_id: str | None = None
     ) -> Outcome:
         """Resolve (an intent) or wait for (an action) ``pending``; judge and record it."""
+        return self.follow_later(context, pending, None, correlation_id).result()
+
+    def follow_later(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        waiter: ActionWaiter | None,
+        correlation_id: str | None = None,
+    ) -> Later[Outcome]:
+        """``follow``, with the looking and waiting handed to ``waiter`` when there is one.
+
+        An intent is first resolved by observation, then its action waited for; both run
+        as watches, so after an ambiguous send no worker sleeps either.
+        """
         deadline = pending.started_at + context.policy.action_timeout
-        if pending.action_id is None:
-            resolution = resolve(self.client, self.clock, pending, deadline, self.should_stop)
+        if pending.action_id is not None:
+            return self._wait(context, pending, deadline, waiter, correlation_id)
+        resolved = self._watch(ResolutionWatch(pending, deadline), waiter)
+
+        def adopt(resolution: Resolution) -> Later[Outcome]:
             if resolution.action is None:
                 verdict = self._resolution_verdict(context.kind, resolution)
-                return self._record(context, pending, verdict, correlation_id)
-            pending = replace(pending, action_id=resolution.action.id)
-            self.ledger.add_pending(pending)
-            log.info("action_adopted", vm=pending.virtual_machine_id, action_id=pending.action_id)
+                return Later.of(self._record(context, pending, verdict, correlation_id))
+            adopted = replace(pending, action_id=resolution.action.id)
+            self.ledger.add_pending(adopted)
+            log.info("action_adopted", vm=adopted.virtual_machine_id, action_id=adopted.action_id)
+            return self._wait(context, adopted, deadline, waiter, correlation_id)
+
+        return resolved.then_later(adopt)
+
+    def _wait(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        deadline: datetime,
+        waiter: ActionWaiter | None,
+        correlation_id: str | None,
+    ) -> Later[Outcome]:
+        """Wait for ``pending``'s action, then judge and record it."""
         assert pending.action_id is not None
-        waited = wait_for_action(
-            self.client,
-            self.clock,
+        watch = ActionWatch.begin(
             pending.virtual_machine_id,
             pending.action_id,
             deadline,
-            settings=self.poll,
-            previous_seconds=self.ledger.last_action_seconds(pending.virtual_machine_id),
-            should_stop=self.should_stop,
+            self.poll,
+            self.ledger.last_action_seconds(pending.virtual_machine_id),
         )
+        waited = self._watch(watch, waiter)
+        return waited.then(lambda result: self._judge(context, pending, result, correlation_id))
+
+    def _watch(self, watch: Watch[R], waiter: ActionWaiter | None) -> Later[R]:
+        if waiter is None:
+            return Later.of(wait_for(self.client, self.clock, watch, self.should_stop))
+        return waiter(watch)
+
+    def _judge(
+        self,
+        context: AttemptContext,
+        pending: PendingAction,
+        waited: WaitResult,
+        correlation_id: str | None,
+    ) -> Outcome:
+        """After the wait: verify what the action left and record the outcome."""
         if waited.state == "unauthorized":
             self.observer.api_unauthorized()
         verdict = verify(self.client, self.observer, pending, waited)

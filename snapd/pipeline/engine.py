@@ -9,6 +9,7 @@ with the operator's restore and delete.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -22,8 +23,9 @@ from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
-from snapd.pipeline.attempt import AttemptContext, AttemptRunner
+from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
 from snapd.pipeline.decide import Decision, Facts, Reason, Step, carry_checks, decide
+from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import (
     AnyReason,
     NullOutcomeObserver,
@@ -96,35 +98,74 @@ class Engine:
         force: bool = False,
     ) -> Outcome:
         """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
+        return self.run_slot_later(policy, slot, None, dry_run=dry_run, force=force).result()
+
+    def run_slot_later(
+        self,
+        policy: VirtualMachinePolicy,
+        slot: datetime | None,
+        waiter: ActionWaiter | None,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> Later[Outcome]:
+        """``run_slot``, handing the wait for an accepted action to ``waiter`` (the poller).
+
+        Everything up to the send runs on the calling thread; what follows the wait
+        (verify, record, the post-hook) runs where ``waiter`` finishes it. The VM's lock
+        is held until then, whichever thread that is.
+        """
         started = self.clock.now()
         context = AttemptContext(policy, OperationKind.SNAPSHOT, slot, started)
-        try:  # every line logged on the way names the VM, the API's debug lines included
-            with bound_contextvars(vm=policy.id), self.locks.hold(policy.id, KIND, started):
-                return self._run_locked(context, dry_run=dry_run, force=force)
+        lock = ExitStack()
+        try:
+            lock.enter_context(self.locks.hold(policy.id, KIND, started))
         except VirtualMachineBusyError as error:
-            return self._finish(
-                context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
+            return Later.of(
+                self._finish(
+                    context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
+                )
             )
+        try:  # every line logged on the way names the VM, the API's debug lines included
+            with bound_contextvars(vm=policy.id):
+                outcome = self._run_locked(context, waiter, dry_run=dry_run, force=force)
+        except BaseException:
+            lock.close()
+            raise
+        return outcome.always(lock.close)
 
     def resume(self, policy: VirtualMachinePolicy) -> Outcome | None:
         """Follow the VM's pending request, if any, to its outcome; never send again."""
+        resumed = self._resume(policy, None)
+        return None if resumed is None else resumed.result()
+
+    def _resume(
+        self, policy: VirtualMachinePolicy, waiter: ActionWaiter | None
+    ) -> Later[Outcome] | None:
         pending = self.ledger.pending_for(policy.id)
         if pending is None:
             return None
         log.info("resuming_pending_action", vm=policy.id, action_id=pending.action_id)
         kind = OperationKind(pending.kind)
         context = AttemptContext(policy, kind, pending.slot, pending.started_at)
-        outcome = self.attempts.follow(context, pending)
-        return self._after(outcome, policy)
+        outcome = self.attempts.follow_later(context, pending, waiter)
+        return outcome.then(lambda done: self._after(done, policy))
 
-    def _run_locked(self, context: AttemptContext, *, dry_run: bool, force: bool) -> Outcome:
+    def _run_locked(
+        self,
+        context: AttemptContext,
+        waiter: ActionWaiter | None,
+        *,
+        dry_run: bool,
+        force: bool,
+    ) -> Later[Outcome]:
         if not dry_run:
-            resumed = self.resume(context.policy)
+            resumed = self._resume(context.policy, waiter)
             if resumed is not None:
                 return resumed
         looked = self._look_until_idle(context, dry_run=dry_run, force=force)
         if isinstance(looked, Outcome):
-            return looked
+            return Later.of(looked)
         preflight, facts, decision = looked
         if decision.creates:
             decision = self._checks(context, facts, dry_run)
@@ -133,8 +174,8 @@ class Engine:
                     decision, preflight = self._recheck(context, preflight, facts, force=force)
                 except ApiError as error:
                     detail = f"the snapshot could not be read again before the create: {error}"
-                    return self._failed(
-                        context, OutcomeReason.API_ERROR, detail, error.correlation_id
+                    return Later.of(
+                        self._failed(context, OutcomeReason.API_ERROR, detail, error.correlation_id)
                     )
         log.info(
             "decision",
@@ -147,11 +188,13 @@ class Engine:
         )
         if not decision.creates:
             result = Result.DRY_RUN if decision.reason is Reason.DRY_RUN else Result.SKIPPED
-            return self._finish(
+            skipped = self._finish(
                 context, result, decision.reason, decision.detail,
                 old=preflight.snapshot, dry_run=dry_run,
             )  # fmt: skip
-        return self._after(self.attempts.start(context, preflight.snapshot), context.policy)
+            return Later.of(skipped)
+        sent = self.attempts.start_later(context, preflight.snapshot, waiter)
+        return sent.then(lambda outcome: self._after(outcome, context.policy))
 
     def _look_until_idle(
         self, context: AttemptContext, *, dry_run: bool, force: bool

@@ -18,7 +18,7 @@ means "look again later".
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -29,6 +29,7 @@ from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClie
 from snapd.ledger import OperationKind, PendingAction
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
 from snapd.pipeline.verify import attempt_began, is_new_snapshot, replaced_snapshot
+from snapd.pipeline.wait import wait_for
 
 log = structlog.get_logger("snapd.resolving")
 
@@ -109,23 +110,32 @@ def observe_once(client: HostingerClient, pending: PendingAction) -> Resolution 
     return None
 
 
-def resolve(
-    client: HostingerClient,
-    clock: Clock,
-    pending: PendingAction,
-    deadline: datetime,
-    should_stop: Callable[[], bool],
-) -> Resolution:
-    """Look until something shows whether ``pending``'s request ran, or ``deadline`` passes.
+@dataclass
+class ResolutionWatch:
+    """One intent being resolved by observation: the looks so far and the next pause.
 
-    Always looks at least once, even past the deadline (a restarted process resolving an
-    old intent). Never sends anything.
+    The first look is at once; then the pause grows. Run on the calling thread by
+    :func:`resolve` or from the poller's thread, with the same meaning of each look.
     """
-    backoff = Backoff(first=5.0, factor=2.0, maximum=60.0)
-    vm = pending.virtual_machine_id
-    while True:
-        if should_stop():
-            return Resolution("stopped", "stopping; the intent stays recorded")
+
+    pending: PendingAction
+    deadline: datetime
+    backoff: Backoff = field(default_factory=lambda: Backoff(first=5.0, factor=2.0, maximum=60.0))
+    next_pause: float = 0.0
+    polled: bool = False
+
+    @property
+    def virtual_machine_id(self) -> int:
+        return self.pending.virtual_machine_id
+
+    def pause(self, now: datetime) -> float:
+        remaining = (self.deadline - now).total_seconds()
+        return max(min(self.next_pause, remaining), 0.0)
+
+    def poll(self, client: HostingerClient) -> Resolution | None:
+        """Look once at the action list and the snapshot: the resolution, or None."""
+        self.polled = True
+        pending, vm = self.pending, self.pending.virtual_machine_id
         try:
             found = observe_once(client, pending)
         except AuthenticationError as error:
@@ -142,11 +152,32 @@ def resolve(
         if found is not None:
             log.info("ambiguous_send_resolved", vm=vm, kind=pending.kind, how=found.detail)
             return found
-        remaining = (deadline - clock.now()).total_seconds()
-        if remaining <= 0:
+        self.next_pause = self.backoff.next()
+        return None
+
+    def expired(self, now: datetime) -> Resolution | None:
+        if self.polled and (self.deadline - now).total_seconds() <= 0:
             return Resolution(
                 "unresolved",
-                f"no action and no change seen by the deadline; the {pending.kind} "
+                f"no action and no change seen by the deadline; the {self.pending.kind} "
                 "request may or may not have been executed",
             )
-        clock.sleep(min(backoff.next(), remaining))
+        return None
+
+    def stopped(self) -> Resolution:
+        return Resolution("stopped", "stopping; the intent stays recorded")
+
+
+def resolve(
+    client: HostingerClient,
+    clock: Clock,
+    pending: PendingAction,
+    deadline: datetime,
+    should_stop: Callable[[], bool],
+) -> Resolution:
+    """Look until something shows whether ``pending``'s request ran, or ``deadline`` passes.
+
+    Always looks at least once, even past the deadline (a restarted process resolving an
+    old intent). Never sends anything.
+    """
+    return wait_for(client, clock, ResolutionWatch(pending, deadline), should_stop)

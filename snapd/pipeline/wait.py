@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 import structlog
 
@@ -17,6 +18,30 @@ from snapd.clock import Clock
 from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient, NotFoundError
 
 log = structlog.get_logger("snapd.waiting")
+
+R = TypeVar("R")
+R_co = TypeVar("R_co", covariant=True)
+
+
+class Watch(Protocol[R_co]):
+    """Something looked at now and then until it ends: an action, an intent to resolve.
+
+    ``pause`` is how long until the next look, ``poll`` one look (the end, or None),
+    ``expired`` the end once the deadline passed after at least one look, ``stopped``
+    the end a stop gives it. :func:`wait_for` runs a watch on the calling thread; the
+    poller (:mod:`snapd.pipeline.poller`) runs many from one thread.
+    """
+
+    @property
+    def virtual_machine_id(self) -> int: ...
+
+    def pause(self, now: datetime) -> float: ...
+
+    def poll(self, client: HostingerClient) -> R_co | None: ...
+
+    def expired(self, now: datetime) -> R_co | None: ...
+
+    def stopped(self) -> R_co: ...
 
 
 @dataclass(frozen=True)
@@ -50,53 +75,102 @@ class WaitResult:
     detail: str
 
 
-def wait_for_action(
-    client: HostingerClient,
-    clock: Clock,
-    virtual_machine_id: int,
-    action_id: int,
-    deadline: datetime,
-    *,
-    settings: PollSettings,
-    previous_seconds: float | None,
-    should_stop: Callable[[], bool],
-) -> WaitResult:
-    """Poll ``action_id`` until it is final, ``deadline`` passes or ``should_stop()``.
+@dataclass
+class ActionWatch:
+    """One action being waited for: where its backoff stands and what was read last.
 
-    Transient API errors during polling are logged and polled through; an authentication
-    error ends the wait at once (state ``unauthorized``), and so does a 404 (state
-    ``gone``): an action the API has forgotten will not come back by polling. The action
-    is read at least once, even when ``deadline`` has already passed (a resumed wait).
+    The one meaning of a poll's answer, shared by the blocking wait below (command-line
+    operations) and the poller that serves every in-flight action of a fleet.
     """
-    delay = settings.first(previous_seconds)
+
+    virtual_machine_id: int
+    action_id: int
+    deadline: datetime
+    settings: PollSettings
+    delay: float
     last: Action | None = None
-    polled = False
-    while True:
-        remaining = (deadline - clock.now()).total_seconds()
-        if remaining <= 0 and polled:
-            return WaitResult("timeout", last, f"action {action_id} not finished by the deadline")
-        if should_stop():
-            return WaitResult("stopped", last, "stopping; the action stays pending")
-        clock.sleep(max(min(delay, remaining), 0.0))
-        delay = min(delay * settings.factor, settings.maximum_delay)
-        polled = True
-        if should_stop():
-            return WaitResult("stopped", last, "stopping; the action stays pending")
+    polled: bool = False
+
+    @classmethod
+    def begin(
+        cls,
+        virtual_machine_id: int,
+        action_id: int,
+        deadline: datetime,
+        settings: PollSettings,
+        previous_seconds: float | None,
+    ) -> ActionWatch:
+        """A watch whose first poll is timed from the VM's last duration."""
+        first = settings.first(previous_seconds)
+        return cls(virtual_machine_id, action_id, deadline, settings, first)
+
+    def pause(self, now: datetime) -> float:
+        """Seconds until the next poll; never past the deadline."""
+        remaining = (self.deadline - now).total_seconds()
+        return max(min(self.delay, remaining), 0.0)
+
+    def expired(self, now: datetime) -> WaitResult | None:
+        """The timeout, once the deadline passed and the action was read at least once."""
+        if self.polled and (self.deadline - now).total_seconds() <= 0:
+            detail = f"action {self.action_id} not finished by the deadline"
+            return WaitResult("timeout", self.last, detail)
+        return None
+
+    def stopped(self) -> WaitResult:
+        return WaitResult("stopped", self.last, "stopping; the action stays pending")
+
+    def poll(self, client: HostingerClient) -> WaitResult | None:
+        """Read the action once: the wait's end, or None to poll again after ``pause``.
+
+        Transient API errors are logged and polled through; an authentication error ends
+        the wait (state ``unauthorized``), and so does a 404 (state ``gone``): an action
+        the API has forgotten will not come back by polling.
+        """
+        self.delay = min(self.delay * self.settings.factor, self.settings.maximum_delay)
+        self.polled = True
+        vm, action_id = self.virtual_machine_id, self.action_id
         try:
-            last = client.get_action(virtual_machine_id, action_id)
+            self.last = client.get_action(vm, action_id)
         except AuthenticationError as error:
-            return WaitResult("unauthorized", last, f"the API refused the token: {error}")
+            return WaitResult("unauthorized", self.last, f"the API refused the token: {error}")
         except NotFoundError:
-            return WaitResult("gone", last, f"the API no longer knows action {action_id}")
+            return WaitResult("gone", self.last, f"the API no longer knows action {action_id}")
         except ApiError as error:
             log.warning(
                 "action_poll_failed",
-                vm=virtual_machine_id,
+                vm=vm,
                 action_id=action_id,
                 error=str(error),
                 correlation_id=error.correlation_id,
             )
-            continue
-        log.debug("action_polled", vm=virtual_machine_id, action_id=action_id, state=last.state)
-        if last.is_final:
-            return WaitResult(last.state, last, f"action {action_id} ended in {last.state}")
+            return None
+        log.debug("action_polled", vm=vm, action_id=action_id, state=self.last.state)
+        if self.last.is_final:
+            return WaitResult(
+                self.last.state, self.last, f"action {action_id} ended in {self.last.state}"
+            )
+        return None
+
+
+def wait_for(
+    client: HostingerClient,
+    clock: Clock,
+    watch: Watch[R],
+    should_stop: Callable[[], bool],
+) -> R:
+    """Run ``watch`` on this thread until it ends, its deadline passes or ``should_stop()``.
+
+    It is looked at at least once, even when the deadline has already passed (a resumed
+    wait)."""
+    while True:
+        ended = watch.expired(clock.now())
+        if ended is not None:
+            return ended
+        if should_stop():
+            return watch.stopped()
+        clock.sleep(watch.pause(clock.now()))
+        if should_stop():
+            return watch.stopped()
+        ended = watch.poll(client)
+        if ended is not None:
+            return ended

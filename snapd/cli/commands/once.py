@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Sequence
 
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.config import VirtualMachinePolicy
 from snapd.notify.notifier import Notifier
+from snapd.pipeline.attempt import ActionWaiter
+from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, Result
+from snapd.pipeline.urgency import Urgency
+from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.runtime import Runtime
 
-# Waits are mostly sleeping; many run side by side and the shared request budget, not
-# this number, sets the pace.
-MAXIMUM_PARALLEL_VMS = 256
 #: After Ctrl-C, how long the pipelines get to record where they stand; a pipeline still
 #: inside a request after that is left behind (its pending row is already in the ledger).
 STOP_BOUND_SECONDS = 2.0
@@ -48,50 +49,80 @@ def run_once(
     force: bool,
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
+    workers: int = DEFAULT_WORKERS,
+    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
 
+    The pipelines run on ``workers`` threads, oldest restore point first; one more thread
+    waits for every accepted action (``sleep``: a manual clock's, in benchmarks).
     ``notifier`` (also the engine's observer) gets each slot's start for the start ping.
     ``stop`` is the Ctrl-C event the pipelines and their clock also watch: once it is set,
     the pipelines get :data:`STOP_BOUND_SECONDS` to record where they stand, and the result
     is :attr:`ExitCode.INTERRUPTED` without waiting for the rest (the caller then leaves
     the process without joining them).
     """
+    stop = stop or threading.Event()
+    fleet = FleetRunner(
+        runtime.engine,
+        workers=workers,
+        requests_per_minute=runtime.config.api.requests_per_minute,
+        urgency=Urgency(runtime.ledger.last_successes()),
+        sleep=sleep,
+    )
+    finished: dict[int, Outcome] = {}
+    errors: list[BaseException] = []
+    changed = threading.Condition()
 
-    def run(policy: VirtualMachinePolicy) -> Outcome:
-        if notifier is not None:
-            notifier.slot_started(policy, None, dry_run)
-        return runtime.engine.run_slot(policy, None, dry_run=dry_run, force=force)
+    for index, policy in enumerate(policies):
 
-    workers = max(1, min(len(policies), MAXIMUM_PARALLEL_VMS))
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapd-once")
-    futures = [pool.submit(run, policy) for policy in policies]
-    interrupted = _wait_or_stop(futures, stop or threading.Event())
-    pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
-    names = {policy.id: policy.name for policy in policies}
+        def work(waiter: ActionWaiter, policy: VirtualMachinePolicy = policy) -> Later[Outcome]:
+            if notifier is not None:
+                notifier.slot_started(policy, None, dry_run)
+            engine = runtime.engine
+            return engine.run_slot_later(policy, None, waiter, dry_run=dry_run, force=force)
+
+        def done(outcome: Outcome | None, error: BaseException | None, index: int = index) -> None:
+            with changed:
+                if outcome is not None:
+                    finished[index] = outcome
+                if error is not None:
+                    errors.append(error)
+                changed.notify_all()
+
+        fleet.submit(policy, work, done)
+    interrupted = _wait_or_stop(lambda: len(finished) + len(errors), len(policies), changed, stop)
+    # After a stop the queued pipelines never start; the running ones and the waits the
+    # poller hands back get the stop bound to record where they stand.
+    fleet.close(cancel_queued=interrupted)
     if interrupted:
-        done = [future.result() for future in futures if future.done() and not future.cancelled()]
-        print_summary(done, names)
+        fleet.pool.join(STOP_BOUND_SECONDS)
+    if errors and not interrupted:
+        raise errors[0]
+    with changed:
+        outcomes = [finished[index] for index in sorted(finished)]
+    names = {policy.id: policy.name for policy in policies}
+    print_summary(outcomes, names)
+    if interrupted:
         print(
             "snapd: interrupted; actions being waited for stay pending in the ledger "
             "and the next run resumes them",
             file=sys.stderr,
         )
         return ExitCode.INTERRUPTED
-    outcomes = [future.result() for future in futures]
-    print_summary(outcomes, names)
     return exit_code(outcomes)
 
 
-def _wait_or_stop(futures: list[Future[Outcome]], stop: threading.Event) -> bool:
-    """Wait for every pipeline; ``True`` when ``stop`` was set first (after a short bound)."""
-    while True:
-        _, running = wait(futures, timeout=_STOP_CHECK_SECONDS)
-        if not running:
-            return stop.is_set()
-        if stop.is_set():
-            wait(futures, timeout=STOP_BOUND_SECONDS)
-            return True
+def _wait_or_stop(
+    count: Callable[[], int], total: int, changed: threading.Condition, stop: threading.Event
+) -> bool:
+    """Wait for every pipeline; ``True`` as soon as ``stop`` is set first."""
+    with changed:
+        while count() < total:
+            if stop.is_set():
+                return True
+            changed.wait(_STOP_CHECK_SECONDS)
+    return stop.is_set()
 
 
 def print_summary(outcomes: Sequence[Outcome], names: dict[int, str]) -> None:
