@@ -8,6 +8,7 @@ from typing import Any
 from snapd import __version__
 from snapd.config import load_config
 from snapd.config.credentials import CONTAINER_SECRET
+from tests.alert_files import alert_rules
 from tests.deploy.dockerfile import parse
 from tests.deploy.support import (
     DEPLOY,
@@ -133,3 +134,12 @@ def test_prometheus_finds_the_metrics_port_through_the_service() -> None:
     )
     assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
+
+
+def test_the_scrape_job_is_named_as_the_alert_rules_expect() -> None:
+    """The Prometheus Operator names the job after the Service's ``jobLabel`` label;
+    SnapdDown selects ``up{job="snapd"}``, so without it the alert could never fire."""
+    service, monitor = resource("Service"), resource("ServiceMonitor")
+    job = service["metadata"]["labels"][monitor["spec"]["jobLabel"]]
+    down = next(rule for rule in alert_rules() if rule["alert"] == "SnapdDown")
+    assert f'job="{job}"' in down["expr"]
