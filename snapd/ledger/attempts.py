@@ -37,9 +37,18 @@ def insert(connection: sqlite3.Connection, record: AttemptRecord) -> int:
     Raises:
         ValueError: unknown ``kind`` or ``outcome``, or a naive datetime.
     """
+    values = row_values(record)
+    placeholders = ", ".join("?" * len(values))
+    cursor = connection.execute(f"INSERT INTO attempts ({COLUMNS}) VALUES ({placeholders})", values)
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
+
+
+def row_values(record: AttemptRecord) -> tuple[Any, ...]:
+    """``record`` as the values of :data:`COLUMNS`, in order; checked like :func:`insert`."""
     check_choice("kind", record.kind, KINDS)
     check_choice("outcome", record.outcome, OUTCOMES)
-    values = (
+    return (
         record.virtual_machine_id,
         record.kind,
         encode_optional_time(record.slot),
@@ -55,10 +64,6 @@ def insert(connection: sqlite3.Connection, record: AttemptRecord) -> int:
         record.correlation_id,
         int(record.dry_run),
     )
-    placeholders = ", ".join("?" * len(values))
-    cursor = connection.execute(f"INSERT INTO attempts ({COLUMNS}) VALUES ({placeholders})", values)
-    assert cursor.lastrowid is not None
-    return cursor.lastrowid
 
 
 def select(

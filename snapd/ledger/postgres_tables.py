@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 from snapd.ledger import attempts, pending
 from snapd.ledger.records import (
     KINDS,
-    OUTCOMES,
     AttemptRecord,
     Hold,
     PendingAction,
@@ -46,24 +45,7 @@ def shared(connection: psycopg.Connection[Any]) -> sqlite3.Connection:
 
 def insert_attempt(connection: psycopg.Connection[Any], record: AttemptRecord) -> int:
     """Store ``record`` (its ``id`` ignored); the new row id. ``ValueError`` as SQLite's."""
-    check_choice("kind", record.kind, KINDS)
-    check_choice("outcome", record.outcome, OUTCOMES)
-    values = (
-        record.virtual_machine_id,
-        record.kind,
-        encode_optional_time(record.slot),
-        encode_time(record.started_at),
-        encode_time(record.finished_at),
-        record.outcome,
-        record.reason,
-        record.action_id,
-        record.old_snapshot_id,
-        encode_optional_time(record.old_snapshot_created_at),
-        record.new_snapshot_id,
-        encode_optional_time(record.new_snapshot_created_at),
-        record.correlation_id,
-        int(record.dry_run),
-    )
+    values = attempts.row_values(record)
     placeholders = ", ".join(["%s"] * len(values))
     row = connection.execute(
         f"INSERT INTO attempts ({attempts.COLUMNS}) VALUES ({placeholders}) RETURNING id", values
