@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
-from structlog.contextvars import bound_contextvars
 
 from snapd.clock import monotonic
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
@@ -35,17 +34,14 @@ from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.leader import LeaderRole, TakeoverRetries
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
+from snapd.daemon.runs import SlotRuns
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
 from snapd.daemon.status_address import FleetStatus
-from snapd.ledger import LedgerError, NotLeaderError
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
-from snapd.pipeline.attempt import ActionWaiter
 from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.later import Later
-from snapd.pipeline.outcome import Outcome
 from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.runtime import Runtime, Services
 
@@ -109,11 +105,18 @@ class Daemon:
         self.metrics_port = (
             settings.metrics_port if settings.metrics_port is not None else config.metrics.port
         )
-        self.jobs = RunningJobs()
-        self.fleet = parts.fleet or FleetRunner(
-            self.runtime.engine,
-            workers=settings.workers,
-            requests_per_minute=config.api.requests_per_minute,
+        self.runs = SlotRuns(
+            parts.fleet
+            or FleetRunner(
+                self.runtime.engine,
+                workers=settings.workers,
+                requests_per_minute=config.api.requests_per_minute,
+            ),
+            self.notifier,
+            self.metrics,
+            self.stop_event,
+            self._publish_next_run,
+            dry_run=self.dry_run,
         )
         self.unfinished = 0  # jobs still running when the stop bound ran out
         self._wedged_reported: set[int] = set()
@@ -124,7 +127,24 @@ class Daemon:
         )
         self.leadership: Leadership | None = None
         self.leader_role = LeaderRole()
-        self.takeover: TakeoverRetries | None = None
+
+    @property
+    def jobs(self) -> RunningJobs:
+        """The VMs with a run in progress, from queued to recorded."""
+        return self.runs.jobs
+
+    @jobs.setter
+    def jobs(self, jobs: RunningJobs) -> None:
+        self.runs.jobs = jobs
+
+    @property
+    def fleet(self) -> FleetRunner:
+        """The workers and the poller the runs go to."""
+        return self.runs.fleet
+
+    @fleet.setter
+    def fleet(self, fleet: FleetRunner) -> None:
+        self.runs.fleet = fleet
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -234,7 +254,7 @@ class Daemon:
         role.on_error = self.metrics.ledger.error
         if leadership is not None:
             self.metrics.ledger.set_leader(False, change=False)
-            self.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock.now)
+            self.runs.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock.now)
 
     def _leadership_changed(self, leader: bool) -> None:
         """Leading now: resume what the last leader left and catch up, as a restarted
@@ -315,50 +335,7 @@ class Daemon:
         if not self.leader_role.is_leader():
             log.debug("standby_skips_run", vm=virtual_machine_id, slot=slot, purpose=purpose)
             return
-        number = self.jobs.begin(policy)
-        if number is None:
-            # This daemon is still busy with the VM (a slot and a catch-up or refresh
-            # meeting): the running job covers this one. Not a skip by another holder.
-            log.debug("run_coalesced", vm=virtual_machine_id, slot=slot, purpose=purpose)
-            return
-
-        def work(waiter: ActionWaiter) -> Later[Outcome] | None:
-            self.jobs.working(number)
-            if self.stop_event.is_set():
-                return None
-            with bound_contextvars(vm=virtual_machine_id):
-                log.info("run_started", vm=virtual_machine_id, slot=slot, purpose=purpose)
-                self.notifier.slot_started(policy, slot, self.dry_run)
-                engine = self.runtime.engine
-                return engine.run_slot_later(policy, slot, waiter, dry_run=self.dry_run)
-
-        def done(outcome: Outcome | None, error: BaseException | None) -> None:
-            try:
-                if isinstance(error, NotLeaderError):
-                    # Nothing was sent; the next leader resumes or runs the slot.
-                    log.warning("run_stopped_not_leader", vm=virtual_machine_id, slot=slot)
-                elif isinstance(error, LedgerError):
-                    # Fail closed: without a committed intent nothing was sent.
-                    self.metrics.ledger.error()
-                    log.error("ledger_error", vm=virtual_machine_id, slot=slot, error=str(error))
-                elif error is not None:
-                    log.error(
-                        "run_crashed",
-                        vm=virtual_machine_id,
-                        slot=slot,
-                        purpose=purpose,
-                        exc_info=error,
-                    )
-                elif outcome is not None and self.takeover is not None:
-                    self.takeover.after(policy, slot, purpose, outcome)
-                self._publish_next_run(virtual_machine_id)
-            finally:
-                self.jobs.end(number)
-
-        try:
-            self.fleet.submit(policy, work, done)
-        except RuntimeError:  # stopping: the workers take nothing new
-            self.jobs.end(number)
+        self.runs.submit(policy, slot, purpose)
 
     def _start_inventory(self, resuming: set[int]) -> None:
         """The periodic inventory; its first pass is the start-up look (catch-up)."""

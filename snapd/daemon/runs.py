@@ -1,0 +1,96 @@
+"""A daemon's slot runs: queued on the workers, their waits on the poller, failures kept in.
+
+A VM counts as running (coalescing, the watchdog, the stop's wait) from the moment its
+slot is queued until its outcome is recorded, whichever thread that happens on. A run
+may fail; it is logged and counted, and never escapes into the scheduler.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+from structlog.contextvars import bound_contextvars
+
+from snapd.config import VirtualMachinePolicy
+from snapd.daemon.jobs import RunningJobs
+from snapd.daemon.leader import TakeoverRetries
+from snapd.ledger import LedgerError, NotLeaderError
+from snapd.metrics import Metrics
+from snapd.notify.notifier import Notifier
+from snapd.pipeline.attempt import ActionWaiter
+from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.later import Later
+from snapd.pipeline.outcome import Outcome
+
+log = structlog.get_logger("snapd.daemon")
+
+
+@dataclass
+class SlotRuns:
+    """Runs slots for the daemon; ``finished(vm)`` is called after each, however it ended."""
+
+    fleet: FleetRunner
+    notifier: Notifier
+    metrics: Metrics
+    stop_event: threading.Event
+    finished: Callable[[int], None]
+    dry_run: bool = False
+    jobs: RunningJobs = field(default_factory=RunningJobs)
+    takeover: TakeoverRetries | None = None  # a new leader's retries (a shared ledger)
+
+    def submit(self, policy: VirtualMachinePolicy, slot: datetime | None, purpose: str) -> None:
+        """Queue ``policy``'s ``slot``, unless a run of the VM is already in progress."""
+        vm = policy.id
+        number = self.jobs.begin(policy)
+        if number is None:
+            # This daemon is still busy with the VM (a slot and a catch-up or refresh
+            # meeting): the running job covers this one. Not a skip by another holder.
+            log.debug("run_coalesced", vm=vm, slot=slot, purpose=purpose)
+            return
+
+        def work(waiter: ActionWaiter) -> Later[Outcome] | None:
+            self.jobs.working(number)
+            if self.stop_event.is_set():
+                return None
+            with bound_contextvars(vm=vm):
+                log.info("run_started", vm=vm, slot=slot, purpose=purpose)
+                self.notifier.slot_started(policy, slot, self.dry_run)
+                engine = self.fleet.engine
+                return engine.run_slot_later(policy, slot, waiter, dry_run=self.dry_run)
+
+        def done(outcome: Outcome | None, error: BaseException | None) -> None:
+            try:
+                self._report(policy, slot, purpose, outcome, error)
+                self.finished(vm)
+            finally:
+                self.jobs.end(number)
+
+        try:
+            self.fleet.submit(policy, work, done)
+        except RuntimeError:  # stopping: the workers take nothing new
+            self.jobs.end(number)
+
+    def _report(
+        self,
+        policy: VirtualMachinePolicy,
+        slot: datetime | None,
+        purpose: str,
+        outcome: Outcome | None,
+        error: BaseException | None,
+    ) -> None:
+        vm = policy.id
+        if isinstance(error, NotLeaderError):
+            # Nothing was sent; the next leader resumes or runs the slot.
+            log.warning("run_stopped_not_leader", vm=vm, slot=slot)
+        elif isinstance(error, LedgerError):
+            # Fail closed: without a committed intent nothing was sent.
+            self.metrics.ledger.error()
+            log.error("ledger_error", vm=vm, slot=slot, error=str(error))
+        elif error is not None:
+            log.error("run_crashed", vm=vm, slot=slot, purpose=purpose, exc_info=error)
+        elif outcome is not None and self.takeover is not None:
+            self.takeover.after(policy, slot, purpose, outcome)
