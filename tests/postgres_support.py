@@ -1,6 +1,6 @@
-"""A throwaway PostgreSQL cluster for the tests: ``initdb`` and ``pg_ctl`` in a temporary
-folder, trust authentication, a unix socket in that folder and a free TCP port on
-loopback; run as an unprivileged user when the tests run as root; removed at the end.
+"""A throwaway PostgreSQL cluster for the tests (and ``bench/failover.py``): ``initdb`` and
+``pg_ctl`` in a temporary folder, trust authentication, a unix socket in that folder and a
+free TCP port on loopback; run as an unprivileged user when run as root; removed at the end.
 
 Outside CI (``CI`` unset) a machine without PostgreSQL skips these tests with the reason;
 in CI a missing PostgreSQL fails them (``.ci/run`` installs Debian's ``postgresql``).
@@ -128,6 +128,13 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
     if binaries is None:
         unavailable("PostgreSQL is not installed (no initdb/pg_ctl on PATH or in /usr/lib)")
     assert binaries is not None
+    with throwaway_cluster(binaries) as cluster:
+        yield cluster
+
+
+@contextlib.contextmanager
+def throwaway_cluster(binaries: Path) -> Iterator[PostgresCluster]:
+    """A cluster started in a new temporary folder; stopped and removed on leaving."""
     # Not pytest's tmp_path: a unix socket path must stay under 108 bytes, and the
     # unprivileged server must be able to reach its folder (pytest's root is 0700).
     folder = Path(tempfile.mkdtemp(prefix="snapd-postgres-"))

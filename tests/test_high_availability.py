@@ -17,25 +17,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import TOKEN
 from tests.daemon_support import DaemonProcess, metric_value
 from tests.postgres_support import PostgresCluster
+from tests.replica_support import (
+    SLOW_PRE_HOOK,
+    VM,
+    create_actions,
+    fake_api_process,
+    finish,
+    leader,
+    lock_holders,
+    write_policy,
+)
 
-VM = 1268054
-# The create is answered after 2 s (executed whatever the client does meanwhile) and the
-# snapshot takes 2 s more.
-FAKE = [
-    "--vms", "1", "--action-seconds", "2",
-    "--fault", "create_snapshot:latency:seconds=2:count=1",
-]  # fmt: skip
 TAKEOVER_BOUND_SECONDS = 15.0
-LEADER_QUERY = """
-SELECT activity.application_name FROM pg_locks AS locks
-JOIN pg_stat_activity AS activity USING (pid)
-WHERE locks.locktype = 'advisory' AND locks.granted AND locks.classid::bigint = 1936616548
-"""
 
 
 @pytest.fixture(autouse=True)
@@ -45,61 +42,9 @@ def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fake_api(tmp_path: Path) -> Iterator[str]:
-    """A ``snapd fake-api`` process on a free port; yields its base URL."""
-    token_file = tmp_path / "fake-token"
-    token_file.write_text(TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "snapd.fakeapi", "--listen", "127.0.0.1:0",
-         "--token-file", str(token_file), *FAKE],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    try:
-        yield first.removeprefix("fake Hostinger API listening on ")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-
-
-def create_actions(base_url: str) -> int:
-    answer = requests.get(
-        f"{base_url}/api/vps/v1/virtual-machines/{VM}/actions",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    return sum(1 for action in answer.json()["data"] if action["name"] == "create_snapshot")
-
-
-def write_policy(tmp_path: Path, base_url: str, dsn: str, name: str, extra: str = "") -> Path:
-    """The policy of one replica: its own state_dir, the shared ledger."""
-    state_dir = tmp_path / f"state-{name}"
-    state_dir.mkdir(exist_ok=True)
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(
-        f"api: {{base_url: '{base_url}', timeout: 10s, requests_per_minute: 6000}}\n"
-        f'defaults: {{schedule: "0 3 * * *", catch_up: 2d{extra}}}\n'
-        f"vms:\n  - {{id: {VM}}}\n"
-        "metrics: {listen: '127.0.0.1:0'}\n"
-        f"state_dir: {state_dir}\n"
-        f"ledger: {{backend: postgresql, dsn: '{dsn}', fleet: web}}\n"
-        "log: {format: json}\n"
-    )
-    return path
-
-
-def leader(*replicas: DaemonProcess) -> list[float | None]:
-    return [metric_value(replica.scrape(), "snapd_leader") for replica in replicas]
-
-
-def finish(*replicas: DaemonProcess) -> str:
-    """Stop every replica still running; their logs, checked for tracebacks and the token."""
-    for replica in replicas:
-        replica.stop()
-    log = "".join(line for replica in replicas for line in replica.raw)
-    assert "Traceback" not in log
-    assert TOKEN not in log
-    return log
+    """The fake API's process; yields its base URL."""
+    with fake_api_process(tmp_path) as base_url:
+        yield base_url
 
 
 def test_of_two_replicas_exactly_one_acts_and_the_other_is_a_ready_standby(
@@ -116,8 +61,8 @@ def test_of_two_replicas_exactly_one_acts_and_the_other_is_a_ready_standby(
         assert (status, body.split()[0]) == (200, "standby:")
         assert first.readiness() == (200, "ready: leader\n")
         # The operator's view: who holds the fleet's lock, by host and pid.
-        holders = postgres_cluster.execute(LEADER_QUERY, dsn=postgres_dsn)
-        assert [row[0].rpartition(":")[2] for row in holders] == [str(first.process.pid)]
+        holders = lock_holders(postgres_cluster, postgres_dsn)
+        assert [row[1].rpartition(":")[2] for row in holders] == [str(first.process.pid)]
     finally:
         finish(first, second)
 
@@ -153,8 +98,7 @@ def test_the_standby_takes_over_a_leader_killed_mid_create_and_sends_nothing_aga
 def test_a_leader_whose_session_is_ended_before_it_sends_sends_nothing(
     fake_api: str, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_dsn: str
 ) -> None:
-    # A slow pre-hook holds the leader just before its create.
-    hook = ", pre_hook: {command: [sleep, '2']}"
+    hook = SLOW_PRE_HOOK
     first = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a", hook))
     backend = first.wait_for("leadership_acquired")["backend_pid"]
     second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b", hook))

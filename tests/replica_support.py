@@ -1,0 +1,102 @@
+"""Replicas of one fleet for the high-availability tests and ``bench/failover.py``: the fake
+API as a process of its own (it outlives a killed replica, as the real API would), the
+policy of one replica on the shared ledger, and what the fake API and PostgreSQL show."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import TOKEN
+from tests.daemon_support import DaemonProcess, metric_value
+from tests.postgres_support import PostgresCluster
+
+VM = 1268054
+# The create is answered after 2 s (executed whatever the client does meanwhile) and the
+# snapshot takes 2 s more.
+SLOW_CREATE = [
+    "--vms", "1", "--action-seconds", "2",
+    "--fault", "create_snapshot:latency:seconds=2:count=1",
+]  # fmt: skip
+# A slow pre-hook holds the leader just before its create.
+SLOW_PRE_HOOK = ", pre_hook: {command: [sleep, '2']}"
+# The backends holding a fleet's leadership lock (namespace "snld") and who they are.
+LEADER_QUERY = """
+SELECT activity.pid, activity.application_name FROM pg_locks AS locks
+JOIN pg_stat_activity AS activity USING (pid)
+WHERE locks.locktype = 'advisory' AND locks.granted AND locks.classid::bigint = 1936616548
+"""
+
+
+@contextmanager
+def fake_api_process(folder: Path, arguments: list[str] = SLOW_CREATE) -> Iterator[str]:
+    """A ``python -m snapd.fakeapi`` process on a free port; yields its base URL."""
+    token_file = folder / "fake-token"
+    token_file.write_text(TOKEN)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snapd.fakeapi", "--listen", "127.0.0.1:0",
+         "--token-file", str(token_file), *arguments],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    try:
+        yield first.removeprefix("fake Hostinger API listening on ")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def create_actions(base_url: str) -> int:
+    """How many creates the fake API has seen for :data:`VM`."""
+    answer = requests.get(
+        f"{base_url}/api/vps/v1/virtual-machines/{VM}/actions",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    return sum(1 for action in answer.json()["data"] if action["name"] == "create_snapshot")
+
+
+def write_policy(folder: Path, base_url: str, dsn: str, name: str, extra: str = "") -> Path:
+    """The policy of one replica: its own state_dir, the shared ledger."""
+    state_dir = folder / f"state-{name}"
+    state_dir.mkdir(exist_ok=True)
+    path = folder / f"{name}.yaml"
+    path.write_text(
+        f"api: {{base_url: '{base_url}', timeout: 10s, requests_per_minute: 6000}}\n"
+        f'defaults: {{schedule: "0 3 * * *", catch_up: 2d{extra}}}\n'
+        f"vms:\n  - {{id: {VM}}}\n"
+        "metrics: {listen: '127.0.0.1:0'}\n"
+        f"state_dir: {state_dir}\n"
+        f"ledger: {{backend: postgresql, dsn: '{dsn}', fleet: web}}\n"
+        "log: {format: json}\n"
+    )
+    return path
+
+
+def leader(*replicas: DaemonProcess) -> list[float | None]:
+    """Each replica's ``snapd_leader``."""
+    return [metric_value(replica.scrape(), "snapd_leader") for replica in replicas]
+
+
+def lock_holders(cluster: PostgresCluster, dsn: str) -> list[tuple[Any, ...]]:
+    """``(backend pid, application name)`` of each session holding a leadership lock."""
+    return cluster.execute(LEADER_QUERY, dsn=dsn)
+
+
+def finish(*replicas: DaemonProcess) -> str:
+    """Stop every replica still running; their logs, checked for tracebacks and the token."""
+    for replica in replicas:
+        replica.stop()
+    log = "".join(line for replica in replicas for line in replica.raw)
+    assert "Traceback" not in log
+    assert TOKEN not in log
+    return log
