@@ -161,20 +161,42 @@ def test_a_virtual_machine_locked_on_one_host_is_busy_for_every_other(postgres_d
     assert raised.value.since == "2025-01-01T03:00:00Z"
 
 
+def terminate_other_sessions(cluster: PostgresCluster, dsn: str) -> None:
+    cluster.execute(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        dsn=dsn,
+    )
+
+
 def test_a_lost_connection_fails_one_call_and_the_next_one_connects_again(
-    postgres_cluster: PostgresCluster, postgres_dsn: str
+    postgres_cluster: PostgresCluster, postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from snapd.ledger import postgres
     from snapd.ledger.postgres import PostgresLedger
 
+    monkeypatch.setattr(postgres, "IDLE_CHECK_SECONDS", 3600.0)  # a connection just used
     with PostgresLedger.open(ConnectionSettings(postgres_dsn)) as ledger:
         ledger.add_pending(intent())
-        postgres_cluster.execute(
-            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()",
-            dsn=postgres_dsn,
-        )
+        terminate_other_sessions(postgres_cluster, postgres_dsn)
 
         with pytest.raises(LedgerError) as raised:
             ledger.pending()
         assert raised.value.args[0].startswith("ledger postgresql://")
+        assert [item.virtual_machine_id for item in ledger.pending()] == [MACHINE]
+
+
+def test_a_connection_lost_while_idle_is_replaced_before_the_call_that_needs_it(
+    postgres_cluster: PostgresCluster, postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database restart between two quiet periods costs a reconnect, not an error: a
+    new leader's first look at the ledger after the restart must not give the lead up."""
+    from snapd.ledger import postgres
+    from snapd.ledger.postgres import PostgresLedger
+
+    monkeypatch.setattr(postgres, "IDLE_CHECK_SECONDS", 0.0)  # every use counts as idle
+    with PostgresLedger.open(ConnectionSettings(postgres_dsn)) as ledger:
+        ledger.add_pending(intent())
+        terminate_other_sessions(postgres_cluster, postgres_dsn)
+
         assert [item.virtual_machine_id for item in ledger.pending()] == [MACHINE]

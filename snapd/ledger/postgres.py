@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 import psycopg
 
+from snapd.clock import monotonic
 from snapd.config.masking import mask_url
 from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
@@ -45,6 +46,9 @@ from snapd.ledger.records import AttemptRecord, Hold, LedgerError, NotLeaderErro
 
 #: A ledger statement that takes longer is cancelled (and the attempt fails closed).
 STATEMENT_TIMEOUT_SECONDS = 10.0
+# A connection idle longer than this is asked `SELECT 1` before use: a database restart
+# or a dropped session shows up there and costs a reconnect, not the caller's operation.
+IDLE_CHECK_SECONDS = 1.0
 
 _HOLDS_LOCK = """
 SELECT 1 FROM pg_locks
@@ -97,6 +101,7 @@ class PostgresLedger:
         self._connection: psycopg.Connection[Any] | None = None
         self._closed = False
         self._written_by = process_identity()
+        self._last_used = 0.0
 
     @classmethod
     def open(cls, settings: ConnectionSettings, fence: Fence | None = None) -> PostgresLedger:
@@ -234,12 +239,27 @@ class PostgresLedger:
                 f"ledger {self._location}: this replica does not hold the fleet's leadership"
             )
 
+    def _usable(self, connection: psycopg.Connection[Any]) -> bool:
+        """False (and closed) when ``connection`` is closed, or idle and no longer answers."""
+        if connection.closed:
+            return False
+        if monotonic() - self._last_used < IDLE_CHECK_SECONDS:
+            return True
+        try:
+            connection.execute("SELECT 1")
+        except psycopg.Error:
+            connection.close()
+            return False
+        return True
+
     @contextmanager
     def _database(self) -> Iterator[psycopg.Connection[Any]]:
         with self._lock:
             if self._closed:
                 raise LedgerError(f"ledger {self._location} is closed")
-            if self._connection is None or self._connection.closed:
+            if self._connection is not None and not self._usable(self._connection):
+                self._connection = None
+            if self._connection is None:
                 self._connection = connect(self._settings, STATEMENT_TIMEOUT_SECONDS)
             connection = self._connection
             try:
@@ -249,3 +269,5 @@ class PostgresLedger:
                     connection.close()
                     self._connection = None  # the next call connects again
                 raise LedgerError(f"ledger {self._location}: {one_line(error)}") from error
+            finally:
+                self._last_used = monotonic()
