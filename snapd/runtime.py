@@ -267,4 +267,6 @@ def build_services(
     """
     metrics = Metrics()
     notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), now=clock.now)
-    return Services(metrics, notifier, RequestBudget(config.api.requests_per_minute))
+    budget = RequestBudget(config.api.requests_per_minute)
+    metrics.budget_changed(budget.learned_requests_per_minute)
+    return Services(metrics, notifier, budget)

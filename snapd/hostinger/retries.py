@@ -128,6 +128,8 @@ class CallContext:
             BudgetClosedError: the budget is closed; the attempt was not started.
         """
         self.budget.acquire()
+        if self.budget.lowered:
+            self._report_budget()  # recovering: the gauge follows the learned rate
         self.attempt_started = self.monotonic()
         self.attempt_open = True
         self.attempts += 1
@@ -154,7 +156,15 @@ class CallContext:
         self.budget.observe_headers(None if remaining is None else int(remaining), reset)
         if status == 429:
             pause = retry_after_seconds(headers, self.wall_clock)
-            self.budget.pause_for(pause if pause else DEFAULT_RATE_LIMIT_PAUSE)
+            # Also lowers the learned rate: a server's hint alone may be too short.
+            self.budget.rate_limited(pause if pause else DEFAULT_RATE_LIMIT_PAUSE)
+            self._report_budget()
+
+    def _report_budget(self) -> None:
+        try:
+            self.observer.budget_changed(self.budget.learned_requests_per_minute)
+        except Exception:
+            logger().warning("hostinger_observer_failed", hook="budget_changed", exc_info=True)
 
     def note_retry(self, reason: str, status: int | None) -> None:
         """Report and log a retry the transport is about to make."""
