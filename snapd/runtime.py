@@ -30,6 +30,7 @@ from snapd.metrics import Metrics
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
+from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.wait import PollSettings
@@ -239,9 +240,13 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
             client.close()
             raise
     locks = VirtualMachineLocks(config.state_dir)
+    # One shared view of the fleet per runtime: the VMs of a pass (``once --all``, or the
+    # daemon's slots that fall due together) take their state from one list call.
     engine = Engine(
-        client, ledger, locks, chosen_clock, observer=observer, poll=poll, should_stop=should_stop
-    )
+        client, ledger, locks, chosen_clock,
+        observer=observer, poll=poll, should_stop=should_stop,
+        fleet=FleetView(client, chosen_clock),
+    )  # fmt: skip
     operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
     return Runtime(config, client, ledger, locks, chosen_clock, engine, operations)
 
