@@ -66,21 +66,21 @@ def fleet_policy(
     return path
 
 
-def test_once_all_reads_the_fleet_with_one_list_call_and_each_snapshot_once_before_creating(
+def test_once_all_reads_the_fleet_with_one_list_call_then_four_calls_per_snapshot(
     fleet_policy: Path, fleet_fake: FakeHostinger
 ) -> None:
     assert main(["once", "-c", str(fleet_policy), "--all"]) == 0
 
-    calls = kinds(fleet_fake.requests)
-    before_creates = calls[: calls.index("create")]
-    assert before_creates.count("list") == 1
-    assert before_creates.count("snapshot") == VMS
-    assert "vm" not in calls  # no VM was read alone
-    # Per VM: snapshot read, create, one poll (the action ends before it), verify read;
-    # plus the one list call the whole pass shares.
-    assert calls.count("create") == VMS
-    assert calls.count("poll") == VMS
-    assert len(calls) == 4 * VMS + 1
+    requests = fleet_fake.requests
+    assert kinds(requests[:1]) == ["list"]  # the pass's one list call comes first
+    assert kinds(requests).count("list") == 1
+    for vm in fleet_fake.vm_ids:
+        own = [request for request in requests if f"/{vm}" in request.path]
+        # The snapshot read before the create (the pre-flight's one call of its own), the
+        # create, one poll (the action ends before it) and the verifying read: no VM
+        # was read alone.
+        assert kinds(own) == ["snapshot", "create", "poll", "snapshot"], vm
+    assert len(requests) == 4 * VMS + 1
 
 
 def test_callers_that_arrive_while_the_list_call_runs_share_its_answer(
