@@ -203,3 +203,25 @@ def test_a_recovering_budget_paces_faster_again() -> None:
 def test_the_floor_is_never_above_the_configured_rate() -> None:
     rate = LearnedRate(0.5)
     assert rate.decrease(now=0.0) == 0.5
+
+
+def test_a_429_lowers_the_rate_only_to_a_little_below_the_window_the_server_reveals() -> None:
+    fake_time = FakeTime()
+    budget = make_budget(6000, fake_time)
+    budget.observe_limit(limit=1000, remaining=999)  # this answer opened the server's window
+    fake_time.sleep(4)
+
+    budget.rate_limited(6, reset_seconds=6)  # 1000 per 10 s (11 s, the reset is whole seconds)
+
+    assert budget.learned_requests_per_minute == pytest.approx(0.9 * 1000 * 60 / 11)
+
+
+def test_a_429_from_a_burst_beyond_a_generous_window_keeps_the_rate() -> None:
+    fake_time = FakeTime()
+    budget = make_budget(60, fake_time)
+    budget.observe_limit(limit=1000, remaining=999)
+    fake_time.sleep(1)
+
+    budget.rate_limited(9, reset_seconds=9)  # the server allows 6000 a minute
+
+    assert budget.learned_requests_per_minute == 60

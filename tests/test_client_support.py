@@ -74,9 +74,9 @@ class RecordingBudget(RequestBudget):
         self.pauses.append(seconds)
         super().pause_for(seconds)
 
-    def rate_limited(self, seconds: float) -> None:
+    def rate_limited(self, seconds: float, *, reset_seconds: float | None = None) -> None:
         self.pauses.append(seconds)
-        super().rate_limited(seconds)
+        super().rate_limited(seconds, reset_seconds=reset_seconds)
 
     def observe_headers(self, remaining: int | None, reset_seconds: float | None) -> None:
         self.observed.append((remaining, reset_seconds))

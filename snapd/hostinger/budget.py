@@ -42,8 +42,8 @@ __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
 MAXIMUM_RATE_LIMIT_PAUSE = 300.0
 
 # A slot this close to now counts as due: sleeping exactly the computed delay may end a
-# hair early after float rounding.
-_TOLERANCE = 1e-9
+# hair early after float rounding, or on a clock that counts whole microseconds.
+_TOLERANCE = 2e-6
 
 
 class BudgetClosedError(Exception):
@@ -95,6 +95,9 @@ class RequestBudget:
         # No second decrease for 429s that answer requests sent before the last one's
         # pause ended: they belong to the same episode.
         self._episode_until = float("-inf")
+        # When the server's current rate-limit window opened, and how many it allows.
+        self._window_opened: float | None = None
+        self._window_limit = 0
         self._tickets = itertools.count()
         # Reserved slots of the callers still asleep, in the order they asked.
         self._waiting: dict[int, float] = {}
@@ -178,21 +181,36 @@ class RequestBudget:
         with self._lock:
             self._pause(self._clock(), seconds)
 
-    def rate_limited(self, seconds: float) -> None:
+    def rate_limited(self, seconds: float, *, reset_seconds: float | None = None) -> None:
         """A 429 arrived that asks to wait ``seconds``: learn, then pause.
 
-        The first 429 of an episode halves the learned rate; the pause lasts ``seconds``
-        (capped as in :meth:`pause_for`) but at least one interval of the lowered rate,
-        so that a server naming too short a ``Retry-After`` is not hammered.
+        The first 429 of an episode halves the learned rate, or lowers it to a little
+        below the server's own rate when the headers reveal it (``reset_seconds``, the
+        429's ``X-RateLimit-Reset`` from now, and the window seen by :meth:`observe_limit`).
+        The pause lasts ``seconds`` (capped as in :meth:`pause_for`) but at least one
+        interval of the lowered rate, so that a server naming too short a
+        ``Retry-After`` is not hammered.
         """
         with self._lock:
             now = self._clock()
             if now >= self._episode_until:
-                self._interval = 60.0 / self._learned.decrease(now)
+                server_rate = self._server_rate(now, reset_seconds)
+                self._interval = 60.0 / self._learned.decrease(now, server_rate)
             wanted = seconds if seconds > 0 and seconds != float("inf") else 0.0
             self._pause(now, max(wanted, self._interval))
             self._episode_until = max(self._episode_until, self._paused_until)
             self._learned.recover_from(self._paused_until)
+
+    def observe_limit(self, limit: int | None, remaining: int | None) -> None:
+        """Feed an accepted answer's ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining``: the
+        answer that leaves ``limit - 1`` opened the server's window (Laravel's fixed window, or
+        the first request in an empty sliding one)."""
+        if limit is None or remaining is None or limit < 1:
+            return
+        if remaining == limit - 1:
+            with self._lock:
+                self._window_opened = self._clock()
+                self._window_limit = limit
 
     def observe_headers(self, remaining: int | None, reset_seconds: float | None) -> None:
         """Feed the server's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` values.
@@ -208,6 +226,15 @@ class RequestBudget:
             return
         with self._lock:
             self._next_slot = max(self._next_slot, self._clock() + self._interval)
+
+    def _server_rate(self, now: float, reset_seconds: float | None) -> float | None:
+        """Requests per minute the server allows, from its window: ``limit`` requests from
+        the window's opening to its reset. The reset is a whole-second timestamp, so a
+        second is added: the estimate errs low. Caller holds the lock."""
+        if reset_seconds is None or self._window_opened is None:
+            return None
+        window = now + reset_seconds + 1.0 - self._window_opened
+        return self._window_limit * 60.0 / window if window > 0 else None
 
     def _reserve(self, now: float) -> float:
         """The next slot (never before an idle bucket allows); caller holds the lock."""

@@ -19,6 +19,7 @@ __all__ = [
     "DECREASE_FACTOR",
     "MINIMUM_REQUESTS_PER_MINUTE",
     "RECOVERY_SHARE_PER_MINUTE",
+    "SERVER_RATE_SHARE",
     "LearnedRate",
 ]
 
@@ -27,6 +28,9 @@ DECREASE_FACTOR = 0.5
 
 #: The learned rate never falls below this (or below the configured rate, if lower).
 MINIMUM_REQUESTS_PER_MINUTE = 1.0
+
+#: The share of the server's own rate (as its headers reveal it) a 429 lowers the rate to.
+SERVER_RATE_SHARE = 0.9
 
 #: Each minute without a 429 adds this share of the configured rate back.
 RECOVERY_SHARE_PER_MINUTE = 0.1
@@ -67,9 +71,19 @@ class LearnedRate:
             return self.configured
         return recovered
 
-    def decrease(self, now: float) -> float:
-        """A 429 arrived at ``now``: lower the rate and return the new one."""
-        self._lowered_to = max(self.minimum, self.at(now) * self._decrease_factor)
+    def decrease(self, now: float, server_rate: float | None = None) -> float:
+        """A 429 arrived at ``now``: lower the rate and return the new one.
+
+        ``server_rate`` (requests per minute), when the server's headers tell it, bounds
+        the cut: the rate falls to :data:`SERVER_RATE_SHARE` of it if that is gentler than
+        halving, and not at all if the server allows more than the current rate (the
+        429 then came from a burst, which the pause already answers).
+        """
+        current = self.at(now)
+        lowered = current * self._decrease_factor
+        if server_rate is not None:
+            lowered = max(lowered, min(current, server_rate * SERVER_RATE_SHARE))
+        self._lowered_to = max(self.minimum, lowered)
         self._lowered_at = now
         return self._lowered_to
 

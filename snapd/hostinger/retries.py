@@ -153,11 +153,17 @@ class CallContext:
             reset -= self.wall_clock()
         if reset is not None:
             reset = min(reset, MAXIMUM_RATE_LIMIT_PAUSE)
-        self.budget.observe_headers(None if remaining is None else int(remaining), reset)
+        remaining_count = None if remaining is None else int(remaining)
+        limit = _header_number(headers, "X-RateLimit-Limit")
+        if status != 429:  # a refused request opens no window
+            self.budget.observe_limit(None if limit is None else int(limit), remaining_count)
+        self.budget.observe_headers(remaining_count, reset)
         if status == 429:
             pause = retry_after_seconds(headers, self.wall_clock)
             # Also lowers the learned rate: a server's hint alone may be too short.
-            self.budget.rate_limited(pause if pause else DEFAULT_RATE_LIMIT_PAUSE)
+            self.budget.rate_limited(
+                pause if pause else DEFAULT_RATE_LIMIT_PAUSE, reset_seconds=reset
+            )
             self._report_budget()
 
     def _report_budget(self) -> None:
