@@ -10,10 +10,11 @@ import requests
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger
-from snapd.hostinger import HostingerClient
+from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger
 from snapd.ledger.locks import VirtualMachineLocks
+from snapd.metrics import Metrics
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.outcome import Result
 from snapd.pipeline.wait import PollSettings
@@ -26,7 +27,13 @@ class Paced:
     """An engine whose budget, client and waits all follow one manual clock, as
     ``snapd once`` wires them: a pause of a minute costs no real time."""
 
-    def __init__(self, fake: FakeHostinger, clock: ManualClock, state_dir: Path) -> None:
+    def __init__(
+        self,
+        fake: FakeHostinger,
+        clock: ManualClock,
+        state_dir: Path,
+        observer: ApiObserver | None = None,
+    ) -> None:
         self.budget = RequestBudget(
             60, clock=lambda: clock.now().timestamp(), sleep=clock.sleep
         )  # the default api.requests_per_minute
@@ -36,6 +43,7 @@ class Paced:
             timeout=5.0,
             budget=self.budget,
             wall_clock=lambda: clock.now().timestamp(),
+            observer=observer,
         )
         self.ledger = Ledger.open(state_dir)
         self.engine = Engine(
@@ -62,8 +70,10 @@ def lying_fake(clock: ManualClock, window: tuple[int, float]) -> FakeHostinger:
     )
 
 
-def run_once(fake: FakeHostinger, clock: ManualClock, tmp_path: Path) -> tuple[Result, Paced]:
-    paced = Paced(fake, clock, tmp_path)
+def run_once(
+    fake: FakeHostinger, clock: ManualClock, tmp_path: Path, observer: ApiObserver | None = None
+) -> tuple[Result, Paced]:
+    paced = Paced(fake, clock, tmp_path, observer)
     try:
         outcome = paced.engine.run_slot(make_policy(fake.vm_ids[0]), None)
     finally:
@@ -101,3 +111,14 @@ def test_thirty_a_minute_one_every_two_seconds_costs_at_most_three_429s(
         refused = [request for request in fake.requests if request.status == 429]
         assert 1 <= len(refused) <= 3  # the first teaches the budget the pace
         assert paced.budget.learned_requests_per_minute <= 30
+
+
+def test_the_learned_rate_is_exported_as_a_gauge(clock: ManualClock, tmp_path: Path) -> None:
+    metrics = Metrics()
+    with lying_fake(clock, (1, 2.0)) as fake:
+        _, paced = run_once(fake, clock, tmp_path, observer=metrics)
+
+    exported = metrics.registry.get_sample_value("snapd_api_budget_requests_per_minute")
+    assert exported is not None
+    assert exported < 60  # lowered by the 429s, and reported as it recovered
+    assert exported == pytest.approx(paced.budget.learned_requests_per_minute, rel=0.1)
