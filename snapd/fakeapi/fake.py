@@ -14,7 +14,7 @@ from snapd.fakeapi.dispatch import Dispatcher
 from snapd.fakeapi.errors import FakeApiError, JsonObject
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
 from snapd.fakeapi.fleet import DEFAULT_BACKUP_SIZE_KB
-from snapd.fakeapi.limiter import FixedWindowLimiter, RateLimiter, SlidingWindowLimiter
+from snapd.fakeapi.limiter import make_limiter
 from snapd.fakeapi.model import TIME_STYLES
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
 from snapd.fakeapi.server import FakeHTTPServer
@@ -80,7 +80,7 @@ class FakeHostinger:
         )
         self._faults = FaultInjector(seed)
         self._log = RequestLog()
-        limiter = _limiter(requests_per_minute, fixed_window, retry_after)
+        limiter = make_limiter(requests_per_minute, fixed_window, retry_after)
         self._dispatcher = Dispatcher(
             token=token,
             state=self._state,
@@ -290,26 +290,6 @@ class FakeHostinger:
     def clear_faults(self) -> None:
         """Disarm every fault."""
         self._faults.clear()
-
-
-def _limiter(
-    requests_per_minute: int | None,
-    fixed_window: tuple[int, float] | None,
-    retry_after: float | None,
-) -> RateLimiter | None:
-    """The limiter the arguments ask for; ``ValueError`` for a contradictory choice."""
-    if retry_after is not None and not retry_after >= 0:
-        raise ValueError(f"retry_after must not be negative, got {retry_after}")
-    if requests_per_minute is not None and fixed_window is not None:
-        raise ValueError("choose requests_per_minute or fixed_window, not both")
-    if fixed_window is not None:
-        limit, window_seconds = fixed_window
-        return FixedWindowLimiter(limit, window_seconds, retry_after=retry_after)
-    if requests_per_minute is not None:
-        return SlidingWindowLimiter(requests_per_minute, retry_after=retry_after)
-    if retry_after is not None:
-        raise ValueError("retry_after needs a rate limit (requests_per_minute or fixed_window)")
-    return None
 
 
 @contextlib.contextmanager

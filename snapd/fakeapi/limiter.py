@@ -124,3 +124,23 @@ class FixedWindowLimiter:
                 self._count += 1
                 return RateDecision(True, self._limit, self._limit - self._count, 0, reset_at)
             return _refused(self._limit, reset_at, now, self._retry_after)
+
+
+def make_limiter(
+    requests_per_minute: int | None,
+    fixed_window: tuple[int, float] | None,
+    retry_after: float | None,
+) -> RateLimiter | None:
+    """The limiter the arguments ask for; ``ValueError`` for a contradictory choice."""
+    if retry_after is not None and not retry_after >= 0:
+        raise ValueError(f"retry_after must not be negative, got {retry_after}")
+    if requests_per_minute is not None and fixed_window is not None:
+        raise ValueError("choose requests_per_minute or fixed_window, not both")
+    if fixed_window is not None:
+        limit, window_seconds = fixed_window
+        return FixedWindowLimiter(limit, window_seconds, retry_after=retry_after)
+    if requests_per_minute is not None:
+        return SlidingWindowLimiter(requests_per_minute, retry_after=retry_after)
+    if retry_after is not None:
+        raise ValueError("retry_after needs a rate limit (requests_per_minute or fixed_window)")
+    return None

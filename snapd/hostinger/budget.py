@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable
 
 from snapd.clock import monotonic
-from snapd.hostinger.learned_rate import LearnedRate
+from snapd.hostinger.learned_rate import LearnedRate, ServerWindow
 
 __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
 
@@ -95,9 +95,7 @@ class RequestBudget:
         # No second decrease for 429s that answer requests sent before the last one's
         # pause ended: they belong to the same episode.
         self._episode_until = float("-inf")
-        # When the server's current rate-limit window opened, and how many it allows.
-        self._window_opened: float | None = None
-        self._window_limit = 0
+        self._window = ServerWindow()
         self._tickets = itertools.count()
         # Reserved slots of the callers still asleep, in the order they asked.
         self._waiting: dict[int, float] = {}
@@ -194,7 +192,7 @@ class RequestBudget:
         with self._lock:
             now = self._clock()
             if now >= self._episode_until:
-                server_rate = self._server_rate(now, reset_seconds)
+                server_rate = self._window.rate(now, reset_seconds)
                 self._interval = 60.0 / self._learned.decrease(now, server_rate)
             wanted = seconds if seconds > 0 and seconds != float("inf") else 0.0
             self._pause(now, max(wanted, self._interval))
@@ -202,15 +200,10 @@ class RequestBudget:
             self._learned.recover_from(self._paused_until)
 
     def observe_limit(self, limit: int | None, remaining: int | None) -> None:
-        """Feed an accepted answer's ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining``: the
-        answer that leaves ``limit - 1`` opened the server's window (Laravel's fixed window, or
-        the first request in an empty sliding one)."""
-        if limit is None or remaining is None or limit < 1:
-            return
-        if remaining == limit - 1:
-            with self._lock:
-                self._window_opened = self._clock()
-                self._window_limit = limit
+        """Feed an accepted answer's ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining``
+        (see :meth:`~snapd.hostinger.learned_rate.ServerWindow.observe`)."""
+        with self._lock:
+            self._window.observe(self._clock(), limit, remaining)
 
     def observe_headers(self, remaining: int | None, reset_seconds: float | None) -> None:
         """Feed the server's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` values.
@@ -226,15 +219,6 @@ class RequestBudget:
             return
         with self._lock:
             self._next_slot = max(self._next_slot, self._clock() + self._interval)
-
-    def _server_rate(self, now: float, reset_seconds: float | None) -> float | None:
-        """Requests per minute the server allows, from its window: ``limit`` requests from
-        the window's opening to its reset. The reset is a whole-second timestamp, so a
-        second is added: the estimate errs low. Caller holds the lock."""
-        if reset_seconds is None or self._window_opened is None:
-            return None
-        window = now + reset_seconds + 1.0 - self._window_opened
-        return self._window_limit * 60.0 / window if window > 0 else None
 
     def _reserve(self, now: float) -> float:
         """The next slot (never before an idle bucket allows); caller holds the lock."""

@@ -7,7 +7,9 @@ than its window really needs (a window of 30 requests a minute answering
 brings the caller's address closer to a block. So every 429 that starts a new episode
 halves the pace, down to a floor, and each minute without one (counted from the end of
 the pause it imposed) gives back a share of the configured rate, never more than the
-configured rate itself.
+configured rate itself. When the server's ``X-RateLimit-*`` headers reveal its window
+(:class:`ServerWindow`), a 429 lowers the rate only to a little below what that window
+allows.
 
 Pure arithmetic on a caller's monotonic clock; :class:`~snapd.hostinger.budget.RequestBudget`
 holds the lock.
@@ -21,6 +23,7 @@ __all__ = [
     "RECOVERY_SHARE_PER_MINUTE",
     "SERVER_RATE_SHARE",
     "LearnedRate",
+    "ServerWindow",
 ]
 
 #: A 429 multiplies the learned rate by this.
@@ -91,3 +94,26 @@ class LearnedRate:
         """Start the recovery at ``moment`` (the end of the pause the 429 imposed): time
         spent paused is not time without a 429."""
         self._lowered_at = max(self._lowered_at, moment)
+
+
+class ServerWindow:
+    """The server's rate-limit window as its headers show it. Not thread-safe either."""
+
+    def __init__(self) -> None:
+        self._opened: float | None = None
+        self._limit = 0
+
+    def observe(self, now: float, limit: int | None, remaining: int | None) -> None:
+        """An accepted answer at ``now``: the one that leaves ``limit - 1`` opened the
+        window (Laravel's fixed window, or the first request in an empty sliding one)."""
+        if limit is not None and remaining is not None and limit >= 1 and remaining == limit - 1:
+            self._opened, self._limit = now, limit
+
+    def rate(self, now: float, reset_seconds: float | None) -> float | None:
+        """Requests per minute the server allows: ``limit`` from the window's opening to
+        its reset, ``reset_seconds`` after ``now``. The reset is a whole-second timestamp,
+        so a second is added: the estimate errs low. ``None`` when unknown."""
+        if reset_seconds is None or self._opened is None:
+            return None
+        window = now + reset_seconds + 1.0 - self._opened
+        return self._limit * 60.0 / window if window > 0 else None
