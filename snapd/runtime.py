@@ -32,6 +32,7 @@ from snapd.metrics import Metrics
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
+from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.wait import PollSettings
@@ -282,9 +283,13 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
             client.close()
             raise
     locks = operation_locks(config)
+    # One shared view of the fleet per runtime: the VMs of a pass (``once --all``, or the
+    # daemon's slots that fall due together) take their state from one list call.
     engine = Engine(
-        client, ledger, locks, chosen_clock, observer=observer, poll=poll, should_stop=should_stop
-    )
+        client, ledger, locks, chosen_clock,
+        observer=observer, poll=poll, should_stop=should_stop,
+        fleet=FleetView(client, chosen_clock),
+    )  # fmt: skip
     operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
     return Runtime(config, client, ledger, locks, chosen_clock, engine, operations)
 
@@ -310,4 +315,6 @@ def build_services(
     """
     metrics = Metrics()
     notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), now=clock.now)
-    return Services(metrics, notifier, RequestBudget(config.api.requests_per_minute))
+    budget = RequestBudget(config.api.requests_per_minute)
+    metrics.budget_changed(budget.learned_requests_per_minute)
+    return Services(metrics, notifier, budget)

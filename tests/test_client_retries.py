@@ -171,6 +171,9 @@ def test_a_failing_observer_does_not_fail_the_call(fake: FakeHostinger) -> None:
         def request_retried(self, endpoint: str, reason: str) -> None:
             raise RuntimeError("metrics are down")
 
+        def budget_changed(self, requests_per_minute: float) -> None:
+            raise RuntimeError("metrics are down")
+
     fake.inject(Fault(kind="status", endpoint="get_vm", count=1, status=500))
     with make_client(fake.base_url, observer=BrokenObserver()) as client:
         assert client.get_virtual_machine(fake.vm_ids[0]).id == fake.vm_ids[0]

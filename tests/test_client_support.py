@@ -38,6 +38,7 @@ class RecordingObserver:
     def __init__(self) -> None:
         self.finished: list[tuple[str, str, str, float]] = []
         self.retried: list[tuple[str, str]] = []
+        self.budget_rates: list[float] = []
         self._lock = threading.Lock()
 
     def request_finished(self, method: str, endpoint: str, code: str, seconds: float) -> None:
@@ -47,6 +48,10 @@ class RecordingObserver:
     def request_retried(self, endpoint: str, reason: str) -> None:
         with self._lock:
             self.retried.append((endpoint, reason))
+
+    def budget_changed(self, requests_per_minute: float) -> None:
+        with self._lock:
+            self.budget_rates.append(requests_per_minute)
 
     def codes(self) -> list[str]:
         return [code for _, _, code, _ in self.finished]
@@ -68,6 +73,10 @@ class RecordingBudget(RequestBudget):
     def pause_for(self, seconds: float) -> None:
         self.pauses.append(seconds)
         super().pause_for(seconds)
+
+    def rate_limited(self, seconds: float, *, reset_seconds: float | None = None) -> None:
+        self.pauses.append(seconds)
+        super().rate_limited(seconds, reset_seconds=reset_seconds)
 
     def observe_headers(self, remaining: int | None, reset_seconds: float | None) -> None:
         self.observed.append((remaining, reset_seconds))

@@ -349,6 +349,51 @@ def test_the_rate_limit_answers_429_with_retry_after_and_does_not_execute(
         assert api.call("POST", f"/{machine_id}/snapshot").status_code == 200
 
 
+def test_a_fixed_window_opens_at_the_first_request_and_resets_when_it_expires(
+    clock: ManualClock,
+) -> None:
+    with FakeHostinger(token=TOKEN, clock=clock, fixed_window=(3, 10)) as fake:
+        api = Api(fake)
+        machine_id = fake.vm_ids[0]
+        clock.advance(4)  # the window opens with the first request, not with the server
+        remaining = [api.call("GET").headers["X-RateLimit-Remaining"] for _ in range(3)]
+        assert remaining == ["2", "1", "0"]
+        clock.advance(7.5)
+        refused = api.call("POST", f"/{machine_id}/snapshot")
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "3"  # 2.5 s left, in whole seconds
+        assert refused.headers["X-RateLimit-Limit"] == "3"
+        assert refused.headers["X-RateLimit-Remaining"] == "0"
+        reset_at = START + timedelta(seconds=14)
+        assert refused.headers["X-RateLimit-Reset"] == str(int(reset_at.timestamp()))
+        assert fake.actions_of(machine_id) == []
+        clock.advance(2.5)  # the window expired: a fresh one opens with this request
+        accepted = api.call("POST", f"/{machine_id}/snapshot")
+        assert accepted.status_code == 200
+        assert accepted.headers["X-RateLimit-Remaining"] == "2"
+        assert "Retry-After" not in accepted.headers
+
+
+def test_a_lying_server_names_its_retry_after_whatever_the_window_says(
+    clock: ManualClock,
+) -> None:
+    with FakeHostinger(token=TOKEN, clock=clock, fixed_window=(1, 60), retry_after=1) as fake:
+        api = Api(fake)
+        api.call("GET")
+        refused = api.call("GET")
+        assert refused.status_code == 429
+        assert refused.headers["Retry-After"] == "1"
+        clock.advance(1)
+        assert api.call("GET").status_code == 429  # the window is what it was
+
+
+def test_contradictory_rate_limits_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        FakeHostinger(token=TOKEN, requests_per_minute=3, fixed_window=(3, 10))
+    with pytest.raises(ValueError, match="needs a rate limit"):
+        FakeHostinger(token=TOKEN, retry_after=1)
+
+
 def test_without_a_rate_limit_no_rate_limit_headers_are_sent(api: Api) -> None:
     assert "X-RateLimit-Limit" not in api.call("GET").headers
 

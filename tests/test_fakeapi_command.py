@@ -97,6 +97,8 @@ def test_a_bad_listen_address_exits_2_with_one_error_line() -> None:
         (["--listen", ":8080"], "is not HOST:PORT"),
         (["--fault", "create_snapshot:explode"], "unknown fault kind"),
         (["--fault", "create_snapshot"], "ENDPOINT:KIND"),
+        (["--retry-after", "1"], "--retry-after needs a rate limit"),
+        (["--fixed-window", "3/1", "--requests-per-minute", "4"], "not both"),
     ],
 )
 def test_bad_options_make_run_print_one_error_line_and_return_2(
@@ -197,3 +199,40 @@ def test_listen_addresses_parse_including_ipv6() -> None:
     assert parse_listen("[::1]:0") == ("::1", 0)
     with pytest.raises(ValueError):
         parse_listen("127.0.0.1:http")
+
+
+def test_a_fixed_window_and_a_lying_retry_after_are_served_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    arguments = parse(
+        "--listen", "127.0.0.1:0", "--token", "t", "--fixed-window", "2/60", "--retry-after", "1"
+    )
+    stop = threading.Event()
+    outcome: list[int] = []
+    server = threading.Thread(target=lambda: outcome.append(run(arguments, stop)))
+    server.start()
+    try:
+        url = ""
+        deadline = time.monotonic() + 10
+        while not url and time.monotonic() < deadline:
+            url = capsys.readouterr().out.partition("listening on ")[2].partition("\n")[0]
+            time.sleep(0.01)
+        headers = {"Authorization": "Bearer t"}
+        answers = [requests.get(url + PREFIX, headers=headers, timeout=5) for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [200, 200, 429]
+        assert answers[2].headers["Retry-After"] == "1"
+        assert answers[2].headers["X-RateLimit-Limit"] == "2"
+    finally:
+        stop.set()
+        server.join(timeout=10)
+    assert outcome == [0]
+
+
+@pytest.mark.parametrize("text", ["30", "0/10", "30/0", "x/y", "30/-1"])
+def test_a_malformed_fixed_window_is_refused_by_the_parser(
+    capsys: pytest.CaptureFixture[str], text: str
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        parse("--token", "t", "--fixed-window", text)
+    assert stopped.value.code == 2
+    assert "expected N/W" in capsys.readouterr().err

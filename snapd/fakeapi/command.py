@@ -39,6 +39,13 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _option_names(message: str) -> str:
+    """The fake's argument names in a message, as the command line spells them."""
+    for name in ("requests_per_minute", "fixed_window", "retry_after"):
+        message = message.replace(name, "--" + name.replace("_", "-"))
+    return message
+
+
 def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     """Serve the fake until SIGINT or SIGTERM (or until ``stop`` is set); return 0.
 
@@ -50,18 +57,20 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         host, port = parse_listen(args.listen)
         faults: list[Fault] = [parse_fault(spec) for spec in args.fault]
         token = _read_token(args)
+        fake = FakeHostinger(
+            token=token,
+            vm_count=args.vms,
+            action_seconds=args.action_seconds,
+            requests_per_minute=args.requests_per_minute,
+            seed=args.seed,
+            first_vm_id=args.first_vm_id,
+            no_snapshot_as=args.no_snapshot_as,
+            verbose=getattr(args, "verbose", False),
+            fixed_window=args.fixed_window,
+            retry_after=args.retry_after,
+        )
     except ValueError as error:
-        return _fail(str(error))
-    fake = FakeHostinger(
-        token=token,
-        vm_count=args.vms,
-        action_seconds=args.action_seconds,
-        requests_per_minute=args.requests_per_minute,
-        seed=args.seed,
-        first_vm_id=args.first_vm_id,
-        no_snapshot_as=args.no_snapshot_as,
-        verbose=getattr(args, "verbose", False),
-    )
+        return _fail(_option_names(str(error)))
     fake.clock_skew = args.clock_skew
     fake.action_list_lag = args.action_list_lag
     for fault in faults:

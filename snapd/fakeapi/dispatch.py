@@ -20,7 +20,7 @@ from snapd.clock import Clock, real_sleep
 from snapd.fakeapi.controls import FakeState
 from snapd.fakeapi.errors import FakeApiError, error_body
 from snapd.fakeapi.faults import DEEP_JSON_DEPTH, Fault, FaultInjector
-from snapd.fakeapi.limiter import SlidingWindowLimiter
+from snapd.fakeapi.limiter import RateLimiter
 from snapd.fakeapi.model import Timeline
 from snapd.fakeapi.registry import BY_NAME, Call
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog
@@ -78,7 +78,7 @@ class Dispatcher:
         token: str,
         state: FakeState,
         faults: FaultInjector,
-        limiter: SlidingWindowLimiter | None,
+        limiter: RateLimiter | None,
         log: RequestLog,
         clock: Clock,
         seed: int,

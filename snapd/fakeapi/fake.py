@@ -14,7 +14,7 @@ from snapd.fakeapi.dispatch import Dispatcher
 from snapd.fakeapi.errors import FakeApiError, JsonObject
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
 from snapd.fakeapi.fleet import DEFAULT_BACKUP_SIZE_KB
-from snapd.fakeapi.limiter import SlidingWindowLimiter
+from snapd.fakeapi.limiter import make_limiter
 from snapd.fakeapi.model import TIME_STYLES
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
 from snapd.fakeapi.server import FakeHTTPServer
@@ -27,7 +27,10 @@ class FakeHostinger:
     without a snapshot and with one or two weekly backups. A create, delete or restore
     starts an action that goes created → sent → success over ``action_seconds`` of the
     ``clock`` (default: the system clock); a ``ManualClock`` moves it with no waiting.
-    ``requests_per_minute`` sets a sliding-window rate limit (``None``: none). Everything
+    ``requests_per_minute`` sets a sliding-window rate limit; ``fixed_window=(N, W)`` instead
+    allows N requests per window of W seconds that opens at the first request, as Laravel's
+    throttle counts (``None``: no limit). ``retry_after`` makes a 429 name that many seconds
+    in ``Retry-After`` whatever the truth (a server that lies); it needs a limit. Everything
     random (ids, seeded data, probabilistic faults, correlation ids) follows ``seed``.
     ``no_snapshot_as`` says how a VM without a snapshot is answered (see ``Fault``).
 
@@ -54,6 +57,8 @@ class FakeHostinger:
         *,
         no_snapshot_as: str = "404",
         verbose: bool = False,
+        fixed_window: tuple[int, float] | None = None,
+        retry_after: float | None = None,
     ) -> None:
         if not token:
             raise ValueError("the fake needs a non-empty token")
@@ -75,9 +80,7 @@ class FakeHostinger:
         )
         self._faults = FaultInjector(seed)
         self._log = RequestLog()
-        limiter = (
-            SlidingWindowLimiter(requests_per_minute) if requests_per_minute is not None else None
-        )
+        limiter = make_limiter(requests_per_minute, fixed_window, retry_after)
         self._dispatcher = Dispatcher(
             token=token,
             state=self._state,

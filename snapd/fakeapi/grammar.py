@@ -39,6 +39,20 @@ _non_negative_integer = _bounded(int, 0, "a whole number", "0 or more")
 _non_negative_seconds = _bounded(float, 0.0, "a number of seconds", "0 or more seconds")
 
 
+def _fixed_window(text: str) -> tuple[int, float]:
+    """``N/W``: N requests (at least 1) per W seconds (more than 0)."""
+    count_text, separator, seconds_text = text.partition("/")
+    try:
+        count, seconds = int(count_text), float(seconds_text)
+    except ValueError:
+        count, seconds = 0, 0.0
+    if not separator or count < 1 or not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected N/W, N requests (at least 1) per W seconds (more than 0), got {text!r}"
+        )
+    return count, seconds
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the fake's options to ``parser``."""
     _add_serving(parser)
@@ -104,6 +118,24 @@ def _add_fleet(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="R",
         help="answer 429 with Retry-After beyond R requests in any 60 seconds (default: no limit)",
+    )
+    parser.add_argument(
+        "--fixed-window",
+        type=_fixed_window,
+        default=None,
+        metavar="N/W",
+        help="instead, allow N requests per window of W seconds that opens at the first "
+        "request and resets when it expires, as Laravel's throttle counts; a 429 carries "
+        "Retry-After and X-RateLimit-Reset, every answer X-RateLimit-Limit and "
+        "X-RateLimit-Remaining (example: 1000/10; default: no limit)",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=_non_negative_seconds,
+        default=None,
+        metavar="S",
+        help="a rate-limited 429 says Retry-After: S whatever the window says, like a "
+        "server that lies (needs --requests-per-minute or --fixed-window)",
     )
     parser.add_argument(
         "--seed",

@@ -3,34 +3,47 @@
 Hostinger does not publish its rate limit and may block the caller's IP after repeated
 violations, so snapd paces itself instead of relying on 429 answers. One
 :class:`RequestBudget` is created per process and handed to the API client; every HTTP
-attempt (retries included) takes one token from it first.
+attempt (retries included) takes one slot from it first.
 
-The budget is a token bucket:
+The budget hands out slots in time, in the order callers ask (first come, first served):
 
-* it refills at ``requests_per_minute / 60`` tokens per second;
-* it holds at most ``burst`` tokens and starts full. The default burst is a tenth of the
-  per-minute rate (at least one), not the whole minute: a daemon that starts with a
-  catch-up for a fleet must not fire a minute's worth of requests in its first second.
-  Over any 60-second window at most ``requests_per_minute + burst`` requests are sent, so
-  the configured rate should sit a little below the real limit;
-* a pause (from a 429 ``Retry-After`` or an exhausted ``X-RateLimit-Remaining``) stops
-  every caller until it ends. Tokens do not accrue during a pause and only one request
-  may go at once when it ends, so a pause is never followed by a burst. One pause lasts
-  at most :data:`MAXIMUM_RATE_LIMIT_PAUSE`: a server (or a proxy in front of it) asking
-  for a day must not silence every VM's schedule for a day.
+* the steady pace is ``requests_per_minute`` (as learned, see below), one slot every
+  ``60 / rate`` seconds;
+* after an idle period up to ``burst`` slots are free at once. The default burst is a
+  tenth of the per-minute rate (at least one), not the whole minute: a daemon that starts
+  with a catch-up for a fleet must not fire a minute's worth of requests in its first
+  second. Over any 60-second window at most ``requests_per_minute + burst`` requests are
+  sent, so the configured rate should sit a little below the real limit;
+* a caller reserves its slot under the lock and sleeps once, until that slot: a request
+  that goes out wakes nobody else, so a thousand waiting threads cost one wake-up each;
+* a pause (from a 429 ``Retry-After`` or an exhausted ``X-RateLimit-Remaining``) moves
+  every reserved slot behind its end, still in order and at the steady pace, so a pause
+  is never followed by a burst. One pause lasts at most :data:`MAXIMUM_RATE_LIMIT_PAUSE`:
+  a server (or a proxy in front of it) asking for a day must not silence every VM's
+  schedule for a day;
+* a 429 also teaches the budget (:mod:`snapd.hostinger.learned_rate`): the pace halves,
+  and the next slot comes no sooner than one interval of the lowered pace, whatever the
+  ``Retry-After`` says. It recovers additively while no 429 arrives, up to the
+  configured rate.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 
 from snapd.clock import monotonic
+from snapd.hostinger.learned_rate import LearnedRate, ServerWindow
 
 __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
 
 #: Longest pause, in seconds, that one rate-limit answer can impose (5 minutes).
 MAXIMUM_RATE_LIMIT_PAUSE = 300.0
+
+# A slot this close to now counts as due: sleeping exactly the computed delay may end a
+# hair early after float rounding, or on a clock that counts whole microseconds.
+_TOLERANCE = 2e-6
 
 
 class BudgetClosedError(Exception):
@@ -38,14 +51,16 @@ class BudgetClosedError(Exception):
 
 
 class RequestBudget:
-    """A thread-safe token bucket with a global pause.
+    """A thread-safe, first-come-first-served pacer with a global pause and a learned rate.
 
     Args:
-        requests_per_minute: steady rate; must be positive.
+        requests_per_minute: configured steady rate, the ceiling of the learned one;
+            must be positive.
         clock: monotonic seconds (default :func:`snapd.clock.monotonic`).
-        sleep: how to wait (default :func:`time.sleep`). Tests pass a function that
-            advances a fake clock instead.
-        burst: bucket capacity; default ``max(1, requests_per_minute // 10)``.
+        sleep: how to wait (default: a wait that :meth:`close` ends at once). Tests pass
+            a function that advances a fake clock instead.
+        burst: how many slots are free after an idle period; default
+            ``max(1, requests_per_minute // 10)``.
 
     Raises:
         ValueError: for a non-positive rate or burst.
@@ -64,8 +79,9 @@ class RequestBudget:
         capacity = burst if burst is not None else max(1, int(requests_per_minute) // 10)
         if capacity < 1:
             raise ValueError(f"burst must be at least 1, got {capacity}")
-        self._rate = requests_per_minute / 60.0
-        self._capacity = float(capacity)
+        self._learned = LearnedRate(requests_per_minute)
+        self._capacity = capacity
+        self._interval = 60.0 / requests_per_minute
         self._clock = clock or monotonic
         self._closed = threading.Event()
         # The default wait ends early when the budget is closed, so that callers queued
@@ -73,42 +89,73 @@ class RequestBudget:
         self._sleep = sleep or self._closed.wait
         self._lock = threading.Lock()
         now = self._clock()
-        self._tokens = self._capacity
-        self._refilled_at = now
+        # The slot the next caller gets unless the burst allows sooner; starts "full".
+        self._next_slot = now - self._burst_span()
         self._paused_until = now
+        # No second decrease for 429s that answer requests sent before the last one's
+        # pause ended: they belong to the same episode.
+        self._episode_until = float("-inf")
+        self._window = ServerWindow()
+        self._tickets = itertools.count()
+        # Reserved slots of the callers still asleep, in the order they asked.
+        self._waiting: dict[int, float] = {}
 
     @property
     def requests_per_minute(self) -> float:
-        """The steady rate this budget paces to."""
-        return self._rate * 60.0
+        """The configured steady rate (the ceiling of the learned one)."""
+        return self._learned.configured
+
+    @property
+    def learned_requests_per_minute(self) -> float:
+        """The rate this budget paces to now: the configured one until a 429 lowers it."""
+        with self._lock:
+            return self._learned.at(self._clock())
+
+    @property
+    def lowered(self) -> bool:
+        """True while a 429 keeps the learned rate below the configured one (as of the
+        last request; read without the lock, so it may lag by one request)."""
+        return self._interval > 60.0 / self._learned.configured
 
     @property
     def burst(self) -> int:
         """How many requests may go back to back after an idle period."""
-        return int(self._capacity)
+        return self._capacity
 
     def acquire(self) -> float:
-        """Block until one request may be sent, and take its token.
+        """Block until this caller's slot, in the order callers asked.
 
         Returns:
-            The seconds spent waiting (0.0 when a token was ready).
+            The seconds spent waiting (0.0 when a slot was free).
 
         Raises:
             BudgetClosedError: the budget is closed, before or while waiting.
         """
+        with self._lock:
+            self._refuse_if_closed()
+            now = self._clock()
+            slot = self._reserve(now)
+            if slot <= now + _TOLERANCE:
+                return 0.0
+            ticket = next(self._tickets)
+            self._waiting[ticket] = slot
         waited = 0.0
-        while True:
-            if self._closed.is_set():
-                raise BudgetClosedError("the request budget is closed: snapd is stopping")
+        try:
+            while True:
+                # Sleep outside the lock: nobody is blocked behind a waiting caller. Only a
+                # pause that arrived meanwhile (it moves the slot) makes this loop again.
+                delay = slot - now
+                self._sleep(delay)
+                waited += delay
+                with self._lock:
+                    self._refuse_if_closed()
+                    now = self._clock()
+                    slot = self._waiting[ticket]
+                    if slot <= now + _TOLERANCE:
+                        return waited
+        finally:
             with self._lock:
-                delay = self._take_or_delay()
-            if delay <= 0:
-                return waited
-            # Sleep outside the lock so that pause_for and observe_headers are never
-            # blocked behind a waiting caller; the loop re-checks after waking because
-            # another thread may have taken the token or extended a pause meanwhile.
-            self._sleep(delay)
-            waited += delay
+                self._waiting.pop(ticket, None)
 
     def wait(self, seconds: float) -> None:
         """Wait ``seconds`` with this budget's sleeper; by default the wait ends early when
@@ -129,22 +176,41 @@ class RequestBudget:
         """
         if not seconds > 0 or seconds == float("inf"):
             return
-        seconds = min(seconds, MAXIMUM_RATE_LIMIT_PAUSE)
         with self._lock:
-            until = self._clock() + seconds
-            if until > self._paused_until:
-                self._paused_until = until
-                # One request may go when the pause ends, the rest at the steady rate.
-                self._tokens = 1.0
-                self._refilled_at = until
+            self._pause(self._clock(), seconds)
+
+    def rate_limited(self, seconds: float, *, reset_seconds: float | None = None) -> None:
+        """A 429 arrived that asks to wait ``seconds``: learn, then pause.
+
+        The first 429 of an episode halves the learned rate, or lowers it to a little
+        below the server's own rate when the headers reveal it (``reset_seconds``, the
+        429's ``X-RateLimit-Reset`` from now, and the window seen by :meth:`observe_limit`).
+        The pause lasts ``seconds`` (capped as in :meth:`pause_for`) but at least one
+        interval of the lowered rate, so that a server naming too short a
+        ``Retry-After`` is not hammered.
+        """
+        with self._lock:
+            now = self._clock()
+            if now >= self._episode_until:
+                server_rate = self._window.rate(now, reset_seconds)
+                self._interval = 60.0 / self._learned.decrease(now, server_rate)
+            wanted = seconds if seconds > 0 and seconds != float("inf") else 0.0
+            self._pause(now, max(wanted, self._interval))
+            self._episode_until = max(self._episode_until, self._paused_until)
+            self._learned.recover_from(self._paused_until)
+
+    def observe_limit(self, limit: int | None, remaining: int | None) -> None:
+        """Feed an accepted answer's ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining``
+        (see :meth:`~snapd.hostinger.learned_rate.ServerWindow.observe`)."""
+        with self._lock:
+            self._window.observe(self._clock(), limit, remaining)
 
     def observe_headers(self, remaining: int | None, reset_seconds: float | None) -> None:
         """Feed the server's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` values.
 
         When ``remaining`` is zero (or below), every caller pauses for ``reset_seconds``.
-        Without a usable reset time the bucket is emptied instead, so the next request
-        waits one steady interval. Other values change nothing: the configured pace is
-        already below the limit.
+        Without a usable reset time the next free slot is one steady interval away.
+        Other values change nothing: the configured pace is already below the limit.
         """
         if remaining is None or remaining > 0:
             return
@@ -152,26 +218,37 @@ class RequestBudget:
             self.pause_for(reset_seconds)
             return
         with self._lock:
-            self._refill(self._clock())
-            self._tokens = 0.0
+            self._next_slot = max(self._next_slot, self._clock() + self._interval)
 
-    def _take_or_delay(self) -> float:
-        """Take a token and return 0, or return how long to wait. Caller holds the lock."""
-        now = self._clock()
-        if now < self._paused_until:
-            return self._paused_until - now
-        self._refill(now)
-        # The tolerance absorbs float rounding after sleeping exactly the computed delay.
-        if self._tokens >= 1.0 - 1e-9:
-            self._tokens = max(0.0, self._tokens - 1.0)
-            return 0.0
-        return (1.0 - self._tokens) / self._rate
+    def _reserve(self, now: float) -> float:
+        """The next slot (never before an idle bucket allows); caller holds the lock."""
+        learned = 60.0 / self._learned.at(now)
+        if learned != self._interval:
+            self._interval = learned  # recovering: only slots reserved from now on follow
+        slot = max(self._next_slot, now - self._burst_span())
+        self._next_slot = slot + self._interval
+        return slot
 
-    def _refill(self, now: float) -> None:
-        elapsed = now - self._refilled_at
-        if elapsed > 0:
-            self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
-            self._refilled_at = now
+    def _pause(self, now: float, seconds: float) -> None:
+        """Move every reserved slot behind the pause's end; caller holds the lock."""
+        until = now + min(seconds, MAXIMUM_RATE_LIMIT_PAUSE)
+        if until <= self._paused_until:
+            return
+        self._paused_until = until
+        # One request may go when the pause ends, the rest (in their order) at the pace.
+        slot = until
+        for ticket, reserved in self._waiting.items():
+            slot = max(slot, reserved)
+            self._waiting[ticket] = slot
+            slot += self._interval
+        self._next_slot = max(self._next_slot, slot)
+
+    def _burst_span(self) -> float:
+        return (self._capacity - 1) * self._interval
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed.is_set():
+            raise BudgetClosedError("the request budget is closed: snapd is stopping")
 
     def __repr__(self) -> str:
         return (

@@ -11,7 +11,7 @@ RETRY_REASONS = frozenset({"429", "500", "502", "503", "504", "connection", "rea
 
 
 class ApiObserver(Protocol):
-    """Receives one call per HTTP attempt and one per transport retry.
+    """Receives one call per HTTP attempt, one per transport retry, and the learned rate.
 
     ``endpoint`` is always a path template from ``ENDPOINTS``, never a raw URL. Both
     methods are called on the requesting thread, so they must be quick and thread-safe.
@@ -28,6 +28,12 @@ class ApiObserver(Protocol):
         """The transport is about to try again; ``reason`` is one of ``RETRY_REASONS``."""
         ...
 
+    def budget_changed(self, requests_per_minute: float) -> None:
+        """The request budget paces to ``requests_per_minute`` now: lowered after a 429,
+        then recovering towards the configured rate (called after each 429 and before
+        each request while it recovers)."""
+        ...
+
 
 class NullObserver:
     """An observer that ignores everything."""
@@ -36,4 +42,7 @@ class NullObserver:
         return None
 
     def request_retried(self, endpoint: str, reason: str) -> None:
+        return None
+
+    def budget_changed(self, requests_per_minute: float) -> None:
         return None

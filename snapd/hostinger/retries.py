@@ -128,6 +128,8 @@ class CallContext:
             BudgetClosedError: the budget is closed; the attempt was not started.
         """
         self.budget.acquire()
+        if self.budget.lowered:
+            self._report_budget()  # recovering: the gauge follows the learned rate
         self.attempt_started = self.monotonic()
         self.attempt_open = True
         self.attempts += 1
@@ -151,10 +153,24 @@ class CallContext:
             reset -= self.wall_clock()
         if reset is not None:
             reset = min(reset, MAXIMUM_RATE_LIMIT_PAUSE)
-        self.budget.observe_headers(None if remaining is None else int(remaining), reset)
+        remaining_count = None if remaining is None else int(remaining)
+        limit = _header_number(headers, "X-RateLimit-Limit")
+        if status != 429:  # a refused request opens no window
+            self.budget.observe_limit(None if limit is None else int(limit), remaining_count)
+        self.budget.observe_headers(remaining_count, reset)
         if status == 429:
             pause = retry_after_seconds(headers, self.wall_clock)
-            self.budget.pause_for(pause if pause else DEFAULT_RATE_LIMIT_PAUSE)
+            # Also lowers the learned rate: a server's hint alone may be too short.
+            self.budget.rate_limited(
+                pause if pause else DEFAULT_RATE_LIMIT_PAUSE, reset_seconds=reset
+            )
+            self._report_budget()
+
+    def _report_budget(self) -> None:
+        try:
+            self.observer.budget_changed(self.budget.learned_requests_per_minute)
+        except Exception:
+            logger().warning("hostinger_observer_failed", hook="budget_changed", exc_info=True)
 
     def note_retry(self, reason: str, status: int | None) -> None:
         """Report and log a retry the transport is about to make."""

@@ -161,6 +161,12 @@ class Metrics:
             registry=registry,
         )
         self.authentication.set(1)
+        self.api_budget_rate = Gauge(
+            "snapd_api_budget_requests_per_minute",
+            "The rate the request budget paces to now: api.requests_per_minute until a 429 "
+            "lowers it, then recovering towards it.",
+            registry=registry,
+        )
         self.reload_successful = Gauge(
             "snapd_config_last_reload_successful",
             "1 when the last configuration load succeeded.",
@@ -274,6 +280,10 @@ class Metrics:
         endpoint = endpoint if endpoint in _KNOWN_ENDPOINTS else _OTHER
         reason = reason if reason in RETRY_REASONS else _OTHER
         self.api_retries.labels(endpoint, reason).inc()
+
+    def budget_changed(self, requests_per_minute: float) -> None:
+        """The request budget's learned rate (also set once at start, to the configured one)."""
+        self.api_budget_rate.set(max(requests_per_minute, 0.0))
 
     # -- the daemon ---------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
 from snapd.pipeline.decide import Decision, Facts, Reason, Step, carry_checks, decide
+from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import (
     AnyReason,
@@ -62,8 +63,11 @@ class Engine:
         health_check: Callable[[HealthCheck], HookResult] = run_health_check,
         hook_runner: Callable[[HookCommand, Mapping[str, str]], HookResult] = run_hook,
         should_stop: Callable[[], bool] = lambda: False,
+        fleet: FleetView | None = None,
     ) -> None:
         self.client = client
+        # One list call answers for every VM whose pre-flight runs within a few seconds.
+        self.fleet = fleet if fleet is not None else FleetView(client, clock)
         self.ledger = ledger
         self.locks = locks
         self.clock = clock
@@ -203,13 +207,17 @@ class Engine:
         within ``busy_timeout``. An outcome when the slot ends here."""
         deadline = context.started + context.policy.busy_timeout
         backoff = Backoff()
+        again = False
         while True:
             try:
-                preflight = read_virtual_machine(self.client, self.observer, context.policy.id)
+                preflight = read_virtual_machine(
+                    self.client, self.observer, context.policy.id, fleet=self.fleet, again=again
+                )
             except RateLimitedError as error:
                 pause = error.retry_after if error.retry_after is not None else backoff.next()
                 if dry_run or self.should_stop() or not sleep_before(self.clock, deadline, pause):
                     return self._preflight_failed(context, error, dry_run)
+                again = True
                 continue
             except ApiError as error:
                 return self._preflight_failed(context, error, dry_run)
@@ -234,6 +242,7 @@ class Engine:
                     "the VM stayed busy for busy_timeout",
                     old=preflight.snapshot, dry_run=dry_run,
                 )  # fmt: skip
+            again = True
 
     def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
         if self.should_stop():

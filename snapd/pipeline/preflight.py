@@ -1,7 +1,9 @@
 """Pre-flight: what the VM and its snapshot look like now, turned into decision facts.
 
 Reading the current snapshot before anything is sent is what lets the ledger record
-what a create would overwrite.
+what a create would overwrite. The VM's state and lock come from the pass's shared list
+call (:class:`~snapd.pipeline.fleet_view.FleetView`) on the first look, and from the VM
+read alone on a second look, so the snapshot read is the one request per VM.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger
 from snapd.pipeline.decide import Facts, Guards
+from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.outcome import OutcomeObserver, SnapshotState, snapshot_state
 
 
@@ -26,10 +29,21 @@ class Preflight:
 
 
 def read_virtual_machine(
-    client: HostingerClient, observer: OutcomeObserver, virtual_machine_id: int
+    client: HostingerClient,
+    observer: OutcomeObserver,
+    virtual_machine_id: int,
+    *,
+    fleet: FleetView,
+    again: bool = False,
 ) -> Preflight:
-    """Read the VM and its snapshot (two requests); ``ApiError`` propagates."""
-    machine = client.get_virtual_machine(virtual_machine_id)
+    """Read the VM and its snapshot; ``ApiError`` propagates.
+
+    The first look (``again`` false) takes the VM from ``fleet``'s shared list, so only
+    the snapshot read is this VM's own; a look ``again`` (the VM was busy) reads the VM
+    alone, since the list may predate what made it busy.
+    """
+    read = fleet.machine_now if again else fleet.machine
+    machine = read(virtual_machine_id)
     snapshot = snapshot_state(client.get_snapshot(virtual_machine_id))
     observer.snapshot_seen(virtual_machine_id, snapshot)
     return Preflight(machine.state, machine.is_locked, snapshot)

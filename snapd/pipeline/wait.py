@@ -53,11 +53,21 @@ class PollSettings:
     maximum_delay: float = 60.0
     factor: float = 1.5
 
+    #: The first poll waits the VM's last duration times this, plus ``first_margin``: a
+    #: little longer than last time, so that one poll usually finds the action done (a
+    #: poll too early costs a request and another wait; a second too late costs nothing).
+    first_factor: float = 1.1
+    first_margin: float = 1.0
+    #: The first poll's own bound: a VM whose snapshot took 5 minutes last time is first
+    #: polled after about 5.5, not every ``maximum_delay`` meanwhile.
+    first_maximum: float = 900.0
+
     def first(self, previous_seconds: float | None) -> float:
-        """The first poll: most of the VM's last duration, when known."""
+        """The first poll: a little after the VM's last duration, when known."""
         if previous_seconds is None:
             return self.first_delay
-        return min(max(previous_seconds * 0.8, self.minimum_delay), self.maximum_delay)
+        delay = previous_seconds * self.first_factor + self.first_margin
+        return min(max(delay, self.minimum_delay), max(self.first_maximum, self.maximum_delay))
 
 
 @dataclass(frozen=True)

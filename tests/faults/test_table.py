@@ -136,7 +136,7 @@ CLOCKS = {
 READ_FAILURES = [
     Row(f"{status} on {endpoint} once", fault("status", endpoint, status=status), *SUCCESS)
     for status in (500, 502, 503)
-    for endpoint in ("get_vm", "get_snapshot")
+    for endpoint in ("list_vms", "get_snapshot")  # the pre-flight's VM state comes from the list
 ]
 LOST_CREATE_ANSWERS = [
     Row(f"{lost} after the create, {when}", both(clock, arrange), *SUCCESS)
@@ -164,7 +164,7 @@ ROWS = [
         fault("status", "get_snapshot", status=503, count=None),
         Result.FAILED, "api_error", 0, correlated=True,
     ),
-    Row("429 on a read", fault("status", "get_vm", status=429), *SUCCESS),
+    Row("429 on a read", fault("status", "list_vms", status=429), *SUCCESS),
     Row(
         "429 on a read without Retry-After",
         fault("status", "get_snapshot", status=429, headers={"Retry-After": ""}),
@@ -172,7 +172,7 @@ ROWS = [
     ),
     Row(
         "429 on a read with a lying Retry-After of a day",
-        fault("status", "get_vm", status=429, headers={"Retry-After": "86400"}),
+        fault("status", "list_vms", status=429, headers={"Retry-After": "86400"}),
         *SUCCESS,
     ),
     Row(
@@ -182,7 +182,7 @@ ROWS = [
     ),
     Row(
         "401 on pre-flight",
-        fault("status", "get_vm", status=401, count=None),
+        fault("status", "list_vms", status=401, count=None),
         Result.FAILED, "authentication_failed", 0, correlated=True,
     ),
     Row(
@@ -191,8 +191,8 @@ ROWS = [
         Result.FAILED, "api_error", 0,
     ),
     Row(
-        "a VM read nested too deep",
-        fault("deep_json", "get_vm", count=None),
+        "a VM list nested too deep",
+        fault("deep_json", "list_vms", count=None),
         Result.FAILED, "api_error", 0,
     ),
     Row("a create answered with JSON nested too deep", fault("deep_json", "create_snapshot"),
