@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import sys
 import tempfile
@@ -32,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from snapd.ledger import advisory
 from snapd.ledger.leadership import RETRY_SECONDS
 from snapd.runtime import LEADERSHIP_RETRY_VARIABLE
-from tests.daemon_support import DaemonProcess
+from tests.daemon_support import DaemonProcess, kill_while_sending
 from tests.postgres_support import PostgresCluster, find_binaries, throwaway_cluster
 from tests.replica_support import (
     SLOW_PRE_HOOK,
@@ -73,9 +72,7 @@ def kill_leader(cluster: PostgresCluster, folder: Path, api: str) -> Run:
     replicas = start_pair(folder, api, cluster.new_database())
     first, second = replicas
     try:
-        first.wait_for("decision", timeout=WAIT_SECONDS, decision="create")
-        time.sleep(0.5)  # the create is on the wire: the fake API answers after 2 s
-        os.kill(first.process.pid, signal.SIGKILL)
+        kill_while_sending(first, WAIT_SECONDS)  # the fake API answers 2 s after it arrives
         killed = datetime.now(UTC)
         taken = second.wait_for("leadership_acquired", timeout=WAIT_SECONDS)
         second.wait_for("snapshot_finished", timeout=WAIT_SECONDS, vm=VM)

@@ -12,8 +12,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from tests.conftest import TOKEN
 
@@ -105,3 +109,53 @@ def metric_value(exposition: str, name: str, **labels: str) -> float | None:
         if line.startswith(prefix):
             return float(line.split()[-1])
     return None
+
+
+VM = 1268054
+# The create is answered after 2 s (executed whatever the client does meanwhile) and the
+# snapshot takes 2 s more.
+SLOW_CREATE = [
+    "--vms", "1", "--action-seconds", "2",
+    "--fault", "create_snapshot:latency:seconds=2:count=1",
+]  # fmt: skip
+# The "decision" line comes just before the create leaves; this much later it has reached
+# the fake (which holds it for 2 s before executing it) even on a loaded machine. A kill
+# before it arrives would test nothing: no create, nothing to resume.
+SENDING_SECONDS = 0.8
+
+
+@contextmanager
+def fake_api_process(folder: Path, arguments: list[str] = SLOW_CREATE) -> Iterator[str]:
+    """A ``python -m snapd.fakeapi`` process on a free port; yields its base URL."""
+    token_file = folder / "fake-token"
+    token_file.write_text(TOKEN)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snapd.fakeapi", "--listen", "127.0.0.1:0",
+         "--token-file", str(token_file), *arguments],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    first = process.stdout.readline().strip()
+    try:
+        yield first.removeprefix("fake Hostinger API listening on ")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def create_actions(base_url: str) -> int:
+    """How many creates the fake API has seen for :data:`VM`."""
+    answer = requests.get(
+        f"{base_url}/api/vps/v1/virtual-machines/{VM}/actions",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=5,
+    )
+    return sum(1 for action in answer.json()["data"] if action["name"] == "create_snapshot")
+
+
+def kill_while_sending(daemon: DaemonProcess, timeout: float = 30.0) -> None:
+    """SIGKILL ``daemon`` while its create is with the fake (see :data:`SLOW_CREATE`)."""
+    daemon.wait_for("decision", timeout=timeout, decision="create")
+    time.sleep(SENDING_SECONDS)
+    os.kill(daemon.process.pid, signal.SIGKILL)

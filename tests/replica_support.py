@@ -4,27 +4,20 @@ policy of one replica on the shared ledger, and what the fake API and PostgreSQL
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from tests.conftest import TOKEN
-from tests.daemon_support import DaemonProcess, metric_value
+from tests.daemon_support import (  # noqa: F401 - the replicas' fake API, re-exported
+    SLOW_CREATE,
+    VM,
+    DaemonProcess,
+    create_actions,
+    fake_api_process,
+    metric_value,
+)
 from tests.postgres_support import PostgresCluster
 
-VM = 1268054
-# The create is answered after 2 s (executed whatever the client does meanwhile) and the
-# snapshot takes 2 s more.
-SLOW_CREATE = [
-    "--vms", "1", "--action-seconds", "2",
-    "--fault", "create_snapshot:latency:seconds=2:count=1",
-]  # fmt: skip
 # A slow pre-hook holds the leader just before its create.
 SLOW_PRE_HOOK = ", pre_hook: {command: [sleep, '2']}"
 # The backends holding a fleet's leadership lock (namespace "snld") and who they are.
@@ -33,36 +26,6 @@ SELECT activity.pid, activity.application_name FROM pg_locks AS locks
 JOIN pg_stat_activity AS activity USING (pid)
 WHERE locks.locktype = 'advisory' AND locks.granted AND locks.classid::bigint = 1936616548
 """
-
-
-@contextmanager
-def fake_api_process(folder: Path, arguments: list[str] = SLOW_CREATE) -> Iterator[str]:
-    """A ``python -m snapd.fakeapi`` process on a free port; yields its base URL."""
-    token_file = folder / "fake-token"
-    token_file.write_text(TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "snapd.fakeapi", "--listen", "127.0.0.1:0",
-         "--token-file", str(token_file), *arguments],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    try:
-        yield first.removeprefix("fake Hostinger API listening on ")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-        process.stdout.close()
-
-
-def create_actions(base_url: str) -> int:
-    """How many creates the fake API has seen for :data:`VM`."""
-    answer = requests.get(
-        f"{base_url}/api/vps/v1/virtual-machines/{VM}/actions",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    return sum(1 for action in answer.json()["data"] if action["name"] == "create_snapshot")
 
 
 def write_policy(folder: Path, base_url: str, dsn: str, name: str, extra: str = "") -> Path:

@@ -9,7 +9,6 @@ would); PostgreSQL is the session's throwaway cluster. The standby retries the l
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN
-from tests.daemon_support import DaemonProcess, metric_value
+from tests.daemon_support import DaemonProcess, kill_while_sending, metric_value
 from tests.postgres_support import PostgresCluster
 from tests.replica_support import (
     SLOW_PRE_HOOK,
@@ -79,8 +78,7 @@ def test_the_standby_takes_over_a_leader_killed_mid_create_and_sends_nothing_aga
     second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b"))
     try:
         second.wait_for("started")
-        first.wait_for("decision", decision="create")  # the create is on its way
-        os.kill(first.process.pid, signal.SIGKILL)
+        kill_while_sending(first)
         killed = time.monotonic()
         second.wait_for("leadership_acquired", timeout=TAKEOVER_BOUND_SECONDS)
         takeover = time.monotonic() - killed

@@ -9,52 +9,34 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from tests.conftest import TOKEN
-from tests.daemon_support import DaemonProcess
+from tests.daemon_support import (
+    VM,
+    DaemonProcess,
+    create_actions,
+    fake_api_process,
+    kill_while_sending,
+)
 
-VM = 1268054
-# The create is answered after 2 s (executed whatever the client does meanwhile) and the
+# The create is executed 2 s after it arrives, whatever the client does meanwhile, and the
 # snapshot takes 3 s more: room to kill the daemon while it sends, and while it waits.
 FAKE = [
     "--vms", "1", "--action-seconds", "3",
     "--fault", "create_snapshot:latency:seconds=2:count=1",
 ]  # fmt: skip
+SENDING = "sending"  # a kill point: the create is with the fake, not yet answered
 
 
 @pytest.fixture
 def fake_api(tmp_path: Path) -> Iterator[str]:
-    """A ``snapd fake-api`` process on a free port; yields its base URL."""
-    token_file = tmp_path / "fake-token"
-    token_file.write_text(TOKEN)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "snapd.fakeapi", "--listen", "127.0.0.1:0",
-         "--token-file", str(token_file), *FAKE],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
-    assert process.stdout is not None
-    first = process.stdout.readline().strip()
-    try:
-        yield first.removeprefix("fake Hostinger API listening on ")
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=10)
-
-
-def create_actions(base_url: str) -> int:
-    answer = requests.get(
-        f"{base_url}/api/vps/v1/virtual-machines/{VM}/actions",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5,
-    )
-    return sum(1 for action in answer.json()["data"] if action["name"] == "create_snapshot")
+    """The fake API's process; yields its base URL."""
+    with fake_api_process(tmp_path, FAKE) as base_url:
+        yield base_url
 
 
 def write_policy(tmp_path: Path, base_url: str) -> Path:
@@ -74,23 +56,25 @@ def write_policy(tmp_path: Path, base_url: str) -> Path:
 @pytest.mark.parametrize(
     "kill_points",
     [
-        pytest.param([("decision", {"decision": "create"})], id="while the create is sent"),
-        pytest.param([("snapshot_requested", {})], id="while the action runs"),
+        pytest.param([SENDING], id="while the create is sent"),
+        pytest.param(["snapshot_requested"], id="while the action runs"),
         pytest.param(
-            [("decision", {"decision": "create"}), ("resuming_pending_action", {})],
-            id="while sending, then again while resolving",
+            [SENDING, "resuming_pending_action"], id="while sending, then again while resolving"
         ),
     ],
 )
 def test_a_daemon_killed_mid_create_and_restarted_makes_one_snapshot(
-    fake_api: str, tmp_path: Path, kill_points: list[tuple[str, dict[str, object]]]
+    fake_api: str, tmp_path: Path, kill_points: list[str]
 ) -> None:
     policy = write_policy(tmp_path, fake_api)
     outputs: list[str] = []
-    for event, fields in kill_points:
+    for event in kill_points:
         daemon = DaemonProcess(policy)
-        daemon.wait_for(event, **fields)
-        os.kill(daemon.process.pid, signal.SIGKILL)
+        if event == SENDING:
+            kill_while_sending(daemon)
+        else:
+            daemon.wait_for(event)
+            os.kill(daemon.process.pid, signal.SIGKILL)
         daemon.process.wait(timeout=10)
         outputs.extend(daemon.raw)
 
