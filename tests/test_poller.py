@@ -194,3 +194,35 @@ def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
     assert pipeline.engine.run_slot(make_policy(vm), None).result is Result.SUCCESS
     assert pipeline.creates() == 1
     fleet.close()
+
+
+def test_a_runner_that_was_told_to_stop_waits_again_once_it_may_go_on(
+    fleet_pipeline: Pipeline, big_fake: FakeHostinger, clock: ManualClock
+) -> None:
+    """A replica that loses the lead (``should_stop``) and wins it back keeps its runner:
+    the waits it then hands over must be polled, not ended as stopped at once."""
+    vms = big_fake.vm_ids[:3]
+    standing_by = threading.Event()
+    fleet_pipeline.engine.should_stop = standing_by.is_set
+    gate = Gate(clock)
+    fleet = FleetRunner(fleet_pipeline.engine, workers=2, sleep=gate.sleep)
+    lost = Collected()
+    for vm in vms:
+        fleet.submit_slot(make_policy(vm), lost.done)
+    wait_until(lambda: fleet.poller.in_flight() == len(vms), "the actions to be in flight")
+    standing_by.set()
+    gate.open.set()
+    lost.wait_for(len(vms))
+    assert {outcome.result for outcome in lost.outcomes} == {Result.INTERRUPTED}
+
+    standing_by.clear()  # the lead is back
+    won = Collected()
+    for vm in vms:
+        fleet.submit_slot(make_policy(vm), won.done)
+    won.wait_for(len(vms))
+    fleet.close()
+
+    assert {outcome.result for outcome in won.outcomes} == {Result.SUCCESS}
+    assert big_fake.count("POST", "/snapshot") == len(vms)  # adopted, never sent again
+    for vm in vms:
+        assert fleet_pipeline.ledger.pending_for(vm) is None

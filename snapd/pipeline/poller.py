@@ -126,7 +126,8 @@ class ActionPoller:
         while True:
             with self._changed:
                 if self._closed or self.should_stop():
-                    self._closed = True
+                    # Not closed for good on should_stop: a replica that lost the lead may
+                    # win it back, and its next watch starts a new thread (_stop_all).
                     return None
                 if not self._heap:
                     self._changed.wait()  # a new action or close() wakes it; idle costs nothing
@@ -159,6 +160,7 @@ class ActionPoller:
     def _stop_all(self) -> None:
         with self._changed:
             entries, self._heap = self._heap, []
+            self._thread = None  # a later watch starts a new one (and stops it, if stopping)
         if entries:
             log.info("poller_stopped", pending_actions=len(entries))
         for entry in entries:
