@@ -20,6 +20,7 @@ import structlog
 from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.credentials import CredentialError, Token, load_token
+from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
@@ -39,17 +40,6 @@ log = structlog.get_logger("snapd.runtime")
 #: How long a command line keeps retrying a read whose connection cannot be made: an
 #: operator at a terminal wants "connection refused" in seconds, not after minutes.
 COMMAND_LINE_CONNECTION_RETRY_SECONDS = 5.0
-
-
-class UsageError(Exception):
-    """A problem the operator must fix (token, state directory, arguments); exit 2.
-
-    Each line is one problem and never contains the token; ``str()`` is the first.
-    """
-
-    def __init__(self, message: str, *more: str) -> None:
-        super().__init__(message)
-        self.lines = (message, *more)
 
 
 def open_ledger(config: Config, *, read_only_if_needed: bool = False) -> Ledger:

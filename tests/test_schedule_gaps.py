@@ -1,4 +1,4 @@
-"""Slot gaps: the year-by-year computation agrees with a walk over every day of the cycle.
+"""Slot gaps and the ranges handed to APScheduler, checked against the obvious computation.
 
 The walk below is the obvious definition: every day of 400 Gregorian years (after which
 calendar and weekdays repeat) is tested against the schedule, and the distances between
@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from snapd.config.cron import CronSchedule, ScheduleError, parse_cron
 from snapd.config.gaps import CYCLE_DAYS, Gaps, slot_gaps
+from snapd.config.schedule import compact
 
 EXAMPLES = settings(
     max_examples=150,
@@ -121,3 +122,14 @@ def test_gaps_of_known_schedules(line: str, shortest: timedelta, longest: timede
     assert slot_gaps(schedule) == walked_gaps(schedule)
     assert slot_gaps(schedule).shortest == shortest
     assert slot_gaps(schedule).longest <= longest
+
+
+@EXAMPLES
+@given(st.frozensets(st.integers(0, 59), min_size=1))
+def test_the_values_given_to_apscheduler_as_ranges_are_the_same_values(
+    minutes: frozenset[int],
+) -> None:
+    text = compact(minutes)
+
+    assert len(text.split(",")) <= len(minutes)
+    assert parse_cron(f"{text} * * * *").minutes == minutes

@@ -20,21 +20,42 @@ from apscheduler.triggers.cron import CronTrigger
 from snapd.config.cron import WEEKDAY_NAMES, CronSchedule, load_timezone, parse_cron
 
 
-def _joined(values: frozenset[int]) -> str:
-    return ",".join(str(value) for value in sorted(values))
+def compact(values: frozenset[int]) -> str:
+    """The values as cron ranges: ``0-59`` rather than sixty numbers, ``5-55/10`` for a step.
+
+    APScheduler tests each comma-separated part in turn for every next fire time, so
+    that a list of sixty minutes would cost sixty times one range.
+    """
+    ordered = sorted(values)
+    parts: list[str] = []
+    start = 0
+    while start < len(ordered):
+        end, step = start, 1
+        if start + 2 < len(ordered):
+            step = ordered[start + 1] - ordered[start]
+            while end + 1 < len(ordered) and ordered[end + 1] - ordered[end] == step:
+                end += 1
+        if end - start >= 2:
+            suffix = "" if step == 1 else f"/{step}"
+            parts.append(f"{ordered[start]}-{ordered[end]}{suffix}")
+        else:
+            end = start
+            parts.append(str(ordered[start]))
+        start = end + 1
+    return ",".join(parts)
 
 
 def _cron_trigger(
     schedule: CronSchedule, timezone: tzinfo, *, days: bool, weekdays: bool
 ) -> CronTrigger:
     arguments: dict[str, Any] = {
-        "minute": _joined(schedule.minutes),
-        "hour": _joined(schedule.hours),
-        "month": _joined(schedule.months),
+        "minute": compact(schedule.minutes),
+        "hour": compact(schedule.hours),
+        "month": compact(schedule.months),
         "timezone": timezone,
     }
     if days:
-        arguments["day"] = _joined(schedule.days)
+        arguments["day"] = compact(schedule.days)
     if weekdays:
         # APScheduler's names are unambiguous, its numbers are not (0 = Monday there).
         arguments["day_of_week"] = ",".join(WEEKDAY_NAMES[day] for day in sorted(schedule.weekdays))
