@@ -31,6 +31,7 @@ RANKS = {
     "snapd.pipeline": 3,
     "snapd.metrics": 4,
     "snapd.notify": 4,
+    "snapd.readiness": 5,
     "snapd.runtime": 5,
     "snapd.daemon": 6,
     "snapd.cli": 7,
