@@ -83,7 +83,7 @@ def idle(options: argparse.Namespace) -> dict[str, Any]:
                 f"metrics: {{listen: '127.0.0.1:{port}'}}",
                 "log: {format: json, level: warning}",
             ],
-            requests_per_minute=6000,
+            requests_per_minute=options.requests_per_minute,
         )
         notify_path = Path(folder) / "notify.sock"
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as notify:
@@ -186,6 +186,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=1000)
     parser.add_argument("--idle-seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--requests-per-minute",
+        type=int,
+        default=6000,
+        help="the idle daemon's budget; the start-up sweep takes a share of it",
+    )
     parser.add_argument("--lateness-vms", type=int, default=200)
     parser.add_argument("--fires", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=600.0)
