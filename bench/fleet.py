@@ -49,7 +49,7 @@ CALLS_PER_SNAPSHOT = 4
 def once_all(options: argparse.Namespace) -> dict[str, Any]:
     """One ``snapd once --all`` run in a child process; its figures."""
     window = parse_window(options.fixed_window)
-    fake, note = start_fake(options.vms, options.action_seconds, window)
+    fake, note = start_fake(options.vms, options.action_seconds, window, None, options.retry_after)
     try:
         with tempfile.TemporaryDirectory(prefix="snapd-bench-") as folder:
             policy = write_policy(
@@ -108,6 +108,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=1000)
     parser.add_argument("--fixed-window", default="1000/10", metavar="N/SECONDS")
+    parser.add_argument(
+        "--retry-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="the Retry-After the fake answers with a 429 (default: the fake's own)",
+    )
     parser.add_argument("--action-seconds", type=float, default=2.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=900.0)

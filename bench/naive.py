@@ -23,7 +23,8 @@ FINAL_STATES = {"success", "error"}
 
 def naive_run(options: argparse.Namespace) -> dict[str, Any]:
     """Snapshot ``options.vms`` VMs the naive way; count what the API answered."""
-    fake, note = start_fake(options.vms, options.action_seconds, parse_window(options.fixed_window))
+    window = parse_window(options.fixed_window)
+    fake, note = start_fake(options.vms, options.action_seconds, window, None, options.retry_after)
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {TOKEN}"
     base = f"{fake.base_url}/api/vps/v1/virtual-machines"
