@@ -1,124 +1,169 @@
-"""Benchmark: a fleet whose slots all fall due at once progresses at the request budget's pace.
+"""Benchmark: a whole fleet snapshotted at once against a rate-limited API.
 
-Starts the embedded fake API with N VMs, runs the real daemon in this process with a policy
-whose current slot every VM has missed (so all N are due at the same moment), and measures
-how long the fleet takes to reach N verified snapshots, the request rate achieved against
-the configured budget, the threads used and the peak memory. Not part of the test suite.
+1. ``snapd once --all`` in a child process against the embedded fake API with a fixed
+   window (default 1000 requests per 10 s, R = 6000/min) and 2-second actions, median of
+   ``--repeat`` runs: API calls per verified snapshot, makespan and efficiency (ideal =
+   4 calls x N / R), 429 answers, CPU (user+sys) of the child, its peak threads and RSS.
+2. The daemon in a process of its own with 5-minute actions, the fake and the daemon
+   sharing one ``ManualClock`` that advances in steps: peak threads and RSS (the fake's
+   included) while every VM waits for its action.
+3. A naive script on the same fake, for contrast: create, poll every 0.2 s, read the
+   snapshot, one thread per VM up to 32, no pacing, no retries: 429s, creates that got
+   through, snapshots made.
 
-    python bench/fleet.py --vms 1000 --requests-per-minute 30000 --action-seconds 10
+Not part of the test suite. Quick check: ``python bench/fleet.py --vms 50 --repeat 1``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
-from snapd.daemon.daemon import Daemon
-from snapd.fakeapi import FakeHostinger
-from snapd.logs import configure_logging
-from snapd.pipeline.wait import PollSettings
+if __package__ in (None, ""):  # run as a script: python bench/fleet.py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-TOKEN = "bench-token"
+from bench.common import (
+    SNAPD,
+    environment,
+    median,
+    parse_window,
+    per_minute,
+    report,
+    sampled,
+    start_fake,
+    write_policy,
+)
+from bench.naive import naive_run
+from bench.slow_actions import slow_actions_command
+
+CALLS_PER_SNAPSHOT = 4
 
 
-def successes(daemon: Daemon) -> float:
-    registry = daemon.metrics.registry
-    total = 0.0
-    for family in registry.collect():
-        if family.name == "snapd_snapshot_attempts":
-            for sample in family.samples:
-                if sample.name.endswith("_total") and sample.labels.get("result") == "success":
-                    total += sample.value
-    return total
+def once_all(options: argparse.Namespace) -> dict[str, Any]:
+    """One ``snapd once --all`` run in a child process; its figures."""
+    window = parse_window(options.fixed_window)
+    fake, note = start_fake(options.vms, options.action_seconds, window, None, options.retry_after)
+    try:
+        with tempfile.TemporaryDirectory(prefix="snapd-bench-") as folder:
+            policy = write_policy(
+                Path(folder),
+                fake,
+                ['defaults: {schedule: "0 3 * * *", protect_manual: 0s}', "log: {format: json}"],
+                requests_per_minute=round(per_minute(window)),
+            )
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            with (Path(folder) / "once.log").open("w") as output:
+                child = subprocess.Popen(
+                    [*SNAPD, "-c", str(policy), "once", "--all"],
+                    env=environment(),
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+                with sampled(child.pid) as peaks:
+                    code = child.wait(timeout=options.timeout)
+            makespan = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        requests = fake.requests
+        made = sum(1 for vm in fake.vm_ids if fake.snapshot_of(vm) is not None)
+    finally:
+        fake.stop()
+    ideal = CALLS_PER_SNAPSHOT * options.vms / per_minute(window) * 60
+    return {
+        "exit_code": code,
+        "limit": note,
+        "verified": made if code == 0 else 0,
+        "snapshots_made": made,
+        "requests": len(requests),
+        "calls_per_snapshot": len(requests) / max(made, 1),
+        "makespan_seconds": makespan,
+        "ideal_seconds": ideal,
+        "efficiency": ideal / makespan,
+        "answers_429": sum(1 for request in requests if request.status == 429),
+        "cpu_seconds": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+        "peak_threads": peaks.threads,
+        "peak_rss_mib": peaks.rss_mib,
+    }
+
+
+def slow_actions(options: argparse.Namespace) -> dict[str, Any]:
+    """The manual-clock run, in a process of its own so that its peaks are its own."""
+    command = slow_actions_command(options.slow_vms, options.slow_action_seconds, options.timeout)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vms", type=int, default=1000)
-    parser.add_argument("--requests-per-minute", type=int, default=30000)
-    parser.add_argument("--action-seconds", type=float, default=10.0)
-    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--fixed-window", default="1000/10", metavar="N/SECONDS")
     parser.add_argument(
-        "--stop-after",
+        "--retry-after",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="stop the daemon this long after start and report how long stopping took",
+        help="the Retry-After the fake answers with a 429 (default: the fake's own)",
     )
+    parser.add_argument("--action-seconds", type=float, default=2.0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--slow-vms", type=int, default=None, help="default: --vms")
+    parser.add_argument("--slow-action-seconds", type=float, default=300.0)
+    parser.add_argument("--skip-slow", action="store_true", help="skip the manual-clock run")
+    parser.add_argument("--skip-naive", action="store_true", help="skip the naive script")
     options = parser.parse_args()
-    configure_logging("json", "error")
+    options.slow_vms = options.slow_vms or options.vms
 
-    fake = FakeHostinger(token=TOKEN, vm_count=options.vms, action_seconds=options.action_seconds)
-    fake.start("127.0.0.1", 0)
-    with tempfile.TemporaryDirectory(prefix="snapd-bench-") as folder:
-        state_dir = Path(folder) / "state"
-        state_dir.mkdir()
-        listing = "\n".join(f"  - {{id: {vm}}}" for vm in fake.vm_ids)
-        policy = Path(folder) / "config.yaml"
-        policy.write_text(
-            f"api: {{base_url: '{fake.base_url}', timeout: 30s, "
-            f"requests_per_minute: {options.requests_per_minute}}}\n"
-            'defaults: {schedule: "0 * * * *", protect_manual: 0s}\n'
-            f"vms:\n{listing}\n"
-            "metrics: {listen: '127.0.0.1:0'}\n"
-            f"state_dir: {state_dir}\n"
-        )
-        loading_started = time.perf_counter()
-        config = load_config(policy)
-        loading_seconds = time.perf_counter() - loading_started
-        poll = PollSettings(first_delay=options.action_seconds * 0.8, maximum_delay=30.0)
-        daemon = build_daemon(policy, config, token=TOKEN, poll=poll)
-        runner = threading.Thread(target=daemon.run, kwargs={"run_for": options.timeout})
-        started = time.monotonic()
-        runner.start()
-        peak_threads = 0
-        half_done_at = None
-        limit = options.stop_after if options.stop_after is not None else options.timeout
-        while time.monotonic() - started < limit:
-            done = successes(daemon)
-            peak_threads = max(peak_threads, threading.active_count())
-            if half_done_at is None and done >= options.vms / 2:
-                half_done_at = time.monotonic() - started
-            if done >= options.vms:
-                break
-            time.sleep(0.2)
-        elapsed = time.monotonic() - started
-        done = successes(daemon)
-        posts_at_stop = fake.count("POST", "/snapshot")
-        stopping_started = time.monotonic()
-        daemon.request_stop()
-        runner.join(timeout=30)
-        stopping_seconds = time.monotonic() - stopping_started
-    requests_sent = len(fake.requests)
-    posts = fake.count("POST", "/snapshot")
-    fake.stop()
-    budget_seconds = requests_sent / (options.requests_per_minute / 60)
-    peak_memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"vms                         {options.vms}")
-    print(f"policy load + validation    {loading_seconds:.2f} s")
-    print(f"verified snapshots          {done:.0f} of {options.vms} (creates sent: {posts})")
-    print(f"time to half / all          {half_done_at or float('nan'):.1f} s / {elapsed:.1f} s")
-    print(f"requests sent               {requests_sent} ({requests_sent / options.vms:.1f} per VM)")
-    print(
-        f"achieved request rate       {requests_sent / elapsed * 60:.0f}/min "
-        f"(budget {options.requests_per_minute}/min)"
-    )
-    print(
-        f"budget-bound lower limit    {budget_seconds:.1f} s"
-        f" + one action ({options.action_seconds:.0f} s)"
-    )
-    print(f"peak threads                {peak_threads}")
-    print(f"peak memory (RSS)           {peak_memory:.0f} MiB (daemon and fake API together)")
-    print(
-        f"stopping took               {stopping_seconds:.2f} s "
-        f"(creates sent after the stop request: {posts - posts_at_stop})"
-    )
+    runs = [once_all(options) for _ in range(options.repeat)]
+    figures = {
+        key: median([run[key] for run in runs])
+        for key in runs[0]
+        if isinstance(runs[0][key], int | float)
+    }
+    figures["limit"] = runs[0]["limit"]
+    slow = {} if options.skip_slow else slow_actions(options)
+    naive = {} if options.skip_naive else naive_run(options)
+    n = options.vms
+    rows = [
+        ("verified snapshots", f"{figures['verified']:.0f} of {n}", f"{n}"),
+        ("API calls per verified snapshot", f"{figures['calls_per_snapshot']:.2f}", "<= 4.2"),
+        ("makespan", f"{figures['makespan_seconds']:.1f} s", ""),
+        ("ideal (4 calls x N / R)", f"{figures['ideal_seconds']:.1f} s", ""),
+        ("efficiency (ideal / makespan)", f"{figures['efficiency']:.2f}", ">= 0.9"),
+        ("429 answers", f"{figures['answers_429']:.0f}", ""),
+        ("CPU user+sys", f"{figures['cpu_seconds']:.1f} s", "<= 10 s at N=1000"),
+        ("peak threads", f"{figures['peak_threads']:.0f}", "<= 64"),
+        ("peak RSS", f"{figures['peak_rss_mib']:.0f} MiB", ""),
+    ]
+    if slow:
+        rows += [
+            (
+                f"{options.slow_action_seconds:g} s actions: all verified",
+                str(slow.get("verified")),
+                "",
+            ),
+            ("  peak threads (daemon + fake)", str(slow.get("peak_threads")), "<= 64"),
+            ("  peak RSS (daemon + fake)", f"{slow.get('peak_rss_mib', 0):.0f} MiB", "<= 100 MB"),
+        ]
+    if naive:
+        rows += [
+            ("naive script: 429 answers", str(naive["answers_429"]), ""),
+            ("  creates that got through", f"{naive['creates_accepted']} of {n}", ""),
+            ("  snapshots made", f"{naive['snapshots_made']} of {n}", ""),
+        ]
+    title = f"fleet: {n} VMs, {options.action_seconds:g} s actions, median of {options.repeat}"
+    report(title, rows, {"once_all": figures, "slow_actions": slow, "naive": naive, "vms": n})
 
 
 if __name__ == "__main__":

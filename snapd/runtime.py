@@ -11,19 +11,16 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
 from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
-from snapd.config.credentials import CredentialError, Token, load_token
+from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
-from snapd.hostinger.access import check_base_url, check_token
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger, LedgerError, SqliteLedger, backends
 from snapd.ledger.connection import can_write
@@ -36,6 +33,8 @@ from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.wait import PollSettings
+from snapd.readiness import Readiness as Readiness
+from snapd.readiness import check_readiness as check_readiness
 
 if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
@@ -48,17 +47,6 @@ LEADERSHIP_RETRY_VARIABLE = "SNAPD_LEADERSHIP_RETRY_SECONDS"
 #: How long a command line keeps retrying a read whose connection cannot be made: an
 #: operator at a terminal wants "connection refused" in seconds, not after minutes.
 COMMAND_LINE_CONNECTION_RETRY_SECONDS = 5.0
-
-
-class UsageError(Exception):
-    """A problem the operator must fix (token, state directory, arguments); exit 2.
-
-    Each line is one problem and never contains the token; ``str()`` is the first.
-    """
-
-    def __init__(self, message: str, *more: str) -> None:
-        super().__init__(message)
-        self.lines = (message, *more)
 
 
 def open_ledger(
@@ -108,77 +96,6 @@ def build_leadership(
         raise UsageError(f"{LEADERSHIP_RETRY_VARIABLE}: expected seconds, got {retry!r}") from None
     except LedgerError as error:
         raise UsageError(str(error)) from None
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """What keeps a valid policy from running on this machine, and what only warrants a
-    warning. ``token`` is the token found, when it was looked for and is usable."""
-
-    problems: tuple[str, ...]
-    warnings: tuple[str, ...]
-    token: Token | None
-
-
-def check_readiness(config: Config, *, token: bool = True, hooks: bool = True) -> Readiness:
-    """Every check beyond the policy file that ``run``, ``once`` and ``status`` make before
-    they start, and ``config validate`` makes to say "valid".
-
-    The base URL is always checked (plain http only to loopback); the token (found, not
-    empty, a file only its owner can read) when ``token``; the hook commands (they exist
-    and are executable) when ``hooks``. ``config validate --offline`` checks neither: they
-    need the secret and the target machine. Problems and warnings are one line each and
-    never contain the token.
-    """
-    problems: list[str] = []
-    warnings: list[str] = []
-    try:
-        check_base_url(config.api.base_url)
-    except ValueError as error:
-        problems.append(f"{config.source}: api.base_url: {error}")
-    found: Token | None = None
-    if token:
-        try:
-            found = load_token(config.api.token_file)
-            check_token(found.value)
-        except (CredentialError, ValueError) as error:
-            problems.append(str(error))
-            found = None
-        if found is not None and found.warning:
-            warnings.append(found.warning)
-    if hooks:
-        problems.extend(_hook_problems(config))
-    return Readiness(tuple(problems), tuple(warnings), found)
-
-
-def _hook_problems(config: Config) -> list[str]:
-    """One line per hook command that cannot start here, naming the VMs that use it."""
-    users: dict[tuple[str, str], list[str]] = {}
-    for policy in config.vms:
-        for kind, hook in (("pre_hook", policy.pre_hook), ("post_hook", policy.post_hook)):
-            if hook is not None:
-                users.setdefault((kind, hook.command[0]), []).append(str(policy.id))
-    problems = []
-    for (kind, executable), virtual_machines in users.items():
-        reason = _unusable_command(executable)
-        if reason is not None:
-            problems.append(
-                f"{config.source}: {kind}.command: {reason}: {executable} "
-                f"(virtual machine(s) {', '.join(virtual_machines)})"
-            )
-    return problems
-
-
-def _unusable_command(executable: str) -> str | None:
-    """Why ``executable`` cannot be started as a hook, or None when it can.
-
-    A name without a slash is looked up in ``PATH``, as starting the hook does.
-    """
-    if shutil.which(executable) is not None:
-        return None
-    if "/" in executable and Path(executable).is_file():
-        return "command is not executable"
-    return "command not found"
 
 
 def build_client(

@@ -12,7 +12,7 @@ import pytest
 import structlog
 
 from snapd.clock import ManualClock
-from snapd.config import VirtualMachinePolicy
+from snapd.config import VirtualMachinePolicy, yaml_source
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
 from snapd.hostinger.budget import RequestBudget
@@ -40,6 +40,17 @@ def write_policy(tmp_path: Path) -> PolicyWriter:
         return path
 
     return write
+
+
+@pytest.fixture(params=["libyaml", "pure-python"])
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Read policies with libyaml's parser (where PyYAML has it), then with the pure-Python
+    one: both must give the same policy and the same line in every problem."""
+    if request.param == "pure-python":
+        monkeypatch.setattr("snapd.config.yaml_source.FAST_LOADER", None)
+    elif yaml_source.FAST_LOADER is None:
+        pytest.skip("PyYAML was built without libyaml")
+    return str(request.param)
 
 
 START = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)

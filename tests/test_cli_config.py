@@ -13,6 +13,9 @@ from snapd import __version__
 from snapd.cli import main
 from tests.conftest import EXAMPLE_CONFIG, PolicyWriter
 
+# Every check of the file runs with both YAML parsers.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 
 def run_cli(
     *arguments: str, environment: dict[str, str] | None = None

@@ -13,6 +13,9 @@ from snapd.config import ConfigError, load_config
 from snapd.config.schema import POLICY_SCHEMA
 from tests.conftest import EXAMPLE_CONFIG, PolicyWriter
 
+# Every check of the file runs with both YAML parsers.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 
 def problems_of(path: Path) -> list[str]:
     with pytest.raises(ConfigError) as caught:

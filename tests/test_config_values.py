@@ -11,6 +11,9 @@ from snapd.cli import main
 from snapd.config import UNEXPECTED_PROBLEM, ConfigError, load_config
 from tests.conftest import PolicyWriter
 
+# Every check of the file runs with both YAML parsers.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 VM = '{id: 1, schedule: "@daily"'
 
 

@@ -22,6 +22,7 @@ RANKS = {
     "snapd": 0,  # the package itself: __version__
     "snapd.backoff": 0,
     "snapd.clock": 0,
+    "snapd.errors": 0,
     "snapd.logs": 0,
     "snapd.config": 1,
     "snapd.checks": 2,
@@ -30,6 +31,7 @@ RANKS = {
     "snapd.pipeline": 3,
     "snapd.metrics": 4,
     "snapd.notify": 4,
+    "snapd.readiness": 5,
     "snapd.runtime": 5,
     "snapd.daemon": 6,
     "snapd.cli": 7,

@@ -11,6 +11,9 @@ from snapd.cli import main
 from snapd.config.schema import VIRTUAL_MACHINE_STATES
 from tests.conftest import PROJECT_ROOT, PolicyWriter
 
+# Every check of the file runs with both YAML parsers.
+pytestmark = pytest.mark.usefixtures("yaml_loader")
+
 OPENAPI = PROJECT_ROOT / "tests" / "data" / "hostinger-openapi-vps.json"
 
 

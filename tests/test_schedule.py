@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from snapd.config.cron import ScheduleError, parse_cron
-from snapd.config.schedule import build_trigger, next_slots, previous_slot, slot_gaps
+from snapd.config.gaps import slot_gaps
+from snapd.config.schedule import build_trigger, next_slots, previous_slot
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 

@@ -77,7 +77,7 @@ def _resolve_all(config: Config, references: list[str]) -> list[int]:
 def _check_ready(config: Config) -> None:
     """For the commands that run hooks: every check of ``config validate``, all at once
     (the other commands meet the token and base URL checks when their client is built)."""
-    from snapd.runtime import check_readiness
+    from snapd.readiness import check_readiness
 
     problems = check_readiness(config).problems
     if problems:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MACROS = {
@@ -118,10 +119,12 @@ def _parse_field(text: str, field: _Field) -> frozenset[int]:
     return frozenset(values)
 
 
+@lru_cache(maxsize=4096)
 def parse_cron(expression: str) -> CronSchedule:
     """Parse a standard 5-field cron expression or a macro such as ``@daily``.
 
-    Raises ``ScheduleError`` with a one-line message naming the offending field.
+    Raises ``ScheduleError`` with a one-line message naming the offending field. Cached:
+    loading a policy reads each VM's schedule more than once.
     """
     text = expression.strip()
     expanded = MACROS.get(text.lower(), text)

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from snapd.config import VirtualMachinePolicy
 from snapd.config.cron import parse_cron
-from snapd.config.schedule import slot_gaps
+from snapd.config.gaps import slot_gaps
 
 
 def recovery_point_objective(policy: VirtualMachinePolicy) -> timedelta | None:

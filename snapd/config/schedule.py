@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
-from functools import lru_cache
-from itertools import pairwise
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,21 +20,42 @@ from apscheduler.triggers.cron import CronTrigger
 from snapd.config.cron import WEEKDAY_NAMES, CronSchedule, load_timezone, parse_cron
 
 
-def _joined(values: frozenset[int]) -> str:
-    return ",".join(str(value) for value in sorted(values))
+def compact(values: frozenset[int]) -> str:
+    """The values as cron ranges: ``0-59`` rather than sixty numbers, ``5-55/10`` for a step.
+
+    APScheduler tests each comma-separated part in turn for every next fire time, so
+    that a list of sixty minutes would cost sixty times one range.
+    """
+    ordered = sorted(values)
+    parts: list[str] = []
+    start = 0
+    while start < len(ordered):
+        end, step = start, 1
+        if start + 2 < len(ordered):
+            step = ordered[start + 1] - ordered[start]
+            while end + 1 < len(ordered) and ordered[end + 1] - ordered[end] == step:
+                end += 1
+        if end - start >= 2:
+            suffix = "" if step == 1 else f"/{step}"
+            parts.append(f"{ordered[start]}-{ordered[end]}{suffix}")
+        else:
+            end = start
+            parts.append(str(ordered[start]))
+        start = end + 1
+    return ",".join(parts)
 
 
 def _cron_trigger(
     schedule: CronSchedule, timezone: tzinfo, *, days: bool, weekdays: bool
 ) -> CronTrigger:
     arguments: dict[str, Any] = {
-        "minute": _joined(schedule.minutes),
-        "hour": _joined(schedule.hours),
-        "month": _joined(schedule.months),
+        "minute": compact(schedule.minutes),
+        "hour": compact(schedule.hours),
+        "month": compact(schedule.months),
         "timezone": timezone,
     }
     if days:
-        arguments["day"] = _joined(schedule.days)
+        arguments["day"] = compact(schedule.days)
     if weekdays:
         # APScheduler's names are unambiguous, its numbers are not (0 = Monday there).
         arguments["day_of_week"] = ",".join(WEEKDAY_NAMES[day] for day in sorted(schedule.weekdays))
@@ -168,54 +186,3 @@ def previous_slot(
         if latest is not None or start <= earliest:
             return latest
         span *= 2
-
-
-# A fixed reference keeps gap arithmetic deterministic: the answer must not depend on
-# the day `config validate` happens to run. 400 days cover every yearly pattern; 800 cover
-# a February 29th that falls outside the first window.
-_GAP_REFERENCE = date(2025, 1, 1)
-_GAP_HORIZON_DAYS = 800
-
-
-@dataclass(frozen=True)
-class Gaps:
-    """The shortest and longest time between two consecutive slots (None: fewer than 2 slots)."""
-
-    shortest: timedelta | None
-    longest: timedelta | None
-
-
-def fires_on(schedule: CronSchedule, day: date) -> bool:
-    """True when ``schedule`` has slots on the calendar ``day`` (local to its time zone)."""
-    if day.month not in schedule.months:
-        return False
-    day_matches = day.day in schedule.days
-    weekday_matches = (day.isoweekday() % 7) in schedule.weekdays
-    if schedule.days_restricted and schedule.weekdays_restricted:
-        return day_matches or weekday_matches
-    return day_matches and weekday_matches
-
-
-@lru_cache(maxsize=256)
-def slot_gaps(schedule: CronSchedule) -> Gaps:
-    """Measure the gaps between consecutive slots, in wall-clock time, over two years.
-
-    Computed day by day rather than slot by slot so that a once-a-minute schedule costs
-    no more than a yearly one. Daylight-saving shifts (an hour at most) are ignored.
-    """
-    times = sorted(hour * 60 + minute for hour in schedule.hours for minute in schedule.minutes)
-    within_day = [later - earlier for earlier, later in pairwise(times)]
-    shortest = min(within_day, default=None)
-    longest = max(within_day, default=None)
-    previous_day: int | None = None
-    for offset in range(_GAP_HORIZON_DAYS):
-        if not fires_on(schedule, _GAP_REFERENCE + timedelta(days=offset)):
-            continue
-        if previous_day is not None:
-            across = (offset - previous_day) * 1440 + times[0] - times[-1]
-            shortest = across if shortest is None else min(shortest, across)
-            longest = across if longest is None else max(longest, across)
-        previous_day = offset
-    if longest is None or shortest is None:
-        return Gaps(None, None)
-    return Gaps(timedelta(minutes=shortest), timedelta(minutes=longest))

@@ -12,9 +12,9 @@ from typing import Any
 
 from snapd.config.cron import parse_cron
 from snapd.config.durations import parse_duration
+from snapd.config.gaps import slot_gaps
 from snapd.config.model import HealthCheck, HookCommand, Reporter, VirtualMachinePolicy
 from snapd.config.notify import build_notify
-from snapd.config.schedule import slot_gaps
 from snapd.config.schema import VM_SETTINGS
 from snapd.config.yaml_source import KeyPath
 

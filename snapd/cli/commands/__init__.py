@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from snapd.runtime import UsageError
+from snapd.errors import UsageError
 
 __all__ = ["ExitCode", "UsageError"]
 

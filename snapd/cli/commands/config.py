@@ -43,7 +43,7 @@ def validate(path: Path, *, offline: bool = False) -> int:
     ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file`` or
     ``state_dir``, which belong to the machine the policy is meant for.
     """
-    from snapd.runtime import check_readiness
+    from snapd.readiness import check_readiness
 
     config = load_or_report(path, offline=offline)
     if config is None:

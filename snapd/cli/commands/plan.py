@@ -23,15 +23,17 @@ def plan(
     config = load_or_report(path)
     if config is None:
         return ExitCode.USAGE
+    lines: list[str] = []
     for policy in config.vms:
         zone = load_timezone(policy.timezone)
         trigger = build_trigger(policy.schedule, policy.timezone)
-        print(
+        lines.append(
             f"{policy.name} (id {policy.id}): {policy.schedule!r} in {policy.timezone}"
-            + (f", up to {format_duration(policy.jitter)} later (jitter)" if policy.jitter else ""),
-            file=sys.stdout,
+            + (f", up to {format_duration(policy.jitter)} later (jitter)" if policy.jitter else "")
         )
         for slot in next_slots(trigger, after, count):
-            local = slot.astimezone(zone).isoformat()
-            print(f"  {iso_utc(slot)}  {local} {slot.astimezone(zone):%a}", file=sys.stdout)
+            local = slot.astimezone(zone)
+            lines.append(f"  {iso_utc(slot)}  {local.isoformat()} {local:%a}")
+    # One write: a thousand VMs print 6000 lines.
+    sys.stdout.write("".join(f"{line}\n" for line in lines))
     return ExitCode.OK

@@ -1,0 +1,1 @@
+"""Benchmarks of snapd against the embedded fake API; not part of the test suite."""

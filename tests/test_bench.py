@@ -1,0 +1,30 @@
+"""The benchmark scripts stay importable, and the large policy they time stays valid.
+
+The benchmarks themselves run outside the suite (``python bench/fleet.py`` and friends):
+they take minutes and their figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import common, fleet, footprint, naive, slow_actions, tools
+from snapd.config import load_config
+
+
+def test_every_benchmark_has_a_main_or_a_runner() -> None:
+    assert callable(fleet.main) and callable(footprint.main) and callable(tools.main)
+    assert callable(naive.naive_run) and callable(slow_actions.main)
+
+
+def test_a_fixed_window_reads_as_requests_per_seconds() -> None:
+    assert common.parse_window("1000/10") == (1000, 10.0)
+    assert common.per_minute((1000, 10.0)) == 6000
+
+
+def test_the_tools_benchmark_policy_has_distinct_schedules_and_is_valid(tmp_path: Path) -> None:
+    policy = tools.write_policy(tmp_path, 60)
+
+    config = load_config(policy, offline=True)
+
+    assert len({vm.schedule for vm in config.vms}) == 60
