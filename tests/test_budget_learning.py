@@ -12,7 +12,7 @@ from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger
+from snapd.ledger import SqliteLedger
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
 from snapd.pipeline.engine import Engine
@@ -45,7 +45,7 @@ class Paced:
             wall_clock=lambda: clock.now().timestamp(),
             observer=observer,
         )
-        self.ledger = Ledger.open(state_dir)
+        self.ledger = SqliteLedger.open(state_dir)
         self.engine = Engine(
             self.client,
             self.ledger,
