@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from snapd.clock import Clock, SystemClock
+from snapd.clock import Clock, SystemClock, unix_time
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
@@ -105,8 +105,13 @@ def build_client(
     observer: ApiObserver | None = None,
     token: str | None = None,
     connection_retry_seconds: float | None = None,
+    clock: Clock | None = None,
 ) -> HostingerClient:
     """The API client with the token from the usual places; raise ``UsageError``.
+
+    ``clock`` (default: the real one) is the local time the client compares the API's
+    ``Date`` and ``Retry-After`` dates with: the runtime's own, so that a manual clock
+    shared with the fake API gives a true server-clock offset.
 
     The checks are ``check_readiness``'s (without the hooks), so what ``config validate``
     accepts is what this accepts. ``connection_retry_seconds`` bounds the retries of a
@@ -128,9 +133,14 @@ def build_client(
             budget=budget or RequestBudget(config.api.requests_per_minute),
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
+            wall_clock=unix_time if clock is None else _unix_time_of(clock),
         )
     except ValueError as error:
         raise UsageError(f"cannot use the API settings: {error}") from None
+
+
+def _unix_time_of(clock: Clock) -> Callable[[], float]:
+    return lambda: clock.now().timestamp()
 
 
 @dataclass
@@ -188,6 +198,7 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
             observer=api_observer,
             token=token,
             connection_retry_seconds=connection_retry_seconds,
+            clock=chosen_clock,
         )
     except UsageError:
         if ledger is not None:

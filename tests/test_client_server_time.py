@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from snapd.clock import ManualClock
+from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import AmbiguousRequestError, HostingerClient
+from snapd.runtime import open_runtime
 from tests.test_client_support import (
     TOKEN,
     LocalServer,
@@ -104,3 +107,24 @@ def test_an_answer_without_a_readable_date_keeps_the_last_offset() -> None:
         client.list_virtual_machines()
         client.list_virtual_machines()
         assert client.server_clock_offset() == -120
+
+
+def test_a_runtime_on_a_manual_clock_reads_the_api_clock_against_that_clock(
+    clock: ManualClock, fake: FakeHostinger, tmp_path: Path
+) -> None:
+    """The fake and snapd share a manual clock years away from the machine's: the offset
+    the client learns from ``Date`` must be the fake's skew, not the distance between the
+    manual clock and the machine's own (which made every verify fail in a long run)."""
+    policy = tmp_path / "config.yaml"
+    policy.write_text(
+        f"api: {{base_url: '{fake.base_url}'}}\n"
+        f"vms: [{{id: {fake.vm_ids[0]}, schedule: '0 3 * * *'}}]\n"
+        f"state_dir: {tmp_path / 'state'}\n"
+    )
+    runtime = open_runtime(load_config(policy), clock=clock, token=TOKEN)
+    try:
+        runtime.client.get_snapshot(fake.vm_ids[0])
+        offset = runtime.client.server_clock_offset()
+    finally:
+        runtime.close()
+    assert offset == SKEW
