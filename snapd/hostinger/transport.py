@@ -21,10 +21,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import requests
-
 from snapd.clock import monotonic, unix_time
-from snapd.hostinger.access import BearerAuth, check_base_url, check_token
+from snapd.hostinger.access import check_base_url
 from snapd.hostinger.answers import (
     IDEMPOTENT_METHODS,
     Answer,
@@ -34,7 +32,7 @@ from snapd.hostinger.answers import (
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
 from snapd.hostinger.errors import ApiError, ConnectionFailedError
-from snapd.hostinger.exchange import DeadlineExceededError, Reply, WatchedAdapter, exchange
+from snapd.hostinger.exchange import DeadlineExceededError, Reply, exchange
 from snapd.hostinger.observer import ApiObserver
 from snapd.hostinger.retries import (
     RETRIED_STATUSES,
@@ -45,6 +43,7 @@ from snapd.hostinger.retries import (
     retry_after_seconds,
 )
 from snapd.hostinger.serverclock import ServerClock
+from snapd.hostinger.session import build_session
 
 __all__ = ["Transport", "check_base_url"]
 
@@ -119,21 +118,7 @@ class Transport:
         self._monotonic = monotonic
         self._wall_clock = wall_clock
         self.server_clock = ServerClock()
-        session = requests.Session()
-        session.verify = True
-        session.auth = BearerAuth(check_token(token))
-        session.headers.update(
-            {
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                "User-Agent": user_agent,
-            }
-        )
-        # No retries below this class: every attempt must be paced, reported and timed here.
-        adapter = WatchedAdapter(max_retries=0, pool_maxsize=16)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        self._session = session
+        self._session = build_session(self.base_url, token, user_agent)
 
     def request(
         self,
