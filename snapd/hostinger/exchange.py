@@ -6,9 +6,10 @@ server sends. :func:`exchange` bounds both:
 
 * the body is read streamed and reading stops at :data:`MAXIMUM_BODY_BYTES` (decoded
   bytes, so a compressed bomb is bounded too);
-* a watchdog timer shuts the attempt's socket down when the deadline passes, whichever
-  phase the attempt is in (sending, waiting for headers, reading the body), and the
-  elapsed time is checked again between body chunks.
+* a watchdog shuts the attempt's socket down when the deadline passes (one thread keeps
+  every attempt's deadline, :mod:`snapd.hostinger.deadlines`), whichever phase the
+  attempt is in (sending, waiting for headers, reading the body), and the elapsed time is
+  checked again between body chunks.
 
 The watchdog learns the socket through :class:`WatchedAdapter`, whose connections
 register themselves with the watchdog of the thread that sends on them. A connection
@@ -31,6 +32,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from snapd.clock import monotonic, unix_time
+from snapd.hostinger.deadlines import Deadline, DeadlineTimers
 
 __all__ = [
     "MAXIMUM_BODY_BYTES",
@@ -44,6 +46,9 @@ __all__ = [
 MAXIMUM_BODY_BYTES = 1024 * 1024
 
 _CHUNK_BYTES = 64 * 1024
+
+#: The deadlines of every attempt in the process, on one thread.
+TIMERS = DeadlineTimers()
 
 
 class DeadlineExceededError(Exception):
@@ -76,11 +81,11 @@ class _Watchdog:
         self._connection: HTTPConnection | None = None
         self._finished = False
         self.cut = False
-        self._timer = threading.Timer(seconds, self._fire)
-        self._timer.daemon = True
+        self._seconds = seconds
+        self._deadline: Deadline | None = None
 
     def start(self) -> None:
-        self._timer.start()
+        self._deadline = TIMERS.schedule(self._seconds, self._fire)
 
     def attach(self, connection: HTTPConnection) -> None:
         with self._owners_lock:
@@ -90,7 +95,8 @@ class _Watchdog:
     def finish(self) -> None:
         with self._owners_lock:
             self._finished = True
-        self._timer.cancel()
+        if self._deadline is not None:
+            self._deadline.cancel()
 
     def _fire(self) -> None:
         with self._owners_lock:
