@@ -213,7 +213,7 @@ def test_a_429_lowers_the_rate_only_to_a_little_below_the_window_the_server_reve
 
     budget.rate_limited(6, reset_seconds=6)  # 1000 per 10 s (11 s, the reset is whole seconds)
 
-    assert budget.learned_requests_per_minute == pytest.approx(0.9 * 1000 * 60 / 11)
+    assert budget.learned_requests_per_minute == pytest.approx(0.95 * 1000 * 60 / 11)
 
 
 def test_a_429_from_a_burst_beyond_a_generous_window_keeps_the_rate() -> None:

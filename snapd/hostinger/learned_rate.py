@@ -33,7 +33,9 @@ DECREASE_FACTOR = 0.5
 MINIMUM_REQUESTS_PER_MINUTE = 1.0
 
 #: The share of the server's own rate (as its headers reveal it) a 429 lowers the rate to.
-SERVER_RATE_SHARE = 0.9
+#: The revealed rate is already an underestimate (the reset is read in whole seconds and
+#: rounded against us), so a 5 % margin keeps pace and window apart without wasting more.
+SERVER_RATE_SHARE = 0.95
 
 #: Each minute without a 429 adds this share of the configured rate back.
 RECOVERY_SHARE_PER_MINUTE = 0.1
