@@ -41,7 +41,7 @@ from tests.replica_support import (
     finish,
     leader,
     lock_holders,
-    write_policy,
+    start_pair,
 )
 
 BOUND_SECONDS = 15.0
@@ -54,22 +54,9 @@ def since(event: dict[str, Any], moment: datetime) -> float:
     return (datetime.fromisoformat(event["timestamp"]) - moment).total_seconds()
 
 
-def start_pair(folder: Path, api: str, dsn: str, extra: str = "") -> list[DaemonProcess]:
-    """Replica a (the leader, once it says so), then replica b (its standby)."""
-    replicas = [DaemonProcess(write_policy(folder, api, dsn, "a", extra))]
-    try:
-        replicas[0].wait_for("leadership_acquired", timeout=WAIT_SECONDS)
-        replicas.append(DaemonProcess(write_policy(folder, api, dsn, "b", extra)))
-        replicas[1].wait_for("started", timeout=WAIT_SECONDS)
-    except AssertionError:
-        finish(*replicas)
-        raise
-    return replicas
-
-
 def kill_leader(cluster: PostgresCluster, folder: Path, api: str) -> Run:
     """``kill -9`` of the leader while its create waits for the API's answer."""
-    replicas = start_pair(folder, api, cluster.new_database())
+    replicas = start_pair(folder, api, cluster.new_database(), timeout=WAIT_SECONDS)
     first, second = replicas
     try:
         kill_while_sending(first, WAIT_SECONDS)  # the fake API answers 2 s after it arrives
@@ -85,7 +72,7 @@ def terminate_backend(cluster: PostgresCluster, folder: Path, api: str) -> Run:
     """``pg_terminate_backend`` of the leader's leadership session, found in ``pg_locks``,
     while a slow pre-hook holds the leader just before its create."""
     dsn = cluster.new_database()
-    replicas = start_pair(folder, api, dsn, SLOW_PRE_HOOK)
+    replicas = start_pair(folder, api, dsn, SLOW_PRE_HOOK, WAIT_SECONDS)
     first, second = replicas
     try:
         first.wait_for("run_started", timeout=WAIT_SECONDS, vm=VM)
@@ -124,7 +111,7 @@ def steady_leader(replicas: list[DaemonProcess], before: list[int]) -> list[floa
 
 def restart_database(cluster: PostgresCluster, folder: Path, api: str) -> Run:
     """``pg_ctl stop -m immediate`` and ``start -w`` under both replicas, after the slot."""
-    replicas = start_pair(folder, api, cluster.new_database())
+    replicas = start_pair(folder, api, cluster.new_database(), timeout=WAIT_SECONDS)
     try:
         replicas[0].wait_for("snapshot_finished", timeout=WAIT_SECONDS, vm=VM)
         before = [replica.count("leadership_acquired") for replica in replicas]

@@ -63,3 +63,18 @@ def finish(*replicas: DaemonProcess) -> str:
     assert "Traceback" not in log
     assert TOKEN not in log
     return log
+
+
+def start_pair(
+    folder: Path, api: str, dsn: str, extra: str = "", timeout: float = 20.0
+) -> list[DaemonProcess]:
+    """Replica a (the leader, once it says so), then replica b (its standby)."""
+    replicas = [DaemonProcess(write_policy(folder, api, dsn, "a", extra))]
+    try:
+        replicas[0].wait_for("leadership_acquired", timeout=timeout)
+        replicas.append(DaemonProcess(write_policy(folder, api, dsn, "b", extra)))
+        replicas[1].wait_for("started", timeout=timeout)
+    except AssertionError:
+        finish(*replicas)
+        raise
+    return replicas

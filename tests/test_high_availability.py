@@ -28,6 +28,7 @@ from tests.replica_support import (
     finish,
     leader,
     lock_holders,
+    start_pair,
     write_policy,
 )
 
@@ -49,11 +50,8 @@ def fake_api(tmp_path: Path) -> Iterator[str]:
 def test_of_two_replicas_exactly_one_acts_and_the_other_is_a_ready_standby(
     fake_api: str, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_dsn: str
 ) -> None:
-    first = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a"))
-    first.wait_for("leadership_acquired")
-    second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b"))
+    first, second = start_pair(tmp_path, fake_api, postgres_dsn)
     try:
-        second.wait_for("started")
         finished = first.wait_for("snapshot_finished", timeout=30, vm=VM)
         assert leader(first, second) == [1.0, 0.0]
         status, body = second.readiness()
@@ -73,11 +71,8 @@ def test_of_two_replicas_exactly_one_acts_and_the_other_is_a_ready_standby(
 def test_the_standby_takes_over_a_leader_killed_mid_create_and_sends_nothing_again(
     fake_api: str, tmp_path: Path, postgres_dsn: str
 ) -> None:
-    first = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a"))
-    first.wait_for("leadership_acquired")
-    second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b"))
+    first, second = start_pair(tmp_path, fake_api, postgres_dsn)
     try:
-        second.wait_for("started")
         kill_while_sending(first)
         killed = time.monotonic()
         second.wait_for("leadership_acquired", timeout=TAKEOVER_BOUND_SECONDS)
@@ -97,11 +92,9 @@ def test_a_leader_whose_session_is_ended_before_it_sends_sends_nothing(
     fake_api: str, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_dsn: str
 ) -> None:
     hook = SLOW_PRE_HOOK
-    first = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a", hook))
+    first, second = start_pair(tmp_path, fake_api, postgres_dsn, hook)
     backend = first.wait_for("leadership_acquired")["backend_pid"]
-    second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b", hook))
     try:
-        second.wait_for("started")
         first.wait_for("run_started", vm=VM)
         postgres_cluster.execute("SELECT pg_terminate_backend(%s)", backend)
         first.wait_for("leadership_lost")
@@ -131,11 +124,8 @@ def test_a_leader_whose_session_is_ended_before_it_sends_sends_nothing(
 def test_a_restart_of_postgresql_leaves_one_leader_and_no_second_create(
     fake_api: str, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_dsn: str
 ) -> None:
-    first = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a"))
-    first.wait_for("leadership_acquired")
-    second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b"))
+    first, second = start_pair(tmp_path, fake_api, postgres_dsn)
     try:
-        second.wait_for("started")
         first.wait_for("snapshot_finished", timeout=30, vm=VM)
         postgres_cluster.restart()
         deadline = time.monotonic() + TAKEOVER_BOUND_SECONDS

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 from snapd.config.durations import parse_duration
-from snapd.pipeline.workers import MAXIMUM_WORKERS
+from snapd.pipeline.workers import DEFAULT_WORKERS, MAXIMUM_WORKERS
 
 
 def timestamp(text: str) -> datetime:
@@ -32,6 +32,19 @@ def worker_count(text: str) -> int:
             f"expected a whole number from 1 to {MAXIMUM_WORKERS}, got {text!r}"
         )
     return int(text)
+
+
+def add_workers_argument(parser: argparse.ArgumentParser) -> None:
+    """``--workers N`` of ``run`` and ``once``."""
+    parser.add_argument(
+        "--workers",
+        type=worker_count,
+        default=DEFAULT_WORKERS,
+        metavar="N",
+        help=f"threads that run pre-flight, create, verify and record (default: "
+        f"{DEFAULT_WORKERS}); waiting for actions takes one more thread whatever the "
+        "number of VMs, and the request budget, not this, sets the pace",
+    )
 
 
 def duration(text: str) -> timedelta:

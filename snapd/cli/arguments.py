@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from snapd import __version__
-from snapd.cli.argument_types import duration, positive_int, timestamp, worker_count
+from snapd.cli.argument_types import add_workers_argument, duration, positive_int, timestamp
 from snapd.cli.commands import notify as notify_command
 from snapd.cli.operation_arguments import add_operations
 from snapd.config import DEFAULT_CONFIG_PATH
 from snapd.fakeapi import grammar as fake_api_grammar
-from snapd.pipeline.workers import DEFAULT_WORKERS
 
 DESCRIPTION = """\
 Scheduled, guarded snapshots for Hostinger VPS machines.
@@ -126,15 +125,7 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
         "often, e.g. 15m (default: derived from the fleet size so that it uses at most a "
         "tenth of requests_per_minute)",
     )
-    run.add_argument(
-        "--workers",
-        type=worker_count,
-        default=DEFAULT_WORKERS,
-        metavar="N",
-        help=f"threads that run pre-flight, create, verify and record (default: "
-        f"{DEFAULT_WORKERS}); waiting for actions takes one more thread whatever the "
-        "number of VMs, and the request budget, not this, sets the pace",
-    )
+    add_workers_argument(run)
     run.set_defaults(command="daemon")
 
     demo = commands.add_parser(

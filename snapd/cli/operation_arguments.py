@@ -7,12 +7,11 @@ import argparse
 from typing import Any
 
 from snapd.cli.argument_types import (
+    add_workers_argument,
     duration,
     positive_int,
     virtual_machine_reference,
-    worker_count,
 )
-from snapd.pipeline.workers import DEFAULT_WORKERS
 
 VM_HELP = "a virtual machine: its id, or its name in the policy"
 
@@ -56,15 +55,7 @@ def _add_once(commands: Any, config_option: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ignore min_age, protect_manual and holds (nothing else)",
     )
-    once.add_argument(
-        "--workers",
-        type=worker_count,
-        default=DEFAULT_WORKERS,
-        metavar="N",
-        help=f"threads that run pre-flight, create, verify and record (default: "
-        f"{DEFAULT_WORKERS}); waiting for actions takes one more thread whatever the "
-        "number of VMs, and the request budget, not this, sets the pace",
-    )
+    add_workers_argument(once)
     once.set_defaults(command="once")
 
 
