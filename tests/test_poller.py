@@ -89,6 +89,35 @@ def fleet_pipeline(
     built.ledger.close()
 
 
+def stop_while_in_flight(
+    fleet: FleetRunner, vms: list[int], stop: threading.Event, gate: Gate
+) -> Collected:
+    """Run ``vms`` on ``fleet`` and set ``stop`` once every action is in flight."""
+    collected = Collected()
+    for vm in vms:
+        fleet.submit_slot(make_policy(vm), collected.done)
+    wait_until(lambda: fleet.poller.in_flight() == len(vms), "the actions to be in flight")
+    stop.set()
+    gate.open.set()
+    collected.wait_for(len(vms))
+    return collected
+
+
+def assert_adopted_on(
+    fleet: FleetRunner, pipeline: Pipeline, fake: FakeHostinger, vms: list[int]
+) -> None:
+    """Run ``vms`` again on ``fleet``: each pending action ends in success, no new POST."""
+    resumed = Collected()
+    for vm in vms:
+        fleet.submit_slot(make_policy(vm), resumed.done)
+    resumed.wait_for(len(vms))
+    fleet.close()
+    assert {outcome.result for outcome in resumed.outcomes} == {Result.SUCCESS}
+    assert fake.count("POST", "/snapshot") == len(vms)  # adopted, never sent again
+    for vm in vms:
+        assert pipeline.ledger.pending_for(vm) is None
+
+
 def test_two_hundred_slots_in_flight_use_a_bounded_number_of_threads(
     fleet_pipeline: Pipeline, big_fake: FakeHostinger, clock: ManualClock
 ) -> None:
@@ -122,14 +151,8 @@ def test_a_stop_while_actions_are_in_flight_keeps_them_pending_for_the_next_run(
     fleet_pipeline.engine.should_stop = stop.is_set
     gate = Gate(clock)
     fleet = FleetRunner(fleet_pipeline.engine, workers=2, sleep=gate.sleep)
-    collected = Collected()
     with structlog.testing.capture_logs() as logs:
-        for vm in vms:
-            fleet.submit_slot(make_policy(vm), collected.done)
-        wait_until(lambda: fleet.poller.in_flight() == len(vms), "the actions to be in flight")
-        stop.set()
-        gate.open.set()
-        collected.wait_for(len(vms))
+        collected = stop_while_in_flight(fleet, vms, stop, gate)
         fleet.close()
     assert {outcome.result for outcome in collected.outcomes} == {Result.INTERRUPTED}
     finished = [line for line in logs if line["event"] == "snapshot_finished"]
@@ -141,15 +164,7 @@ def test_a_stop_while_actions_are_in_flight_keeps_them_pending_for_the_next_run(
 
     fleet_pipeline.engine.should_stop = lambda: False
     again = FleetRunner(fleet_pipeline.engine, workers=2, sleep=clock.sleep)
-    resumed = Collected()
-    for vm in vms:
-        again.submit_slot(make_policy(vm), resumed.done)
-    resumed.wait_for(len(vms))
-    again.close()
-    assert {outcome.result for outcome in resumed.outcomes} == {Result.SUCCESS}
-    assert big_fake.count("POST", "/snapshot") == len(vms)  # adopted, never sent again
-    for vm in vms:
-        assert fleet_pipeline.ledger.pending_for(vm) is None
+    assert_adopted_on(again, fleet_pipeline, big_fake, vms)
 
 
 def test_an_ambiguous_create_is_resolved_by_the_poller_not_by_a_sleeping_worker(
@@ -206,23 +221,8 @@ def test_a_runner_that_was_told_to_stop_waits_again_once_it_may_go_on(
     fleet_pipeline.engine.should_stop = standing_by.is_set
     gate = Gate(clock)
     fleet = FleetRunner(fleet_pipeline.engine, workers=2, sleep=gate.sleep)
-    lost = Collected()
-    for vm in vms:
-        fleet.submit_slot(make_policy(vm), lost.done)
-    wait_until(lambda: fleet.poller.in_flight() == len(vms), "the actions to be in flight")
-    standing_by.set()
-    gate.open.set()
-    lost.wait_for(len(vms))
+    lost = stop_while_in_flight(fleet, vms, standing_by, gate)
     assert {outcome.result for outcome in lost.outcomes} == {Result.INTERRUPTED}
 
     standing_by.clear()  # the lead is back
-    won = Collected()
-    for vm in vms:
-        fleet.submit_slot(make_policy(vm), won.done)
-    won.wait_for(len(vms))
-    fleet.close()
-
-    assert {outcome.result for outcome in won.outcomes} == {Result.SUCCESS}
-    assert big_fake.count("POST", "/snapshot") == len(vms)  # adopted, never sent again
-    for vm in vms:
-        assert fleet_pipeline.ledger.pending_for(vm) is None
+    assert_adopted_on(fleet, fleet_pipeline, big_fake, vms)
