@@ -24,7 +24,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from types import TracebackType
 from typing import Any, Protocol
 
 import psycopg
@@ -42,6 +41,7 @@ from snapd.ledger.advisory import (
     process_identity,
 )
 from snapd.ledger.postgres_schema import migrate
+from snapd.ledger.protocol import ClosedOnExit
 from snapd.ledger.records import AttemptRecord, Hold, LedgerError, NotLeaderError, PendingAction
 
 #: A ledger statement that takes longer is cancelled (and the attempt fails closed).
@@ -86,7 +86,7 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-class PostgresLedger:
+class PostgresLedger(ClosedOnExit):
     """History, holds and pending actions of a fleet, in PostgreSQL; the ``Ledger`` protocol.
 
     Open with :meth:`open`. ``fence`` (the daemon's leadership) guards every pending-row
@@ -123,17 +123,6 @@ class PostgresLedger:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
-
-    def __enter__(self) -> PostgresLedger:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def record_attempt(self, record: AttemptRecord, settles: PendingAction | None = None) -> int:
         with self._database() as connection, connection.transaction():

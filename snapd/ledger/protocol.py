@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, Self
 
 from snapd.ledger.records import AttemptRecord, Hold, PendingAction
 
@@ -108,3 +108,21 @@ class Ledger(Protocol):
     def remove_pending(self, virtual_machine_id: int, action_id: int | None) -> None:
         """Forget the VM's pending action if it is ``action_id`` (None: an intent)."""
         ...
+
+
+class ClosedOnExit:
+    """``with ledger:`` closes it at the end: the context manager both ledgers share."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

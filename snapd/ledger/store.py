@@ -15,16 +15,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 
 from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
 from snapd.ledger import pending as pending_table
 from snapd.ledger.connection import open_database, open_read_only_database
+from snapd.ledger.protocol import ClosedOnExit
 from snapd.ledger.records import AttemptRecord, Hold, LedgerError, PendingAction
 
 
-class SqliteLedger:
+class SqliteLedger(ClosedOnExit):
     """History of attempts, operator holds and pending actions of one state directory.
 
     Open with :meth:`open`; close with :meth:`close` or use as a context manager. All
@@ -82,17 +82,6 @@ class SqliteLedger:
             if not self._closed:
                 self._closed = True
                 self._connection.close()
-
-    def __enter__(self) -> SqliteLedger:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # Attempts
 
