@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from snapd.config.credentials import CREDENTIAL_NAME
 from tests.deploy.support import DEPLOY
-from tests.deploy.test_systemd_unit import UNIT, systemd_version, verify
+from tests.deploy.test_systemd_unit import verify
 from tests.deploy.unit_file import directives
-from tests.tools import tool
 
 DROP_IN = DEPLOY / "systemd" / "ha.conf"
 SETTINGS = directives(DROP_IN)
@@ -21,15 +19,7 @@ LEDGER_CREDENTIAL_NAME = "ledger-password"
 
 @pytest.mark.tools
 def test_the_unit_with_the_drop_in_verifies(tmp_path: Path) -> None:
-    analyze = tool("systemd-analyze", "systemd")
-    shutil.copy(UNIT, tmp_path)
-    drop_ins = tmp_path / f"{UNIT.name}.d"
-    drop_ins.mkdir()
-    shutil.copy(DROP_IN, drop_ins)
-    complaints = verify(analyze, tmp_path)
-    if systemd_version(analyze) < 253:
-        complaints = [line for line in complaints if "notify-reload" not in line]
-    assert complaints == []
+    assert verify(tmp_path, DROP_IN) == []
 
 
 def test_the_database_password_arrives_as_a_credential_beside_the_token() -> None:
