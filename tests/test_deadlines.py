@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+import structlog
+
 from snapd.hostinger.deadlines import DeadlineTimers
 
 
@@ -37,3 +39,17 @@ def test_an_earlier_deadline_wakes_the_thread_from_a_later_one() -> None:
     soon = threading.Event()
     timers.schedule(0.01, soon.set)
     assert soon.wait(5)
+
+
+def test_a_callback_that_fails_does_not_stop_later_deadlines() -> None:
+    timers = DeadlineTimers()
+
+    def broken() -> None:
+        raise RuntimeError("a defect in one watchdog")
+
+    later = threading.Event()
+    with structlog.testing.capture_logs() as logs:
+        timers.schedule(0.0, broken)
+        timers.schedule(0.01, later.set)
+        assert later.wait(5)
+    assert [line["event"] for line in logs] == ["deadline_callback_failed"]

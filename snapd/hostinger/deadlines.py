@@ -14,7 +14,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import structlog
+
 from snapd.clock import monotonic
+
+log = structlog.get_logger("snapd.client")
 
 
 @dataclass(order=True)
@@ -67,4 +71,7 @@ class DeadlineTimers:
                     self._changed.wait(timeout)
                 deadline = heapq.heappop(self._heap)
             if not deadline.cancelled:
-                deadline.callback()
+                try:
+                    deadline.callback()
+                except Exception:  # one bad callback must not end every later deadline
+                    log.exception("deadline_callback_failed")
