@@ -17,7 +17,7 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY snapd ./snapd
 # With the postgresql extra (psycopg), so that one image serves a single instance (SQLite)
 # and the replicas of a PostgreSQL ledger alike.
