@@ -17,7 +17,7 @@ def no_container_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.setattr(credentials, "CONTAINER_SECRET", tmp_path / "no-such-secret")
 
 
-def test_the_token_file_of_the_policy_comes_first(tmp_path: Path) -> None:
+def test_the_token_file_of_the_policy_comes_before_the_environment(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(SECRET + "\n")
     token_file.chmod(0o600)
@@ -29,6 +29,32 @@ def test_the_systemd_credential_comes_before_the_environment(tmp_path: Path) -> 
     (tmp_path / "hostinger-api-token").write_text(SECRET)
     environment = {"CREDENTIALS_DIRECTORY": str(tmp_path), "HOSTINGER_API_TOKEN": "other"}
     assert load_token(None, environment).value == SECRET
+
+
+def test_the_credential_the_service_manager_handed_over_wins_over_the_token_file(
+    tmp_path: Path,
+) -> None:
+    credentials_directory = tmp_path / "credentials"
+    credentials_directory.mkdir()
+    (credentials_directory / "hostinger-api-token").write_text(SECRET)
+    # Root's own copy, which the service's dynamic user could not read.
+    token_file = tmp_path / "unreadable-for-the-service"
+    environment = {"CREDENTIALS_DIRECTORY": str(credentials_directory)}
+    token = load_token(token_file, environment)
+    assert (token.value, token.source) == (
+        SECRET,
+        str(credentials_directory / "hostinger-api-token"),
+    )
+
+
+def test_a_credentials_directory_without_the_token_leaves_it_to_the_token_file(
+    tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    token_file.chmod(0o600)
+    environment = {"CREDENTIALS_DIRECTORY": str(tmp_path / "ledger-password-only")}
+    assert load_token(token_file, environment).value == SECRET
 
 
 def test_the_environment_is_the_last_resort() -> None:

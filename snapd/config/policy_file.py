@@ -36,8 +36,10 @@ from snapd.config.yaml_source import (
     load_yaml,
 )
 
-DEFAULT_CONFIG_PATH = Path("/etc/snapd/config.yaml")
-DEFAULT_STATE_DIR = "/var/lib/snapd"
+# hostinger-snapd, not snapd: /var/lib/snapd and the name snapd belong to Ubuntu's snap
+# daemon on every Ubuntu server. An older state_dir is still read when the policy names it.
+DEFAULT_CONFIG_PATH = Path("/etc/hostinger-snapd/config.yaml")
+DEFAULT_STATE_DIR = "/var/lib/hostinger-snapd"
 # A stop that waits longer than this outlasts systemd's default TimeoutStopSec (90s) many
 # times over; jobs are resumable from the ledger, so waiting longer buys nothing.
 MAXIMUM_STOP_TIMEOUT = timedelta(minutes=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -36,19 +37,32 @@ def load_or_report(path: Path, *, offline: bool = False) -> Config | None:
         return None
 
 
-def validate(path: Path, *, offline: bool = False) -> int:
+def validate(
+    path: Path, *, offline: bool = False, credentials_directory: Path | None = None
+) -> int:
     """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
 
     The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks).
     ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file`` or
     ``state_dir``, which belong to the machine the policy is meant for.
+    ``credentials_directory`` stands for ``$CREDENTIALS_DIRECTORY``: the token is looked
+    for as the service manager will hand it over (a missing folder is an error).
     """
     from snapd.readiness import check_readiness
 
     config = load_or_report(path, offline=offline)
     if config is None:
         return ExitCode.USAGE
-    readiness = check_readiness(config, token=not offline, hooks=not offline)
+    environment = dict(os.environ)
+    if credentials_directory is not None:
+        if not credentials_directory.is_dir():
+            print(
+                f"snapd: error: --credentials-dir {credentials_directory}: not a folder",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+        environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
+    readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
     for warning in readiness.warnings:
         print(f"snapd: warning: {warning}", file=sys.stderr)
     for problem in readiness.problems:
