@@ -6,6 +6,7 @@ would, and read the daemon's state, the fake's request log and the ledger direct
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 import urllib.error
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 import structlog
+from prometheus_client.parser import text_string_to_metric_families
 
 from snapd.clock import ManualClock
 from snapd.config import load_config
@@ -230,6 +232,23 @@ def test_healthz_answers_503_while_a_job_is_wedged_and_200_once_it_ends(
     assert not daemon.healthy()  # the watchdog stops pinging on the same check
     daemon.jobs.end(number)
     assert _healthz(daemon) == (200, "ok\n")
+    assert running.stop() == 0
+
+
+def test_metrics_include_the_process_and_python_series_that_show_restarts_and_leaks(
+    start: Callable[[Callable[[Daemon], None]], Running],
+) -> None:
+    running = start(lambda daemon: None)
+    assert running.daemon.server is not None
+    with urllib.request.urlopen(f"{running.daemon.server.url}/metrics", timeout=5) as answer:
+        families = {
+            family.name: family for family in text_string_to_metric_families(answer.read().decode())
+        }
+    for name in ("process_start_time_seconds", "process_resident_memory_bytes"):
+        assert families[name].samples[0].value > 0, name
+    assert families["process_open_fds"].samples[0].value >= 3  # stdin, stdout, stderr
+    (python,) = families["python_info"].samples
+    assert python.labels["implementation"] == platform.python_implementation()
     assert running.stop() == 0
 
 
