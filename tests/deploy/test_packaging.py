@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 import zipfile
 from email.message import Message
 from email.parser import Parser
 from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from tests.conftest import PROJECT_ROOT
 
@@ -42,3 +46,18 @@ def test_the_wheel_carries_the_mit_licence_its_urls_and_a_bounded_scheduler(
     assert "Programming Language :: Python :: 3.12" in (metadata.get_all("Classifier") or [])
     requirements = metadata.get_all("Requires-Dist") or []
     assert any(line.startswith("apscheduler") and "<4" in line for line in requirements)
+
+
+def test_the_constraints_pin_every_dependency_to_a_version_the_project_accepts() -> None:
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    wanted = [
+        Requirement(text)
+        for text in project["project"]["dependencies"]
+        + project["project"]["optional-dependencies"]["postgresql"]
+    ]
+    lines = (PROJECT_ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines()
+    pins = dict(line.split("==", 1) for line in lines if line.strip() and not line.startswith("#"))
+    pinned = {canonicalize_name(name): version for name, version in pins.items()}
+    for requirement in wanted:
+        version = pinned[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(version), (requirement, version)
