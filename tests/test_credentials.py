@@ -86,3 +86,21 @@ def test_the_token_never_shows_in_repr_or_str() -> None:
     token = load_token(None, {"HOSTINGER_API_TOKEN": SECRET})
     assert SECRET not in repr(token)
     assert SECRET not in str(token)
+
+
+def test_a_token_file_the_service_cannot_read_is_not_a_policy_error_when_the_credential_wins(
+    tmp_path: Path,
+) -> None:
+    from snapd.config import ConfigError, load_config
+
+    policy = tmp_path / "config.yaml"
+    policy.write_text(
+        f"api: {{token_file: {tmp_path / 'missing'}}}\n"
+        f"state_dir: {tmp_path}\nvms: [{{id: 7, schedule: '@daily'}}]\n"
+    )
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "hostinger-api-token").write_text(SECRET)
+    environment = {"CREDENTIALS_DIRECTORY": str(tmp_path / "credentials")}
+    assert load_config(policy, environ=environment).api.token_file == tmp_path / "missing"
+    with pytest.raises(ConfigError, match="api.token_file: .*file not found"):
+        load_config(policy, environ={})

@@ -59,6 +59,17 @@ def _read_token_file(path: Path) -> Token:
     return Token(value=text, source=str(path), warning=warning)
 
 
+def handed_over(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``$CREDENTIALS_DIRECTORY/hostinger-api-token`` when the service manager handed the
+    token over (the variable is set and the file exists), else None."""
+    environment = os.environ if environ is None else environ
+    credentials_directory = environment.get("CREDENTIALS_DIRECTORY")
+    if not credentials_directory:
+        return None
+    candidate = Path(credentials_directory) / CREDENTIAL_NAME
+    return candidate if candidate.exists() else None
+
+
 def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> Token:
     """Find the API token in the order of the module's docstring.
 
@@ -67,11 +78,9 @@ def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None
     unreadable.
     """
     environment = os.environ if environ is None else environ
-    credentials_directory = environment.get("CREDENTIALS_DIRECTORY")
-    if credentials_directory:
-        candidate = Path(credentials_directory) / CREDENTIAL_NAME
-        if candidate.exists():
-            return _read_token_file(candidate)
+    credential = handed_over(environment)
+    if credential is not None:
+        return _read_token_file(credential)
     if token_file is not None:
         return _read_token_file(token_file)
     if CONTAINER_SECRET.exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,12 @@ from snapd.config.notify import NotifySettings, shown
 from snapd.config.schema import POLICY_SCHEMA
 
 
-def load_or_report(path: Path, *, offline: bool = False) -> Config | None:
+def load_or_report(
+    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
+) -> Config | None:
     """Load the policy, or print every problem to ``stderr`` and return None."""
     try:
-        return load_config(path, offline=offline)
+        return load_config(path, offline=offline, environ=environ)
     except ConfigError as error:
         for problem in error.problems:
             print(f"snapd: error: {problem}", file=sys.stderr)
@@ -50,9 +53,6 @@ def validate(
     """
     from snapd.readiness import check_readiness
 
-    config = load_or_report(path, offline=offline)
-    if config is None:
-        return ExitCode.USAGE
     environment = dict(os.environ)
     if credentials_directory is not None:
         if not credentials_directory.is_dir():
@@ -62,6 +62,9 @@ def validate(
             )
             return ExitCode.USAGE
         environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
+    config = load_or_report(path, offline=offline, environ=environment)
+    if config is None:
+        return ExitCode.USAGE
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
     for warning in readiness.warnings:
         print(f"snapd: warning: {warning}", file=sys.stderr)
