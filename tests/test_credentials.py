@@ -102,5 +102,5 @@ def test_a_token_file_the_service_cannot_read_is_not_a_policy_error_when_the_cre
     (tmp_path / "credentials" / "hostinger-api-token").write_text(SECRET)
     environment = {"CREDENTIALS_DIRECTORY": str(tmp_path / "credentials")}
     assert load_config(policy, environ=environment).api.token_file == tmp_path / "missing"
-    with pytest.raises(ConfigError, match="api.token_file: .*file not found"):
+    with pytest.raises(ConfigError, match=r"api\.token_file: .*file not found"):
         load_config(policy, environ={})
