@@ -1,14 +1,19 @@
 """structlog configuration: one line per event, JSON for machines or console for people.
 
 Log lines go to standard error; standard output is kept for command results. ``auto``
-picks the console renderer on a terminal and JSON otherwise (journald, containers).
+picks the console renderer on a terminal and JSON otherwise (journald, containers). When
+standard error is the journal's stream (``$JOURNAL_STREAM``), every line starts with its
+syslog priority (``<3>`` for an error), which journald strips and stores as the line's
+priority, so that ``journalctl -p err`` shows the errors.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import textwrap
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 
@@ -23,6 +28,8 @@ LEVELS = {
     "error": logging.ERROR,
 }
 
+#: The syslog priority of each level (sd-daemon(3)): 7 debug, 6 info, 4 warning, 3 error.
+PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2, "exception": 3}
 
 #: The console log fits a terminal this wide: longer lines wrap, indented.
 CONSOLE_COLUMNS = 120
@@ -79,10 +86,43 @@ def render_console(logger: Any, method: str, event: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def writes_to_journal(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """True when ``stream`` is the journal's: ``$JOURNAL_STREAM`` names its device and inode.
+
+    systemd sets the variable for a service whose output goes to journald; comparing it with
+    the stream itself (systemd.exec(5)) keeps a child whose output was redirected from
+    prefixing lines a file or a terminal receives.
+    """
+    expected = (os.environ if environ is None else environ).get("JOURNAL_STREAM", "")
+    if not expected:
+        return False
+    try:
+        status = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return False
+    return expected == f"{status.st_dev}:{status.st_ino}"
+
+
+def _with_priority(renderer: Callable[..., str]) -> Callable[..., str]:
+    """``renderer``, its line prefixed with the syslog priority of the event's level."""
+
+    def render(logger: Any, method: str, event: dict[str, Any]) -> str:
+        priority = PRIORITIES.get(str(event.get("level", method)), PRIORITIES["info"])
+        return f"<{priority}>{renderer(logger, method, event)}"
+
+    return render
+
+
 def configure_logging(
-    log_format: str = "auto", level: str = "info", stream: TextIO | None = None
+    log_format: str = "auto",
+    level: str = "info",
+    stream: TextIO | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> None:
-    """Configure structlog for the whole process; safe to call again (e.g. after a reload)."""
+    """Configure structlog for the whole process; safe to call again (e.g. after a reload).
+
+    ``environ`` (the process environment when None) is where ``JOURNAL_STREAM`` is read.
+    """
     output = stream or sys.stderr
     use_console = log_format == "console" or (log_format == "auto" and output.isatty())
     processors: list[Any] = [
@@ -96,6 +136,8 @@ def configure_logging(
     renderer: Any = (
         render_console if use_console else structlog.processors.JSONRenderer(default=str)
     )
+    if writes_to_journal(output, environ):
+        renderer = _with_priority(renderer)
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS[level]),

@@ -8,6 +8,7 @@ the composition root, so that ``config validate`` does not import the daemon.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +27,22 @@ class Readiness:
     token: Token | None
 
 
-def check_readiness(config: Config, *, token: bool = True, hooks: bool = True) -> Readiness:
+def check_readiness(
+    config: Config,
+    *,
+    token: bool = True,
+    hooks: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Readiness:
     """Every check beyond the policy file that ``run``, ``once`` and ``status`` make before
     they start, and ``config validate`` makes to say "valid".
 
     The base URL is always checked (plain http only to loopback); the token (found, not
     empty, a file only its owner can read) when ``token``; the hook commands (they exist
     and are executable) when ``hooks``. ``config validate --offline`` checks neither: they
-    need the secret and the target machine. Problems and warnings are one line each and
-    never contain the token.
+    need the secret and the target machine. ``environ`` (the process environment when
+    None) is where the token's environment variables are read. Problems and warnings are
+    one line each and never contain the token.
     """
     problems: list[str] = []
     warnings: list[str] = []
@@ -45,7 +53,7 @@ def check_readiness(config: Config, *, token: bool = True, hooks: bool = True) -
     found: Token | None = None
     if token:
         try:
-            found = load_token(config.api.token_file)
+            found = load_token(config.api.token_file, environ)
             check_token(found.value)
         except (CredentialError, ValueError) as error:
             problems.append(str(error))

@@ -26,6 +26,7 @@ from snapd.ledger import Ledger, LedgerError, SqliteLedger, backends
 from snapd.ledger.connection import can_write
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
+from snapd.metrics.process import register_process_collectors
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
@@ -236,12 +237,14 @@ def build_services(
     policy: Callable[[int], VirtualMachinePolicy | None],
     clock: Clock,
 ) -> Services:
-    """A fresh metrics registry, the notifier and the request budget for ``config``.
+    """A fresh metrics registry (with the process and platform series), the notifier and
+    the request budget for ``config``.
 
     Notifications have their own worker and session: a hanging receiver cannot hold up a
     slot, and they do not count against the Hostinger request budget.
     """
     metrics = Metrics()
+    register_process_collectors(metrics.registry)
     notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), now=clock.now)
     budget = RequestBudget(config.api.requests_per_minute)
     metrics.budget_changed(budget.learned_requests_per_minute)

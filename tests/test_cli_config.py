@@ -187,3 +187,14 @@ def test_validate_says_a_missing_state_dir_will_be_created(
         "snapd will create it (mode 0700)",
     ]
     assert not (tmp_path / "new").exists()
+
+
+def test_validate_with_a_credentials_dir_that_is_not_a_folder_exits_2_with_one_line(
+    tmp_path: Path,
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    result = run_cli(
+        "config", "validate", "-c", str(EXAMPLE_CONFIG), "--credentials-dir", str(missing)
+    )
+    assert result.returncode == 2
+    assert result.stderr == f"snapd: error: --credentials-dir {missing}: not a folder\n"

@@ -68,7 +68,7 @@ def test_the_default_policy_file_is_shown_as_the_path_it_resolves_to(
     monkeypatch.delenv("SNAPD_CONFIG", raising=False)
     with pytest.raises(SystemExit):
         main(["status", "--help"])
-    assert "(default: /etc/snapd/config.yaml, $SNAPD_CONFIG overrides it)" in (
+    assert "(default: /etc/hostinger-snapd/config.yaml, $SNAPD_CONFIG overrides it)" in (
         capsys.readouterr().out
     )
     monkeypatch.setenv("SNAPD_CONFIG", "/srv/snapd/policy.yaml")

@@ -55,8 +55,16 @@ def test_built_in_defaults_apply_when_keys_are_absent(write_policy: PolicyWriter
     assert config.api.timeout == timedelta(seconds=30)
     assert config.api.requests_per_minute == 60
     assert config.metrics.listen == "127.0.0.1:9891"
-    assert config.state_dir == Path("/var/lib/snapd")
+    assert config.state_dir == Path("/var/lib/hostinger-snapd")
     assert (config.log.format, config.log.level) == ("auto", "info")
+
+
+def test_a_policy_naming_an_older_state_dir_keeps_reading_it(write_policy: PolicyWriter) -> None:
+    config = load_config(
+        write_policy('state_dir: /var/lib/snapd\nvms:\n  - id: 7\n    schedule: "@daily"\n'),
+        offline=True,
+    )
+    assert config.state_dir == Path("/var/lib/snapd")
 
 
 def test_min_age_defaults_to_half_the_shortest_gap_of_the_schedule(

@@ -17,7 +17,7 @@ def no_container_secret(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     monkeypatch.setattr(credentials, "CONTAINER_SECRET", tmp_path / "no-such-secret")
 
 
-def test_the_token_file_of_the_policy_comes_first(tmp_path: Path) -> None:
+def test_the_token_file_of_the_policy_comes_before_the_environment(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(SECRET + "\n")
     token_file.chmod(0o600)
@@ -29,6 +29,32 @@ def test_the_systemd_credential_comes_before_the_environment(tmp_path: Path) -> 
     (tmp_path / "hostinger-api-token").write_text(SECRET)
     environment = {"CREDENTIALS_DIRECTORY": str(tmp_path), "HOSTINGER_API_TOKEN": "other"}
     assert load_token(None, environment).value == SECRET
+
+
+def test_the_credential_the_service_manager_handed_over_wins_over_the_token_file(
+    tmp_path: Path,
+) -> None:
+    credentials_directory = tmp_path / "credentials"
+    credentials_directory.mkdir()
+    (credentials_directory / "hostinger-api-token").write_text(SECRET)
+    # Root's own copy, which the service's dynamic user could not read.
+    token_file = tmp_path / "unreadable-for-the-service"
+    environment = {"CREDENTIALS_DIRECTORY": str(credentials_directory)}
+    token = load_token(token_file, environment)
+    assert (token.value, token.source) == (
+        SECRET,
+        str(credentials_directory / "hostinger-api-token"),
+    )
+
+
+def test_a_credentials_directory_without_the_token_leaves_it_to_the_token_file(
+    tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    token_file.chmod(0o600)
+    environment = {"CREDENTIALS_DIRECTORY": str(tmp_path / "ledger-password-only")}
+    assert load_token(token_file, environment).value == SECRET
 
 
 def test_the_environment_is_the_last_resort() -> None:
@@ -60,3 +86,21 @@ def test_the_token_never_shows_in_repr_or_str() -> None:
     token = load_token(None, {"HOSTINGER_API_TOKEN": SECRET})
     assert SECRET not in repr(token)
     assert SECRET not in str(token)
+
+
+def test_a_token_file_the_service_cannot_read_is_not_a_policy_error_when_the_credential_wins(
+    tmp_path: Path,
+) -> None:
+    from snapd.config import ConfigError, load_config
+
+    policy = tmp_path / "config.yaml"
+    policy.write_text(
+        f"api: {{token_file: {tmp_path / 'missing'}}}\n"
+        f"state_dir: {tmp_path}\nvms: [{{id: 7, schedule: '@daily'}}]\n"
+    )
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "hostinger-api-token").write_text(SECRET)
+    environment = {"CREDENTIALS_DIRECTORY": str(tmp_path / "credentials")}
+    assert load_config(policy, environ=environment).api.token_file == tmp_path / "missing"
+    with pytest.raises(ConfigError, match=r"api\.token_file: .*file not found"):
+        load_config(policy, environ={})

@@ -6,8 +6,11 @@ would, and read the daemon's state, the fake's request log and the ledger direct
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,11 +18,13 @@ from typing import Any
 
 import pytest
 import structlog
+from prometheus_client.parser import text_string_to_metric_families
 
 from snapd.clock import ManualClock
 from snapd.config import load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
+from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import TOKEN
 
@@ -189,6 +194,62 @@ def test_a_stop_ends_the_run_and_leaves_nothing_running(
     assert not daemon.healthy()
     assert daemon.unfinished == 0
     assert running.events("stopped")[0]["unfinished_runs"] == 0
+
+
+def _healthz(daemon: Daemon) -> tuple[int, str]:
+    assert daemon.server is not None
+    try:
+        with urllib.request.urlopen(f"{daemon.server.url}/healthz", timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_healthz_answers_503_while_a_job_is_wedged_and_200_once_it_ends(
+    start: Callable[[Callable[[Daemon], None]], Running],
+    fake: FakeHostinger,
+    clock: ManualClock,
+) -> None:
+    def jobs_on_the_manual_clock(daemon: Daemon) -> None:
+        daemon.jobs = RunningJobs(lambda: clock.now().timestamp())
+
+    running = start(jobs_on_the_manual_clock)
+    daemon = running.daemon
+    _wait_until(lambda: daemon.jobs.count() == 0, "the start-up runs to end")
+    assert _healthz(daemon) == (200, "ok\n")
+    policy = daemon.policy(fake.vm_ids[0])
+    assert policy is not None
+    number = daemon.jobs.begin(policy)  # a job that hangs, as a wedged scheduler's would
+    assert number is not None
+    clock.advance(slot_bound(policy).total_seconds() - 1)
+    assert _healthz(daemon)[0] == 200
+    clock.advance(2)
+    status, body = _healthz(daemon)
+    assert status == 503
+    assert (
+        body == f"not healthy: wedged: a job far past its bound (virtual machine(s) {policy.id})\n"
+    )
+    assert not daemon.healthy()  # the watchdog stops pinging on the same check
+    daemon.jobs.end(number)
+    assert _healthz(daemon) == (200, "ok\n")
+    assert running.stop() == 0
+
+
+def test_metrics_include_the_process_and_python_series_that_show_restarts_and_leaks(
+    start: Callable[[Callable[[Daemon], None]], Running],
+) -> None:
+    running = start(lambda daemon: None)
+    assert running.daemon.server is not None
+    with urllib.request.urlopen(f"{running.daemon.server.url}/metrics", timeout=5) as answer:
+        families = {
+            family.name: family for family in text_string_to_metric_families(answer.read().decode())
+        }
+    for name in ("process_start_time_seconds", "process_resident_memory_bytes"):
+        assert families[name].samples[0].value > 0, name
+    assert families["process_open_fds"].samples[0].value >= 3  # stdin, stdout, stderr
+    (python,) = families["python_info"].samples
+    assert python.labels["implementation"] == platform.python_implementation()
+    assert running.stop() == 0
 
 
 def test_the_start_up_look_lists_the_vms_once_and_reads_each_snapshot_once(

@@ -29,7 +29,7 @@ EPILOG = """\
 exit codes: 0 ok, 1 runtime failure, 2 usage or configuration error,
             3 (once) skipped by a guard and nothing failed, 130 (once) stopped by Ctrl-C.
 -v and -c may come before or after the command.
-The policy file defaults to $SNAPD_CONFIG or /etc/snapd/config.yaml."""
+The policy file defaults to $SNAPD_CONFIG or /etc/hostinger-snapd/config.yaml."""
 
 VERBOSE_HELP = "log at debug level whatever the policy says"
 
@@ -208,6 +208,16 @@ def _add_config(commands: Any, config_option: argparse.ArgumentParser) -> None:
         action="store_true",
         help="check the policy alone (for CI): not the token, api.token_file, state_dir "
         "or the hook commands, which belong to the machine that runs it",
+    )
+    validate.add_argument(
+        "--credentials-dir",
+        dest="credentials_directory",
+        type=Path,
+        metavar="DIR",
+        help="look for the token as the service will find it: DIR/hostinger-api-token "
+        "stands for $CREDENTIALS_DIRECTORY/hostinger-api-token (LoadCredential=), which "
+        "wins over api.token_file; e.g. /etc/hostinger-snapd, the folder of the file the "
+        "unit's LoadCredential= names",
     )
     validate.set_defaults(command="config_validate")
     show = config_commands.add_parser(

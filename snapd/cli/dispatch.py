@@ -23,7 +23,11 @@ Handler = Callable[[argparse.Namespace], int]
 def _run_config_validate(arguments: argparse.Namespace) -> int:
     from snapd.cli.commands import config
 
-    return config.validate(arguments.config, offline=arguments.offline)
+    return config.validate(
+        arguments.config,
+        offline=arguments.offline,
+        credentials_directory=arguments.credentials_directory,
+    )
 
 
 def _run_config_show(arguments: argparse.Namespace) -> int:

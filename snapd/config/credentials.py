@@ -1,7 +1,9 @@
 """Where the Hostinger API token comes from, in order of precedence.
 
-1. ``api.token_file`` from the policy;
-2. ``$CREDENTIALS_DIRECTORY/hostinger-api-token`` (systemd ``LoadCredential=``);
+1. ``$CREDENTIALS_DIRECTORY/hostinger-api-token`` (systemd ``LoadCredential=``), when the
+   directory is set and holds it: what the service manager handed over wins, because the
+   service's dynamic user could not read a root-owned ``api.token_file`` anyway;
+2. ``api.token_file`` from the policy;
 3. ``/run/secrets/hostinger_api_token`` (Docker and Compose secrets);
 4. the ``HOSTINGER_API_TOKEN`` environment variable.
 
@@ -57,16 +59,30 @@ def _read_token_file(path: Path) -> Token:
     return Token(value=text, source=str(path), warning=warning)
 
 
-def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> Token:
-    """Find the API token; raise ``CredentialError`` when there is none or it is unreadable."""
+def handed_over(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``$CREDENTIALS_DIRECTORY/hostinger-api-token`` when the service manager handed the
+    token over (the variable is set and the file exists), else None."""
     environment = os.environ if environ is None else environ
+    credentials_directory = environment.get("CREDENTIALS_DIRECTORY")
+    if not credentials_directory:
+        return None
+    candidate = Path(credentials_directory) / CREDENTIAL_NAME
+    return candidate if candidate.exists() else None
+
+
+def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None) -> Token:
+    """Find the API token in the order of the module's docstring.
+
+    ``environ`` (the process environment when None) supplies ``CREDENTIALS_DIRECTORY`` and
+    ``HOSTINGER_API_TOKEN``. Raises ``CredentialError`` when there is none or it is
+    unreadable.
+    """
+    environment = os.environ if environ is None else environ
+    credential = handed_over(environment)
+    if credential is not None:
+        return _read_token_file(credential)
     if token_file is not None:
         return _read_token_file(token_file)
-    credentials_directory = environment.get("CREDENTIALS_DIRECTORY")
-    if credentials_directory:
-        candidate = Path(credentials_directory) / CREDENTIAL_NAME
-        if candidate.exists():
-            return _read_token_file(candidate)
     if CONTAINER_SECRET.exists():
         return _read_token_file(CONTAINER_SECRET)
     value = environment.get(ENVIRONMENT_VARIABLE, "").strip()

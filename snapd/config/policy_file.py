@@ -9,10 +9,12 @@ defaults are in ``BUILT_IN_DEFAULTS`` and in ``config.example.yaml``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from snapd.config.credentials import handed_over
 from snapd.config.ledger import build_ledger_settings
 from snapd.config.model import (
     DEFAULT_BASE_URL,
@@ -36,8 +38,10 @@ from snapd.config.yaml_source import (
     load_yaml,
 )
 
-DEFAULT_CONFIG_PATH = Path("/etc/snapd/config.yaml")
-DEFAULT_STATE_DIR = "/var/lib/snapd"
+# hostinger-snapd, not snapd: /var/lib/snapd and the name snapd belong to Ubuntu's snap
+# daemon on every Ubuntu server. An older state_dir is still read when the policy names it.
+DEFAULT_CONFIG_PATH = Path("/etc/hostinger-snapd/config.yaml")
+DEFAULT_STATE_DIR = "/var/lib/hostinger-snapd"
 # A stop that waits longer than this outlasts systemd's default TimeoutStopSec (90s) many
 # times over; jobs are resumable from the ledger, so waiting longer buys nothing.
 MAXIMUM_STOP_TIMEOUT = timedelta(minutes=10)
@@ -47,18 +51,22 @@ UNEXPECTED_PROBLEM = "snapd could not check this policy"
 EXTENSION_PREFIX = "x-"
 
 
-def load_config(path: Path, *, offline: bool = False) -> Config:
+def load_config(
+    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
+) -> Config:
     """Read, validate and build the policy at ``path``.
 
     ``offline`` skips the checks of this machine's paths (``api.token_file``,
-    ``state_dir``): a policy checked in CI is meant for another machine.
+    ``state_dir``): a policy checked in CI is meant for another machine. ``api.token_file``
+    is not checked either when ``environ`` (the process environment when None) hands the
+    token over as a systemd credential, which wins over it (see ``credentials``).
 
     Raises:
         ConfigError: for any content of the file and any unreadable file; never anything
             else, because a SIGHUP reload and ``config validate`` must survive any input.
     """
     try:
-        return _load_config(path, offline)
+        return _load_config(path, offline, environ)
     except ConfigError:
         raise
     except Exception as error:
@@ -68,7 +76,7 @@ def load_config(path: Path, *, offline: bool = False) -> Config:
         raise ConfigError([f"{path}:1: {UNEXPECTED_PROBLEM} ({reason})"]) from None
 
 
-def _load_config(path: Path, offline: bool) -> Config:
+def _load_config(path: Path, offline: bool, environ: Mapping[str, str] | None) -> Config:
     try:
         document = load_yaml(path)
     except YamlSourceError as error:
@@ -101,7 +109,7 @@ def _load_config(path: Path, offline: bool) -> Config:
     vms = build_vms(document.data, broken, report)
     if problems:
         raise _in_line_order(problems)
-    config = _build(document, vms, report, offline)
+    config = _build(document, vms, report, offline, environ)
     if problems:
         raise _in_line_order(problems)
     return config
@@ -117,6 +125,7 @@ def _build(
     vms: list[VirtualMachinePolicy],
     report: Reporter,
     offline: bool,
+    environ: Mapping[str, str] | None,
 ) -> Config:
     data: dict[str, Any] = document.data
     api = data.get("api", {})
@@ -124,7 +133,9 @@ def _build(
     token_file = _beside_policy(document.path, api.get("token_file"))
     state_dir = document.path.parent / data.get("state_dir", DEFAULT_STATE_DIR)
     if not offline:
-        if token_file is not None:
+        # The service's dynamic user may not read a root-owned token_file; it needs not to
+        # when the credential, which wins, was handed over.
+        if token_file is not None and handed_over(environ) is None:
             _check_token_file(token_file, report)
         _check_state_dir(state_dir, report)
     log = data.get("log", {})

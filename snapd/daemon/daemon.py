@@ -30,7 +30,7 @@ from snapd.daemon.inventory import (
     request_spacing,
     schedule_inventory,
 )
-from snapd.daemon.jobs import RunningJobs
+from snapd.daemon.jobs import RunningJobs, liveness
 from snapd.daemon.leader import LeaderRole, TakeoverRetries
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
@@ -169,6 +169,7 @@ class Daemon:
                 self.metrics_port,
                 ready=self.readiness,
                 status=self.fleet_status,
+                live=self.liveness,
             )
             self.server.start()
             self.fleet_status.publish(self.server.url)
@@ -233,6 +234,10 @@ class Daemon:
             if self.instance_lock is not None:
                 self.instance_lock.release()
         log.info("stopped", unfinished_runs=self.unfinished)
+
+    def liveness(self) -> tuple[bool, str]:
+        """/healthz's question: the watchdog's check, without its log line."""
+        return liveness(self.stop_event.is_set(), self.jobs.wedged())
 
     def healthy(self) -> bool:
         """The watchdog's question: running, and no job far past its bound?"""

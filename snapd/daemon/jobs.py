@@ -107,3 +107,17 @@ class RunningJobs:
         with self._changed:
             jobs = list(self._jobs.values())
         return [job.virtual_machine_id for job in jobs if now - job.started > job.bound]
+
+
+def liveness(stopping: bool, wedged: list[int]) -> tuple[bool, str]:
+    """(alive, reason) of a daemon ``stopping`` or not, with the ``wedged`` jobs' VM ids.
+
+    Not alive while stopping or while a job runs far past its bound: a wedged scheduler,
+    which systemd's watchdog restarts and a container's liveness probe should restart too.
+    """
+    if stopping:
+        return False, "stopping"
+    if wedged:
+        listed = ", ".join(str(virtual_machine_id) for virtual_machine_id in sorted(wedged))
+        return False, f"wedged: a job far past its bound (virtual machine(s) {listed})"
+    return True, "ok"

@@ -43,12 +43,14 @@ class _Server(ThreadingHTTPServer):
         metrics: Metrics,
         ready: Readiness,
         status: StatusView | None,
+        live: Readiness | None = None,
     ) -> None:
         # An IPv6 literal needs an IPv6 socket; the class attribute is read by bind.
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.metrics = metrics
         self.ready = ready
         self.status = status
+        self.live = live
         super().__init__(address, _Handler)
 
 
@@ -87,7 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._send(HTTPStatus.OK, _JSON, body, send_body)
         elif path == "/healthz":
-            self._send(HTTPStatus.OK, _TEXT, b"ok\n", send_body)
+            alive, reason = self._liveness()
+            if alive:
+                self._send(HTTPStatus.OK, _TEXT, b"ok\n", send_body)
+            else:
+                line = f"not healthy: {reason}\n".encode()
+                self._send(HTTPStatus.SERVICE_UNAVAILABLE, _TEXT, line, send_body)
         elif path == "/readyz":
             ready, reason = self._readiness()
             if ready:
@@ -99,6 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(HTTPStatus.SERVICE_UNAVAILABLE, _TEXT, line, send_body)
         else:
             self._send(HTTPStatus.NOT_FOUND, _TEXT, b"not found\n", send_body)
+
+    def _liveness(self) -> tuple[bool, str]:
+        if self.server.live is None:
+            return True, "ok"
+        try:
+            alive, reason = self.server.live()
+        except Exception:
+            return False, "the health check failed"
+        return alive, " ".join(reason.split()) or "no reason given"
 
     def _readiness(self) -> tuple[bool, str]:
         try:
@@ -122,7 +138,8 @@ class MetricsServer:
     """Serves ``metrics`` over HTTP in a background thread.
 
     Routes (GET and HEAD): ``/metrics`` is the Prometheus text format 0.0.4;
-    ``/healthz`` answers 200 ``ok`` whenever the process serves (liveness);
+    ``/healthz`` answers 200 ``ok`` while ``live()`` says so (always, without one), else
+    503 and ``not healthy: <reason>`` (a wedged daemon: liveness probes restart it);
     ``/readyz`` answers 200 ``ready`` when ``ready()`` says so (or its reason when that
     starts with ``ready`` or ``standby``: a replica's role), otherwise 503 and
     ``not ready: <reason>``; ``/status`` is the JSON from ``status()`` when one is
@@ -135,6 +152,8 @@ class MetricsServer:
         ready: called on every /readyz; returns (ready, reason). An exception counts as
             not ready.
         status: called on every /status; None leaves /status out (404).
+        live: called on every /healthz; returns (alive, reason). An exception counts as
+            not alive; None: alive whenever the process serves.
     """
 
     def __init__(
@@ -144,12 +163,14 @@ class MetricsServer:
         port: int,
         ready: Readiness,
         status: StatusView | None = None,
+        live: Readiness | None = None,
     ) -> None:
         self.metrics = metrics
         self.host = host
         self._requested_port = port
         self.ready = ready
         self.status = status
+        self.live = live
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -166,7 +187,7 @@ class MetricsServer:
         address = _display(self.host, self._requested_port)
         try:
             server = _Server(
-                (self.host, self._requested_port), self.metrics, self.ready, self.status
+                (self.host, self._requested_port), self.metrics, self.ready, self.status, self.live
             )
         except OSError as error:
             reason = error.strerror or str(error) or type(error).__name__

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 
 import pytest
 
@@ -88,8 +89,11 @@ def test_the_recipe_says_where_snapd_finds_the_token() -> None:
     assert str(CONTAINER_SECRET) in DOCKERFILE.read_text(encoding="utf-8")
 
 
-def test_the_entrypoint_is_snapd_and_the_command_runs_the_mounted_policy() -> None:
-    assert FINAL.all("ENTRYPOINT")[-1].exec_form() == ["snapd"]
+def test_the_entrypoint_is_snapd_under_tini_and_the_command_runs_the_mounted_policy() -> None:
+    # tini as process 1 reaps the orphans a hook leaves behind; Debian's, pinned.
+    assert FINAL.all("ENTRYPOINT")[-1].exec_form() == ["tini", "--", "snapd"]
+    installs = " ".join(item.arguments for item in FINAL.all("RUN"))
+    assert re.search(r"apt-get install -y --no-install-recommends \"tini=[\d.]+-", installs)
     assert FINAL.all("CMD")[-1].exec_form() == ["run", "-c", "/etc/snapd/config.yaml"]
     assert [item.arguments for item in FINAL.all("EXPOSE")] == [str(METRICS_PORT)]
 
@@ -108,6 +112,13 @@ def test_the_image_carries_oci_labels() -> None:
     labels = " ".join(item.arguments for item in FINAL.all("LABEL"))
     for key in ("title", "description", "version", "licenses"):
         assert f"org.opencontainers.image.{key}=" in labels
+    # The source and the commit come from build arguments, with a default for each.
+    for key, argument in (("source", "SOURCE"), ("revision", "REVISION")):
+        assert f'org.opencontainers.image.{key}="${{{argument}}}"' in labels
+        assert any(item.arguments.startswith(f"{argument}=") for item in FINAL.all("ARG"))
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    source = next(item for item in FINAL.all("ARG") if item.arguments.startswith("SOURCE="))
+    assert source.arguments == f"SOURCE={project['project']['urls']['Source']}"
     versions = [item.arguments for item in FINAL.all("ARG") if item.arguments.startswith("VERSION")]
     assert versions == [f"VERSION={__version__}"]  # the label tells the version it carries
 
@@ -124,3 +135,32 @@ def test_the_build_context_leaves_out_local_environments_and_caches() -> None:
     }
     assert copied <= let_in
     assert ".venv" not in let_in and ".git" not in let_in
+
+
+def test_the_dependencies_are_installed_from_the_constraints_before_the_code_is_copied() -> None:
+    build = STAGES[0]
+    order = [(item.keyword, item.arguments) for item in build.instructions]
+    copies = [index for index, (keyword, _) in enumerate(order) if keyword == "COPY"]
+    first_copy = order[copies[0]][1].split()[:-1]
+    assert sorted(first_copy) == ["constraints.txt", "pyproject.toml"]  # not the code
+    install = next(
+        index
+        for index, (keyword, arguments) in enumerate(order)
+        if keyword == "RUN" and "-c constraints.txt" in arguments
+    )
+    code = next(index for index in copies if order[index][1].split()[0] == "snapd")
+    assert copies[0] < install < code
+    # snapd itself is added without dependencies, and pip check fails a missing one.
+    last = order[-1][1]
+    assert "--no-deps" in last and "pip check" in last
+
+
+def test_the_docker_run_example_gives_the_token_to_the_images_user() -> None:
+    header = DOCKERFILE.read_text(encoding="utf-8").split("\nARG ", 1)[0]
+    user = FINAL.all("USER")[-1].arguments
+    assert f"chown {user} deploy/secrets/hostinger_api_token" in header
+    assert f"deploy/secrets/hostinger_api_token:{CONTAINER_SECRET}:ro" in header
+    policy = FINAL.all("CMD")[-1].exec_form()
+    assert policy is not None
+    assert f"deploy/container/config.yaml:{policy[-1]}:ro" in header
+    assert f"-v snapd-state:{STATE_DIR}" in header

@@ -60,5 +60,8 @@ def test_the_build_stage_steps_install_a_snapd_that_prints_its_version(tmp_path:
         [str(snapd), "--version"], capture_output=True, text=True, timeout=60, check=True
     )
     assert version.stdout.split() == ["snapd", __version__]
+    # The PostgreSQL ledger's client is there too, for the replicas.
+    python = Path(moved["/opt/snapd"]) / "bin" / "python"
+    subprocess.run([str(python), "-c", "import psycopg"], timeout=60, check=True)
     wheels = list(Path(moved["/wheels"]).glob("hostinger_snapd-*.whl"))
     assert len(wheels) == 1

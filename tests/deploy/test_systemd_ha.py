@@ -26,7 +26,7 @@ def test_the_database_password_arrives_as_a_credential_beside_the_token() -> Non
     (credential,) = SETTINGS["Service.LoadCredential"]
     name, _, source = credential.partition(":")
     assert name == LEDGER_CREDENTIAL_NAME != CREDENTIAL_NAME
-    assert source == "/etc/snapd/ledger-password"
+    assert source == "/etc/hostinger-snapd/ledger-password"
     assert "Service.Environment" not in SETTINGS  # no PGPASSWORD in the environment
 
 

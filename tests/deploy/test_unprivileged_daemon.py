@@ -102,8 +102,13 @@ def root() -> Iterator[Path]:
         shutil.rmtree(folder)
 
 
+@pytest.mark.parametrize(
+    "root_token_file",
+    [False, True],
+    ids=["credential-only", "credential-and-a-token-file-only-root-can-read"],
+)
 def test_an_unprivileged_daemon_on_a_read_only_file_system_takes_a_verified_snapshot(
-    root: Path,
+    root: Path, root_token_file: bool
 ) -> None:
     library = root / "lib"
     library.mkdir()
@@ -129,6 +134,15 @@ def test_an_unprivileged_daemon_on_a_read_only_file_system_takes_a_verified_snap
     python = interpreter(environment, root)
     with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=7) as fake:
         policy = write_policy(root / "config.yaml", fake, state)
+        if root_token_file:
+            # The credential wins: the token_file the dynamic user cannot read is not used
+            # (nor checked), as under systemd with api.token_file set to LoadCredential='s
+            # source.
+            token_file = root / "hostinger-api-token"
+            token_file.write_text("not-the-token")
+            token_file.chmod(0o600)
+            text = policy.read_text().replace("api: {", f"api: {{token_file: '{token_file}', ", 1)
+            policy.write_text(text)
         policy.chmod(0o444)
         read_only = ["unshare", "--mount", "--propagation", "private", "sh", "-ec", READ_ONLY]
         run = [python, "-m", "snapd.cli", "run", "-c", str(policy)]

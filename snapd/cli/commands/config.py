@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,29 +28,44 @@ from snapd.config.notify import NotifySettings, shown
 from snapd.config.schema import POLICY_SCHEMA
 
 
-def load_or_report(path: Path, *, offline: bool = False) -> Config | None:
+def load_or_report(
+    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
+) -> Config | None:
     """Load the policy, or print every problem to ``stderr`` and return None."""
     try:
-        return load_config(path, offline=offline)
+        return load_config(path, offline=offline, environ=environ)
     except ConfigError as error:
         for problem in error.problems:
             print(f"snapd: error: {problem}", file=sys.stderr)
         return None
 
 
-def validate(path: Path, *, offline: bool = False) -> int:
+def validate(
+    path: Path, *, offline: bool = False, credentials_directory: Path | None = None
+) -> int:
     """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
 
     The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks).
     ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file`` or
     ``state_dir``, which belong to the machine the policy is meant for.
+    ``credentials_directory`` stands for ``$CREDENTIALS_DIRECTORY``: the token is looked
+    for as the service manager will hand it over (a missing folder is an error).
     """
     from snapd.readiness import check_readiness
 
-    config = load_or_report(path, offline=offline)
+    environment = dict(os.environ)
+    if credentials_directory is not None:
+        if not credentials_directory.is_dir():
+            print(
+                f"snapd: error: --credentials-dir {credentials_directory}: not a folder",
+                file=sys.stderr,
+            )
+            return ExitCode.USAGE
+        environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
+    config = load_or_report(path, offline=offline, environ=environment)
     if config is None:
         return ExitCode.USAGE
-    readiness = check_readiness(config, token=not offline, hooks=not offline)
+    readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
     for warning in readiness.warnings:
         print(f"snapd: warning: {warning}", file=sys.stderr)
     for problem in readiness.problems:
