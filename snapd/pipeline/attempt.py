@@ -26,9 +26,10 @@ from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger, OperationKind, PendingAction
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
+from snapd.pipeline.recheck import IntentRecheck
 from snapd.pipeline.record import Recorder
 from snapd.pipeline.resolve import Resolution, ResolutionWatch
-from snapd.pipeline.send import Ambiguous, SendFailed, send_once
+from snapd.pipeline.send import Ambiguous, Recheck, Refusal, SendFailed, SendRefused, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
 from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, Watch, wait_for
 
@@ -75,12 +76,22 @@ class AttemptRunner:
         self.poll = poll
         self.should_stop = should_stop
 
-    def start(self, context: AttemptContext, old: SnapshotState | None) -> Outcome:
-        """Write the intent, send once, then follow the request to its recorded outcome."""
-        return self.start_later(context, old, None).result()
+    def start(
+        self, context: AttemptContext, old: SnapshotState | None, recheck: Recheck | None = None
+    ) -> Outcome:
+        """Write the intent, send once, then follow the request to its recorded outcome.
+
+        ``recheck`` is asked before every re-send after a not-executed answer (busy, 429,
+        no connection); when it refuses, nothing more is sent and the intent goes.
+        """
+        return self.start_later(context, old, None, recheck).result()
 
     def start_later(
-        self, context: AttemptContext, old: SnapshotState | None, waiter: ActionWaiter | None
+        self,
+        context: AttemptContext,
+        old: SnapshotState | None,
+        waiter: ActionWaiter | None,
+        recheck: Recheck | None = None,
     ) -> Later[Outcome]:
         """``start``, with the wait for the action handed to ``waiter`` when there is one."""
         policy, vm = context.policy, context.policy.id
@@ -97,10 +108,13 @@ class AttemptRunner:
         )
         self.ledger.add_pending(intent)
         busy_deadline = context.started + policy.busy_timeout
+        guard = None if recheck is None else IntentRecheck(self.ledger, intent, recheck)
         try:
             sent = send_once(
-                self.client, self.clock, vm, context.kind, busy_deadline, self.should_stop
+                self.client, self.clock, vm, context.kind, busy_deadline, self.should_stop, guard
             )
+        except SendRefused as refused:
+            return Later.of(self._refused(context, guard.intent if guard else intent, refused))
         except SendFailed as error:
             result = (
                 Result.INTERRUPTED if error.reason == OutcomeReason.INTERRUPTED else Result.FAILED
@@ -114,6 +128,7 @@ class AttemptRunner:
                     context, intent, verdict, error.correlation_id, record=result is Result.FAILED
                 )
             )
+        intent = guard.intent if guard is not None else intent
         if isinstance(sent, Ambiguous):
             return self.follow_later(context, intent, waiter, sent.correlation_id)
         pending = replace(intent, action_id=sent.action.id)
@@ -208,6 +223,22 @@ class AttemptRunner:
                 Result.INTERRUPTED, OutcomeReason.INTERRUPTED, resolution.detail, None, False
             )
         return Verdict(Result.AMBIGUOUS, OutcomeReason.AMBIGUOUS, resolution.detail, None)
+
+    def _refused(
+        self, context: AttemptContext, intent: PendingAction, refused: SendRefused
+    ) -> Outcome:
+        """A re-send the re-check refused: nothing more was sent; the intent goes (when it
+        is still this attempt's) with the recorded outcome."""
+        refusal: Refusal = refused.refusal
+        if refusal.reason == OutcomeReason.AUTHENTICATION_FAILED:
+            self.observer.api_unauthorized()
+        return self.recorder.finish(
+            context.policy, context.kind, context.slot, context.started,
+            refusal.result, refusal.reason, refusal.detail,
+            old=refusal.snapshot or replaced_snapshot(intent),
+            correlation_id=refusal.correlation_id,
+            settles=intent if refusal.settles else None,
+        )  # fmt: skip
 
     def _record(
         self,
