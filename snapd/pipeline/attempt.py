@@ -31,11 +31,19 @@ from snapd.pipeline.record import Recorder
 from snapd.pipeline.resolve import Resolution, ResolutionWatch
 from snapd.pipeline.send import Ambiguous, Recheck, Refusal, SendFailed, SendRefused, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
-from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, Watch, wait_for
+from snapd.pipeline.wait import (
+    ActionWatch,
+    PollSettings,
+    WaitResult,
+    Watch,
+    action_seconds,
+    wait_for,
+)
 
 log = structlog.get_logger("snapd.attempting")
 
 R = TypeVar("R")
+KIND = OperationKind.SNAPSHOT  # the kind whose duration times the first poll
 
 
 class ActionWaiter(Protocol):
@@ -75,6 +83,9 @@ class AttemptRunner:
         self.recorder = Recorder(ledger, clock, observer)
         self.poll = poll
         self.should_stop = should_stop
+        # VM id -> seconds its last successful create took by the API's own timestamps:
+        # the ledger's duration also holds pre-flight, hooks, busy waits and outages.
+        self.learned_seconds: dict[int, float] = {}
 
     def start(
         self, context: AttemptContext, old: SnapshotState | None, recheck: Recheck | None = None
@@ -185,7 +196,7 @@ class AttemptRunner:
             pending.action_id,
             deadline,
             self.poll,
-            self.ledger.last_action_seconds(pending.virtual_machine_id),
+            self._previous_seconds(pending.virtual_machine_id),
         )
         waited = self._watch(watch, waiter)
         return waited.then(lambda result: self._judge(context, pending, result, correlation_id))
@@ -206,7 +217,18 @@ class AttemptRunner:
         if waited.state == "unauthorized":
             self.observer.api_unauthorized()
         verdict = verify(self.client, self.observer, pending, waited)
+        seconds = action_seconds(waited.action)
+        if verdict.result is Result.SUCCESS and context.kind == KIND and seconds is not None:
+            self.learned_seconds[pending.virtual_machine_id] = seconds
         return self._record(context, pending, verdict, correlation_id)
+
+    def _previous_seconds(self, virtual_machine_id: int) -> float | None:
+        """How long the VM's last create took: as the API timed it when this process saw
+        it end, else the ledger's whole attempt (an upper bound) after a restart."""
+        learned = self.learned_seconds.get(virtual_machine_id)
+        return (
+            learned if learned is not None else self.ledger.last_action_seconds(virtual_machine_id)
+        )
 
     def _resolution_verdict(self, kind: OperationKind, resolution: Resolution) -> Verdict:
         """An intent whose action was not found: what observation says it ended with."""

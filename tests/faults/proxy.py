@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,13 +28,14 @@ _NOT_COPIED = {"connection", "keep-alive", "transfer-encoding", "content-length"
 
 @dataclass
 class Rewrite:
-    """Answer ``status`` and ``body`` to requests with ``method`` whose path ends with
-    ``path_suffix``: after letting ``skip`` of them through, the next ``times`` of them
-    (``None``: all). ``then(number)`` runs before the ``number``-th rewritten answer
-    leaves (from 1): what happens "while snapd waits"."""
+    """Answer ``status`` and ``body`` to requests with ``method`` whose path ends with a
+    match of the regular expression ``path_end`` (``/snapshot``, ``/actions/\\d+``): after
+    letting ``skip`` of them through, the next ``times`` of them (``None``: all).
+    ``then(number)`` runs before the ``number``-th rewritten answer leaves (from 1): what
+    happens "while snapd waits"."""
 
     method: str
-    path_suffix: str
+    path_end: str
     status: int
     body: Any
     times: int | None = 1
@@ -45,7 +47,7 @@ class Rewrite:
 
     def applies(self, method: str, path: str) -> bool:
         """Count a matching request; True when this one is to be rewritten."""
-        if method != self.method or not path.endswith(self.path_suffix):
+        if method != self.method or not re.search(f"(?:{self.path_end})$", path):
             return False
         self.matched += 1
         if self.matched <= self.skip or (self.times is not None and self.used >= self.times):

@@ -151,3 +151,27 @@ def test_a_delete_refused_as_busy_is_not_sent_again_once_the_snapshot_changed(
     assert (outcome.result, outcome.reason) == (Result.FAILED, "snapshot_changed")
     assert fake.count("DELETE") == 0
     assert fake.snapshot_of(current.vm) is not None
+
+
+def test_the_first_poll_is_timed_by_how_long_the_action_ran_not_by_an_outage_while_waiting(
+    current: Scene, proxy: RewritingProxy, fake: FakeHostinger
+) -> None:
+    back_at = START + timedelta(seconds=160)
+
+    def outage(number: int) -> None:
+        if current.clock.now() >= back_at:
+            outage_rule.times = number  # the API answers again after this one
+
+    outage_rule = proxy.rewrite(
+        Rewrite("GET", r"/actions/\d+", 503, UNAVAILABLE, times=None, then=outage)
+    )
+    first = current.run(make_policy(current.vm), START)
+    assert first.result is Result.SUCCESS
+    assert first.seconds > 150  # the attempt lasted through the outage; the action 30 s
+
+    current.clock.advance(24 * 3600)
+    second = current.run(make_policy(current.vm), START + timedelta(days=1))
+    assert second.result is Result.SUCCESS
+    sent = fake.requests_matching("POST", "/snapshot")[-1].at
+    polls = [r.at for r in fake.requests_matching("GET", f"/actions/{second.action_id}")]
+    assert 30 <= (polls[0] - sent).total_seconds() <= 40  # 30 s x 1.1 + 1 s, not ~3 min
