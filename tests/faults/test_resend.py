@@ -19,7 +19,7 @@ from snapd.cli.dispatch import main
 from snapd.clock import ManualClock, utc_now
 from snapd.config import HookCommand
 from snapd.fakeapi import FakeHostinger
-from snapd.ledger import Hold, SqliteLedger
+from snapd.ledger import Hold, OperationKind, PendingAction, SqliteLedger
 from snapd.pipeline.outcome import Result
 from tests.conftest import START, TOKEN, make_policy
 from tests.faults.harness import Scene, scene
@@ -95,6 +95,36 @@ def test_a_snapshot_taken_by_hand_while_snapd_is_refused_as_busy_is_not_overwrit
     busy = fake.requests_matching("POST", "/snapshot")
     assert [request.status for request in busy][1:] == [422]  # refused once, never re-sent
     assert current.ledger.pending_for(current.vm) is None
+
+
+def test_a_create_refused_with_429_is_not_sent_again_once_the_vm_was_stopped(
+    current: Scene, proxy: RewritingProxy, fake: FakeHostinger
+) -> None:
+    def operator_stops_the_vm(number: int) -> None:
+        fake.set_vm_state(current.vm, "stopped")
+
+    limited = {"message": "Too many requests", "correlation_id": "limit-1"}
+    proxy.rewrite(Rewrite("POST", "/snapshot", 429, limited, then=operator_stops_the_vm))
+    outcome = current.run(make_policy(current.vm), START)
+    assert (outcome.result, outcome.reason) == (Result.SKIPPED, "vm_state_not_allowed")
+    assert current.posts() == 0
+    assert current.ledger.pending_for(current.vm) is None
+
+
+def test_a_create_whose_intent_another_writer_replaced_is_not_sent_again_nor_its_row_removed(
+    current: Scene, proxy: RewritingProxy, tmp_path: Path
+) -> None:
+    theirs = PendingAction(current.vm, None, OperationKind.SNAPSHOT, None, START)
+
+    def another_snapd_takes_the_vm(number: int) -> None:
+        with SqliteLedger.open(tmp_path) as other:
+            other.add_pending(theirs)
+
+    proxy.rewrite(Rewrite("POST", "/snapshot", 409, BUSY, then=another_snapd_takes_the_vm))
+    outcome = current.run(make_policy(current.vm), START + timedelta(days=1))
+    assert (outcome.result, outcome.reason) == (Result.SKIPPED, "operation_in_progress")
+    assert current.posts() == 0
+    assert current.ledger.pending_for(current.vm) == theirs
 
 
 def test_a_200_snapshot_answer_without_an_id_fails_pre_flight_and_sends_nothing(
