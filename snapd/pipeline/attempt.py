@@ -43,7 +43,6 @@ from snapd.pipeline.wait import (
 log = structlog.get_logger("snapd.attempting")
 
 R = TypeVar("R")
-KIND = OperationKind.SNAPSHOT  # the kind whose duration times the first poll
 
 
 class ActionWaiter(Protocol):
@@ -218,7 +217,8 @@ class AttemptRunner:
             self.observer.api_unauthorized()
         verdict = verify(self.client, self.observer, pending, waited)
         seconds = action_seconds(waited.action)
-        if verdict.result is Result.SUCCESS and context.kind == KIND and seconds is not None:
+        creates = context.kind == OperationKind.SNAPSHOT  # only creates time the first poll
+        if verdict.result is Result.SUCCESS and creates and seconds is not None:
             self.learned_seconds[pending.virtual_machine_id] = seconds
         return self._record(context, pending, verdict, correlation_id)
 
@@ -226,9 +226,9 @@ class AttemptRunner:
         """How long the VM's last create took: as the API timed it when this process saw
         it end, else the ledger's whole attempt (an upper bound) after a restart."""
         learned = self.learned_seconds.get(virtual_machine_id)
-        return (
-            learned if learned is not None else self.ledger.last_action_seconds(virtual_machine_id)
-        )
+        if learned is not None:
+            return learned
+        return self.ledger.last_action_seconds(virtual_machine_id)
 
     def _resolution_verdict(self, kind: OperationKind, resolution: Resolution) -> Verdict:
         """An intent whose action was not found: what observation says it ended with."""
