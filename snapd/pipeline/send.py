@@ -129,42 +129,31 @@ def send_once(
     """
     send = _sender(client, kind)
     backoff = Backoff()
-    refused: ApiError
     while True:
         if should_stop():
             raise SendFailed(OutcomeReason.INTERRUPTED, "stopping before the request was sent")
         try:
             return Sent(send(virtual_machine_id))
         except AuthenticationError as error:
-            raise SendFailed(
-                OutcomeReason.AUTHENTICATION_FAILED,
-                f"the API refused the token: {error}",
-                error.correlation_id,
-            ) from None
+            detail = f"the API refused the token: {error}"
+            refused = SendFailed(OutcomeReason.AUTHENTICATION_FAILED, detail, error.correlation_id)
+            raise refused from None
         except RateLimitedError as error:
             # Not executed: waiting is always safe; the budget is already paused.
             pause = error.retry_after if error.retry_after is not None else backoff.next()
             log.warning("send_rate_limited", vm=virtual_machine_id, kind=kind, wait_seconds=pause)
-            reason = OutcomeReason.RATE_LIMITED
-            _wait_or_fail(clock, busy_deadline, pause, reason, error)
-            refused = error
+            pacing = _Pacing(clock, busy_deadline, backoff, OutcomeReason.RATE_LIMITED, error)
         except (BusyError, ConnectionFailedError) as error:
             reason = _not_executed(virtual_machine_id, kind, error)
-            _wait_or_fail(clock, busy_deadline, backoff.next(), reason, error)
-            refused = error
+            pause, pacing = backoff.next(), _Pacing(clock, busy_deadline, backoff, reason, error)
         except AmbiguousRequestError as error:
-            log.warning(
-                "send_ambiguous",
-                vm=virtual_machine_id,
-                kind=kind,
-                error=str(error),
-                correlation_id=error.correlation_id,
-            )
+            log.warning("send_ambiguous", vm=virtual_machine_id, kind=kind, error=str(error),
+                        correlation_id=error.correlation_id)  # fmt: skip
             return Ambiguous(str(error), error.correlation_id)
         except ApiError as error:
             raise SendFailed(OutcomeReason.API_ERROR, str(error), error.correlation_id) from None
+        _wait_or_fail(clock, busy_deadline, pause, pacing.reason, pacing.error)
         if recheck is not None:
-            pacing = _Pacing(clock, busy_deadline, backoff, reason, refused)
             _until_resend(recheck, pacing, should_stop, virtual_machine_id, kind)
 
 
