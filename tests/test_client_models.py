@@ -197,6 +197,24 @@ def test_every_way_of_saying_no_snapshot_reads_as_none(data: object) -> None:
     assert Snapshot.from_json(data) is None
 
 
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"message": "Service temporarily unavailable", "correlation_id": "abc"},
+        {"created_at": "2025-02-27T11:54:22Z"},
+    ],
+)
+def test_an_object_without_an_id_that_says_something_is_a_shape_error_not_no_snapshot(
+    data: object,
+) -> None:
+    with pytest.raises(ShapeError):
+        Snapshot.from_json(data)
+
+
+def test_an_object_of_nulls_without_an_id_reads_as_no_snapshot() -> None:
+    assert Snapshot.from_json({"created_at": None, "expires_at": None}) is None
+
+
 def test_a_snapshot_answer_that_is_not_an_object_is_a_shape_error() -> None:
     with pytest.raises(ShapeError):
         Snapshot.from_json([{"id": 1}])

@@ -18,6 +18,7 @@ from snapd.hostinger.errors import (
     NotFoundError,
     RateLimitedError,
     ServerError,
+    UnreadableSnapshotError,
 )
 from snapd.hostinger.exchange import MAXIMUM_BODY_BYTES
 from snapd.hostinger.models import (
@@ -54,6 +55,7 @@ __all__ = [
     "RateLimitedError",
     "ServerError",
     "Snapshot",
+    "UnreadableSnapshotError",
     "VirtualMachine",
     "parse_timestamp",
     "template_for_path",

@@ -17,15 +17,14 @@ from snapd.config.model import DEFAULT_BASE_URL
 from snapd.hostinger.answers import Answer
 from snapd.hostinger.budget import RequestBudget
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
-from snapd.hostinger.errors import AmbiguousRequestError, InvalidResponseError, NotFoundError
-from snapd.hostinger.models import (
-    Action,
-    ActionPage,
-    Backup,
-    ShapeError,
-    Snapshot,
-    VirtualMachine,
+from snapd.hostinger.errors import (
+    AmbiguousRequestError,
+    ApiError,
+    InvalidResponseError,
+    NotFoundError,
+    UnreadableSnapshotError,
 )
+from snapd.hostinger.models import Action, ActionPage, Backup, ShapeError, Snapshot, VirtualMachine
 from snapd.hostinger.observer import ApiObserver, NullObserver
 from snapd.hostinger.transport import Transport
 
@@ -135,14 +134,22 @@ class HostingerClient:
         """The VM's snapshot, or ``None`` when it has none.
 
         The API does not document the "no snapshot" answer, so 404, a ``null`` body,
-        ``{}`` and an object with a null ``id`` all give ``None``. A 404 for a VM that
-        does not exist is indistinguishable and also gives ``None``.
+        ``{}``, an object of nulls and an object with a null ``id`` all give ``None``. A
+        404 for a VM that does not exist is indistinguishable and also gives ``None``.
+        Any other answer that is not a snapshot (a 200 error body, one that cannot be
+        decoded) raises :class:`UnreadableSnapshotError`, never ``None``.
         """
         try:
             answer = self._call("GET", "get_snapshot", virtualMachineId=virtual_machine_id)
         except NotFoundError:
             return None
-        return _parse(Snapshot.from_json, _resource(answer.body), "get_snapshot")
+        except InvalidResponseError as error:
+            raise _unreadable_snapshot(error.message, error.status, error.correlation_id) from None
+        try:
+            return Snapshot.from_json(_resource(answer.body))
+        except Exception as problem:
+            why = _describe(problem)
+            raise _unreadable_snapshot(why, answer.status, answer.correlation_id) from None
 
     def create_snapshot(self, virtual_machine_id: int) -> Action:
         """Start a snapshot, which replaces the VM's current one. Sent exactly once.
@@ -278,3 +285,11 @@ def _describe(problem: Exception) -> str:
 
 def _invalid(name: str, detail: str) -> InvalidResponseError:
     return InvalidResponseError(detail, endpoint=ENDPOINTS[name], method="GET", status=200)
+
+
+def _unreadable_snapshot(why: str, status: int | None, correlation: str | None) -> ApiError:
+    template = ENDPOINTS["get_snapshot"]
+    message = f"the snapshot answer is not a snapshot: {why}"
+    return UnreadableSnapshotError(
+        message, endpoint=template, status=status, correlation_id=correlation
+    )

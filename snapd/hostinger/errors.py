@@ -19,6 +19,8 @@ Which error means what for the caller:
   came back; the action may or may not exist. Look at the VM's actions before posting again.
 * :class:`InvalidResponseError` - a read's answer was unusable: over 1 MiB, not UTF-8,
   not JSON, nested too deeply, or not the shape the API documents.
+* :class:`UnreadableSnapshotError` - the snapshot read's answer was unusable: neither a
+  snapshot nor one of the empty shapes that mean "no snapshot". Its age is unknown.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "NotFoundError",
     "RateLimitedError",
     "ServerError",
+    "UnreadableSnapshotError",
 ]
 
 
@@ -202,3 +205,10 @@ class AmbiguousRequestError(ApiError):
 class InvalidResponseError(ApiError):
     """A read's answer was unusable: over 1 MiB, not UTF-8, not JSON, nested too deeply,
     or not the shape the API documents. Not retried: the same answer would come back."""
+
+
+class UnreadableSnapshotError(InvalidResponseError):
+    """The answer to a snapshot read was neither a snapshot nor "no snapshot".
+
+    A caller must not take it for either: whatever the VM holds may be a young snapshot
+    that the age guards protect."""

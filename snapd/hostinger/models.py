@@ -145,17 +145,22 @@ class Snapshot:
     def from_json(cls, data: object) -> Snapshot | None:
         """Build from decoded JSON, or return ``None`` when it describes no snapshot.
 
-        ``null``, ``{}`` and an object whose ``id`` is null (whatever the other fields
-        hold) all mean "no snapshot": the API does not document which one it sends. An
-        object with an id but a missing or unreadable ``created_at`` is a snapshot with
-        ``created_at=None`` and ``created_at_unreadable=True``.
-        Raises :class:`ShapeError` for a value that is neither an object nor null, or an
-        id that is present but not an integer.
+        Only the empty shapes mean "no snapshot" (the API does not document which one
+        it sends): ``null``, ``{}``, an object whose fields are all null, and an object
+        whose ``id`` is null (whatever the other fields hold). An object with an id but a
+        missing or unreadable ``created_at`` is a snapshot with ``created_at=None`` and
+        ``created_at_unreadable=True``.
+        Raises :class:`ShapeError` for anything else: a value that is neither an object
+        nor null, an id that is present but not an integer, and an object without an
+        ``id`` that says something (an error body such as ``{"message": ...}`` answered
+        with 200 is not "no snapshot": taking it for one would skip every age guard).
         """
         if data is None:
             return None
         fields = _object(data, "snapshot")
-        if fields.get("id") is None:
+        if "id" in fields and fields["id"] is None:
+            return None
+        if all(value is None for value in fields.values()):
             return None
         raw_created_at = fields.get("created_at")
         created_at = parse_timestamp(raw_created_at)

@@ -26,11 +26,19 @@ from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger, OperationKind, PendingAction
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
+from snapd.pipeline.recheck import IntentRecheck
 from snapd.pipeline.record import Recorder
 from snapd.pipeline.resolve import Resolution, ResolutionWatch
-from snapd.pipeline.send import Ambiguous, SendFailed, send_once
+from snapd.pipeline.send import Ambiguous, Recheck, Refusal, SendFailed, SendRefused, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
-from snapd.pipeline.wait import ActionWatch, PollSettings, WaitResult, Watch, wait_for
+from snapd.pipeline.wait import (
+    ActionWatch,
+    PollSettings,
+    WaitResult,
+    Watch,
+    action_seconds,
+    wait_for,
+)
 
 log = structlog.get_logger("snapd.attempting")
 
@@ -74,13 +82,26 @@ class AttemptRunner:
         self.recorder = Recorder(ledger, clock, observer)
         self.poll = poll
         self.should_stop = should_stop
+        # VM id -> seconds its last successful create took by the API's own timestamps:
+        # the ledger's duration also holds pre-flight, hooks, busy waits and outages.
+        self.learned_seconds: dict[int, float] = {}
 
-    def start(self, context: AttemptContext, old: SnapshotState | None) -> Outcome:
-        """Write the intent, send once, then follow the request to its recorded outcome."""
-        return self.start_later(context, old, None).result()
+    def start(
+        self, context: AttemptContext, old: SnapshotState | None, recheck: Recheck | None = None
+    ) -> Outcome:
+        """Write the intent, send once, then follow the request to its recorded outcome.
+
+        ``recheck`` is asked before every re-send after a not-executed answer (busy, 429,
+        no connection); when it refuses, nothing more is sent and the intent goes.
+        """
+        return self.start_later(context, old, None, recheck).result()
 
     def start_later(
-        self, context: AttemptContext, old: SnapshotState | None, waiter: ActionWaiter | None
+        self,
+        context: AttemptContext,
+        old: SnapshotState | None,
+        waiter: ActionWaiter | None,
+        recheck: Recheck | None = None,
     ) -> Later[Outcome]:
         """``start``, with the wait for the action handed to ``waiter`` when there is one."""
         policy, vm = context.policy, context.policy.id
@@ -97,10 +118,13 @@ class AttemptRunner:
         )
         self.ledger.add_pending(intent)
         busy_deadline = context.started + policy.busy_timeout
+        guard = None if recheck is None else IntentRecheck(self.ledger, intent, recheck)
         try:
             sent = send_once(
-                self.client, self.clock, vm, context.kind, busy_deadline, self.should_stop
+                self.client, self.clock, vm, context.kind, busy_deadline, self.should_stop, guard
             )
+        except SendRefused as refused:
+            return Later.of(self._refused(context, guard.intent if guard else intent, refused))
         except SendFailed as error:
             result = (
                 Result.INTERRUPTED if error.reason == OutcomeReason.INTERRUPTED else Result.FAILED
@@ -114,6 +138,7 @@ class AttemptRunner:
                     context, intent, verdict, error.correlation_id, record=result is Result.FAILED
                 )
             )
+        intent = guard.intent if guard is not None else intent
         if isinstance(sent, Ambiguous):
             return self.follow_later(context, intent, waiter, sent.correlation_id)
         pending = replace(intent, action_id=sent.action.id)
@@ -170,7 +195,7 @@ class AttemptRunner:
             pending.action_id,
             deadline,
             self.poll,
-            self.ledger.last_action_seconds(pending.virtual_machine_id),
+            self._previous_seconds(pending.virtual_machine_id),
         )
         waited = self._watch(watch, waiter)
         return waited.then(lambda result: self._judge(context, pending, result, correlation_id))
@@ -191,7 +216,19 @@ class AttemptRunner:
         if waited.state == "unauthorized":
             self.observer.api_unauthorized()
         verdict = verify(self.client, self.observer, pending, waited)
+        seconds = action_seconds(waited.action)
+        creates = context.kind == OperationKind.SNAPSHOT  # only creates time the first poll
+        if verdict.result is Result.SUCCESS and creates and seconds is not None:
+            self.learned_seconds[pending.virtual_machine_id] = seconds
         return self._record(context, pending, verdict, correlation_id)
+
+    def _previous_seconds(self, virtual_machine_id: int) -> float | None:
+        """How long the VM's last create took: as the API timed it when this process saw
+        it end, else the ledger's whole attempt (an upper bound) after a restart."""
+        learned = self.learned_seconds.get(virtual_machine_id)
+        if learned is not None:
+            return learned
+        return self.ledger.last_action_seconds(virtual_machine_id)
 
     def _resolution_verdict(self, kind: OperationKind, resolution: Resolution) -> Verdict:
         """An intent whose action was not found: what observation says it ended with."""
@@ -208,6 +245,22 @@ class AttemptRunner:
                 Result.INTERRUPTED, OutcomeReason.INTERRUPTED, resolution.detail, None, False
             )
         return Verdict(Result.AMBIGUOUS, OutcomeReason.AMBIGUOUS, resolution.detail, None)
+
+    def _refused(
+        self, context: AttemptContext, intent: PendingAction, refused: SendRefused
+    ) -> Outcome:
+        """A re-send the re-check refused: nothing more was sent; the intent goes (when it
+        is still this attempt's) with the recorded outcome."""
+        refusal: Refusal = refused.refusal
+        if refusal.reason == OutcomeReason.AUTHENTICATION_FAILED:
+            self.observer.api_unauthorized()
+        return self.recorder.finish(
+            context.policy, context.kind, context.slot, context.started,
+            refusal.result, refusal.reason, refusal.detail,
+            old=refusal.snapshot or replaced_snapshot(intent),
+            correlation_id=refusal.correlation_id,
+            settles=intent if refusal.settles else None,
+        )  # fmt: skip
 
     def _record(
         self,

@@ -20,11 +20,11 @@ from snapd.backoff import Backoff
 from snapd.checks.hooks import HookResult, hook_environment, run_health_check, run_hook
 from snapd.clock import Clock, sleep_before
 from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
-from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
+from snapd.hostinger import ApiError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
-from snapd.pipeline.decide import Decision, Facts, Reason, Step, carry_checks, decide
+from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import (
@@ -35,9 +35,10 @@ from snapd.pipeline.outcome import (
     OutcomeReason,
     Result,
     SnapshotState,
-    snapshot_state,
+    failure_reason,
 )
 from snapd.pipeline.preflight import Preflight, collect_facts, guards_of, read_virtual_machine
+from snapd.pipeline.recheck import CreateRecheck, decide_again, read_snapshot
 from snapd.pipeline.wait import PollSettings
 
 log = structlog.get_logger("snapd.engine")
@@ -178,9 +179,8 @@ class Engine:
                     decision, preflight = self._recheck(context, preflight, facts, force=force)
                 except ApiError as error:
                     detail = f"the snapshot could not be read again before the create: {error}"
-                    return Later.of(
-                        self._failed(context, OutcomeReason.API_ERROR, detail, error.correlation_id)
-                    )
+                    reason = failure_reason(error)
+                    return Later.of(self._failed(context, reason, detail, error.correlation_id))
         log.info(
             "decision",
             vm=context.policy.id,
@@ -197,7 +197,11 @@ class Engine:
                 old=preflight.snapshot, dry_run=dry_run,
             )  # fmt: skip
             return Later.of(skipped)
-        sent = self.attempts.start_later(context, preflight.snapshot, waiter)
+        recheck = CreateRecheck(
+            self.client, self.ledger, self.clock, self.observer,
+            context.policy, context.slot, facts, force,
+        )  # fmt: skip
+        sent = self.attempts.start_later(context, preflight.snapshot, waiter, recheck)
         return sent.then(lambda outcome: self._after(outcome, context.policy))
 
     def _look_until_idle(
@@ -251,13 +255,8 @@ class Engine:
                 f"stopping during pre-flight: {error}",
                 dry_run=dry_run, record=False,
             )  # fmt: skip
-        if isinstance(error, AuthenticationError):
-            reason = OutcomeReason.AUTHENTICATION_FAILED
-        elif isinstance(error, RateLimitedError):
-            reason = OutcomeReason.RATE_LIMITED
-        else:
-            reason = OutcomeReason.API_ERROR
         detail = f"pre-flight failed: {error}"
+        reason = failure_reason(error)
         return self._failed(context, reason, detail, error.correlation_id, dry_run=dry_run)
 
     def _checks(self, context: AttemptContext, facts: Facts, dry_run: bool) -> Decision:
@@ -287,14 +286,13 @@ class Engine:
         policy = context.policy
         ran_checks = policy.health_check is not None or policy.pre_hook is not None
         if ran_checks or self.clock.now() - facts.now > RECHECK_AFTER:
-            snapshot: SnapshotState | None = snapshot_state(self.client.get_snapshot(policy.id))
-            self.observer.snapshot_seen(policy.id, snapshot)
+            snapshot = read_snapshot(self.client, self.observer, policy.id)
             preflight = replace(preflight, snapshot=snapshot)
-        fresh = collect_facts(
-            self.ledger, policy, context.slot, preflight, self.clock.now(), force=force
+        now = self.clock.now()
+        decision = decide_again(
+            self.ledger, policy, context.slot, preflight, facts, now, force=force
         )
-        fresh = carry_checks(fresh, facts)
-        return decide(fresh, guards_of(policy)), preflight
+        return decision, preflight
 
     def _failed(
         self,

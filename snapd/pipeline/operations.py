@@ -3,7 +3,8 @@
 Both hold the VM's lock (one operation in flight per VM), check that the snapshot is still
 the one the operator confirmed, and then take the same path as a scheduled create
 (:class:`~snapd.pipeline.attempt.AttemptRunner`): intent before the send, never sent twice,
-resolved by observation when the answer is lost, a ledger row whatever the end.
+resolved by observation when the answer is lost, a ledger row whatever the end. A request
+refused as busy is sent again only while the snapshot is still the confirmed one.
 
 A restore puts the VM on hold for ``hold_after_restore`` *before* it is sent, so that no
 slot overwrites the snapshot the VM is being restored from, even when the restore is
@@ -31,8 +32,10 @@ from snapd.pipeline.outcome import (
     OutcomeReason,
     Result,
     SnapshotState,
+    failure_reason,
     snapshot_state,
 )
+from snapd.pipeline.recheck import OperationRecheck
 from snapd.pipeline.wait import PollSettings
 
 log = structlog.get_logger("snapd.operations")
@@ -56,11 +59,12 @@ class Operations:
         self.ledger = ledger
         self.locks = locks
         self.clock = clock
+        self.observer = observer or NullOutcomeObserver()
         self.attempts = AttemptRunner(
             client,
             ledger,
             clock,
-            observer or NullOutcomeObserver(),
+            self.observer,
             poll=poll or PollSettings(),
             should_stop=should_stop,
         )
@@ -94,9 +98,8 @@ class Operations:
                 current = self.current_snapshot(policy.id)
             except ApiError as error:
                 detail = f"the snapshot could not be read; nothing was sent: {error}"
-                return self._refuse(
-                    context, expected, OutcomeReason.API_ERROR, detail, error.correlation_id
-                )
+                reason = failure_reason(error)
+                return self._refuse(context, expected, reason, detail, error.correlation_id)
             if current != expected:
                 return self._refuse(
                     context, expected, OutcomeReason.SNAPSHOT_CHANGED,
@@ -104,7 +107,9 @@ class Operations:
                 )  # fmt: skip
             if kind == OperationKind.RESTORE:
                 self._hold_for_restore(policy)
-            return self.attempts.start(context, expected)
+            # A busy VM is looked at again before each re-send: still this snapshot?
+            recheck = OperationRecheck(self.client, self.observer, policy.id, expected)
+            return self.attempts.start(context, expected, recheck)
 
     def _hold_for_restore(self, policy: VirtualMachinePolicy) -> None:
         if policy.hold_after_restore.total_seconds() <= 0:

@@ -7,7 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from snapd.hostinger import Snapshot
+from snapd.hostinger import (
+    ApiError,
+    AuthenticationError,
+    RateLimitedError,
+    Snapshot,
+    UnreadableSnapshotError,
+)
 from snapd.ledger import OperationKind
 from snapd.pipeline.decide import Reason
 
@@ -52,10 +58,22 @@ class OutcomeReason(StrEnum):
     ACTION_ERROR = "action_error"
     ACTION_TIMEOUT = "action_timeout"
     SNAPSHOT_CHANGED = "snapshot_changed"
+    UNREADABLE_SNAPSHOT = "unreadable_snapshot"  # neither a snapshot nor "no snapshot"
 
 
 # Every reason an outcome may carry: a closed set, so a typo is a type error.
 AnyReason = Reason | OutcomeReason
+
+
+def failure_reason(error: ApiError) -> OutcomeReason:
+    """The named reason of an attempt that failed on ``error`` before anything was sent."""
+    if isinstance(error, AuthenticationError):
+        return OutcomeReason.AUTHENTICATION_FAILED
+    if isinstance(error, RateLimitedError):
+        return OutcomeReason.RATE_LIMITED
+    if isinstance(error, UnreadableSnapshotError):
+        return OutcomeReason.UNREADABLE_SNAPSHOT
+    return OutcomeReason.API_ERROR
 
 
 @dataclass(frozen=True)

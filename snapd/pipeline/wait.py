@@ -70,6 +70,18 @@ class PollSettings:
         return min(max(delay, self.minimum_delay), max(self.first_maximum, self.maximum_delay))
 
 
+def action_seconds(action: Action | None) -> float | None:
+    """How long a finished action ran, by the server's own timestamps: from its
+    ``created_at`` to the ``updated_at`` of its final state. None when it is not finished
+    or the API did not say (a time the API was unreachable is never counted in)."""
+    if action is None or not action.is_final:
+        return None
+    if action.created_at is None or action.updated_at is None:
+        return None
+    seconds = (action.updated_at - action.created_at).total_seconds()
+    return seconds if seconds >= 0 else None
+
+
 @dataclass(frozen=True)
 class WaitResult:
     """``action`` is the last state read.

@@ -136,11 +136,14 @@ def _tick(clock: ManualClock, seconds: float) -> None:
 
 
 @contextmanager
-def scene(fake: FakeHostinger, clock: ManualClock, state_dir: Path) -> Iterator[Scene]:
-    """A pipeline against ``fake``'s first VM; closed afterwards."""
+def scene(
+    fake: FakeHostinger, clock: ManualClock, state_dir: Path, base_url: str | None = None
+) -> Iterator[Scene]:
+    """A pipeline against ``fake``'s first VM (through ``base_url``, a proxy in front of the
+    fake, when given); closed afterwards."""
     metrics = Metrics(CollectorRegistry())
     client = HostingerClient(
-        base_url=fake.base_url,
+        base_url=base_url or fake.base_url,
         token=TOKEN,
         timeout=2.0,
         budget=manual_budget(clock),

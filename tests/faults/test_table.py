@@ -188,7 +188,7 @@ ROWS = [
     Row(
         "a snapshot read too large to hold",
         fault("huge_body", "get_snapshot", size=TOO_LONG),
-        Result.FAILED, "api_error", 0,
+        Result.FAILED, "unreadable_snapshot", 0,
     ),
     Row(
         "a VM list nested too deep",
