@@ -72,7 +72,8 @@ def health_check(name: str) -> list[str] | None:
     if is_snapd_image(service):
         text = (DEPLOY.parent / "Dockerfile").read_text(encoding="utf-8")
         (instruction,) = parse(text)[1][-1].all("HEALTHCHECK")
-        return ["CMD", *(instruction.exec_form() or [])]
+        shell_form = instruction.arguments.split("CMD", 1)[-1].split()
+        return ["CMD", *(instruction.exec_form() or shell_form)]
     return None
 
 
