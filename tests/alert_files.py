@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,9 @@ RULE_TESTS = PROJECT_ROOT / "deploy" / "prometheus" / "snapd.rules.test.yaml"
 PROMETHEUS_RULE = PROJECT_ROOT / "deploy" / "kubernetes" / "prometheusrule.yaml"
 DASHBOARD = PROJECT_ROOT / "deploy" / "grafana" / "snapd-dashboard.json"
 README = PROJECT_ROOT / "README.md"
+PYPROJECT = PROJECT_ROOT / "pyproject.toml"
+# Where the README is published when pyproject.toml names no project URL.
+REPOSITORY_URL = "https://github.com/hostinger-snapd/hostinger-snapd"
 # What replicas on a PostgreSQL ledger export about their role and their ledger. The rules
 # name them before snapd's Metrics declares them; from the moment it declares any of them,
 # every one is checked like all other names (tests/test_alerts.py).
@@ -38,6 +43,29 @@ def alert_rules() -> list[dict[str, Any]]:
     return [
         rule for group in load_yaml(RULES)["groups"] for rule in group["rules"] if "alert" in rule
     ]
+
+
+def readme_url() -> str:
+    """The published README that every ``runbook_url`` points into: pyproject.toml's
+    ``project.urls`` Documentation (its fragment left off), else ``REPOSITORY_URL``."""
+    with PYPROJECT.open("rb") as file:
+        urls = tomllib.load(file)["project"].get("urls", {})
+    url: str = urls.get("Documentation", REPOSITORY_URL)
+    return url.split("#", 1)[0]
+
+
+JOB_MATCHER = re.compile(r'\bjob(=~|=)"([^"]*)"')
+
+
+def selected_jobs(expression: str) -> set[str]:
+    """The job names an expression's ``job="x"`` or ``job=~"x|y"`` matchers select; a
+    regular expression must be a plain list of names, so that it can be enumerated."""
+    jobs: set[str] = set()
+    for operator, value in JOB_MATCHER.findall(expression):
+        names = value.split("|") if operator == "=~" else [value]
+        assert all(re.fullmatch(r"[\w-]+", name) for name in names), value
+        jobs.update(names)
+    return jobs
 
 
 def exported_metric_names() -> set[str]:

@@ -16,6 +16,7 @@ from tests.alert_files import (
     alert_rules,
     exported_metric_names,
     load_yaml,
+    readme_url,
     render_prometheus_rule,
 )
 from tests.tools import promtool
@@ -69,8 +70,8 @@ def test_every_alert_has_a_severity_a_summary_a_description_and_a_runbook_in_the
     assert rule["labels"]["severity"] in ("critical", "warning")
     annotations = rule["annotations"]
     assert annotations["summary"] and annotations["description"]
-    document, _, anchor = annotations["runbook"].partition("#")
-    assert document == "README.md"
+    document, _, anchor = annotations["runbook_url"].partition("#")
+    assert document == readme_url()
     assert anchor == rule["alert"].lower()
     assert anchor in readme_anchors()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,25 @@ def test_a_token_file_readable_by_others_gets_a_warning(tmp_path: Path) -> None:
     token_file = tmp_path / "token"
     token_file.write_text(SECRET)
     token_file.chmod(0o644)
+    assert "chmod 600" in (load_token(token_file, {}).warning or "")
+
+
+def test_a_token_file_readable_only_by_snapds_own_group_gets_no_warning(tmp_path: Path) -> None:
+    # A Kubernetes Secret under fsGroup: group-readable, its group the one snapd runs as.
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    os.chown(token_file, -1, os.getegid())
+    token_file.chmod(0o440)
+    assert load_token(token_file, {}).warning is None
+
+
+def test_a_token_file_readable_by_another_group_gets_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text(SECRET)
+    token_file.chmod(0o640)
+    monkeypatch.setattr(os, "getegid", lambda: token_file.stat().st_gid + 1)
     assert "chmod 600" in (load_token(token_file, {}).warning or "")
 
 

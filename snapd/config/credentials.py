@@ -44,7 +44,7 @@ class Token:
 def _read_token_file(path: Path) -> Token:
     try:
         text = path.read_text(encoding="utf-8").strip()
-        mode = path.stat().st_mode
+        status = path.stat()
     except FileNotFoundError:
         raise CredentialError(f"token file {path}: file not found") from None
     except PermissionError:
@@ -54,9 +54,21 @@ def _read_token_file(path: Path) -> Token:
     if not text:
         raise CredentialError(f"token file {path}: file is empty")
     warning = None
-    if mode & (stat.S_IRGRP | stat.S_IROTH):
+    if _readable_by_others(status):
         warning = f"token file {path} is readable by group or others; chmod 600 it"
     return Token(value=text, source=str(path), warning=warning)
+
+
+def _readable_by_others(status: os.stat_result) -> bool:
+    """Whether anyone but snapd's own user and group can read the file.
+
+    A file readable by the group snapd runs as is not exposed: that is how a Kubernetes
+    Secret arrives under ``fsGroup`` (group-readable, owned by the pod's group) and how a
+    root-owned ``0640 root:snapd`` file is shared with a service user.
+    """
+    if status.st_mode & stat.S_IROTH:
+        return True
+    return bool(status.st_mode & stat.S_IRGRP) and status.st_gid != os.getegid()
 
 
 def handed_over(environ: Mapping[str, str] | None = None) -> Path | None:

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import subprocess
 
 import pytest
 
 from snapd.config import load_config
 from snapd.config.credentials import CONTAINER_SECRET, ENVIRONMENT_VARIABLE
+from tests.deploy.compose import (
+    COMPOSE,
+    PROFILES,
+    PROMETHEUS_CONFIG,
+    SERVICES,
+    health_check,
+    health_check_port,
+    is_snapd_image,
+    listening_ports,
+    mounts,
+    runs_in,
+    scrape_jobs,
+    scrape_targets,
+    scraped_listeners,
+)
 from tests.deploy.support import (
     DEPLOY,
     METRICS_PORT,
@@ -16,23 +31,12 @@ from tests.deploy.support import (
     load_yaml,
     seconds,
 )
-from tests.tools import promtool
+from tests.tools import promtool, tool
 
-COMPOSE = load_yaml(DEPLOY / "docker-compose.yaml")
-SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
+FAKE_APIS = {"fake-api", "fake-api-ha-demo"}
 
 
-def mounts(service: str) -> dict[str, str]:
-    """What the service mounts, by the path inside the container (``:ro`` left off)."""
-    found = {}
-    for volume in SERVICES[service]["volumes"]:
-        source, target = volume.split(":")[:2]
-        found[target] = source
-    return found
-
-
-@pytest.mark.parametrize("service", ["snapd", "snapd-demo", "fake-api"])
+@pytest.mark.parametrize("service", ["snapd", "snapd-demo", *FAKE_APIS])
 def test_snapd_containers_are_read_only_without_privileges(service: str) -> None:
     settings = SERVICES[service]
     assert settings["read_only"] is True
@@ -76,7 +80,7 @@ def test_the_demo_runs_against_the_fake_api_it_shares_a_network_with() -> None:
     assert {vm.id for vm in policy.vms} <= {1268054, 1268055, 1268056}  # the fake's first VMs
 
 
-def test_prometheus_scrapes_snapd_and_loads_every_rule_file_of_its_folder() -> None:
+def test_prometheus_loads_every_rule_file_of_its_folder_and_sends_alerts_to_alertmanager() -> None:
     prometheus = SERVICES["prometheus"]
     folder = next(
         target for target, source in mounts("prometheus").items() if source == "./prometheus"
@@ -85,13 +89,65 @@ def test_prometheus_scrapes_snapd_and_loads_every_rule_file_of_its_folder() -> N
     config = load_yaml(PROMETHEUS_CONFIG)
     # Relative to the config file: the mounted folder, whichever rule files it holds.
     assert config["rule_files"] == ["*.rules.yaml"]
-    targets = {
-        target
-        for job in config["scrape_configs"]
-        for static in job.get("static_configs", [])
-        for target in static["targets"]
+    (alertmanagers,) = config["alerting"]["alertmanagers"]
+    (static,) = alertmanagers["static_configs"]
+    (target,) = static["targets"]
+    host, port = target.rsplit(":", 1)
+    assert "profiles" not in SERVICES[host]  # runs beside Prometheus in every profile
+    assert int(port) in listening_ports(host)
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=str)
+def test_in_every_profile_each_name_prometheus_resolves_is_a_snapd_that_runs_in_it(
+    profile: str | None,
+) -> None:
+    """A target whose service is not started in the profile would be down for good and
+    fire SnapdDown: the jobs look their targets up in DNS, and only a running service has
+    a name there."""
+    for job in scrape_jobs():
+        assert "static_configs" not in job, job["job_name"]
+        for lookup in job["dns_sd_configs"]:
+            for host in lookup["names"]:
+                if not runs_in(host, profile):
+                    continue
+                listeners = scraped_listeners(host, lookup["port"])
+                assert any(
+                    runs_in(name, profile) and name not in FAKE_APIS for name in listeners
+                ), (job["job_name"], host, lookup["port"])
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=str)
+def test_in_every_profile_prometheus_scrapes_every_snapd_daemon_it_runs(
+    profile: str | None,
+) -> None:
+    daemons = {
+        name
+        for name, service in SERVICES.items()
+        if is_snapd_image(service) and name not in FAKE_APIS and runs_in(name, profile)
     }
-    assert f"snapd:{METRICS_PORT}" in targets
+    assert daemons <= {service for _, _, service in scrape_targets(profile)}
+
+
+@pytest.mark.parametrize("service", [name for name in SERVICES if health_check(name) is not None])
+def test_every_health_check_asks_a_port_its_service_listens_on(service: str) -> None:
+    assert health_check_port(service) in listening_ports(service)
+
+
+@pytest.mark.tools
+def test_the_compose_file_follows_the_compose_specification() -> None:
+    result = subprocess.run(
+        [
+            tool("check-jsonschema", "the test extra"),
+            "--builtin-schema",
+            "vendor.compose-spec",
+            str(DEPLOY / "docker-compose.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.tools

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from snapd.config.credentials import CONTAINER_SECRET, ENVIRONMENT_VARIABLE
+from tests.deploy.compose import health_check_port
 from tests.deploy.support import (
     DEPLOY,
     METRICS_PORT,
@@ -123,8 +124,8 @@ def test_no_password_or_token_is_written_into_the_ha_profile() -> None:
 def test_the_ha_demo_runs_both_replicas_against_one_fake_api_and_one_database(
     tmp_path: Path,
 ) -> None:
-    fake = SERVICES["fake-api"]
-    assert "ha-demo" in fake["profiles"]
+    fake = SERVICES["fake-api-ha-demo"]
+    assert fake["profiles"] == ["ha-demo"]
     command = fake["command"]
     listen_port = command[command.index("--listen") + 1].rsplit(":", 1)[1]
     ports = set()
@@ -134,7 +135,7 @@ def test_the_ha_demo_runs_both_replicas_against_one_fake_api_and_one_database(
         config, ledger = policy(name, folder)
         settings = SERVICES[name]
         assert settings["profiles"] == ["ha-demo"]
-        assert settings["network_mode"] == "service:fake-api"
+        assert settings["network_mode"] == "service:fake-api-ha-demo"
         assert (
             settings["environment"][ENVIRONMENT_VARIABLE] == command[command.index("--token") + 1]
         )
@@ -142,7 +143,7 @@ def test_the_ha_demo_runs_both_replicas_against_one_fake_api_and_one_database(
             settings["environment"]["PGPASSWORD"]
             == SERVICES["postgres-demo"]["environment"]["POSTGRES_PASSWORD"]
         )
-        assert set(settings["depends_on"]) == {"fake-api", "postgres-demo"}
+        assert set(settings["depends_on"]) == {"fake-api-ha-demo", "postgres-demo"}
         assert config.api.base_url == f"http://127.0.0.1:{listen_port}"
         assert dsn_host(ledger) == "postgres-demo"
         ports.add(config.metrics.port)
@@ -168,7 +169,7 @@ def test_prometheus_scrapes_every_replica_in_one_job_per_fleet() -> None:
     }
     assert names == {(service, METRICS_PORT) for service in REPLICAS}
     demo_ports = {lookup["port"] for lookup in jobs["snapd-ha-demo"]["dns_sd_configs"]}
-    assert len(demo_ports) == len(DEMO_REPLICAS)
+    assert demo_ports == {health_check_port(name) for name in DEMO_REPLICAS}
 
 
 def test_the_image_installs_the_postgresql_client_for_the_replicas() -> None:

@@ -23,6 +23,6 @@ def test_only_the_container_and_kubernetes_policies_listen_on_every_interface() 
         "deploy/container/config.ha.yaml",
         "deploy/container/config.ha-demo-a.yaml",
         "deploy/container/config.ha-demo-b.yaml",
-        "deploy/kubernetes/configmap.yaml",
-        "deploy/kubernetes-ha/configmap.yaml",
+        "deploy/kubernetes/config.yaml",
+        "deploy/kubernetes-ha/config.yaml",
     }

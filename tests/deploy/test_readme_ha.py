@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
-from tests.deploy.kustomize import find, render
+from tests.deploy.rendering import find, render
 from tests.deploy.support import DEPLOY, load_yaml
 from tests.deploy.unit_file import directives
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 SECTION = README.split("\n## High availability\n", 1)[1].split("\n## ", 1)[0]
 COMPOSE = load_yaml(DEPLOY / "docker-compose.yaml")
+# The services of no profile that every compose command starts beside snapd.
+MONITORING = {"prometheus", "alertmanager"}
 
 
 def commands() -> list[str]:
@@ -49,7 +53,7 @@ def test_the_compose_commands_start_the_services_of_their_profile() -> None:
         (line,) = [line for line in commands() if f"--profile {profile} up" in line]
         named = line.split(" up ", 1)[1].split()
         started = [name for name in named if not name.startswith("-")]
-        assert {name for name in started if name != "prometheus"} == {
+        assert {name for name in started if name not in MONITORING} == {
             name for name, service in services.items() if profile in service.get("profiles", [])
         }
     for port in ("9893", "9894", "9895", "9896"):
@@ -57,6 +61,7 @@ def test_the_compose_commands_start_the_services_of_their_profile() -> None:
     assert any("secrets/ledger_password" in line for line in commands())
 
 
+@pytest.mark.tools
 def test_the_kubernetes_commands_apply_the_variant_with_the_secrets_it_refers_to() -> None:
     assert "kubectl apply -k deploy/kubernetes-ha" in commands()
     deployment = find(render(DEPLOY / "kubernetes-ha"), "Deployment", "hostinger-snapd")
