@@ -65,7 +65,7 @@ def run_test(config: Config, virtual_machine_ids: list[int]) -> int:
                 sent += 1
                 failed += not result.ok
                 verdict = "ok" if result.ok else "FAILED"
-                why = f"HTTP {result.status}" if result.status is not None else result.problem
+                why = result.problem or f"HTTP {result.status}"
                 print(
                     f"VM {policy.id} ({policy.name}) {delivery.kind} "
                     f"{public_url(delivery.url)}: {verdict} ({why})",
