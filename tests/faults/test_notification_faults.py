@@ -18,7 +18,7 @@ from snapd.metrics import Metrics
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.messages import Notification
 from snapd.notify.notifier import Notifier
-from tests.conftest import PolicyWriter, make_policy
+from tests.conftest import TOKEN, PolicyWriter, make_policy
 from tests.faults.receivers import bad_receiver
 from tests.notify_support import SECRET, receiver
 
@@ -131,3 +131,29 @@ def test_a_stop_cuts_a_hanging_delivery_and_counts_what_it_drops() -> None:
         return registry.get_sample_value("snapd_notifications_total", labels)
 
     assert (count("dropped"), count("failed"), count("sent")) == (4, 1, 0)
+
+
+@pytest.mark.parametrize(
+    "url", [f"http://hooks.example.com/{SECRET}", f"http://10.0.0.5:8080/{SECRET}"]
+)
+def test_config_validate_refuses_a_plain_http_notification_url_to_a_remote_host(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    path = webhook_policy(write_policy, url, "2s")
+
+    assert main(["config", "validate", "-c", str(path)]) == 2
+
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert "vms[0].notify.webhooks[0].url: plain http to a host that is not loopback" in error
+    assert SECRET not in error and "example.com" not in error
+
+
+@pytest.mark.parametrize(
+    "url", [f"https://hooks.example.com/{SECRET}", f"http://localhost:8080/{SECRET}"]
+)
+def test_config_validate_accepts_https_and_plain_http_to_loopback(
+    write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("HOSTINGER_API_TOKEN", TOKEN)
+    assert main(["config", "validate", "-c", str(webhook_policy(write_policy, url, "2s"))]) == 0
