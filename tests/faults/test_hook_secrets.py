@@ -102,3 +102,16 @@ def test_config_validate_refuses_a_hook_env_entry_that_is_not_a_variable_name(
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1, error
     assert "vms[0].pre_hook.env[0]: expected a variable name" in error
+
+
+@pytest.mark.usefixtures("secrets")
+def test_config_show_lists_the_names_a_hook_env_passes_but_no_value(
+    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = hook_policy(write_policy, "[BACKUP_BUCKET]")
+
+    assert main(["config", "show", "-c", path]) == 0
+
+    out = capsys.readouterr().out
+    assert "    env:\n    - BACKUP_BUCKET\n" in out
+    assert "nightly" not in out and "-secret" not in out
