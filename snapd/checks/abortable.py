@@ -25,7 +25,8 @@ class AbortableAdapter(HTTPAdapter):
     another thread: a blocked read then returns at once.
 
     ``abort`` is final: a socket opened after it (a connection that was still being made)
-    is shut down as soon as it exists. Connections through a proxy are not tracked.
+    is shut down as soon as it exists. Connections through an HTTP(S) proxy are tracked;
+    through a SOCKS proxy, not.
     """
 
     def __init__(self) -> None:
@@ -36,10 +37,21 @@ class AbortableAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *arguments: Any, **keywords: Any) -> None:
         super().init_poolmanager(*arguments, **keywords)
-        self.poolmanager.pool_classes_by_scheme = {
+        self.poolmanager.pool_classes_by_scheme = self._pool_classes()
+
+    def _pool_classes(self) -> dict[str, type[Any]]:
+        return {
             "http": _tracking_pool(HTTPConnectionPool, self._opened),
             "https": _tracking_pool(HTTPSConnectionPool, self._opened),
         }
+
+    def proxy_manager_for(self, proxy: str, **proxy_keywords: Any) -> Any:
+        # An HTTP(S) proxy's pools are tracked too (the proxy may be what stalls); a SOCKS
+        # proxy's pools have connection classes of their own and are left as they are.
+        manager = super().proxy_manager_for(proxy, **proxy_keywords)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = self._pool_classes()
+        return manager
 
     def abort(self) -> None:
         """Shut down every socket of this adapter, now and from now on."""

@@ -125,12 +125,13 @@ class DeliveryWorker:
             lane.close()
         if all(lane.join(deadline - monotonic()) for lane in lanes):
             return
+        # The queues first: a lane whose request is cut must find nothing more to send.
+        dropped = [delivery for lane in lanes for delivery in lane.take_pending()]
         self._stop.set()  # ends the backoff waits; no new attempt starts
         with self._lock:
             in_flight = list(self._transfers)
         for transfer in in_flight:
             transfer.abort()
-        dropped = [delivery for lane in lanes for delivery in lane.take_pending()]
         log.warning("notifications_abandoned", dropped=len(dropped), in_flight=len(in_flight))
         for delivery in dropped:
             self._count(delivery.kind, "dropped")

@@ -35,6 +35,13 @@ class BadReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def wait_for_request(self, timeout: float = 5.0) -> None:
+        """Return once a request has arrived; fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.requests == 0:
+            assert time.monotonic() < deadline, "no request arrived"
+            time.sleep(0.01)
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
 

@@ -15,7 +15,7 @@ from snapd.cli import main
 from snapd.config import VirtualMachinePolicy
 from snapd.config.notify import NotifySettings, PingTarget, WebhookTarget
 from snapd.metrics import Metrics
-from snapd.notify.delivery import DeliveryWorker
+from snapd.notify.delivery import Delivery, DeliveryWorker
 from snapd.notify.messages import Notification
 from snapd.notify.notifier import Notifier
 from tests.conftest import TOKEN, PolicyWriter, make_policy
@@ -74,6 +74,26 @@ def test_notify_test_gives_up_on_a_trickling_receiver_at_its_total_timeout(
     ]
 
 
+def test_a_trickling_proxy_is_cut_off_at_the_total_timeout_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with bad_receiver("trickle") as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)  # requests honours it, as users expect
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        target = f"http://hooks.example.invalid/{SECRET}"
+        delivery = Delivery("webhook", "test", 1, target, b"{}", "application/json", 1.0)
+        worker = DeliveryWorker(attempts=1)
+        began = time.monotonic()
+        result = worker.send(delivery)
+        elapsed = time.monotonic() - began
+        worker.close(0.0)
+
+    assert proxy.requests == 1
+    assert (result.ok, result.problem) == (False, "timed out after 1s")
+    assert elapsed < 1 + MARGIN
+
+
 def slow_and_fast(slow_url: str, fast_url: str) -> dict[int, VirtualMachinePolicy]:
     """VM 7 posts its webhook to ``slow_url``, VM 8 pings ``fast_url``."""
     slow = WebhookTarget(slow_url, frozenset({"failure"}), "json", timedelta(seconds=30))
@@ -109,12 +129,10 @@ def test_a_stop_cuts_a_hanging_delivery_and_counts_what_it_drops() -> None:
         policies = slow_and_fast(f"{trickle.url}/{SECRET}", "https://unused.example/")
         worker = DeliveryWorker(metrics.notification_finished)
         notifier = Notifier(policies.get, worker)
-        for _ in range(5):
-            notifier.notify(policies[7], Notification("failure", 7, "vm-7"))
-        while trickle.requests == 0:
-            time.sleep(0.01)
-
         with capture_logs() as logs:
+            for _ in range(5):
+                notifier.notify(policies[7], Notification("failure", 7, "vm-7"))
+            trickle.wait_for_request()
             began = time.monotonic()
             notifier.close(0.5)
             elapsed = time.monotonic() - began
