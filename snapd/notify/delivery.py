@@ -109,7 +109,7 @@ class DeliveryWorker:
             notify_event=delivery.event,
             vm=delivery.virtual_machine_id,
             target=destination,
-            reason="queue_full" if lane is not None else "stopping",
+            reason="stopping" if self._closed else "queue_full",
         )
         self._count(delivery.kind, "dropped")
         return False

@@ -122,6 +122,29 @@ def test_a_trickling_destination_does_not_delay_another_destinations_notificatio
     assert fast.paths() == [f"/ping/{SECRET}"]
 
 
+def test_a_full_queue_drops_only_its_own_destinations_notifications_and_counts_them() -> None:
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    with bad_receiver("trickle", limit=30) as trickle, receiver() as fast:
+        policies = slow_and_fast(f"{trickle.url}/{SECRET}", f"{fast.url}/ping/{SECRET}")
+        worker = DeliveryWorker(metrics.notification_finished, maximum_queue=2)
+        notifier = Notifier(policies.get, worker)
+        with capture_logs() as logs:
+            notifier.notify(policies[7], Notification("failure", 7, "vm-7"))
+            trickle.wait_for_request()  # one in flight, then two queued, then one too many
+            for _ in range(3):
+                notifier.notify(policies[7], Notification("failure", 7, "vm-7"))
+            notifier.notify(policies[8], Notification("test", 8, "vm-8"))
+            fast.wait_for(1, timeout=1.0)
+        notifier.close(0.0)
+
+    dropped = [line for line in logs if line["event"] == "notification_dropped"]
+    assert [(line["vm"], line["reason"]) for line in dropped] == [(7, "queue_full")]
+    labels = {"kind": "webhook", "result": "dropped"}
+    assert registry.get_sample_value("snapd_notifications_total", labels) == 1 + 2  # + at stop
+    assert fast.paths() == [f"/ping/{SECRET}"]
+
+
 def test_a_stop_cuts_a_hanging_delivery_and_counts_what_it_drops() -> None:
     registry = CollectorRegistry()
     metrics = Metrics(registry)
