@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -228,7 +229,7 @@ def test_the_output_of_a_hook_is_captured_with_stderr_merged() -> None:
     assert result.output == "to stdout\nto stderr\n"
 
 
-def test_a_hook_sees_its_environment_and_the_inherited_one(
+def test_a_hook_sees_its_environment_and_the_inherited_variables_its_env_names(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("INHERITED_SETTING", "kept")
@@ -236,8 +237,9 @@ def test_a_hook_sees_its_environment_and_the_inherited_one(
         "import os; print(os.environ['SNAPD_VM_ID'], os.environ['SNAPD_SLOT'], "
         "os.environ['SNAPD_RESULT'], os.environ['INHERITED_SETTING'])"
     )
+    hook = replace(python(code), environment=("INHERITED_SETTING",))
 
-    result = run_hook(python(code), hook_environment(MACHINE, SLOT, "success"))
+    result = run_hook(hook, hook_environment(MACHINE, SLOT, "success"))
 
     assert result.output == f"{MACHINE} 2025-01-01T03:00:00Z success kept\n"
 
@@ -400,7 +402,10 @@ def test_a_hook_logs_its_command_but_never_its_environment() -> None:
 
 
 def test_a_failed_hook_names_its_exit_code_and_the_last_line_it_printed() -> None:
-    code = "import sys; print('checking'); print('disk full', file=sys.stderr); sys.exit(3)"
+    code = (
+        "import sys; print('checking', flush=True); print('disk full', file=sys.stderr); "
+        "sys.exit(3)"
+    )
 
     result = run_hook(python(code), {})
 

@@ -2,23 +2,21 @@
 
 A check that cannot finish must not hold the job (and the VM's lock) either: the request
 runs in a worker thread and the caller waits for it at most ``check.timeout`` in total,
-then shuts the worker's sockets down. A socket timeout alone would not do: it bounds each
-read, so a server that trickles a byte every few seconds would hold the check forever.
+then shuts the worker's sockets down (``snapd.checks.abortable``). A socket timeout alone
+would not do: it bounds each read, so a server that trickles a byte every few seconds
+would hold the check forever. A given session is the caller's and is not changed; its
+late worker ends by its socket timeout instead.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import ssl
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 
+from snapd.checks.abortable import AbortableAdapter
 from snapd.checks.result import HookResult, duration_text, log_outcome
 from snapd.config import HealthCheck
 from snapd.config.masking import mask_url
@@ -41,7 +39,7 @@ def run_health_check(
     """
     shown_url = mask_url(check.url)
     answers: list[HookResult] = []
-    adapter = _AbortableAdapter() if session is None else None
+    adapter = AbortableAdapter() if session is None else None
 
     def ask() -> None:
         if adapter is None:
@@ -62,51 +60,6 @@ def run_health_check(
         adapter.abort()
     log_outcome("health_check_finished", result, virtual_machine_id)
     return result
-
-
-class _AbortableAdapter(HTTPAdapter):
-    """An adapter that remembers the sockets it opens, so that they can be shut down from
-    another thread: a blocked read then returns at once.
-
-    A given session is the caller's and is not changed; its late worker ends by its
-    socket timeout instead. Connections through a proxy are not tracked either.
-    """
-
-    def __init__(self) -> None:
-        self.sockets: list[socket.socket] = []
-        super().__init__()
-
-    def init_poolmanager(self, *arguments: Any, **keywords: Any) -> None:
-        super().init_poolmanager(*arguments, **keywords)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _tracking_pool(HTTPConnectionPool, self.sockets),
-            "https": _tracking_pool(HTTPSConnectionPool, self.sockets),
-        }
-
-    def abort(self) -> None:
-        for sock in list(self.sockets):
-            # socket.socket's own shutdown: an SSLSocket's would also drop its TLS state
-            # under the feet of the thread reading from it.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
-def _tracking_pool(pool: type[HTTPConnectionPool], sockets: list[socket.socket]) -> type[Any]:
-    """A ``pool`` class whose connections add their sockets to ``sockets``: the plain one
-    as soon as it exists (a TLS handshake can stall too), the TLS one once it is made."""
-
-    class TrackingConnection(pool.ConnectionCls):  # type: ignore[name-defined,misc]
-        def _new_conn(self) -> socket.socket:
-            plain: socket.socket = super()._new_conn()
-            sockets.append(plain)
-            return plain
-
-        def connect(self) -> None:
-            super().connect()
-            if self.sock is not None:
-                sockets.append(self.sock)
-
-    return type(f"Tracking{pool.__name__}", (pool,), {"ConnectionCls": TrackingConnection})
 
 
 def _timed_out(check: HealthCheck, shown_url: str) -> HookResult:

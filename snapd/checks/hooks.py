@@ -24,6 +24,7 @@ from snapd.checks.health_check import run_health_check
 from snapd.checks.result import HookResult, duration_text, log_outcome
 from snapd.clock import monotonic, utc_text
 from snapd.config import HookCommand
+from snapd.config.hook_environment import hook_variables, withheld
 
 __all__ = ["HookResult", "hook_environment", "run_health_check", "run_hook"]
 
@@ -55,23 +56,25 @@ def hook_environment(
     return environment
 
 
-# Secrets a hook has no business seeing: it is someone else's program.
-WITHHELD_VARIABLES = frozenset({"HOSTINGER_API_TOKEN", "CREDENTIALS_DIRECTORY"})
-
-
-def _inherited_environment() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if key not in WITHHELD_VARIABLES}
+def _child_environment(hook: HookCommand, environment: Mapping[str, str]) -> dict[str, str]:
+    # A hook is someone else's program: it gets an allow-list of snapd's environment and
+    # what its ``env`` names, never a secret (PGPASSWORD, the API token, ...).
+    inherited = hook_variables(os.environ, hook.environment)
+    return {**inherited, **{key: value for key, value in environment.items() if not withheld(key)}}
 
 
 def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
     """Run ``hook.command`` (an argv list) for at most ``hook.timeout``; never raises.
 
-    The child gets this process's environment (less the API token) plus ``environment``,
-    no stdin, and a new session. ``ok`` when it exits 0. On timeout its whole process group
-    (the hook and every child it started) is killed. The merged stdout and stderr are
-    returned, cut to the last ~4000 characters; a failure's ``cause`` ends with the last
-    line of it. The call returns within ``hook.timeout`` plus about two seconds. The log
-    line names the executable, never the environment.
+    The child gets ``PATH``, ``HOME``, ``LANG``, ``LC_*`` and ``TZ`` of this process's
+    environment, the variables ``hook.environment`` names, and ``environment`` (the
+    ``SNAPD_*`` variables); secrets (``PG*``, ``*TOKEN``, ``*PASSWORD``, ``*SECRET``, the
+    API credentials) never. It gets no stdin, and a new session. ``ok`` when it exits 0.
+    On timeout its whole process group (the hook and every child it started) is killed.
+    The merged stdout and stderr are returned, cut to the last ~4000 characters; a
+    failure's ``cause`` ends with the last line of it. The call returns within
+    ``hook.timeout`` plus about two seconds. The log line names the executable, never the
+    environment.
     """
     machine_text = environment.get("SNAPD_VM_ID", "")
     virtual_machine_id = int(machine_text) if machine_text.isdigit() else None
@@ -84,7 +87,7 @@ def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
         process = subprocess.Popen(
             list(hook.command),
             shell=False,
-            env={**_inherited_environment(), **environment},
+            env=_child_environment(hook, environment),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -41,6 +41,8 @@ class HealthCheck:
 class HookCommand:
     command: tuple[str, ...]
     timeout: timedelta
+    # Names of snapd's environment variables passed on (the ``env`` key), none withheld.
+    environment: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ host for logs and ``config show``, and no error message here repeats a URL.
 
 from __future__ import annotations
 
+import ipaddress
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ _URL = {
     "type": "string",
     "minLength": 1,
     "writeOnly": True,
-    "description": "http(s) URL; {vm_id} and {vm_name} are filled in; a secret",
+    "description": "https URL (plain http only to loopback); {vm_id} and {vm_name} are "
+    "filled in; a secret",
 }
 
 NOTIFY_SCHEMA: dict[str, Any] = {
@@ -141,6 +143,13 @@ def _checked_url(url: str, key_path: KeyPath, report: Reporter) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         report(key_path, "expected an http(s) URL with a host (value not shown: a secret)")
         return url
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        report(
+            key_path,
+            "plain http to a host that is not loopback would send this secret URL "
+            "unencrypted; use https:// (value not shown: a secret)",
+        )
+        return url
     try:
         fields = {field for _, field, _, _ in string.Formatter().parse(url) if field is not None}
     except ValueError:
@@ -150,6 +159,16 @@ def _checked_url(url: str, key_path: KeyPath, report: Reporter) -> str:
     if unknown:
         report(key_path, f"unknown placeholder {{{unknown[0]}}}; use {{vm_id}} or {{vm_name}}")
     return url
+
+
+def _is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ``::1``: where plain http never leaves the machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _timeout(raw: dict[str, Any], key_path: KeyPath, report: Reporter) -> timedelta:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from snapd.config.durations import DURATION_PATTERN
+from snapd.config.hook_environment import ENVIRONMENT_SCHEMA
 from snapd.config.notify import NOTIFY_SCHEMA
 
 
@@ -37,6 +38,7 @@ def _hook(description: str) -> dict[str, Any]:
                 "description": "argv list; run directly, never through a shell",
             },
             "timeout": _duration("how long the command may run (default 5m)"),
+            "env": ENVIRONMENT_SCHEMA,
         },
     }
 

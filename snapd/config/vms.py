@@ -13,6 +13,7 @@ from typing import Any
 from snapd.config.cron import parse_cron
 from snapd.config.durations import parse_duration
 from snapd.config.gaps import slot_gaps
+from snapd.config.hook_environment import check_names
 from snapd.config.model import HealthCheck, HookCommand, Reporter, VirtualMachinePolicy
 from snapd.config.notify import build_notify
 from snapd.config.schema import VM_SETTINGS
@@ -127,8 +128,8 @@ def _build_vm(
         snapshot_lifetime=lifetime,
         allowed_states=tuple(merged["allowed_states"]),
         health_check=_health_check(merged.get("health_check")),
-        pre_hook=_hook(merged.get("pre_hook")),
-        post_hook=_hook(merged.get("post_hook")),
+        pre_hook=_hook(merged.get("pre_hook"), where("pre_hook"), report),
+        post_hook=_hook(merged.get("post_hook"), where("post_hook"), report),
         notify=build_notify(merged.get("notify"), where("notify"), report),
     )
 
@@ -184,8 +185,9 @@ def _health_check(raw: dict[str, Any] | None) -> HealthCheck | None:
     return HealthCheck(url=raw["url"], timeout=timeout, expect_status=expected)
 
 
-def _hook(raw: dict[str, Any] | None) -> HookCommand | None:
+def _hook(raw: dict[str, Any] | None, key_path: KeyPath, report: Reporter) -> HookCommand | None:
     if raw is None:
         return None
     timeout = parse_duration(raw["timeout"]) if "timeout" in raw else DEFAULT_HOOK_TIMEOUT
-    return HookCommand(command=tuple(raw["command"]), timeout=timeout)
+    environment = check_names(raw.get("env"), (*key_path, "env"), report)
+    return HookCommand(command=tuple(raw["command"]), timeout=timeout, environment=environment)

@@ -1,36 +1,41 @@
-"""Sending notifications: a bounded queue, one worker thread, its own HTTP session.
+"""Sending notifications: one bounded queue and one thread per destination.
 
-Nothing here may slow a snapshot down. ``submit`` never blocks (a full queue drops the
-notification, logged and counted); the worker sends with short timeouts and a bounded
-number of retries with backoff, outside the Hostinger request budget. URLs are secrets:
-logs carry only their scheme and host, and never an exception's text (``requests`` puts
-the whole URL into it).
+Nothing here may slow a snapshot down, and no receiver may slow another down. ``submit``
+never blocks (a full queue drops the notification, logged and counted); each destination
+(scheme, host and port) has a lane of its own (``snapd.notify.lanes``), so a receiver that
+hangs or trickles delays only its own notifications. Every attempt is bounded by its
+timeout in total and reads at most 64 KiB of the answer (``snapd.notify.transport``);
+transient failures are retried a bounded number of times with backoff, outside the
+Hostinger request budget. URLs are secrets: logs carry only their scheme and host, and
+never an exception's text (``requests`` puts the whole URL into it).
 """
 
 from __future__ import annotations
 
-import contextlib
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import requests
 import structlog
 
 from snapd import __version__
 from snapd.backoff import doubling
 from snapd.clock import monotonic
 from snapd.config.masking import public_url
+from snapd.notify.lanes import Lane
+from snapd.notify.transport import Transfer
 
 log = structlog.get_logger("snapd.notify")
 
-#: kind: ping or webhook; result: sent, failed or dropped (the queue was full).
+#: kind: ping or webhook; result: sent, failed or dropped (queue full, or left at stop).
 Counter = Callable[[str, str], None]
+#: Deliveries waiting per destination at most; more are dropped.
 MAXIMUM_QUEUE = 1000
 ATTEMPTS = 3
 BACKOFF_SECONDS = 1.0
 USER_AGENT = f"snapd/{__version__}"
+# After the grace of ``close``, the cut requests end within milliseconds; wait no longer.
+_ABORT_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Delivery:
     url: str
     body: bytes
     content_type: str
-    timeout: float
+    timeout: float  # seconds, for one attempt in total
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ class DeliveryResult:
     ok: bool
     attempts: int
     status: int | None  # the last HTTP status; None when no answer came
-    problem: str  # "" when ok; a status or an exception class, never a URL
+    problem: str  # "" when ok; a status, a timeout or an exception class, never a URL
 
 
 def _retryable(status: int | None) -> bool:
@@ -60,13 +65,13 @@ def _retryable(status: int | None) -> bool:
 
 
 class DeliveryWorker:
-    """Owns the queue, the session and the worker thread.
+    """Owns the lanes, one per destination, made on first use.
 
     Args:
         counter: called with (kind, result) for each finished or dropped delivery.
         attempts: tries per delivery (1 = no retry).
         backoff: seconds before the first retry, doubled for each further one.
-        maximum_queue: deliveries waiting at most; more are dropped.
+        maximum_queue: deliveries waiting per destination at most; more are dropped.
     """
 
     def __init__(
@@ -80,40 +85,59 @@ class DeliveryWorker:
         self.counter = counter
         self.attempts = attempts
         self.backoff = backoff
-        self.session = requests.Session()
-        self.session.headers["User-Agent"] = USER_AGENT
-        self._queue: queue.Queue[Delivery | None] = queue.Queue(maxsize=maximum_queue)
+        self.maximum_queue = maximum_queue
+        self._lanes: dict[str, Lane[Delivery]] = {}
+        self._transfers: set[Transfer] = set()
+        self._lock = threading.Lock()
+        self._closed = False
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, name="snapd-notify", daemon=True)
-        self._thread.start()
 
     def submit(self, delivery: Delivery) -> bool:
-        """Queue ``delivery`` without waiting; False (logged, counted) when the queue is full."""
-        try:
-            self._queue.put_nowait(delivery)
-        except queue.Full:
-            log.warning(
-                "notification_dropped",
-                kind=delivery.kind,
-                notify_event=delivery.event,
-                vm=delivery.virtual_machine_id,
-                target=public_url(delivery.url),
-                reason="queue_full",
-            )
-            self._count(delivery.kind, "dropped")
-            return False
-        return True
+        """Queue ``delivery`` on its destination's lane without waiting; False (logged,
+        counted as dropped) when that lane is full or the worker is closed."""
+        destination = public_url(delivery.url)
+        with self._lock:
+            lane = None if self._closed else self._lanes.get(destination)
+            if lane is None and not self._closed:
+                name = f"snapd-notify {destination}"
+                lane = self._lanes[destination] = Lane(name, self.maximum_queue, self._send)
+        if lane is not None and lane.offer(delivery):
+            return True
+        log.warning(
+            "notification_dropped",
+            kind=delivery.kind,
+            notify_event=delivery.event,
+            vm=delivery.virtual_machine_id,
+            target=destination,
+            reason="stopping" if self._closed else "queue_full",
+        )
+        self._count(delivery.kind, "dropped")
+        return False
 
     def close(self, timeout: float) -> None:
-        """Send what is queued for at most ``timeout`` seconds, then give up on the rest."""
+        """Send what is queued for at most ``timeout`` seconds (every lane at once), then
+        cut the requests in flight and drop the rest: logged and counted as dropped."""
         deadline = monotonic() + timeout
-        with contextlib.suppress(queue.Full):
-            self._queue.put(None, timeout=max(0.0, timeout))
-        self._thread.join(max(0.0, deadline - monotonic()))
-        if self._thread.is_alive():
-            self._stop.set()  # ends the backoff waits; a request in flight runs out its timeout
-            log.warning("notifications_abandoned", waiting=self._queue.qsize())
-        self.session.close()
+        with self._lock:
+            self._closed = True
+            lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.close()
+        if all(lane.join(deadline - monotonic()) for lane in lanes):
+            return
+        # The queues first: a lane whose request is cut must find nothing more to send.
+        dropped = [delivery for lane in lanes for delivery in lane.take_pending()]
+        self._stop.set()  # ends the backoff waits; no new attempt starts
+        with self._lock:
+            in_flight = list(self._transfers)
+        for transfer in in_flight:
+            transfer.abort()
+        log.warning("notifications_abandoned", dropped=len(dropped), in_flight=len(in_flight))
+        for delivery in dropped:
+            self._count(delivery.kind, "dropped")
+        cut_off = monotonic() + _ABORT_SECONDS
+        for lane in lanes:
+            lane.join(cut_off - monotonic())
 
     def send(self, delivery: Delivery) -> DeliveryResult:
         """POST ``delivery`` now, retrying transient failures; log and count the result."""
@@ -143,30 +167,24 @@ class DeliveryWorker:
         return result
 
     def _post(self, delivery: Delivery) -> tuple[int | None, str]:
+        transfer = Transfer(USER_AGENT)
+        with self._lock:
+            self._transfers.add(transfer)
+        if self._stop.is_set():
+            transfer.abort()
         try:
-            answer = self.session.post(
-                delivery.url,
-                data=delivery.body,
-                headers={"Content-Type": delivery.content_type},
-                timeout=delivery.timeout,
-                allow_redirects=False,
+            return transfer.post(
+                delivery.url, delivery.body, delivery.content_type, delivery.timeout
             )
-        except requests.RequestException as error:
-            return None, type(error).__name__
-        answer.close()
-        if 200 <= answer.status_code < 300:
-            return answer.status_code, ""
-        return answer.status_code, f"HTTP {answer.status_code}"
+        finally:
+            with self._lock:
+                self._transfers.discard(transfer)
 
-    def _work(self) -> None:
-        while True:
-            delivery = self._queue.get()
-            if delivery is None:
-                return
-            try:
-                self.send(delivery)
-            except Exception:  # a notification may fail; the worker may not
-                log.exception("notification_crashed", kind=delivery.kind)
+    def _send(self, delivery: Delivery) -> None:
+        try:
+            self.send(delivery)
+        except Exception:  # a notification may fail; its lane may not
+            log.exception("notification_crashed", kind=delivery.kind)
 
     def _count(self, kind: str, result: str) -> None:
         if self.counter is not None:

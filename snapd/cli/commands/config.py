@@ -17,6 +17,7 @@ from snapd.config import (
     Config,
     ConfigError,
     HealthCheck,
+    HookCommand,
     VirtualMachinePolicy,
     load_config,
     state_dir_note,
@@ -97,6 +98,10 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
             # by contract (secrets belong in files or the environment), so it is shown.
             settings[key] = {name: _shown(item) for name, item in vars(value).items()}
             settings[key]["url"] = mask_url(value.url)
+        elif isinstance(value, HookCommand):
+            settings[key] = {"command": list(value.command), "timeout": _shown(value.timeout)}
+            if value.environment:  # shown under its policy key; names only, no values
+                settings[key]["env"] = list(value.environment)
         elif isinstance(value, NotifySettings):
             settings[key] = shown(value)  # every URL masked: they are secrets
         elif hasattr(value, "__dataclass_fields__"):

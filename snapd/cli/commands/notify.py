@@ -31,7 +31,8 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         help="send a test notification to every configured target",
         description="Send a test notification to every ping and webhook configured for the "
         "given VMs (default: all) and print each result. The ping gets its success URL. "
-        "Exit 0 when every target accepted it, 1 when any failed.",
+        "Each target is tried once, bounded by its timeout in total; an answer longer than "
+        "64 KiB is a failure. Exit 0 when every target accepted it, 1 when any failed.",
     )
     test.add_argument(
         "vm_ids",
@@ -65,7 +66,7 @@ def run_test(config: Config, virtual_machine_ids: list[int]) -> int:
                 sent += 1
                 failed += not result.ok
                 verdict = "ok" if result.ok else "FAILED"
-                why = f"HTTP {result.status}" if result.status is not None else result.problem
+                why = result.problem or f"HTTP {result.status}"
                 print(
                     f"VM {policy.id} ({policy.name}) {delivery.kind} "
                     f"{public_url(delivery.url)}: {verdict} ({why})",
