@@ -70,7 +70,7 @@ def open_ledger(
 
 
 def operation_locks(config: Config) -> VirtualMachineLocks:
-    """The per-VM operation locks: files in ``state_dir``, or advisory locks in the shared
+    """The per-VM operation locks: files in ``state_dir``, or leased rows in the shared
     ledger's database (so that hosts exclude each other too); raise ``UsageError``."""
     try:
         if config.ledger.shared:
@@ -170,6 +170,7 @@ class Runtime:
 
     def close(self) -> None:
         self.client.close()
+        self.locks.close()
         self.ledger.close()
 
 
@@ -211,6 +212,8 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
             client.close()
             raise
     locks = operation_locks(config)
+    if config.ledger.shared:
+        backends.fence_pending_rows(ledger, locks)
     # One shared view of the fleet per runtime: the VMs of a pass (``once --all``, or the
     # daemon's slots that fall due together) take their state from one list call.
     engine = Engine(

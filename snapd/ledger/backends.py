@@ -23,6 +23,13 @@ if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
     from snapd.ledger.postgres import Fence
 
+#: Sessions a daemon holds besides the VM locks' pool: the ledger's and the leadership's.
+OWN_SESSIONS = 2
+#: A lock statement that takes longer is cancelled (the slot fails closed, recorded).
+LOCK_STATEMENT_TIMEOUT_SECONDS = 10.0
+#: How long a slot waits for a free session of the pool before it fails closed.
+LOCK_SESSION_WAIT_SECONDS = 30.0
+
 MISSING_DRIVER = (
     "ledger.backend: postgresql needs psycopg; "
     "install it with: pip install 'hostinger-snapd[postgresql]'"
@@ -47,12 +54,30 @@ def open_shared_ledger(settings: LedgerSettings, fence: Fence | None) -> Ledger:
 
 
 def shared_operation_locks(settings: LedgerSettings) -> VirtualMachineLocks:
-    """Per-VM operation locks as advisory locks in the shared ledger's database."""
-    module = _import("snapd.ledger.advisory_locks")
-    locks: VirtualMachineLocks = module.AdvisoryVirtualMachineLocks(
-        connection_settings(settings, "snapd")
+    """Per-VM operation locks as leased rows of the shared ledger, on a pool of at most
+    ``max_connections`` minus the ledger's and the leadership's own sessions."""
+    sessions = _import("snapd.ledger.sessions")
+    module = _import("snapd.ledger.lease_locks")
+    pool = sessions.SessionPool(
+        connection_settings(settings, f"snapd locks {process_identity()}"[:63]),
+        max(1, settings.max_connections - OWN_SESSIONS),
+        statement_timeout_seconds=LOCK_STATEMENT_TIMEOUT_SECONDS,
+        wait_seconds=LOCK_SESSION_WAIT_SECONDS,
+    )
+    locks: VirtualMachineLocks = module.LeasedVirtualMachineLocks(
+        pool, settings.lock_lease.total_seconds()
     )
     return locks
+
+
+def fence_pending_rows(ledger: Ledger, locks: VirtualMachineLocks) -> None:
+    """Make the shared ledger check every pending row it writes against ``locks``."""
+    postgres = _import("snapd.ledger.postgres")
+    lease_locks = _import("snapd.ledger.lease_locks")
+    if isinstance(ledger, postgres.PostgresLedger) and isinstance(
+        locks, lease_locks.LeasedVirtualMachineLocks
+    ):
+        ledger.fence_with(locks)
 
 
 def fleet_leadership(

@@ -83,6 +83,10 @@ class VirtualMachineLocks:
             # mkdir's mode is filtered by the umask; make it exact.
             self._directory.chmod(0o700)
 
+    def close(self) -> None:
+        """Release what the locks keep between holds (nothing for files). Idempotent."""
+        return None
+
     def path(self, virtual_machine_id: int) -> Path:
         """The lock file of ``virtual_machine_id``."""
         return self._directory / f"{int(virtual_machine_id)}.lock"

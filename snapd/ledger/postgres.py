@@ -16,6 +16,11 @@ this replica's leadership session in ``pg_locks``. Without it the write fails wi
 :class:`~snapd.ledger.records.NotLeaderError` and the request is not sent. The intent
 transaction takes the intent lock shared; a new leader takes it exclusively once, before
 it reads pending rows, so an intent committed by the old leader is always seen.
+
+**Per-VM fencing.** With ``fence_with`` (the leased VM locks of this process), the same
+transaction also finds the VM's lock row still carrying the token this process holds, and
+a pending row is never written over one whose writer's lease is still alive. Otherwise
+the write fails with :class:`~snapd.ledger.records.LockLostError` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -42,7 +47,14 @@ from snapd.ledger.advisory import (
 )
 from snapd.ledger.postgres_schema import migrate
 from snapd.ledger.protocol import ClosedOnExit
-from snapd.ledger.records import AttemptRecord, Hold, LedgerError, NotLeaderError, PendingAction
+from snapd.ledger.records import (
+    AttemptRecord,
+    Hold,
+    LedgerError,
+    LockLostError,
+    NotLeaderError,
+    PendingAction,
+)
 
 #: A ledger statement that takes longer is cancelled (and the attempt fails closed).
 STATEMENT_TIMEOUT_SECONDS = 10.0
@@ -56,6 +68,18 @@ WHERE locktype = 'advisory' AND database = (
     SELECT oid FROM pg_database WHERE datname = current_database()
 ) AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2 AND pid = %s AND granted
 """
+_HOLDS_VIRTUAL_MACHINE = """
+SELECT 1 FROM virtual_machine_locks
+WHERE virtual_machine_id = %s AND token = %s AND expires_at > clock_timestamp() FOR SHARE
+"""
+
+
+class LockTokens(Protocol):
+    """The per-VM locks this process holds, as the ledger checks them."""
+
+    def token_of(self, virtual_machine_id: int) -> int | None:
+        """The fencing token of the VM's lock while this process holds it, else None."""
+        ...
 
 
 class Fence(Protocol):
@@ -97,6 +121,7 @@ class PostgresLedger(ClosedOnExit):
         self._settings = settings
         self._location = mask_url(settings.dsn)
         self._fence = fence
+        self._lock_tokens: LockTokens | None = None
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
         self._closed = False
@@ -189,13 +214,33 @@ class PostgresLedger(ClosedOnExit):
         with self._database() as connection:
             return hold_table.active(tables.shared(connection), now)
 
+    def fence_with(self, lock_tokens: LockTokens) -> None:
+        """Check every later pending-row write against the VM's lock held by this process."""
+        self._lock_tokens = lock_tokens
+
     def add_pending(self, pending: PendingAction) -> None:
         """Store ``pending``; with a fence, only while this replica leads (else
-        ``NotLeaderError``, nothing written)."""
+        ``NotLeaderError``); with lock tokens, only while this process's lease on the VM
+        is alive, and never over the row of another holder whose lease is alive (else
+        ``LockLostError``). Nothing is written when either is raised."""
+        vm = pending.virtual_machine_id
+        token = None if self._lock_tokens is None else self._lock_tokens.token_of(vm)
         with self._database() as connection, connection.transaction():
             if self._fence is not None:
                 self._confirm_leadership(connection, self._fence)
-            tables.replace_pending(connection, pending, self._written_by)
+            if (
+                token is not None
+                and not connection.execute(_HOLDS_VIRTUAL_MACHINE, (vm, token)).fetchone()
+            ):
+                raise LockLostError(
+                    f"virtual machine {vm}'s lock was lost: its lease ran out and another "
+                    "holder took it"
+                )
+            if not tables.replace_pending(connection, pending, self._written_by, token):
+                raise LockLostError(
+                    f"virtual machine {vm} has a pending action of another holder "
+                    "whose lock is alive; it is not replaced"
+                )
 
     def pending(self) -> list[PendingAction]:
         with self._database() as connection:

@@ -130,6 +130,13 @@ class Engine:
                     context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
                 )
             )
+        except OSError as error:
+            # The lock could not be asked for (its database or a session of the pool is
+            # missing): nothing runs, but the slot fails visibly, recorded and counted.
+            detail = f"the VM's lock could not be taken: {error}"
+            return Later.of(
+                self._finish(context, Result.FAILED, OutcomeReason.LOCK_UNAVAILABLE, detail)
+            )
         try:  # every line logged on the way names the VM, the API's debug lines included
             with bound_contextvars(vm=policy.id):
                 outcome = self._run_locked(context, waiter, dry_run=dry_run, force=force)

@@ -52,6 +52,8 @@ class OutcomeReason(StrEnum):
     ACTION_ERROR = "action_error"
     ACTION_TIMEOUT = "action_timeout"
     SNAPSHOT_CHANGED = "snapshot_changed"
+    LOCK_UNAVAILABLE = "lock_unavailable"
+    LOCK_LOST = "lock_lost"
 
 
 # Every reason an outcome may carry: a closed set, so a typo is a type error.
