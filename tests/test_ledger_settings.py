@@ -91,8 +91,8 @@ def test_config_show_masks_a_multi_host_dsn(write_policy: PolicyWriter) -> None:
             "ledger.dsn: expected a URL like postgresql://snapd@db.example.com/snapd",
         ),
         (
-            "ledger: {backend: postgresql, dsn: 'postgresql://db/snapd', max_connections: 2}",
-            "ledger.max_connections: expected at least 3",
+            "ledger: {backend: postgresql, dsn: 'postgresql://db/snapd', max_connections: 3}",
+            "ledger.max_connections: expected at least 4",
         ),
         (
             "ledger: {backend: postgresql, dsn: 'postgresql://db/snapd', lock_lease: 0s}",

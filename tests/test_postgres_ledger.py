@@ -148,16 +148,16 @@ def test_two_fleets_on_one_database_each_have_a_leader(postgres_dsn: str) -> Non
 
 def test_a_virtual_machine_locked_on_one_host_is_busy_for_every_other(postgres_dsn: str) -> None:
     from snapd.ledger.lease_locks import LeasedVirtualMachineLocks
+    from snapd.ledger.liveness import ProcessLiveness
     from snapd.ledger.postgres import PostgresLedger
     from snapd.ledger.sessions import SessionPool
 
     PostgresLedger.open(ConnectionSettings(postgres_dsn)).close()  # the tables
 
     def host_locks() -> LeasedVirtualMachineLocks:
-        pool = SessionPool(
-            ConnectionSettings(postgres_dsn), 1, statement_timeout_seconds=5.0, wait_seconds=5.0
-        )
-        return LeasedVirtualMachineLocks(pool)
+        settings = ConnectionSettings(postgres_dsn)
+        pool = SessionPool(settings, 1, statement_timeout_seconds=5.0, wait_seconds=5.0)
+        return LeasedVirtualMachineLocks(pool, ProcessLiveness(settings, 5.0))
 
     daemon, laptop = host_locks(), host_locks()
 

@@ -33,8 +33,9 @@ DSN_SCHEMES = ("postgresql", "postgres")
 EXPECTED_DSN = "expected a URL like postgresql://snapd@db.example.com/snapd, got "
 #: Database sessions one daemon opens at most, by default (ledger, leadership, VM locks).
 DEFAULT_MAX_CONNECTIONS = 4
-#: The fewest that work: the ledger's, the leadership's and one for the VM locks.
-MIN_MAX_CONNECTIONS = 3
+#: The fewest that work: the ledger's, the leadership's, the VM locks' liveness session
+#: and one for the VM locks' statements.
+MIN_MAX_CONNECTIONS = 4
 DEFAULT_LOCK_LEASE = timedelta(seconds=30)
 MIN_LOCK_LEASE = timedelta(seconds=1)
 
@@ -96,7 +97,7 @@ def build_ledger_settings(
         report(
             ("ledger", "max_connections"),
             f"expected at least {MIN_MAX_CONNECTIONS} (the ledger's, the leadership's and "
-            f"one session for the VM locks), got {max_connections}",
+            f"two sessions for the VM locks), got {max_connections}",
         )
     lock_lease = DEFAULT_LOCK_LEASE
     if "lock_lease" in data:

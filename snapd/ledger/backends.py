@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
     from snapd.ledger.postgres import Fence
 
-#: Sessions a daemon holds besides the VM locks' pool: the ledger's and the leadership's.
-OWN_SESSIONS = 2
+#: Sessions a daemon holds besides the VM locks' pool: the ledger's, the leadership's and
+#: the VM locks' liveness session.
+OWN_SESSIONS = 3
 #: A lock statement that takes longer is cancelled (the slot fails closed, recorded).
 LOCK_STATEMENT_TIMEOUT_SECONDS = 10.0
 #: How long a slot waits for a free session of the pool before it fails closed.
@@ -54,18 +55,22 @@ def open_shared_ledger(settings: LedgerSettings, fence: Fence | None) -> Ledger:
 
 
 def shared_operation_locks(settings: LedgerSettings) -> VirtualMachineLocks:
-    """Per-VM operation locks as leased rows of the shared ledger, on a pool of at most
-    ``max_connections`` minus the ledger's and the leadership's own sessions."""
+    """Per-VM operation locks as leased rows of the shared ledger: a liveness session and
+    a pool of the sessions ``max_connections`` leaves beside the ledger's and the
+    leadership's."""
     sessions = _import("snapd.ledger.sessions")
+    liveness = _import("snapd.ledger.liveness")
     module = _import("snapd.ledger.lease_locks")
+    connection = connection_settings(settings, f"snapd locks {process_identity()}"[:63])
     pool = sessions.SessionPool(
-        connection_settings(settings, f"snapd locks {process_identity()}"[:63]),
+        connection,
         max(1, settings.max_connections - OWN_SESSIONS),
         statement_timeout_seconds=LOCK_STATEMENT_TIMEOUT_SECONDS,
         wait_seconds=LOCK_SESSION_WAIT_SECONDS,
     )
+    alive = liveness.ProcessLiveness(connection, LOCK_STATEMENT_TIMEOUT_SECONDS)
     locks: VirtualMachineLocks = module.LeasedVirtualMachineLocks(
-        pool, settings.lock_lease.total_seconds()
+        pool, alive, settings.lock_lease.total_seconds()
     )
     return locks
 

@@ -6,10 +6,13 @@ on another must exclude each other as processes on one host do with lock files. 
 a row of ``virtual_machine_locks``: who holds it, since when, until when (``expires_at``,
 on the database's clock, so no host's clock matters) and a **token**, a new number from a
 sequence at every acquisition. The holder renews every lease it holds in one statement
-every third of the lease; a lease that ran out may be taken by anyone.
+every third of the lease. A lease that ran out may be taken by anyone, and so may one
+whose holder's liveness session has ended (:mod:`snapd.ledger.liveness`): a dead holder
+blocks nobody.
 
-Holding a lock costs no database session: every statement borrows one from a small
-:class:`~snapd.ledger.sessions.SessionPool`, so 200 VMs in flight use the pool's few.
+Holding a lock costs no database session of its own: every statement borrows one from a
+small :class:`~snapd.ledger.sessions.SessionPool`, and the process keeps one liveness
+session, so 200 VMs in flight use a handful of sessions.
 
 A lease can be lost while its holder still runs (a database failover, a network drop, a
 process stalled longer than the lease). That is why the lock alone never licenses a
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 import structlog
 
 from snapd.ledger.advisory import process_identity
+from snapd.ledger.liveness import HOLDER_ALIVE, ProcessLiveness
 from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
 from snapd.ledger.records import LedgerError, OperationKind
 from snapd.ledger.sessions import SessionPool
@@ -38,20 +42,21 @@ log = structlog.get_logger("snapd.locks")
 #: How long a lock lives without renewal; the holder renews every third of it.
 LEASE_SECONDS = 30.0
 
-_ACQUIRE = """
+_ACQUIRE = f"""
 INSERT INTO virtual_machine_locks AS held
-    (virtual_machine_id, token, holder, purpose, since, expires_at)
-VALUES (%s, nextval('virtual_machine_lock_tokens'), %s, %s, %s,
+    (virtual_machine_id, token, holder_key, holder, purpose, since, expires_at)
+VALUES (%s, nextval('virtual_machine_lock_tokens'), %s, %s, %s, %s,
     clock_timestamp() + make_interval(secs => %s))
 ON CONFLICT (virtual_machine_id) DO UPDATE SET token = excluded.token,
-    holder = excluded.holder, purpose = excluded.purpose, since = excluded.since,
-    expires_at = excluded.expires_at
-WHERE held.expires_at < clock_timestamp()
+    holder_key = excluded.holder_key, holder = excluded.holder, purpose = excluded.purpose,
+    since = excluded.since, expires_at = excluded.expires_at
+WHERE held.expires_at < clock_timestamp() OR NOT EXISTS ({HOLDER_ALIVE})
 RETURNING token
 """
 _HOLDER = "SELECT holder, purpose, since FROM virtual_machine_locks WHERE virtual_machine_id = %s"
 _RENEW = """
-UPDATE virtual_machine_locks SET expires_at = clock_timestamp() + make_interval(secs => %s)
+UPDATE virtual_machine_locks SET holder_key = %s,
+    expires_at = clock_timestamp() + make_interval(secs => %s)
 WHERE token = ANY(%s) RETURNING token
 """
 _RELEASE = "DELETE FROM virtual_machine_locks WHERE virtual_machine_id = %s AND token = %s"
@@ -64,8 +69,11 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
     from :meth:`hold`, as an unopenable lock file does: the operation does not run.
     """
 
-    def __init__(self, pool: SessionPool, lease_seconds: float = LEASE_SECONDS) -> None:
+    def __init__(
+        self, pool: SessionPool, liveness: ProcessLiveness, lease_seconds: float = LEASE_SECONDS
+    ) -> None:
         self._pool = pool
+        self._liveness = liveness
         self._lease = lease_seconds
         self._identity = process_identity()
         self._guard = threading.Lock()
@@ -100,6 +108,7 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
         if self._renewer is not None:
             self._renewer.join(timeout=5.0)
         self._pool.close()
+        self._liveness.close()
 
     def renew(self) -> None:
         """Extend every lease this process holds; log the ones found taken by another.
@@ -111,8 +120,9 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
             tokens = dict(self._held)
         if not tokens:
             return
+        key = self._liveness.key(check=True)  # a session that ended is opened again
         with self._pool.session() as connection:
-            rows = connection.execute(_RENEW, (self._lease, list(tokens.values()))).fetchall()
+            rows = connection.execute(_RENEW, (key, self._lease, list(tokens.values()))).fetchall()
         renewed = {int(row[0]) for row in rows}
         for virtual_machine_id, token in tokens.items():
             with self._guard:
@@ -127,8 +137,11 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
             )
 
     def _acquire(self, virtual_machine_id: int, purpose: str, since: str) -> int:
-        values = (virtual_machine_id, self._identity, purpose, since, self._lease)
         try:
+            values = (
+                virtual_machine_id, self._liveness.key(), self._identity, purpose, since,
+                self._lease,
+            )  # fmt: skip
             with self._pool.session() as connection:
                 row = connection.execute(_ACQUIRE, values).fetchone()
                 if row is None:

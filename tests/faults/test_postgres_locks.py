@@ -58,13 +58,14 @@ def open_host(
     name: str, dsn: str, fake: FakeHostinger, clock: ManualClock, hook: HookRunner
 ) -> Host:
     from snapd.ledger.lease_locks import LeasedVirtualMachineLocks
+    from snapd.ledger.liveness import ProcessLiveness
     from snapd.ledger.postgres import PostgresLedger
     from snapd.ledger.sessions import SessionPool
 
     settings = ConnectionSettings(dsn, None, f"snapd locks {name}")
     ledger = PostgresLedger.open(ConnectionSettings(dsn, None, f"snapd ledger {name}"))
     pool = SessionPool(settings, 2, statement_timeout_seconds=5.0, wait_seconds=5.0)
-    locks = LeasedVirtualMachineLocks(pool, lease_seconds=30.0)
+    locks = LeasedVirtualMachineLocks(pool, ProcessLiveness(settings, 5.0), lease_seconds=30.0)
     ledger.fence_with(locks)
     metrics = Metrics(CollectorRegistry())
     client = HostingerClient(
@@ -94,16 +95,12 @@ def unguarded(vm: int, **changes: Any) -> VirtualMachinePolicy:
     return make_policy(vm, min_age=timedelta(0), protect_manual=timedelta(0), **changes)
 
 
-def lose_lease(cluster: PostgresCluster, dsn: str, host: str) -> None:
-    """What a database failover or a network drop longer than the lease does: the host's
-    lock sessions end and its leases run out."""
+def end_lock_sessions(cluster: PostgresCluster, dsn: str, host: str) -> None:
+    """What a database failover or a network drop does to a host: its lock sessions end
+    (the liveness session among them, so its leases may be taken at once)."""
     cluster.execute(
         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE application_name = %s",
         f"snapd locks {host}",
-        dsn=dsn,
-    )
-    cluster.execute(
-        "UPDATE virtual_machine_locks SET expires_at = clock_timestamp() - interval '1 second'",
         dsn=dsn,
     )
 
@@ -123,7 +120,7 @@ def test_a_lock_lost_during_the_pre_hook_sends_nothing_and_leaves_the_other_host
     during_hook: list[Any] = []
 
     def slow_pre_hook(command: HookCommand, environment: Mapping[str, str]) -> HookResult:
-        lose_lease(postgres_cluster, postgres_dsn, "daemon")
+        end_lock_sessions(postgres_cluster, postgres_dsn, "daemon")
         during_hook.append(laptop.engine.run_slot(unguarded(vm), None))
         return HookResult(ok=True, detail="exit 0")
 
@@ -173,13 +170,14 @@ def test_a_slot_that_cannot_get_a_lock_session_is_recorded_as_failed_with_a_reas
     postgres_dsn: str, fake: FakeHostinger, clock: ManualClock
 ) -> None:
     from snapd.ledger.lease_locks import LeasedVirtualMachineLocks
+    from snapd.ledger.liveness import ProcessLiveness
     from snapd.ledger.postgres import PostgresLedger
     from snapd.ledger.sessions import SessionPool
 
     vm, other = fake.vm_ids[0], fake.vm_ids[1]
     settings = ConnectionSettings(postgres_dsn)
     pool = SessionPool(settings, 1, statement_timeout_seconds=5.0, wait_seconds=0.2)
-    locks = LeasedVirtualMachineLocks(pool)
+    locks = LeasedVirtualMachineLocks(pool, ProcessLiveness(settings, 5.0))
     metrics = Metrics(CollectorRegistry())
     client = HostingerClient(base_url=fake.base_url, token=TOKEN, budget=manual_budget(clock))
     with PostgresLedger.open(settings) as ledger, pool.session():  # the only session, busy
