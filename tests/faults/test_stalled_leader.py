@@ -12,12 +12,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger.leadership import CONFIRM_SECONDS
 from snapd.pipeline.outcome import Result
-from tests.conftest import START, Pipeline, make_policy
+from tests.conftest import START, TOKEN, Pipeline, make_policy
 from tests.daemon_support import DaemonProcess, fake_api_process
 from tests.postgres_support import PostgresCluster
 from tests.replica_support import VM, create_actions, finish, write_policy
@@ -89,3 +90,45 @@ def test_a_slot_that_finds_an_earlier_slots_action_pending_resumes_it_and_still_
     assert (outcome.slot, outcome.result) == (today, Result.SUCCESS)
     assert pipeline.creates() == 2  # one per slot
     assert pipeline.ledger.pending() == []
+
+
+class StalledLeadership:
+    """A leadership that holds the fleet's lock but whose session has not answered lately."""
+
+    def is_leader(self) -> bool:
+        return False
+
+    def holder_pid(self) -> int | None:
+        return 4242
+
+
+def test_a_slot_fired_while_the_leaders_session_stalls_is_counted_and_logged_at_warning(
+    fake: FakeHostinger, clock: ManualClock, tmp_path: Path
+) -> None:
+    from snapd.config import load_config
+    from snapd.daemon.assembly import build_daemon
+
+    vm = fake.vm_ids[0]
+    policy_path = tmp_path / "policy.yaml"
+    policy_path.write_text(
+        f"api: {{base_url: '{fake.base_url}', requests_per_minute: 6000}}\n"
+        f'defaults: {{schedule: "0 3 * * *"}}\nvms: [{{id: {vm}}}]\n'
+        f"metrics: {{listen: '127.0.0.1:0'}}\nstate_dir: {tmp_path}\n"
+    )
+    daemon = build_daemon(policy_path, load_config(policy_path), token=TOKEN, clock=clock)
+    daemon.leader_role.leadership = StalledLeadership()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            daemon._run_slot(vm, START, "schedule")
+    finally:
+        daemon._stop()
+
+    skipped = daemon.metrics.registry.get_sample_value(
+        "snapd_slots_skipped_total", {"reason": "leadership_unconfirmed"}
+    )
+    assert skipped == 1.0
+    lines = [line for line in logs if line["event"] == "slot_skipped_not_leader"]
+    assert [(line["log_level"], line["vm"], line["reason"]) for line in lines] == [
+        ("warning", vm, "leadership_unconfirmed")
+    ]
+    assert fake.count("POST", "/snapshot") == 0
