@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -258,3 +259,15 @@ def count_sessions(cluster: PostgresCluster, dsn: str) -> int:
         dsn=dsn,
     )
     return int(rows[0][0])
+
+
+def test_one_daemon_with_two_hundred_virtual_machines_in_flight_stays_within_four_sessions(
+    postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    from bench.pg_sessions import measure
+    from snapd.config.ledger import DEFAULT_MAX_CONNECTIONS
+
+    measured = measure(postgres_cluster, tmp_path, vms=200, action_seconds=60.0)
+
+    assert measured["in_flight"] == 200
+    assert measured["sessions"] <= DEFAULT_MAX_CONNECTIONS == 4
