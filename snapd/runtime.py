@@ -37,8 +37,8 @@ from snapd.readiness import Readiness as Readiness
 from snapd.readiness import check_readiness as check_readiness
 
 if TYPE_CHECKING:
+    from snapd.ledger.fencing import Fence
     from snapd.ledger.leadership import Leadership
-    from snapd.ledger.postgres import Fence
 
 log = structlog.get_logger("snapd.runtime")
 

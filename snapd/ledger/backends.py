@@ -20,8 +20,8 @@ from snapd.ledger.protocol import Ledger
 from snapd.ledger.records import LedgerError
 
 if TYPE_CHECKING:
+    from snapd.ledger.fencing import Fence
     from snapd.ledger.leadership import Leadership
-    from snapd.ledger.postgres import Fence
 
 #: Sessions a daemon holds besides the VM locks' pool: the ledger's, the leadership's and
 #: the VM locks' liveness session.

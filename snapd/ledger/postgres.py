@@ -29,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 
@@ -39,12 +39,8 @@ from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
 from snapd.ledger import pending as pending_table
 from snapd.ledger import postgres_tables as tables
-from snapd.ledger.advisory import (
-    INTENT_NAMESPACE,
-    LEADERSHIP_NAMESPACE,
-    ConnectionSettings,
-    process_identity,
-)
+from snapd.ledger.advisory import ConnectionSettings, process_identity
+from snapd.ledger.fencing import Fence, LockTokens, confirm_leadership, confirm_lock
 from snapd.ledger.postgres_schema import migrate
 from snapd.ledger.protocol import ClosedOnExit
 from snapd.ledger.records import (
@@ -52,7 +48,6 @@ from snapd.ledger.records import (
     Hold,
     LedgerError,
     LockLostError,
-    NotLeaderError,
     PendingAction,
 )
 
@@ -61,38 +56,6 @@ STATEMENT_TIMEOUT_SECONDS = 10.0
 # A connection idle longer than this is asked `SELECT 1` before use: a database restart
 # or a dropped session shows up there and costs a reconnect, not the caller's operation.
 IDLE_CHECK_SECONDS = 1.0
-
-_HOLDS_LOCK = """
-SELECT 1 FROM pg_locks
-WHERE locktype = 'advisory' AND database = (
-    SELECT oid FROM pg_database WHERE datname = current_database()
-) AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2 AND pid = %s AND granted
-"""
-_HOLDS_VIRTUAL_MACHINE = """
-SELECT 1 FROM virtual_machine_locks
-WHERE virtual_machine_id = %s AND token = %s AND expires_at > clock_timestamp() FOR SHARE
-"""
-
-
-class LockTokens(Protocol):
-    """The per-VM locks this process holds, as the ledger checks them."""
-
-    def token_of(self, virtual_machine_id: int) -> int | None:
-        """The fencing token of the VM's lock while this process holds it, else None."""
-        ...
-
-
-class Fence(Protocol):
-    """This replica's leadership, as the ledger checks it."""
-
-    @property
-    def fleet_key(self) -> int:
-        """The second key of the fleet's leadership and intent locks."""
-        ...
-
-    def holder_pid(self) -> int | None:
-        """The database backend pid of the session holding the lock; None when standby."""
-        ...
 
 
 def connect(
@@ -227,15 +190,9 @@ class PostgresLedger(ClosedOnExit):
         token = None if self._lock_tokens is None else self._lock_tokens.token_of(vm)
         with self._database() as connection, connection.transaction():
             if self._fence is not None:
-                self._confirm_leadership(connection, self._fence)
-            if (
-                token is not None
-                and not connection.execute(_HOLDS_VIRTUAL_MACHINE, (vm, token)).fetchone()
-            ):
-                raise LockLostError(
-                    f"virtual machine {vm}'s lock was lost: its lease ran out and another "
-                    "holder took it"
-                )
+                confirm_leadership(connection, self._fence, self._location)
+            if token is not None:
+                confirm_lock(connection, vm, token)
             if not tables.replace_pending(connection, pending, self._written_by, token):
                 raise LockLostError(
                     f"virtual machine {vm} has a pending action of another holder "
@@ -254,24 +211,6 @@ class PostgresLedger(ClosedOnExit):
     def remove_pending(self, virtual_machine_id: int, action_id: int | None) -> None:
         with self._database() as connection:
             tables.delete_pending(connection, virtual_machine_id, action_id)
-
-    def _confirm_leadership(self, connection: psycopg.Connection[Any], fence: Fence) -> None:
-        """Raise ``NotLeaderError`` unless the fleet's lock is held by this replica's
-        leadership session right now, inside the caller's transaction."""
-        connection.execute(
-            "SELECT pg_advisory_xact_lock_shared(%s, %s)", (INTENT_NAMESPACE, fence.fleet_key)
-        )
-        pid = fence.holder_pid()
-        held = (
-            pid is not None
-            and connection.execute(
-                _HOLDS_LOCK, (LEADERSHIP_NAMESPACE, fence.fleet_key, pid)
-            ).fetchone()
-        )
-        if not held:
-            raise NotLeaderError(
-                f"ledger {self._location}: this replica does not hold the fleet's leadership"
-            )
 
     def _usable(self, connection: psycopg.Connection[Any]) -> bool:
         """False (and closed) when ``connection`` is closed, or idle and no longer answers."""
