@@ -33,7 +33,11 @@ import structlog
 
 from snapd.ledger.advisory import process_identity
 from snapd.ledger.liveness import HOLDER_ALIVE, ProcessLiveness
-from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
+from snapd.ledger.locks import (
+    LockUnavailableError,
+    VirtualMachineBusyError,
+    VirtualMachineLocks,
+)
 from snapd.ledger.records import LedgerError, OperationKind
 from snapd.ledger.sessions import SessionPool
 
@@ -65,8 +69,9 @@ _RELEASE = "DELETE FROM virtual_machine_locks WHERE virtual_machine_id = %s AND 
 class LeasedVirtualMachineLocks(VirtualMachineLocks):
     """Per-VM exclusive locks in the shared ledger's database; same contract as the files.
 
-    A database that cannot be reached, or no free session in the pool, raises ``OSError``
-    from :meth:`hold`, as an unopenable lock file does: the operation does not run.
+    A database that cannot be reached, or no free session in the pool, raises
+    ``LockUnavailableError`` (an ``OSError``, as from an unopenable lock file) from
+    :meth:`hold`: the operation does not run.
     """
 
     def __init__(
@@ -148,7 +153,8 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
                     holder = connection.execute(_HOLDER, (virtual_machine_id,)).fetchone()
                     raise _busy(virtual_machine_id, holder)
         except LedgerError as error:
-            raise OSError(f"virtual machine {virtual_machine_id}'s lock: {error}") from None
+            message = f"virtual machine {virtual_machine_id}'s lock: {error}"
+            raise LockUnavailableError(message) from None
         token = int(row[0])
         with self._guard:
             self._held[virtual_machine_id] = token

@@ -21,6 +21,7 @@ from snapd.ledger.records import OperationKind
 
 __all__ = [
     "DaemonRunningError",
+    "LockUnavailableError",
     "StateDirectoryLock",
     "VirtualMachineBusyError",
     "VirtualMachineLocks",
@@ -64,6 +65,11 @@ class VirtualMachineBusyError(Exception):
             f"virtual machine {virtual_machine_id} is busy: "
             f"another snapd operation holds its lock{details}"
         )
+
+
+class LockUnavailableError(OSError):
+    """The VM's lock could not be asked for: its database cannot be reached, or no
+    database session came free in time. Nobody is known to hold it; nothing may run."""
 
 
 class VirtualMachineLocks:

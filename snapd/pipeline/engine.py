@@ -22,7 +22,11 @@ from snapd.clock import Clock, sleep_before
 from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger, OperationKind
-from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
+from snapd.ledger.locks import (
+    LockUnavailableError,
+    VirtualMachineBusyError,
+    VirtualMachineLocks,
+)
 from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
 from snapd.pipeline.decide import Decision, Facts, Reason, Step, carry_checks, decide
 from snapd.pipeline.fleet_view import FleetView
@@ -130,7 +134,7 @@ class Engine:
                     context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
                 )
             )
-        except OSError as error:
+        except LockUnavailableError as error:
             # The lock could not be asked for (its database or a session of the pool is
             # missing): nothing runs, but the slot fails visibly, recorded and counted.
             detail = f"the VM's lock could not be taken: {error}"
