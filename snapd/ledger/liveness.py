@@ -20,8 +20,9 @@ from typing import Any
 
 import psycopg
 
+from snapd.clock import monotonic
 from snapd.ledger.advisory import LIVENESS_NAMESPACE, ConnectionSettings
-from snapd.ledger.postgres import connect, one_line
+from snapd.ledger.postgres import IDLE_CHECK_SECONDS, connect, one_line
 from snapd.ledger.records import LedgerError
 
 #: A lock row's holder is alive while this finds its liveness key locked.
@@ -46,15 +47,21 @@ class ProcessLiveness:
         self._guard = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
         self._key: int | None = None
+        self._heard = 0.0  # monotonic seconds when the session last answered
 
     def key(self, *, check: bool = False) -> int:
-        """The liveness key, (re)opening the session when it is gone; ``check`` also asks
-        the session to answer. Raise ``LedgerError`` when it cannot be had."""
+        """The liveness key, (re)opening the session when it is gone. The session is asked
+        to answer first when ``check`` is set or it was last heard of over a second ago
+        (the server may have ended it: a restart, ``idle_session_timeout``); a key whose
+        session ended would let anyone take this process's locks. Raise ``LedgerError``
+        when it cannot be had."""
         with self._guard:
             connection = self._connection
-            if connection is not None and check and not connection.closed:
+            stale = check or monotonic() - self._heard > IDLE_CHECK_SECONDS
+            if connection is not None and stale and not connection.closed:
                 try:
                     connection.execute("SELECT 1")
+                    self._heard = monotonic()
                 except psycopg.Error:
                     connection.close()
             if connection is None or connection.closed or connection.broken:
@@ -81,6 +88,7 @@ class ProcessLiveness:
                 row = connection.execute(_TAKE_KEY, (LIVENESS_NAMESPACE,)).fetchone()
                 if row is not None and row[0]:
                     self._connection, self._key = connection, int(row[1])
+                    self._heard = monotonic()
                     return
         except psycopg.Error as error:
             connection.close()

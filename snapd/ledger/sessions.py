@@ -5,7 +5,9 @@ session each: PostgreSQL's ``max_connections`` (100 by default) is shared by eve
 of the server. A :class:`SessionPool` opens at most ``size`` sessions, lazily, and lends
 one to a caller for one short statement or transaction; a caller that finds none free
 waits up to ``wait_seconds`` and then gets ``LedgerError`` (fail closed, never a new
-session). A session that broke is closed and replaced at the next loan.
+session). A session that broke is closed and replaced at the next loan, and one idle for
+over a second is asked ``SELECT 1`` first, so one the server ended meanwhile is replaced
+instead of failing the caller.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ from typing import Any
 
 import psycopg
 
+from snapd.clock import monotonic
 from snapd.config.masking import mask_url
 from snapd.ledger.advisory import ConnectionSettings
-from snapd.ledger.postgres import connect, one_line
+from snapd.ledger.postgres import IDLE_CHECK_SECONDS, connect, one_line
 from snapd.ledger.records import LedgerError
 
 
@@ -41,7 +44,7 @@ class SessionPool:
         self._size = size
         self._statement_timeout = statement_timeout_seconds
         self._wait = wait_seconds
-        self._free: list[psycopg.Connection[Any]] = []
+        self._free: list[tuple[psycopg.Connection[Any], float]] = []  # and idle since
         self._opened = 0
         self._closed = False
         self._changed = threading.Condition()
@@ -73,7 +76,7 @@ class SessionPool:
             free, self._free = self._free, []
             self._opened -= len(free)
             self._changed.notify_all()
-        for connection in free:
+        for connection, _ in free:
             with contextlib.suppress(psycopg.Error):
                 connection.close()
 
@@ -90,9 +93,15 @@ class SessionPool:
                     f"ledger {mask_url(self._settings.dsn)}: all {self._size} database "
                     f"session(s) of the VM locks stayed busy for {self._wait:g} s"
                 )
-            if self._free:
-                return self._free.pop()
-            self._opened += 1  # reserved before connecting, so the bound holds
+            reused = self._free.pop() if self._free else None
+            if reused is None:
+                self._opened += 1  # reserved before connecting, so the bound holds
+        if reused is not None:
+            connection, idle_since = reused
+            if monotonic() - idle_since < IDLE_CHECK_SECONDS or _answers(connection):
+                return connection
+            # Ended by the server meanwhile (a restart, idle_session_timeout): replace it,
+            # still within the bound, instead of failing the caller's statement.
         try:
             return connect(self._settings, self._statement_timeout)
         except BaseException:
@@ -105,7 +114,7 @@ class SessionPool:
         usable = not (connection.closed or connection.broken)
         with self._changed:
             if usable and not self._closed:
-                self._free.append(connection)
+                self._free.append((connection, monotonic()))
                 connection = None  # type: ignore[assignment]
             else:
                 self._opened -= 1
@@ -113,3 +122,14 @@ class SessionPool:
         if connection is not None:
             with contextlib.suppress(psycopg.Error):
                 connection.close()
+
+
+def _answers(connection: psycopg.Connection[Any]) -> bool:
+    """True when an idle session still answers; otherwise it is closed."""
+    try:
+        connection.execute("SELECT 1")
+    except psycopg.Error:
+        with contextlib.suppress(psycopg.Error):
+            connection.close()
+        return False
+    return True

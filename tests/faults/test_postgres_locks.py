@@ -8,6 +8,7 @@ locks (own session pool) and its own pipeline, against one fake API and one data
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -271,3 +272,26 @@ def test_one_daemon_with_two_hundred_virtual_machines_in_flight_stays_within_fou
 
     assert measured["in_flight"] == 200
     assert measured["sessions"] <= DEFAULT_MAX_CONNECTIONS == 4
+
+
+def test_lock_sessions_the_server_ended_while_idle_are_replaced_not_failed(
+    postgres_cluster: PostgresCluster, postgres_dsn: str, fake: FakeHostinger, clock: ManualClock
+) -> None:
+    from snapd.ledger.postgres import IDLE_CHECK_SECONDS
+
+    vm = fake.vm_ids[0]
+    daemon = open_host("daemon", postgres_dsn, fake, clock, passing_hook)
+    try:
+        locks = daemon.engine.locks
+        with locks.hold(vm, OperationKind.SNAPSHOT, clock.now()):
+            pass
+        # What idle_session_timeout or a database restart does to idle sessions.
+        end_lock_sessions(postgres_cluster, postgres_dsn, "daemon")
+        time.sleep(IDLE_CHECK_SECONDS + 0.1)
+        with locks.hold(vm, OperationKind.SNAPSHOT, clock.now()):
+            token = locks.token_of(vm)  # type: ignore[attr-defined]
+            daemon.engine.ledger.add_pending(PendingAction(vm, None, "snapshot", None, clock.now()))
+    finally:
+        daemon.close()
+
+    assert token is not None
