@@ -8,8 +8,7 @@ leader no more at once: :meth:`is_leader` turns False, so the daemon's runs stop
 sending, and the lock is tried again. A session that answers again after such a stall
 still holds the lock: the lead is reported regained (``on_change(True)``), as if won, so
 that what the stall interrupted is resumed at once. The server frees the lock when the
-session ends:
-at once when the process dies, within the keepalive bound
+session ends: at once when the process dies, within the keepalive bound
 (:data:`~snapd.ledger.advisory.SESSION_END_BOUND_SECONDS`) when its host dies or is cut off.
 """
 
