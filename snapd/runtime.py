@@ -38,8 +38,8 @@ from snapd.readiness import Readiness as Readiness
 from snapd.readiness import check_readiness as check_readiness
 
 if TYPE_CHECKING:
+    from snapd.ledger.fencing import Fence
     from snapd.ledger.leadership import Leadership
-    from snapd.ledger.postgres import Fence
 
 log = structlog.get_logger("snapd.runtime")
 
@@ -71,7 +71,7 @@ def open_ledger(
 
 
 def operation_locks(config: Config) -> VirtualMachineLocks:
-    """The per-VM operation locks: files in ``state_dir``, or advisory locks in the shared
+    """The per-VM operation locks: files in ``state_dir``, or leased rows in the shared
     ledger's database (so that hosts exclude each other too); raise ``UsageError``."""
     try:
         if config.ledger.shared:
@@ -171,6 +171,7 @@ class Runtime:
 
     def close(self) -> None:
         self.client.close()
+        self.locks.close()
         self.ledger.close()
 
 
@@ -212,6 +213,8 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
             client.close()
             raise
     locks = operation_locks(config)
+    if config.ledger.shared:
+        backends.fence_pending_rows(ledger, locks)
     # One shared view of the fleet per runtime: the VMs of a pass (``once --all``, or the
     # daemon's slots that fall due together) take their state from one list call.
     engine = Engine(

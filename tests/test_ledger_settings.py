@@ -51,9 +51,53 @@ def test_a_postgresql_ledger_is_read_with_its_fleet_and_password_file(
     assert ledger.password_file == path.parent / "ledger-password"
 
 
+MULTI_HOST_DSN = "postgresql://snapd@db1:5432,db2:5432/snapd?target_session_attrs=read-write"
+
+
+def test_a_multi_host_dsn_is_accepted_with_its_sessions_and_lease(
+    write_policy: PolicyWriter,
+) -> None:
+    path = policy(
+        write_policy,
+        f"ledger: {{backend: postgresql, dsn: '{MULTI_HOST_DSN}', max_connections: 6,"
+        " lock_lease: 1m}",
+    )
+
+    ledger = load_config(path, offline=True).ledger
+
+    assert ledger.dsn == MULTI_HOST_DSN
+    assert (ledger.max_connections, ledger.lock_lease.total_seconds()) == (6, 60.0)
+
+
+def test_config_show_masks_a_multi_host_dsn(write_policy: PolicyWriter) -> None:
+    path = policy(write_policy, f"ledger: {{backend: postgresql, dsn: '{MULTI_HOST_DSN}'}}")
+
+    shown = run_cli("config", "show", "-c", str(path))
+
+    assert shown.returncode == 0, shown.stderr
+    assert "dsn: postgresql://***@db1:5432,db2:5432/snapd?target_session_attrs=***" in shown.stdout
+    assert "max_connections: 4" in shown.stdout
+
+
 @pytest.mark.parametrize(
     ("ledger", "problem"),
     [
+        (
+            "ledger: {backend: postgresql, dsn: 'postgresql://snapd:hunter2@db1,db2:5432/snapd'}",
+            "ledger.dsn: must not contain a password",
+        ),
+        (
+            "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db1:5432,db2:x/snapd'}",
+            "ledger.dsn: expected a URL like postgresql://snapd@db.example.com/snapd",
+        ),
+        (
+            "ledger: {backend: postgresql, dsn: 'postgresql://db/snapd', max_connections: 3}",
+            "ledger.max_connections: expected at least 4",
+        ),
+        (
+            "ledger: {backend: postgresql, dsn: 'postgresql://db/snapd', lock_lease: 0s}",
+            "ledger.lock_lease: expected at least 1s",
+        ),
         (
             "ledger: {backend: postgresql, dsn: 'postgresql://snapd:hunter2@db/snapd'}",
             "ledger.dsn: must not contain a password; use ledger.password_file",

@@ -35,7 +35,13 @@ def test_an_empty_database_is_migrated_to_the_current_version(
     tables = postgres_cluster.execute(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", dsn=postgres_dsn
     )
-    assert tables == [("attempts",), ("holds",), ("pending_actions",), ("snapd_schema",)]
+    assert tables == [
+        ("attempts",),
+        ("holds",),
+        ("pending_actions",),
+        ("snapd_schema",),
+        ("virtual_machine_locks",),
+    ]
 
 
 def test_a_database_of_the_previous_version_is_migrated_and_keeps_its_rows(
@@ -141,10 +147,19 @@ def test_two_fleets_on_one_database_each_have_a_leader(postgres_dsn: str) -> Non
 
 
 def test_a_virtual_machine_locked_on_one_host_is_busy_for_every_other(postgres_dsn: str) -> None:
-    from snapd.ledger.advisory_locks import AdvisoryVirtualMachineLocks
+    from snapd.ledger.lease_locks import LeasedVirtualMachineLocks
+    from snapd.ledger.liveness import ProcessLiveness
+    from snapd.ledger.postgres import PostgresLedger
+    from snapd.ledger.sessions import SessionPool
 
-    daemon = AdvisoryVirtualMachineLocks(ConnectionSettings(postgres_dsn))
-    laptop = AdvisoryVirtualMachineLocks(ConnectionSettings(postgres_dsn))
+    PostgresLedger.open(ConnectionSettings(postgres_dsn)).close()  # the tables
+
+    def host_locks() -> LeasedVirtualMachineLocks:
+        settings = ConnectionSettings(postgres_dsn)
+        pool = SessionPool(settings, 1, statement_timeout_seconds=5.0, wait_seconds=5.0)
+        return LeasedVirtualMachineLocks(pool, ProcessLiveness(settings, 5.0))
+
+    daemon, laptop = host_locks(), host_locks()
 
     with daemon.hold(MACHINE, OperationKind.SNAPSHOT, NOW):
         with (
@@ -157,6 +172,8 @@ def test_a_virtual_machine_locked_on_one_host_is_busy_for_every_other(postgres_d
     with laptop.hold(MACHINE, OperationKind.RESTORE, NOW):
         pass
 
+    daemon.close()
+    laptop.close()
     assert raised.value.purpose is not None and raised.value.purpose.startswith("snapshot on ")
     assert raised.value.since == "2025-01-01T03:00:00Z"
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from snapd.config.credentials import CredentialError
+from snapd.config.durations import format_duration, parse_duration
 from snapd.config.masking import mask_url
 from snapd.config.yaml_source import KeyPath
 
@@ -29,6 +31,13 @@ PASSWORD_CREDENTIAL_NAME = "ledger-password"
 PASSWORD_VARIABLE = "PGPASSWORD"
 DSN_SCHEMES = ("postgresql", "postgres")
 EXPECTED_DSN = "expected a URL like postgresql://snapd@db.example.com/snapd, got "
+#: Database sessions one daemon opens at most, by default (ledger, leadership, VM locks).
+DEFAULT_MAX_CONNECTIONS = 4
+#: The fewest that work: the ledger's, the leadership's, the VM locks' liveness session
+#: and one for the VM locks' statements.
+MIN_MAX_CONNECTIONS = 4
+DEFAULT_LOCK_LEASE = timedelta(seconds=30)
+MIN_LOCK_LEASE = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,8 @@ class LedgerSettings:
     dsn: str | None = None
     password_file: Path | None = None
     fleet: str = DEFAULT_FLEET
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    lock_lease: timedelta = DEFAULT_LOCK_LEASE
 
     @property
     def shared(self) -> bool:
@@ -54,6 +65,8 @@ class LedgerSettings:
             "dsn": mask_url(self.dsn or ""),
             "password": password_source(self) or "(none: libpq defaults, e.g. ~/.pgpass)",
             "fleet": self.fleet,
+            "max_connections": self.max_connections,
+            "lock_lease": format_duration(self.lock_lease),
         }
 
 
@@ -69,7 +82,7 @@ def build_ledger_settings(
     dsn = data.get("dsn")
     password_file = data.get("password_file")
     if backend == SQLITE:
-        for key in ("dsn", "password_file", "fleet"):
+        for key in ("dsn", "password_file", "fleet", "max_connections", "lock_lease"):
             if key in data:
                 report(("ledger", key), "only used with backend: postgresql")
         return LedgerSettings()
@@ -79,31 +92,63 @@ def build_ledger_settings(
         problem = dsn_problem(dsn)
         if problem is not None:
             report(("ledger", "dsn"), problem)
+    max_connections = data.get("max_connections", DEFAULT_MAX_CONNECTIONS)
+    if max_connections < MIN_MAX_CONNECTIONS:
+        report(
+            ("ledger", "max_connections"),
+            f"expected at least {MIN_MAX_CONNECTIONS} (the ledger's, the leadership's and "
+            f"two sessions for the VM locks), got {max_connections}",
+        )
+    lock_lease = DEFAULT_LOCK_LEASE
+    if "lock_lease" in data:
+        lock_lease = parse_duration(data["lock_lease"])
+        if lock_lease < MIN_LOCK_LEASE:
+            report(("ledger", "lock_lease"), f"expected at least 1s, got {data['lock_lease']}")
     return LedgerSettings(
         backend=backend,
         dsn=dsn,
         password_file=None if password_file is None else policy_path.parent / password_file,
         fleet=data.get("fleet", DEFAULT_FLEET),
+        max_connections=max_connections,
+        lock_lease=lock_lease,
     )
 
 
 def dsn_problem(dsn: str) -> str | None:
     """Why ``dsn`` cannot be used, or None. A password in it is refused: a policy file is
-    read by many (``config show``, reviews, backups) and a secret does not belong there."""
+    read by many (``config show``, reviews, backups) and a secret does not belong there.
+
+    libpq's multi-host form (``postgresql://snapd@db1:5432,db2:5432/snapd``, usually with
+    ``?target_session_attrs=read-write``) is accepted: every host's port must be a number.
+    """
     try:
         parts = urlsplit(dsn)
         parameters = parse_qsl(parts.query)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         return EXPECTED_DSN + repr(mask_url(dsn))
-    if parts.scheme not in DSN_SCHEMES or (not parts.hostname and not parts.path.strip("/")):
+    userinfo, _, hosts = parts.netloc.rpartition("@")
+    ports_valid = all(_port_valid(host) for host in hosts.split(","))
+    if (
+        parts.scheme not in DSN_SCHEMES
+        or not ports_valid
+        or (not hosts.strip(",") and not parts.path.strip("/"))
+    ):
         return EXPECTED_DSN + repr(mask_url(dsn))
-    if parts.password is not None or any(name == "password" for name, _ in parameters):
+    if ":" in userinfo or any(name == "password" for name, _ in parameters):
         return (
             "must not contain a password; use ledger.password_file, the systemd credential "
             f"'{PASSWORD_CREDENTIAL_NAME}' or ${PASSWORD_VARIABLE}"
         )
     return None
+
+
+def _port_valid(host: str) -> bool:
+    """True when ``host`` (``name``, ``name:port``, ``[v6]:port`` or empty) has no port
+    or a numeric one up to 65535."""
+    _, bracket, rest = host.rpartition("]")
+    candidate = rest if bracket else host
+    _, colon, port = candidate.rpartition(":")
+    return not colon or (port.isdigit() and 0 < int(port) <= 65535)
 
 
 def password_source(

@@ -193,7 +193,7 @@ POLICY_SCHEMA: dict[str, Any] = {
                 "dsn": {
                     "type": "string",
                     "minLength": 1,
-                    "description": "postgresql://USER@HOST[:PORT]/DATABASE, without a password",
+                    "description": "postgresql://USER@HOST[:PORT][,HOST2[:PORT]]/DB, no password",
                 },
                 "password_file": {
                     "type": "string",
@@ -206,6 +206,13 @@ POLICY_SCHEMA: dict[str, Any] = {
                     "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
                     "description": "name of the fleet; replicas of one fleet elect one leader",
                 },
+                "max_connections": {
+                    "type": "integer",
+                    "description": "database sessions one process opens at most (default 4)",
+                },
+                "lock_lease": _duration(
+                    "how long a per-VM lock lives unless its holder renews it (30s)"
+                ),
             },
         },
         "stop_timeout": _duration(

@@ -31,7 +31,7 @@ from snapd.daemon.inventory import (
     schedule_inventory,
 )
 from snapd.daemon.jobs import RunningJobs, liveness
-from snapd.daemon.leader import LeaderRole, TakeoverRetries
+from snapd.daemon.leader import LEADERSHIP_UNCONFIRMED, LeaderRole, TakeoverRetries
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.runs import SlotRuns
@@ -338,7 +338,13 @@ class Daemon:
         if policy is None or self.stop_event.is_set():
             return
         if not self.leader_role.is_leader():
-            log.debug("standby_skips_run", vm=virtual_machine_id, slot=slot, purpose=purpose)
+            reason = self.leader_role.not_leading_reason()
+            self.metrics.ledger.slot_skipped(reason)
+            # A stalled leader skips a slot it owes: say so loudly. A standby skips every
+            # slot by design: the leader runs it.
+            report = log.warning if reason == LEADERSHIP_UNCONFIRMED else log.info
+            report("slot_skipped_not_leader", vm=virtual_machine_id, slot=slot,
+                   purpose=purpose, reason=reason)  # fmt: skip
             return
         self.runs.submit(policy, slot, purpose)
 

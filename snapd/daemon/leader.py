@@ -26,8 +26,15 @@ log = structlog.get_logger("snapd.daemon")
 RunSoon = Callable[[int, datetime | None, str, datetime | None], None]
 
 
+#: Why a slot did not run here (label values of ``snapd_slots_skipped_total``).
+STANDBY = "standby"
+LEADERSHIP_UNCONFIRMED = "leadership_unconfirmed"
+
+
 class LeadershipState(Protocol):
     def is_leader(self) -> bool: ...
+
+    def holder_pid(self) -> int | None: ...
 
 
 class LeaderRole:
@@ -41,6 +48,13 @@ class LeaderRole:
     def is_leader(self) -> bool:
         """True while this replica may act (always, without a shared ledger)."""
         return self.leadership is None or self.leadership.is_leader()
+
+    def not_leading_reason(self) -> str:
+        """Why this replica may not act now: ``leadership_unconfirmed`` while it holds the
+        lock but its session has not answered lately (a stall), else ``standby``."""
+        if self.leadership is not None and self.leadership.holder_pid() is not None:
+            return LEADERSHIP_UNCONFIRMED
+        return STANDBY
 
     def changed(self, leader: bool) -> None:
         """The leadership's report of a change of role."""

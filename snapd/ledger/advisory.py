@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 LEADERSHIP_NAMESPACE = 0x736E6C64  # "snld": the fleet's leader, one per fleet
 INTENT_NAMESPACE = 0x736E6977  # "sniw": intent writes (shared) vs. a new leader (exclusive)
-VIRTUAL_MACHINE_NAMESPACE = 0x736E766D  # "snvm": one operation in flight per VM
+LIVENESS_NAMESPACE = 0x736E6C76  # "snlv": a process holding per-VM leases still runs
 
 #: Server and client TCP keepalive: idle seconds before the first probe, seconds between
 #: probes, probes lost before the connection is dropped (4 + 2 * 3 = 10 s of silence).

@@ -20,8 +20,16 @@ from snapd.ledger.protocol import Ledger
 from snapd.ledger.records import LedgerError
 
 if TYPE_CHECKING:
+    from snapd.ledger.fencing import Fence
     from snapd.ledger.leadership import Leadership
-    from snapd.ledger.postgres import Fence
+
+#: Sessions a daemon holds besides the VM locks' pool: the ledger's, the leadership's and
+#: the VM locks' liveness session.
+OWN_SESSIONS = 3
+#: A lock statement that takes longer is cancelled (the slot fails closed, recorded).
+LOCK_STATEMENT_TIMEOUT_SECONDS = 10.0
+#: How long a slot waits for a free session of the pool before it fails closed.
+LOCK_SESSION_WAIT_SECONDS = 30.0
 
 MISSING_DRIVER = (
     "ledger.backend: postgresql needs psycopg; "
@@ -47,12 +55,34 @@ def open_shared_ledger(settings: LedgerSettings, fence: Fence | None) -> Ledger:
 
 
 def shared_operation_locks(settings: LedgerSettings) -> VirtualMachineLocks:
-    """Per-VM operation locks as advisory locks in the shared ledger's database."""
-    module = _import("snapd.ledger.advisory_locks")
-    locks: VirtualMachineLocks = module.AdvisoryVirtualMachineLocks(
-        connection_settings(settings, "snapd")
+    """Per-VM operation locks as leased rows of the shared ledger: a liveness session and
+    a pool of the sessions ``max_connections`` leaves beside the ledger's and the
+    leadership's."""
+    sessions = _import("snapd.ledger.sessions")
+    liveness = _import("snapd.ledger.liveness")
+    module = _import("snapd.ledger.lease_locks")
+    connection = connection_settings(settings, f"snapd locks {process_identity()}"[:63])
+    pool = sessions.SessionPool(
+        connection,
+        max(1, settings.max_connections - OWN_SESSIONS),
+        statement_timeout_seconds=LOCK_STATEMENT_TIMEOUT_SECONDS,
+        wait_seconds=LOCK_SESSION_WAIT_SECONDS,
+    )
+    alive = liveness.ProcessLiveness(connection, LOCK_STATEMENT_TIMEOUT_SECONDS)
+    locks: VirtualMachineLocks = module.LeasedVirtualMachineLocks(
+        pool, alive, settings.lock_lease.total_seconds()
     )
     return locks
+
+
+def fence_pending_rows(ledger: Ledger, locks: VirtualMachineLocks) -> None:
+    """Make the shared ledger check every pending row it writes against ``locks``."""
+    postgres = _import("snapd.ledger.postgres")
+    lease_locks = _import("snapd.ledger.lease_locks")
+    if isinstance(ledger, postgres.PostgresLedger) and isinstance(
+        locks, lease_locks.LeasedVirtualMachineLocks
+    ):
+        ledger.fence_with(locks)
 
 
 def fleet_leadership(

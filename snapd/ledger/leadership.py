@@ -5,8 +5,10 @@
 ``check_seconds`` (with a statement timeout) to prove its session alive. A leader whose
 session fails, or that has not proved it for ``confirm_seconds`` (a hung network), is a
 leader no more at once: :meth:`is_leader` turns False, so the daemon's runs stop before
-sending, and the lock is tried again. The server frees the lock when the session ends:
-at once when the process dies, within the keepalive bound
+sending, and the lock is tried again. A session that answers again after such a stall
+still holds the lock: the lead is reported regained (``on_change(True)``), as if won, so
+that what the stall interrupted is resumed at once. The server frees the lock when the
+session ends: at once when the process dies, within the keepalive bound
 (:data:`~snapd.ledger.advisory.SESSION_END_BOUND_SECONDS`) when its host dies or is cut off.
 """
 
@@ -163,10 +165,22 @@ class Leadership:
         self.on_change(True)
 
     def _prove_alive(self) -> None:
+        """Prove the session alive; after a stall longer than ``confirm_seconds`` (the
+        database or the network hung, and this replica stopped acting meanwhile) report
+        the lead regained, so that the daemon resumes what the stall interrupted."""
         assert self._connection is not None
         self._connection.execute("SELECT 1").fetchone()
         with self._lock:
+            stalled = monotonic() - self._confirmed
             self._confirmed = monotonic()
+        if stalled >= self._confirm:
+            log.warning(
+                "leadership_regained",
+                fleet=self.fleet,
+                lock_key=self.lock_key,
+                stalled_seconds=round(stalled, 1),
+            )
+            self.on_change(True)
 
     def _lose(self, reason: str, *, report: bool = True) -> None:
         with self._lock:

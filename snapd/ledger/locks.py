@@ -21,6 +21,7 @@ from snapd.ledger.records import OperationKind
 
 __all__ = [
     "DaemonRunningError",
+    "LockUnavailableError",
     "StateDirectoryLock",
     "VirtualMachineBusyError",
     "VirtualMachineLocks",
@@ -66,6 +67,11 @@ class VirtualMachineBusyError(Exception):
         )
 
 
+class LockUnavailableError(OSError):
+    """The VM's lock could not be asked for: its database cannot be reached, or no
+    database session came free in time. Nobody is known to hold it; nothing may run."""
+
+
 class VirtualMachineLocks:
     """Per-VM exclusive locks in ``state_dir/locks``.
 
@@ -82,6 +88,10 @@ class VirtualMachineLocks:
         else:
             # mkdir's mode is filtered by the umask; make it exact.
             self._directory.chmod(0o700)
+
+    def close(self) -> None:
+        """Release what the locks keep between holds (nothing for files). Idempotent."""
+        return None
 
     def path(self, virtual_machine_id: int) -> Path:
         """The lock file of ``virtual_machine_id``."""

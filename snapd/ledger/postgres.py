@@ -16,6 +16,11 @@ this replica's leadership session in ``pg_locks``. Without it the write fails wi
 :class:`~snapd.ledger.records.NotLeaderError` and the request is not sent. The intent
 transaction takes the intent lock shared; a new leader takes it exclusively once, before
 it reads pending rows, so an intent committed by the old leader is always seen.
+
+**Per-VM fencing.** With ``fence_with`` (the leased VM locks of this process), the same
+transaction also finds the VM's lock row still carrying the token this process holds, and
+a pending row is never written over one whose writer's lease is still alive. Otherwise
+the write fails with :class:`~snapd.ledger.records.LockLostError` and nothing is sent.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 
@@ -34,41 +39,23 @@ from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
 from snapd.ledger import pending as pending_table
 from snapd.ledger import postgres_tables as tables
-from snapd.ledger.advisory import (
-    INTENT_NAMESPACE,
-    LEADERSHIP_NAMESPACE,
-    ConnectionSettings,
-    process_identity,
-)
+from snapd.ledger.advisory import ConnectionSettings, process_identity
+from snapd.ledger.fencing import Fence, LockTokens, confirm_leadership, confirm_lock
 from snapd.ledger.postgres_schema import migrate
 from snapd.ledger.protocol import ClosedOnExit
-from snapd.ledger.records import AttemptRecord, Hold, LedgerError, NotLeaderError, PendingAction
+from snapd.ledger.records import (
+    AttemptRecord,
+    Hold,
+    LedgerError,
+    LockLostError,
+    PendingAction,
+)
 
 #: A ledger statement that takes longer is cancelled (and the attempt fails closed).
 STATEMENT_TIMEOUT_SECONDS = 10.0
 # A connection idle longer than this is asked `SELECT 1` before use: a database restart
 # or a dropped session shows up there and costs a reconnect, not the caller's operation.
 IDLE_CHECK_SECONDS = 1.0
-
-_HOLDS_LOCK = """
-SELECT 1 FROM pg_locks
-WHERE locktype = 'advisory' AND database = (
-    SELECT oid FROM pg_database WHERE datname = current_database()
-) AND classid::bigint = %s AND objid::bigint = %s AND objsubid = 2 AND pid = %s AND granted
-"""
-
-
-class Fence(Protocol):
-    """This replica's leadership, as the ledger checks it."""
-
-    @property
-    def fleet_key(self) -> int:
-        """The second key of the fleet's leadership and intent locks."""
-        ...
-
-    def holder_pid(self) -> int | None:
-        """The database backend pid of the session holding the lock; None when standby."""
-        ...
 
 
 def connect(
@@ -97,6 +84,7 @@ class PostgresLedger(ClosedOnExit):
         self._settings = settings
         self._location = mask_url(settings.dsn)
         self._fence = fence
+        self._lock_tokens: LockTokens | None = None
         self._lock = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
         self._closed = False
@@ -189,13 +177,27 @@ class PostgresLedger(ClosedOnExit):
         with self._database() as connection:
             return hold_table.active(tables.shared(connection), now)
 
+    def fence_with(self, lock_tokens: LockTokens) -> None:
+        """Check every later pending-row write against the VM's lock held by this process."""
+        self._lock_tokens = lock_tokens
+
     def add_pending(self, pending: PendingAction) -> None:
         """Store ``pending``; with a fence, only while this replica leads (else
-        ``NotLeaderError``, nothing written)."""
+        ``NotLeaderError``); with lock tokens, only while this process's lease on the VM
+        is alive, and never over the row of another holder whose lease is alive (else
+        ``LockLostError``). Nothing is written when either is raised."""
+        vm = pending.virtual_machine_id
+        token = None if self._lock_tokens is None else self._lock_tokens.token_of(vm)
         with self._database() as connection, connection.transaction():
             if self._fence is not None:
-                self._confirm_leadership(connection, self._fence)
-            tables.replace_pending(connection, pending, self._written_by)
+                confirm_leadership(connection, self._fence, self._location)
+            if token is not None:
+                confirm_lock(connection, vm, token)
+            if not tables.replace_pending(connection, pending, self._written_by, token):
+                raise LockLostError(
+                    f"virtual machine {vm} has a pending action of another holder "
+                    "whose lock is alive; it is not replaced"
+                )
 
     def pending(self) -> list[PendingAction]:
         with self._database() as connection:
@@ -209,24 +211,6 @@ class PostgresLedger(ClosedOnExit):
     def remove_pending(self, virtual_machine_id: int, action_id: int | None) -> None:
         with self._database() as connection:
             tables.delete_pending(connection, virtual_machine_id, action_id)
-
-    def _confirm_leadership(self, connection: psycopg.Connection[Any], fence: Fence) -> None:
-        """Raise ``NotLeaderError`` unless the fleet's lock is held by this replica's
-        leadership session right now, inside the caller's transaction."""
-        connection.execute(
-            "SELECT pg_advisory_xact_lock_shared(%s, %s)", (INTENT_NAMESPACE, fence.fleet_key)
-        )
-        pid = fence.holder_pid()
-        held = (
-            pid is not None
-            and connection.execute(
-                _HOLDS_LOCK, (LEADERSHIP_NAMESPACE, fence.fleet_key, pid)
-            ).fetchone()
-        )
-        if not held:
-            raise NotLeaderError(
-                f"ledger {self._location}: this replica does not hold the fleet's leadership"
-            )
 
     def _usable(self, connection: psycopg.Connection[Any]) -> bool:
         """False (and closed) when ``connection`` is closed, or idle and no longer answers."""

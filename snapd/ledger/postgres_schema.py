@@ -73,6 +73,25 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # asking "who sent this?" has more than one machine to look at.
         "ALTER TABLE pending_actions ADD COLUMN written_by TEXT",
     ),
+    (
+        # Per-VM operation locks as rows with a lease (renewed by the holder), the
+        # holder's liveness key and a fencing token (a new number at every acquisition),
+        # instead of one session per held lock; a pending row names the token of the
+        # lock it was written under.
+        "CREATE SEQUENCE virtual_machine_lock_tokens",
+        """
+        CREATE TABLE virtual_machine_locks (
+            virtual_machine_id BIGINT PRIMARY KEY,
+            token BIGINT NOT NULL,
+            holder_key BIGINT NOT NULL,
+            holder TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            since TEXT NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        )
+        """,
+        "ALTER TABLE pending_actions ADD COLUMN lock_token BIGINT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

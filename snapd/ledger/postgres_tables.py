@@ -25,6 +25,14 @@ if TYPE_CHECKING:
     import psycopg
 
 
+# The lease under which an existing pending row was written, while it is alive.
+_LIVE_LEASE = (
+    "SELECT 1 FROM virtual_machine_locks AS held "
+    "WHERE held.virtual_machine_id = existing.virtual_machine_id "
+    "AND held.token = existing.lock_token AND held.expires_at > clock_timestamp()"
+)
+
+
 class QmarkConnection:
     """A psycopg connection that takes SQL with sqlite3's ``?`` placeholders.
 
@@ -70,16 +78,20 @@ def replace_hold(connection: psycopg.Connection[Any], hold: Hold) -> None:
 
 
 def replace_pending(
-    connection: psycopg.Connection[Any], item: PendingAction, written_by: str
-) -> None:
-    """Store ``item`` in place of any pending action of the same VM."""
+    connection: psycopg.Connection[Any], item: PendingAction, written_by: str, token: int | None
+) -> bool:
+    """Store ``item`` (written under lock ``token``) in place of the VM's pending action,
+    unless that one was written under another token whose lease is still alive: then
+    nothing is written and the result is False."""
     check_choice("kind", item.kind, KINDS)
-    columns = pending.COLUMNS.split(", ")
-    updates = ", ".join(f"{column} = excluded.{column}" for column in [*columns[1:], "written_by"])
-    connection.execute(
-        f"INSERT INTO pending_actions ({pending.COLUMNS}, written_by) "
-        f"VALUES ({', '.join(['%s'] * (len(columns) + 1))}) "
-        f"ON CONFLICT (virtual_machine_id) DO UPDATE SET {updates}",
+    columns = [*pending.COLUMNS.split(", "), "written_by", "lock_token"]
+    updates = ", ".join(f"{column} = excluded.{column}" for column in columns[1:])
+    cursor = connection.execute(
+        f"INSERT INTO pending_actions AS existing ({', '.join(columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT (virtual_machine_id) DO UPDATE SET {updates} "
+        f"WHERE existing.lock_token IS NOT DISTINCT FROM excluded.lock_token "
+        f"OR NOT EXISTS ({_LIVE_LEASE})",
         (
             item.virtual_machine_id,
             item.action_id,
@@ -90,8 +102,10 @@ def replace_pending(
             encode_optional_time(item.old_snapshot_created_at),
             encode_optional_time(item.server_started_at),
             written_by,
+            token,
         ),
     )
+    return cursor.rowcount == 1
 
 
 def delete_pending(

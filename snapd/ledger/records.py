@@ -46,6 +46,16 @@ class NotLeaderError(LedgerError):
     """
 
 
+class LockLostError(LedgerError):
+    """A pending row was not written because its writer no longer holds the VM's lock.
+
+    Raised by a shared ledger when, in the very transaction of the write, the VM's lock
+    lease is found taken by another holder (or run out), or the VM's pending row belongs
+    to another holder whose lease is alive: nothing was written, and the request the row
+    announced must not be sent.
+    """
+
+
 @dataclass(frozen=True)
 class AttemptRecord:
     """One finished attempt to act on a virtual machine, successful or not.

@@ -23,7 +23,7 @@ import structlog
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
-from snapd.ledger import Ledger, OperationKind, PendingAction
+from snapd.ledger import Ledger, LockLostError, OperationKind, PendingAction
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.recheck import IntentRecheck
@@ -116,7 +116,12 @@ class AttemptRunner:
             old_snapshot_created_at=old.created_at if old else None,
             server_started_at=self.client.server_now(attempt_started),
         )
-        self.ledger.add_pending(intent)
+        try:
+            self.ledger.add_pending(intent)
+        except LockLostError as error:
+            # Another holder has the VM now: send nothing, and leave its pending row alone.
+            verdict = Verdict(Result.FAILED, OutcomeReason.LOCK_LOST, str(error), None, False)
+            return Later.of(self._record(context, intent, verdict, None))
         busy_deadline = context.started + policy.busy_timeout
         guard = None if recheck is None else IntentRecheck(self.ledger, intent, recheck)
         try:

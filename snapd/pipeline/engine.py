@@ -22,7 +22,11 @@ from snapd.clock import Clock, sleep_before
 from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
 from snapd.hostinger import ApiError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger, OperationKind
-from snapd.ledger.locks import VirtualMachineBusyError, VirtualMachineLocks
+from snapd.ledger.locks import (
+    LockUnavailableError,
+    VirtualMachineBusyError,
+    VirtualMachineLocks,
+)
 from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
 from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
 from snapd.pipeline.fleet_view import FleetView
@@ -131,6 +135,13 @@ class Engine:
                     context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
                 )
             )
+        except LockUnavailableError as error:
+            # The lock could not be asked for (its database or a session of the pool is
+            # missing): nothing runs, but the slot fails visibly, recorded and counted.
+            detail = f"the VM's lock could not be taken: {error}"
+            return Later.of(
+                self._finish(context, Result.FAILED, OutcomeReason.LOCK_UNAVAILABLE, detail)
+            )
         try:  # every line logged on the way names the VM, the API's debug lines included
             with bound_contextvars(vm=policy.id):
                 outcome = self._run_locked(context, waiter, dry_run=dry_run, force=force)
@@ -165,9 +176,36 @@ class Engine:
         force: bool,
     ) -> Later[Outcome]:
         if not dry_run:
+            pending = self.ledger.pending_for(context.policy.id)
             resumed = self._resume(context.policy, waiter)
             if resumed is not None:
-                return resumed
+                if context.slot is None or pending is None or pending.slot == context.slot:
+                    return resumed
+                # An earlier slot's action was left pending (a stall, a restart): follow it
+                # to its end, then this slot still runs, on fresh facts.
+                return resumed.then_later(
+                    lambda done: self._after_resume(done, context, waiter, force=force)
+                )
+        return self._decide_and_send(context, waiter, dry_run=dry_run, force=force)
+
+    def _after_resume(
+        self, resumed: Outcome, context: AttemptContext, waiter: ActionWaiter | None, *, force: bool
+    ) -> Later[Outcome]:
+        """This slot's run after an earlier slot's pending action ended; none while that
+        action's end is still unknown (its row stays) or the process stops."""
+        if resumed.result is Result.INTERRUPTED or self.ledger.pending_for(context.policy.id):
+            return Later.of(resumed)
+        fresh = replace(context, started=self.clock.now())
+        return self._decide_and_send(fresh, waiter, dry_run=False, force=force)
+
+    def _decide_and_send(
+        self,
+        context: AttemptContext,
+        waiter: ActionWaiter | None,
+        *,
+        dry_run: bool,
+        force: bool,
+    ) -> Later[Outcome]:
         looked = self._look_until_idle(context, dry_run=dry_run, force=force)
         if isinstance(looked, Outcome):
             return Later.of(looked)

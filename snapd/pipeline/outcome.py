@@ -59,6 +59,8 @@ class OutcomeReason(StrEnum):
     ACTION_TIMEOUT = "action_timeout"
     SNAPSHOT_CHANGED = "snapshot_changed"
     UNREADABLE_SNAPSHOT = "unreadable_snapshot"  # neither a snapshot nor "no snapshot"
+    LOCK_UNAVAILABLE = "lock_unavailable"
+    LOCK_LOST = "lock_lost"
 
 
 # Every reason an outcome may carry: a closed set, so a typo is a type error.

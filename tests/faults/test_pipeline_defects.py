@@ -92,8 +92,11 @@ def test_a_timed_out_action_is_resumed_by_the_next_run_not_sent_again(
     try:
         current.clock.advance(120)
         second = restarted.engine.run_slot(policy, START + timedelta(days=1))
+        resumed = restarted.ledger.history(current.vm)[1]
     finally:
         restarted.client.close()
         restarted.ledger.close()
-    assert (second.result, second.action_id) == (Result.SUCCESS, first.action_id)
+    assert (resumed.slot, resumed.outcome, resumed.action_id) == (START, "success", first.action_id)
+    # The next slot still runs after the resume, and finds the snapshot fresh.
+    assert (second.slot, second.reason) == (START + timedelta(days=1), "snapshot_too_young")
     assert current.posts() == 1
