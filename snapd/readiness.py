@@ -13,6 +13,7 @@ from pathlib import Path
 
 from snapd.config import Config
 from snapd.config.credentials import CredentialError, Token, load_token
+from snapd.config.ledger import password_file_warning
 from snapd.hostinger.access import check_base_url, check_token
 
 
@@ -31,7 +32,8 @@ def check_readiness(config: Config, *, token: bool = True, hooks: bool = True) -
     they start, and ``config validate`` makes to say "valid".
 
     The base URL is always checked (plain http only to loopback); the token (found, not
-    empty, a file only its owner can read) when ``token``; the hook commands (they exist
+    empty, a file only its owner can read) and the ledger's password file (only its owner
+    can read it) when ``token``; the hook commands (they exist
     and are executable) when ``hooks``. ``config validate --offline`` checks neither: they
     need the secret and the target machine. Problems and warnings are one line each and
     never contain the token.
@@ -52,6 +54,9 @@ def check_readiness(config: Config, *, token: bool = True, hooks: bool = True) -
             found = None
         if found is not None and found.warning:
             warnings.append(found.warning)
+        password_warning = password_file_warning(config.ledger)
+        if password_warning is not None:
+            warnings.append(password_warning)
     if hooks:
         problems.extend(_hook_problems(config))
     return Readiness(tuple(problems), tuple(warnings), found)

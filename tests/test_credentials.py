@@ -8,6 +8,7 @@ import pytest
 
 from snapd.config import credentials
 from snapd.config.credentials import CredentialError, load_token
+from snapd.hostinger.access import check_token
 
 SECRET = "s3cr3t-token-value"
 
@@ -60,3 +61,14 @@ def test_the_token_never_shows_in_repr_or_str() -> None:
     token = load_token(None, {"HOSTINGER_API_TOKEN": SECRET})
     assert SECRET not in repr(token)
     assert SECRET not in str(token)
+
+
+def test_a_token_file_that_starts_with_a_byte_order_mark_gives_the_token_without_it(
+    tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"\xef\xbb\xbf" + SECRET.encode() + b"\r\n")
+    token_file.chmod(0o600)
+    token = load_token(token_file, {})
+    assert token.value == SECRET
+    assert check_token(token.value) == SECRET

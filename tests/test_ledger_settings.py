@@ -164,3 +164,27 @@ def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_policy: PolicyWri
     ran = run_cli("history", "-c", str(path), prelude="sys.modules['psycopg'] = None")
 
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_ledger_password_file_readable_by_others_gets_a_warning_as_the_token_file_does(
+    write_policy: PolicyWriter,
+) -> None:
+    path = policy(
+        write_policy,
+        "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db.example.com/snapd',"
+        " password_file: ledger-password}",
+    )
+    password_file = path.parent / "ledger-password"
+    password_file.write_text("hunter2\n")
+    password_file.chmod(0o644)
+
+    validated = run_cli("config", "validate", "-c", str(path))
+
+    assert validated.returncode == 0, validated.stderr
+    assert (
+        f"snapd: warning: ledger password file {password_file} is readable by group or "
+        "others; chmod 600 it"
+    ) in validated.stderr.splitlines()
+    assert "hunter2" not in validated.stdout + validated.stderr
+    password_file.chmod(0o600)
+    assert "warning" not in run_cli("config", "validate", "-c", str(path)).stderr
