@@ -7,6 +7,7 @@ makes a writer wait for another instead of failing.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
@@ -18,6 +19,9 @@ from snapd.ledger.schema import SCHEMA_VERSION, migrate, read_schema
 
 LEDGER_FILE_NAME = "ledger.sqlite3"
 BUSY_TIMEOUT = timedelta(seconds=10)
+# Less room than this on the file system is as good as none: SQLite's shared-memory
+# file alone takes 32 KiB.
+_ROOM_NEEDED = 64 * 1024
 
 
 def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
@@ -59,8 +63,23 @@ def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
         connection.close()
         if "not a database" in str(error):
             raise LedgerError(f"ledger {path} is not a snapd ledger ({error})") from None
-        raise LedgerError(f"ledger {path} cannot be opened: {error}") from None
+        raise LedgerError(f"ledger {path} cannot be opened: {error}{_full(state_dir)}") from None
     return connection, path
+
+
+def _full(state_dir: Path) -> str:
+    """``" (No space left on device)"`` when ``state_dir``'s file system is full, else "".
+
+    SQLite reports a full disk met while creating its shared-memory file as a mere "disk
+    I/O error"; this names the cause the operator must act on.
+    """
+    try:
+        status = os.statvfs(state_dir)
+    except OSError:
+        return ""
+    if status.f_bavail * status.f_frsize >= _ROOM_NEEDED:
+        return ""
+    return f" ({os.strerror(errno.ENOSPC)})"
 
 
 def can_write(state_dir: Path) -> bool:

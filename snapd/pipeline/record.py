@@ -62,10 +62,10 @@ class Recorder:
         as the ledger row is written.
 
         When the ledger row cannot be written (a full disk, a database gone), the outcome
-        reported and returned is a failure with reason ``state_error`` whose detail names
-        the real error and what the attempt had ended with; the pending row, if any,
-        stays, so the action is followed again by observation, never sent again. Never
-        raises for that.
+        reported and returned is a failure (reason ``state_error`` unless it failed
+        already) whose detail names the real error and what the attempt had ended with;
+        the pending row, if any, stays, so the action is followed again by observation,
+        never sent again. Never raises for that.
         """
         outcome = Outcome(
             virtual_machine_id=policy.id,
@@ -102,6 +102,8 @@ class Recorder:
             unrecorded_result=outcome.result.value,
         )
         self.observer.state_error(StateOperation.RECORD)
+        if outcome.result is Result.FAILED:  # its own reason stays: it says more
+            return replace(outcome, detail=f"{outcome.detail}; not recorded either: {error}")
         detail = (
             f"the outcome ({outcome.result.value}: {outcome.reason}) could not be recorded: {error}"
         )
