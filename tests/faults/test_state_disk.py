@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import structlog
 
 from snapd.clock import ManualClock
 from snapd.config import VirtualMachinePolicy
 from snapd.config.notify import NotifySettings, PingTarget
+from snapd.daemon.state_probe import PROBE_SECONDS, StateDirectoryProbe
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import locks as locks_module
 from snapd.notify.delivery import DeliveryWorker
@@ -148,3 +150,33 @@ def test_a_full_ledger_names_the_real_error_keeps_the_action_pending_and_never_s
     again = current.run(policy, START)
     assert (again.result, again.action_id) == (Result.SUCCESS, outcome.action_id)
     assert current.posts() == 1
+
+
+def test_the_state_dir_probe_says_why_it_cannot_write_and_looks_again_only_after_a_while(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(START)
+    full = [True]
+    writes: list[Path] = []
+
+    def write(directory: Path) -> None:
+        writes.append(directory)
+        if full[0]:
+            raise OSError(errno.ENOSPC, NO_SPACE)
+
+    probe = StateDirectoryProbe(tmp_path, clock.now, write=write)
+    with structlog.testing.capture_logs() as logs:
+        assert probe.problem() == f"state_dir {tmp_path} cannot be written: {NO_SPACE}"
+        full[0] = False
+        clock.advance(PROBE_SECONDS - 1)
+        assert probe.problem() is not None  # the answer of the last look, not a new write
+        assert len(writes) == 1
+        clock.advance(1)
+        assert probe.problem() is None
+    assert [line["event"] for line in logs] == ["state_dir_unwritable", "state_dir_writable"]
+
+
+def test_the_state_dir_probe_leaves_nothing_behind_in_a_writable_folder(tmp_path: Path) -> None:
+    probe = StateDirectoryProbe(tmp_path, ManualClock(START).now)
+    assert probe.problem() is None
+    assert list(tmp_path.iterdir()) == []

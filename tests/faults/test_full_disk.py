@@ -1,4 +1,7 @@
-"""``snapd once`` on a really full disk: a tiny tmpfs as ``state_dir``, filled up.
+"""snapd on a really full disk: a tiny tmpfs as ``state_dir``, filled up.
+
+``snapd once`` exits non-zero with one line naming the error; the daemon's ``/readyz``
+says 503 and why while there is no room, and 200 again once there is.
 
 Needs root (to mount); CI runs as root and runs it. Elsewhere it is skipped with the reason.
 """
@@ -9,12 +12,21 @@ import errno
 import os
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from contextlib import suppress
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from snapd.clock import ManualClock
+from snapd.config import load_config
+from snapd.daemon.assembly import build_daemon
+from snapd.daemon.state_probe import PROBE_SECONDS
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import SqliteLedger
 from snapd.ledger.locks import VirtualMachineLocks
@@ -101,3 +113,60 @@ def test_once_on_a_full_disk_exits_non_zero_with_a_one_line_error_and_sends_noth
     assert error in output, output
     assert "cannot rollback" not in output
     assert fake.count("POST") == 0
+
+
+def readyz(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=5) as answer:
+            return answer.status, answer.read().decode().strip()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode().strip()
+
+
+def wait_for_readyz(url: str, status: int) -> str:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        answered, body = readyz(url)
+        if answered == status:
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"/readyz never answered {status}")
+
+
+def test_the_daemon_is_not_ready_while_state_dir_is_full_and_ready_again_once_there_is_room(
+    tiny_disk: Path, tmp_path: Path
+) -> None:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=60.0, clock=clock) as fake:
+        policy = tmp_path / "config.yaml"
+        policy.write_text(
+            f"api: {{base_url: '{fake.base_url}', timeout: 5s}}\n"
+            f'vms: [{{id: {fake.vm_ids[0]}, schedule: "0 3 * * *"}}]\n'
+            "metrics: {listen: '127.0.0.1:0'}\n"
+            f"state_dir: {tiny_disk}\nstop_timeout: 2s\n"
+        )
+        daemon = build_daemon(policy, load_config(policy), token=TOKEN, clock=clock)
+        urls: list[str] = []
+        thread = threading.Thread(target=daemon.run, kwargs={"announce": urls.append})
+        thread.start()
+        try:
+            deadline = time.monotonic() + 20
+            while not urls and time.monotonic() < deadline:
+                time.sleep(0.02)
+            url = urls[0].removesuffix("/metrics")
+            assert wait_for_readyz(url, 200) == "ready"
+
+            fill(tiny_disk)
+            clock.advance(PROBE_SECONDS)
+            body = wait_for_readyz(url, 503)
+            assert body == (
+                f"not ready: state_dir {tiny_disk} cannot be written: No space left on device"
+            )
+
+            (tiny_disk / "filler").unlink()
+            clock.advance(PROBE_SECONDS)
+            assert wait_for_readyz(url, 200) == "ready"
+        finally:
+            daemon.request_stop()
+            thread.join(timeout=20)
+        assert not thread.is_alive()
