@@ -30,16 +30,18 @@ def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
     Returns the connection, in autocommit mode and usable from any thread (the caller
     serialises its use), and the file's path. A new file gets mode 0600 whatever the umask.
 
-    A missing ``state_dir`` whose parent exists is created with mode 0700.
+    A missing ``state_dir`` whose parent exists is created with mode 0700. A new ledger
+    appears whole (made under another name, then linked into place), so an empty file is
+    never a new ledger: it is a damaged one, and refused.
 
     Raises:
         LedgerError: ``state_dir`` cannot be created, is not a directory or not writable;
-            the file is not a snapd ledger or was written by a newer snapd; SQLite cannot
-            open it.
+            the file is empty, not a snapd ledger or was written by a newer snapd; SQLite
+            cannot open it.
     """
     _check_state_dir(state_dir)
     path = state_dir / LEDGER_FILE_NAME
-    _create_private_file(path, state_dir)
+    _create_ledger(path, state_dir)
     try:
         connection = sqlite3.connect(
             path,
@@ -191,16 +193,54 @@ def _create_state_dir(state_dir: Path) -> None:
     state_dir.chmod(0o700)
 
 
-def _create_private_file(path: Path, state_dir: Path) -> None:
-    """Create ``path`` empty with mode 0600 unless it exists; SQLite accepts an empty file.
+def _create_ledger(path: Path, state_dir: Path) -> None:
+    """Make a new, migrated ledger at ``path`` unless one exists; refuse an empty one.
 
-    Creating it here rather than letting SQLite do it leaves no moment in which the
-    ledger is readable by others, and the journal files SQLite makes copy its mode.
+    The new ledger is made under a name of this process's, with mode 0600 whatever the
+    umask (the journal files SQLite makes copy it), then linked into place: no other
+    process ever sees it half made, and of two processes starting at once, one link wins
+    and the other opens it.
+
+    Raises:
+        LedgerError: the existing file is empty; ``state_dir`` cannot be written.
     """
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except FileExistsError:
+        if path.stat().st_size == 0:
+            raise LedgerError(
+                f"ledger {path} is empty (0 bytes): not a snapd ledger, probably truncated; "
+                "restore it from a backup, or move it away to start with an empty history"
+            )
         return
+    except FileNotFoundError:
+        pass
+    new = state_dir / f".{LEDGER_FILE_NAME}.{os.getpid()}.new"
+    _create_private_file(new, state_dir)
+    try:
+        try:
+            connection = sqlite3.connect(new, isolation_level=None)
+            try:
+                migrate(connection, new)
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            raise LedgerError(
+                f"ledger {path} cannot be created: {error}{_full(state_dir)}"
+            ) from None
+        try:
+            os.link(new, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError as error:
+            raise LedgerError(f"ledger {path} cannot be created: {error.strerror}") from None
+    finally:
+        new.unlink(missing_ok=True)
+
+
+def _create_private_file(path: Path, state_dir: Path) -> None:
+    """Create ``path`` empty with mode 0600, replacing a leftover of an earlier crash."""
+    try:
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except PermissionError:
         raise LedgerError(f"state directory {state_dir} is not writable") from None
     except OSError as error:
