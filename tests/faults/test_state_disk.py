@@ -18,11 +18,13 @@ from pathlib import Path
 import pytest
 import structlog
 
+from snapd.cli import main
 from snapd.clock import ManualClock
 from snapd.config import VirtualMachinePolicy
 from snapd.config.notify import NotifySettings, PingTarget
 from snapd.daemon.state_probe import PROBE_SECONDS, StateDirectoryProbe
 from snapd.fakeapi import FakeHostinger
+from snapd.ledger import LedgerError, SqliteLedger
 from snapd.ledger import locks as locks_module
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
@@ -180,3 +182,30 @@ def test_the_state_dir_probe_leaves_nothing_behind_in_a_writable_folder(tmp_path
     probe = StateDirectoryProbe(tmp_path, ManualClock(START).now)
     assert probe.problem() is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_once_whose_intent_cannot_be_written_sends_nothing_and_says_why_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def full(self: SqliteLedger, pending: object) -> None:
+        raise LedgerError(f"ledger {self.path}: database or disk is full")
+
+    monkeypatch.setattr(SqliteLedger, "add_pending", full)
+    monkeypatch.setenv("HOSTINGER_API_TOKEN", TOKEN)
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=5) as fake:
+        policy = tmp_path / "config.yaml"
+        policy.write_text(
+            f"api: {{base_url: '{fake.base_url}', timeout: 5s}}\n"
+            f'vms: [{{id: {fake.vm_ids[0]}, schedule: "0 3 * * *"}}]\n'
+            f"state_dir: {tmp_path}\nlog: {{format: json}}\n"
+        )
+
+        code = main(["once", "-c", str(policy), str(fake.vm_ids[0])])
+
+        assert fake.count("POST") == 0
+    assert code == 1
+    errors = capsys.readouterr().err.splitlines()
+    assert [line for line in errors if line.startswith("snapd: error:")] == [
+        f"snapd: error: ledger {tmp_path / 'ledger.sqlite3'}: database or disk is full"
+    ]
+    assert not [line for line in errors if "Traceback" in line]
