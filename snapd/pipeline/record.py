@@ -13,7 +13,14 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.ledger import AttemptRecord, Ledger, LedgerError, OperationKind, PendingAction
+from snapd.ledger import (
+    AttemptRecord,
+    Ledger,
+    LedgerError,
+    NotLeaderError,
+    OperationKind,
+    PendingAction,
+)
 from snapd.pipeline.outcome import (
     AnyReason,
     Outcome,
@@ -65,7 +72,8 @@ class Recorder:
         reported and returned is a failure (reason ``state_error`` unless it failed
         already) whose detail names the real error and what the attempt had ended with;
         the pending row, if any, stays, so the action is followed again by observation,
-        never sent again. Never raises for that.
+        never sent again. Never raises for that; ``NotLeaderError`` (another replica leads
+        now) is raised as ever.
         """
         outcome = Outcome(
             virtual_machine_id=policy.id,
@@ -85,6 +93,8 @@ class Recorder:
         if record:
             try:
                 self.ledger.record_attempt(attempt_record(outcome), settles)
+            except NotLeaderError:
+                raise  # not a state error: another replica leads now and resumes the action
             except LedgerError as error:
                 outcome = self._not_recorded(outcome, error)
         _log(outcome)

@@ -24,7 +24,7 @@ from snapd.config import VirtualMachinePolicy
 from snapd.config.notify import NotifySettings, PingTarget
 from snapd.daemon.state_probe import PROBE_SECONDS, StateDirectoryProbe
 from snapd.fakeapi import FakeHostinger
-from snapd.ledger import LedgerError, SqliteLedger
+from snapd.ledger import LedgerError, NotLeaderError, SqliteLedger
 from snapd.ledger import locks as locks_module
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
@@ -209,3 +209,15 @@ def test_once_whose_intent_cannot_be_written_sends_nothing_and_says_why_in_one_l
         f"snapd: error: ledger {tmp_path / 'ledger.sqlite3'}: database or disk is full"
     ]
     assert not [line for line in errors if "Traceback" in line]
+
+
+def test_a_lost_lead_while_recording_is_not_taken_for_a_state_error(
+    current: Scene, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_leader(*arguments: object) -> None:
+        raise NotLeaderError("this replica no longer leads the fleet")
+
+    monkeypatch.setattr(current.ledger, "record_attempt", not_leader)
+    with pytest.raises(NotLeaderError):
+        current.run(make_policy(current.vm), START)
+    assert state_errors(current, "record") is None
