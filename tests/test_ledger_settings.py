@@ -188,3 +188,15 @@ def test_a_ledger_password_file_readable_by_others_gets_a_warning_as_the_token_f
     assert "hunter2" not in validated.stdout + validated.stderr
     password_file.chmod(0o600)
     assert "warning" not in run_cli("config", "validate", "-c", str(path)).stderr
+
+
+def test_a_ledger_password_file_that_starts_with_a_byte_order_mark_gives_the_password_without_it(
+    tmp_path: Path,
+) -> None:
+    password_file = tmp_path / "ledger-password"
+    password_file.write_bytes(b"\xef\xbb\xbfhunter2\r\n")
+    settings = LedgerSettings(
+        backend="postgresql", dsn="postgresql://db/snapd", password_file=password_file
+    )
+
+    assert load_ledger_password(settings, {}) == "hunter2"
