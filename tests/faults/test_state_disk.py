@@ -11,8 +11,9 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,9 @@ import structlog
 
 from snapd.cli import main
 from snapd.clock import ManualClock
-from snapd.config import VirtualMachinePolicy
+from snapd.config import VirtualMachinePolicy, load_config
 from snapd.config.notify import NotifySettings, PingTarget
+from snapd.daemon.assembly import build_daemon
 from snapd.daemon.state_probe import PROBE_SECONDS, StateDirectoryProbe
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import LedgerError, NotLeaderError, SqliteLedger
@@ -221,3 +223,41 @@ def test_a_lost_lead_while_recording_is_not_taken_for_a_state_error(
     with pytest.raises(NotLeaderError):
         current.run(make_policy(current.vm), START)
     assert state_errors(current, "record") is None
+
+
+def test_a_daemon_slot_whose_intent_cannot_be_written_sends_nothing_and_notifies_the_failure(
+    tmp_path: Path, hook: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(self: SqliteLedger, pending: object) -> None:
+        raise LedgerError(f"ledger {self.path}: database or disk is full")
+
+    monkeypatch.setattr(SqliteLedger, "add_pending", full)
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=60.0, clock=clock) as fake:
+        vm = fake.vm_ids[0]
+        policy = tmp_path / "config.yaml"
+        policy.write_text(
+            f"api: {{base_url: '{fake.base_url}', timeout: 5s}}\n"
+            # catch_up: the VM has never had a snapshot, so its last slot runs at start.
+            f'vms: [{{id: {vm}, schedule: "0 3 * * *", catch_up: 2d,\n'
+            f"  notify: {{ping: {{url: '{hook.url}/ping/{SECRET}/{{vm_id}}'}}}}}}]\n"
+            f"metrics: {{listen: '127.0.0.1:0'}}\nstate_dir: {tmp_path}\nstop_timeout: 2s\n"
+        )
+        daemon = build_daemon(policy, load_config(policy), token=TOKEN, clock=clock)
+        thread = threading.Thread(target=daemon.run)
+        with structlog.testing.capture_logs() as logs:
+            thread.start()
+            try:
+                received = hook.wait_for(2)
+            finally:
+                daemon.request_stop()
+                thread.join(timeout=20)
+
+    assert [item.path for item in received] == [
+        f"/ping/{SECRET}/{vm}/start",
+        f"/ping/{SECRET}/{vm}/fail",
+    ]
+    assert "database or disk is full" in received[1].body
+    assert fake.count("POST") == 0
+    assert [line["event"] for line in logs if line["event"] == "ledger_error"] == ["ledger_error"]
+    assert not [line for line in logs if "exc_info" in line]
