@@ -14,6 +14,7 @@ from pathlib import Path
 
 from snapd.config import Config
 from snapd.config.credentials import CredentialError, Token, load_token
+from snapd.config.ledger import password_file_warning
 from snapd.hostinger.access import check_base_url, check_token
 
 
@@ -38,7 +39,8 @@ def check_readiness(
     they start, and ``config validate`` makes to say "valid".
 
     The base URL is always checked (plain http only to loopback); the token (found, not
-    empty, a file only its owner can read) when ``token``; the hook commands (they exist
+    empty, a file only its owner can read) and the ledger's password file (only its owner
+    can read it) when ``token``; the hook commands (they exist
     and are executable) when ``hooks``. ``config validate --offline`` checks neither: they
     need the secret and the target machine. ``environ`` (the process environment when
     None) is where the token's environment variables are read. Problems and warnings are
@@ -60,6 +62,9 @@ def check_readiness(
             found = None
         if found is not None and found.warning:
             warnings.append(found.warning)
+        password_warning = password_file_warning(config.ledger)
+        if password_warning is not None:
+            warnings.append(password_warning)
     if hooks:
         problems.extend(_hook_problems(config))
     return Readiness(tuple(problems), tuple(warnings), found)

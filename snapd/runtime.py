@@ -124,7 +124,7 @@ def build_client(
         if readiness.problems or readiness.token is None:
             raise UsageError(*readiness.problems)
         for warning in readiness.warnings:
-            log.warning("token_file_permissions", detail=warning)
+            log.warning("secret_file_permissions", detail=warning)
         token = readiness.token.value
     try:
         return HostingerClient(

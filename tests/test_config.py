@@ -156,6 +156,12 @@ def test_three_different_errors_are_all_reported_with_file_and_line(
             4,
             "vms[1].id: duplicate id 1 (also vms[0])",
         ),
+        (
+            "vms:\n  - {id: 1, name: web, schedule: '@daily'}\n"
+            "  - {id: 2, name: web, schedule: '@daily'}\n",
+            3,
+            "vms[1].name: duplicate name web (also vms[0])",
+        ),
         ('vms:\n  - id: 1\n    schedule: "@daily"\n    jitter: soon\n', 4, "vms[0].jitter"),
         ("vms: []\n", 1, "vms: needs at least 1 item(s)"),
         ("vms:\n  - id: 1\n", 2, "vms[0]: no schedule"),

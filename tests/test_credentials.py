@@ -9,6 +9,7 @@ import pytest
 
 from snapd.config import credentials
 from snapd.config.credentials import CredentialError, load_token
+from snapd.hostinger.access import check_token
 
 SECRET = "s3cr3t-token-value"
 
@@ -124,3 +125,14 @@ def test_a_token_file_the_service_cannot_read_is_not_a_policy_error_when_the_cre
     assert load_config(policy, environ=environment).api.token_file == tmp_path / "missing"
     with pytest.raises(ConfigError, match=r"api\.token_file: .*file not found"):
         load_config(policy, environ={})
+
+
+def test_a_token_file_that_starts_with_a_byte_order_mark_gives_the_token_without_it(
+    tmp_path: Path,
+) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"\xef\xbb\xbf" + SECRET.encode() + b"\r\n")
+    token_file.chmod(0o600)
+    token = load_token(token_file, {})
+    assert token.value == SECRET
+    assert check_token(token.value) == SECRET

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import snapd
+from snapd.cli import main
 from snapd.ledger import (
     LEDGER_FILE_NAME,
     SCHEMA_VERSION,
@@ -27,6 +28,7 @@ from snapd.ledger import (
     SqliteLedger,
 )
 from snapd.ledger import schema as ledger_schema
+from tests.conftest import PolicyWriter
 
 NOW = datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
 SLOT = datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
@@ -656,3 +658,37 @@ def test_a_version_one_ledger_is_upgraded_and_keeps_its_pending_actions(tmp_path
         assert ledger.pending_for(8) is not None
         ledger.remove_pending(8, None)
         assert ledger.pending_for(8) is None
+
+
+def test_an_empty_ledger_file_is_refused_not_taken_for_a_new_one(tmp_path: Path) -> None:
+    (tmp_path / LEDGER_FILE_NAME).touch()
+
+    with pytest.raises(LedgerError) as raised:
+        SqliteLedger.open(tmp_path)
+
+    message = single_line(raised.value)
+    assert "is empty (0 bytes): not a snapd ledger" in message
+    assert "restore it from a backup, or move it away" in message
+    assert (tmp_path / LEDGER_FILE_NAME).stat().st_size == 0  # left as found
+
+
+def test_snapd_refuses_an_empty_ledger_with_one_line_and_exit_code_2(
+    tmp_path: Path, write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / LEDGER_FILE_NAME).touch()
+    policy = write_policy(f'vms: [{{id: 1, schedule: "0 3 * * *"}}]\nstate_dir: {state_dir}\n')
+
+    assert main(["history", "-c", str(policy)]) == 2
+
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("snapd: error: ledger ")
+    assert "is empty (0 bytes)" in lines[0]
+
+
+def test_a_new_ledger_appears_whole_and_leaves_no_working_file_behind(tmp_path: Path) -> None:
+    SqliteLedger.open(tmp_path).close()
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == [LEDGER_FILE_NAME]
+    assert (tmp_path / LEDGER_FILE_NAME).stat().st_size > 0

@@ -208,3 +208,39 @@ def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_policy: PolicyWri
     ran = run_cli("history", "-c", str(path), prelude="sys.modules['psycopg'] = None")
 
     assert ran.returncode == 0, ran.stderr
+
+
+def test_a_ledger_password_file_readable_by_others_gets_a_warning_as_the_token_file_does(
+    write_policy: PolicyWriter,
+) -> None:
+    path = policy(
+        write_policy,
+        "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db.example.com/snapd',"
+        " password_file: ledger-password}",
+    )
+    password_file = path.parent / "ledger-password"
+    password_file.write_text("hunter2\n")
+    password_file.chmod(0o644)
+
+    validated = run_cli("config", "validate", "-c", str(path))
+
+    assert validated.returncode == 0, validated.stderr
+    assert (
+        f"snapd: warning: ledger password file {password_file} is readable by group or "
+        "others; chmod 600 it"
+    ) in validated.stderr.splitlines()
+    assert "hunter2" not in validated.stdout + validated.stderr
+    password_file.chmod(0o600)
+    assert "warning" not in run_cli("config", "validate", "-c", str(path)).stderr
+
+
+def test_a_ledger_password_file_that_starts_with_a_byte_order_mark_gives_the_password_without_it(
+    tmp_path: Path,
+) -> None:
+    password_file = tmp_path / "ledger-password"
+    password_file.write_bytes(b"\xef\xbb\xbfhunter2\r\n")
+    settings = LedgerSettings(
+        backend="postgresql", dsn="postgresql://db/snapd", password_file=password_file
+    )
+
+    assert load_ledger_password(settings, {}) == "hunter2"

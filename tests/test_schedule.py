@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from snapd.cli import main
 from snapd.config.cron import ScheduleError, parse_cron
 from snapd.config.gaps import slot_gaps
 from snapd.config.schedule import build_trigger, next_slots, previous_slot
@@ -85,8 +88,17 @@ def test_bad_cron_lines_are_rejected_with_the_field_named(expression: str, messa
 
 def test_a_slot_in_the_berlin_spring_gap_runs_once() -> None:
     slots = local_slots("30 2 * * *", "Europe/Berlin", datetime(2025, 3, 29, 12, tzinfo=UTC), 2)
-    # 02:30 does not exist on 30 March: the slot runs once, when the clock jumps to 03:30.
+    # 02:30 does not exist on 30 March: the slot runs once, at 02:30 winter time (03:30).
     assert slots == ["2025-03-30T03:30:00+02:00", "2025-03-31T02:30:00+02:00"]
+
+
+def test_a_vilnius_slot_in_the_skipped_hour_runs_once_an_hour_later_on_the_clock() -> None:
+    # Vilnius skips 03:00-04:00 (EET to EEST) on 29 March 2026; 02:30 is not in the gap.
+    after = datetime(2026, 3, 28, 12, tzinfo=UTC)
+    skipped = local_slots("30 3 * * *", "Europe/Vilnius", after, 2)
+    assert skipped == ["2026-03-29T04:30:00+03:00", "2026-03-30T03:30:00+03:00"]
+    unaffected = local_slots("30 2 * * *", "Europe/Vilnius", after, 2)
+    assert unaffected == ["2026-03-29T02:30:00+02:00", "2026-03-30T02:30:00+03:00"]
 
 
 def test_a_slot_in_the_berlin_autumn_repeated_hour_runs_once() -> None:
@@ -141,3 +153,41 @@ def test_gaps_are_measured_for_daily_weekly_and_monthly_patterns() -> None:
     assert slot_gaps(parse_cron("0 3 * * *")).longest == timedelta(days=1)
     assert slot_gaps(parse_cron("0 3 * * 0")).shortest == timedelta(days=7)
     assert slot_gaps(parse_cron("*/5 * 1 * *")).longest == timedelta(days=30, minutes=5)
+
+
+DST_EXAMPLE = re.compile(
+    r"`(?P<expression>[^`]+)` in `(?P<zone>[^`]+)` runs at (?P<local>\d\d:\d\d) \w+ "
+    r"\((?P<utc>\d\d:\d\d) UTC\) on (?P<day>\d{4}-\d\d-\d\d)"
+)
+
+
+def test_the_readme_says_when_a_slot_in_a_skipped_hour_runs_as_the_scheduler_and_plan_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    example = DST_EXAMPLE.search(readme)
+    assert example is not None, "the README's timezone row gives a DST gap example"
+    expression, zone, day = example["expression"], example["zone"], example["day"]
+    midnight = datetime.fromisoformat(day).replace(tzinfo=ZoneInfo(zone))
+    # The example's hour really is skipped that night: its wall time does not exist.
+    hour, minute = (int(part) for part in expression.split()[1::-1])
+    wall = midnight.replace(hour=hour, minute=minute)
+    assert wall.astimezone(UTC).astimezone(ZoneInfo(zone)).hour != hour
+
+    after = midnight.astimezone(UTC)
+    (slot,) = next_slots(build_trigger(expression, zone), after, 1)
+    assert slot.strftime("%H:%M") == example["utc"]
+    assert slot.astimezone(ZoneInfo(zone)).strftime("%H:%M") == example["local"]
+    assert slot - next_slots(build_trigger(expression, zone), after - timedelta(days=1), 1)[
+        0
+    ] == timedelta(days=1)
+
+    policy = tmp_path / "config.yaml"
+    policy.write_text(
+        f'vms: [{{id: 1, schedule: "{expression}", timezone: {zone}}}]\nstate_dir: .\n'
+    )
+    after_text = after.strftime("%Y-%m-%dT%H:%M:%S")
+    assert main(["plan", "-c", str(policy), "--count", "1", "--after", after_text]) == 0
+    planned = capsys.readouterr().out
+    local = slot.astimezone(ZoneInfo(zone)).isoformat()
+    assert f"{slot.strftime('%Y-%m-%dT%H:%M:%SZ')}  {local}" in planned

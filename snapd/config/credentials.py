@@ -43,7 +43,9 @@ class Token:
 
 def _read_token_file(path: Path) -> Token:
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        # Windows editors start a UTF-8 file with a byte-order mark; it is not part of
+        # the token, and left in it would be refused as a "control character".
+        text = path.read_text(encoding="utf-8-sig").strip()
         status = path.stat()
     except FileNotFoundError:
         raise CredentialError(f"token file {path}: file not found") from None

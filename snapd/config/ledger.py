@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -172,14 +173,12 @@ def load_ledger_password(
     """The database password, or None to leave it to libpq; raise ``CredentialError``
     (one line, never the password) when a named file cannot be read or is empty."""
     environment = os.environ if environ is None else environ
-    path = settings.password_file
-    credentials = environment.get("CREDENTIALS_DIRECTORY")
-    if path is None and credentials and (Path(credentials) / PASSWORD_CREDENTIAL_NAME).is_file():
-        path = Path(credentials) / PASSWORD_CREDENTIAL_NAME
+    path = _password_path(settings, environment)
     if path is None:
         return environment.get(PASSWORD_VARIABLE) or None
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        # A leading byte-order mark (Windows editors) is not part of the password.
+        text = path.read_text(encoding="utf-8-sig").strip()
     except FileNotFoundError:
         raise CredentialError(f"ledger password file {path}: file not found") from None
     except PermissionError:
@@ -191,3 +190,31 @@ def load_ledger_password(
     if not text:
         raise CredentialError(f"ledger password file {path}: file is empty")
     return text
+
+
+def password_file_warning(
+    settings: LedgerSettings, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """A one-line warning when the password file in use is readable by group or others,
+    as for the token file; None otherwise (also when there is no such file or no
+    PostgreSQL ledger: reading it is :func:`load_ledger_password`'s to report)."""
+    if not settings.shared:
+        return None
+    path = _password_path(settings, os.environ if environ is None else environ)
+    try:
+        mode = None if path is None else path.stat().st_mode
+    except OSError:
+        return None
+    if mode is None or not mode & (stat.S_IRGRP | stat.S_IROTH):
+        return None
+    return f"ledger password file {path} is readable by group or others; chmod 600 it"
+
+
+def _password_path(settings: LedgerSettings, environment: Mapping[str, str]) -> Path | None:
+    """The password file in use: ``password_file``, else the systemd credential, if any."""
+    if settings.password_file is not None:
+        return settings.password_file
+    credentials = environment.get("CREDENTIALS_DIRECTORY")
+    if credentials and (Path(credentials) / PASSWORD_CREDENTIAL_NAME).is_file():
+        return Path(credentials) / PASSWORD_CREDENTIAL_NAME
+    return None

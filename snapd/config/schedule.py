@@ -65,9 +65,12 @@ def _cron_trigger(
 class StandardCronTrigger(BaseTrigger):  # type: ignore[misc]
     """An APScheduler trigger with standard cron meaning and once-only DST handling.
 
-    A wall-clock slot inside a daylight-saving gap fires once (at the instant the clock
-    jumps to), and a slot inside a repeated hour fires once (at its first occurrence):
-    a snapshot is not taken twice because the clocks went back.
+    A wall-clock slot inside a daylight-saving gap fires once, at the instant its wall
+    time has with the offset before the jump: one hour later on the new clock (02:30 on
+    the night Berlin skips 02:00-03:00 fires at 03:30 CEST), 24 h after the day before's
+    slot, so no slot of the skipped hour is lost or merged with another. A slot inside a
+    repeated hour fires once (at its first occurrence): a snapshot is not taken twice
+    because the clocks went back.
     """
 
     def __init__(self, schedule: CronSchedule, timezone: tzinfo, jitter_seconds: int = 0) -> None:

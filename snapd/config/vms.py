@@ -52,22 +52,34 @@ def build_vms(data: Any, broken: set[KeyPath], report: Reporter) -> list[Virtual
     if not isinstance(defaults, dict) or ("defaults",) in broken:
         return []
     vms: list[VirtualMachinePolicy] = []
-    seen: dict[int, int] = {}
+    seen_ids: dict[int, int] = {}
+    seen_names: dict[str, int] = {}
     for index, entry in enumerate(data["vms"]):
         if not isinstance(entry, dict):
             continue
-        identifier = entry.get("id")
-        if isinstance(identifier, int) and identifier in seen:
-            first = seen[identifier]
-            report(("vms", index, "id"), f"duplicate id {identifier} (also vms[{first}])")
-        elif isinstance(identifier, int):
-            seen[identifier] = index
+        _check_unique(entry.get("id"), int, seen_ids, ("vms", index, "id"), report)
+        # A command given a name takes the VM of that name: two would make it a guess.
+        _check_unique(entry.get("name"), str, seen_names, ("vms", index, "name"), report)
         if ("vms", index) not in broken:
             unknown = _broken_keys(broken, ("defaults",)) | _broken_keys(broken, ("vms", index))
             policy = _build_vm(entry, defaults, ("vms", index), report, unknown)
             if policy is not None:
                 vms.append(policy)
     return vms
+
+
+def _check_unique(
+    value: object, kind: type, seen: dict[Any, int], key_path: KeyPath, report: Reporter
+) -> None:
+    """Report ``value`` (when of type ``kind``) if an earlier VM in ``seen`` has it too;
+    else remember it there with its VM's index."""
+    if not isinstance(value, kind) or isinstance(value, bool):
+        return
+    if value in seen:
+        key = key_path[-1]
+        report(key_path, f"duplicate {key} {value} (also vms[{seen[value]}])")
+    else:
+        seen[value] = int(key_path[1])
 
 
 def _broken_keys(broken: set[KeyPath], prefix: KeyPath) -> set[str]:

@@ -38,6 +38,7 @@ from snapd.daemon.runs import SlotRuns
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
+from snapd.daemon.state_probe import StateDirectoryProbe
 from snapd.daemon.status_address import FleetStatus
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
@@ -127,6 +128,7 @@ class Daemon:
         )
         self.leadership: Leadership | None = None
         self.leader_role = LeaderRole()
+        self.state_probe = StateDirectoryProbe(config.state_dir, self.clock.now)
 
     @property
     def jobs(self) -> RunningJobs:
@@ -282,13 +284,17 @@ class Daemon:
         self.signals.put("stop")
 
     def readiness(self) -> tuple[bool, str]:
-        """/readyz: ready while the scheduler runs and the API accepts the token."""
+        """/readyz: ready while the scheduler runs, the API accepts the token and
+        ``state_dir`` can be written."""
         if self.stop_event.is_set():
             return False, "stopping"
         if not self._started:
             return False, "starting"
         if not self.metrics.authentication_ok:
             return False, "the API refused the token"
+        state_problem = self.state_probe.problem()
+        if state_problem is not None:
+            return False, state_problem
         if not self.leader_role.is_leader():
             # Healthy and ready to take over: a probe must not restart or remove it.
             return True, self.leadership.standby_reason() if self.leadership else "standby"

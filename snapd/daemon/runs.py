@@ -18,13 +18,13 @@ from structlog.contextvars import bound_contextvars
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.leader import TakeoverRetries
-from snapd.ledger import LedgerError, NotLeaderError
+from snapd.ledger import LedgerError, NotLeaderError, OperationKind
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.attempt import ActionWaiter
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.later import Later
-from snapd.pipeline.outcome import Outcome
+from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -90,7 +90,28 @@ class SlotRuns:
             # Fail closed: without a committed intent nothing was sent.
             self.metrics.ledger.error()
             log.error("ledger_error", vm=vm, slot=slot, error=str(error))
+            self._notify_failure(policy, slot, f"nothing was sent: {error}")
         elif error is not None:
             log.error("run_crashed", vm=vm, slot=slot, purpose=purpose, exc_info=error)
         elif outcome is not None and self.takeover is not None:
             self.takeover.after(policy, slot, purpose, outcome)
+
+    def _notify_failure(
+        self, policy: VirtualMachinePolicy, slot: datetime | None, detail: str
+    ) -> None:
+        """The failure notification of a slot that its state (the ledger) ended before it
+        had an outcome: the operator hears of it as of any failed slot."""
+        now = self.fleet.engine.clock.now()
+        self.notifier.outcome(
+            Outcome(
+                virtual_machine_id=policy.id,
+                kind=OperationKind.SNAPSHOT,
+                slot=slot,
+                result=Result.FAILED,
+                reason=OutcomeReason.STATE_ERROR,
+                detail=detail,
+                started_at=now,
+                finished_at=now,
+                dry_run=self.dry_run,
+            )
+        )

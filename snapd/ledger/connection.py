@@ -7,6 +7,7 @@ makes a writer wait for another instead of failing.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 import stat
@@ -18,6 +19,9 @@ from snapd.ledger.schema import SCHEMA_VERSION, migrate, read_schema
 
 LEDGER_FILE_NAME = "ledger.sqlite3"
 BUSY_TIMEOUT = timedelta(seconds=10)
+# Less room than this on the file system is as good as none: SQLite's shared-memory
+# file alone takes 32 KiB.
+_ROOM_NEEDED = 64 * 1024
 
 
 def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
@@ -26,16 +30,18 @@ def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
     Returns the connection, in autocommit mode and usable from any thread (the caller
     serialises its use), and the file's path. A new file gets mode 0600 whatever the umask.
 
-    A missing ``state_dir`` whose parent exists is created with mode 0700.
+    A missing ``state_dir`` whose parent exists is created with mode 0700. A new ledger
+    appears whole (made under another name, then linked into place), so an empty file is
+    never a new ledger: it is a damaged one, and refused.
 
     Raises:
         LedgerError: ``state_dir`` cannot be created, is not a directory or not writable;
-            the file is not a snapd ledger or was written by a newer snapd; SQLite cannot
-            open it.
+            the file is empty, not a snapd ledger or was written by a newer snapd; SQLite
+            cannot open it.
     """
     _check_state_dir(state_dir)
     path = state_dir / LEDGER_FILE_NAME
-    _create_private_file(path, state_dir)
+    _create_ledger(path, state_dir)
     try:
         connection = sqlite3.connect(
             path,
@@ -59,8 +65,23 @@ def open_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
         connection.close()
         if "not a database" in str(error):
             raise LedgerError(f"ledger {path} is not a snapd ledger ({error})") from None
-        raise LedgerError(f"ledger {path} cannot be opened: {error}") from None
+        raise LedgerError(f"ledger {path} cannot be opened: {error}{_full(state_dir)}") from None
     return connection, path
+
+
+def _full(state_dir: Path) -> str:
+    """``" (No space left on device)"`` when ``state_dir``'s file system is full, else "".
+
+    SQLite reports a full disk met while creating its shared-memory file as a mere "disk
+    I/O error"; this names the cause the operator must act on.
+    """
+    try:
+        status = os.statvfs(state_dir)
+    except OSError:
+        return ""
+    if status.f_bavail * status.f_frsize >= _ROOM_NEEDED:
+        return ""
+    return f" ({os.strerror(errno.ENOSPC)})"
 
 
 def can_write(state_dir: Path) -> bool:
@@ -172,16 +193,54 @@ def _create_state_dir(state_dir: Path) -> None:
     state_dir.chmod(0o700)
 
 
-def _create_private_file(path: Path, state_dir: Path) -> None:
-    """Create ``path`` empty with mode 0600 unless it exists; SQLite accepts an empty file.
+def _create_ledger(path: Path, state_dir: Path) -> None:
+    """Make a new, migrated ledger at ``path`` unless one exists; refuse an empty one.
 
-    Creating it here rather than letting SQLite do it leaves no moment in which the
-    ledger is readable by others, and the journal files SQLite makes copy its mode.
+    The new ledger is made under a name of this process's, with mode 0600 whatever the
+    umask (the journal files SQLite makes copy it), then linked into place: no other
+    process ever sees it half made, and of two processes starting at once, one link wins
+    and the other opens it.
+
+    Raises:
+        LedgerError: the existing file is empty; ``state_dir`` cannot be written.
     """
     try:
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    except FileExistsError:
+        if path.stat().st_size == 0:
+            raise LedgerError(
+                f"ledger {path} is empty (0 bytes): not a snapd ledger, probably truncated; "
+                "restore it from a backup, or move it away to start with an empty history"
+            )
         return
+    except FileNotFoundError:
+        pass
+    new = state_dir / f".{LEDGER_FILE_NAME}.{os.getpid()}.new"
+    _create_private_file(new, state_dir)
+    try:
+        try:
+            connection = sqlite3.connect(new, isolation_level=None)
+            try:
+                migrate(connection, new)
+            finally:
+                connection.close()
+        except sqlite3.Error as error:
+            raise LedgerError(
+                f"ledger {path} cannot be created: {error}{_full(state_dir)}"
+            ) from None
+        try:
+            os.link(new, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        except OSError as error:
+            raise LedgerError(f"ledger {path} cannot be created: {error.strerror}") from None
+    finally:
+        new.unlink(missing_ok=True)
+
+
+def _create_private_file(path: Path, state_dir: Path) -> None:
+    """Create ``path`` empty with mode 0600, replacing a leftover of an earlier crash."""
+    try:
+        path.unlink(missing_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     except PermissionError:
         raise LedgerError(f"state directory {state_dir} is not writable") from None
     except OSError as error:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 
@@ -104,7 +104,7 @@ class SqliteLedger(ClosedOnExit):
                 pending_table.delete(connection, settles.virtual_machine_id, settles.action_id)
                 connection.execute("COMMIT")
             except BaseException:
-                connection.execute("ROLLBACK")
+                _roll_back(connection)
                 raise
             return row_id
 
@@ -229,3 +229,17 @@ class SqliteLedger(ClosedOnExit):
             except sqlite3.Error as error:
                 message = str(error).replace("\n", " ")
                 raise LedgerError(f"ledger {self._path}: {message}") from error
+
+
+def _roll_back(connection: sqlite3.Connection) -> None:
+    """End a failed transaction, keeping the error that failed it the one raised.
+
+    SQLite rolls a transaction back by itself after some errors (``database or disk is
+    full``); a ROLLBACK then fails with "no transaction is active", which must not hide
+    the real cause.
+    """
+    if not connection.in_transaction:
+        return
+    # The error being raised says more than a failed ROLLBACK would.
+    with suppress(sqlite3.Error):
+        connection.execute("ROLLBACK")

@@ -26,8 +26,9 @@ from snapd.hostinger.endpoints import ENDPOINTS
 from snapd.hostinger.observer import RETRY_REASONS
 from snapd.metrics.ledger import LedgerMetrics
 from snapd.metrics.series import VirtualMachineTable
+from snapd.metrics.state import StateMetrics
 from snapd.pipeline.decide import Reason
-from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
+from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState, StateOperation
 
 __all__ = ["API_DURATION_BUCKETS", "SKIP_REASONS", "SNAPSHOT_DURATION_BUCKETS", "Metrics"]
 
@@ -186,6 +187,7 @@ class Metrics:
         )
         build.labels(__version__).set(1)
         self.ledger = LedgerMetrics(registry)  # snapd_leader, snapd_ledger_errors_total, ...
+        self.state = StateMetrics(registry)  # snapd_state_errors_total
 
     # -- the VM set ---------------------------------------------------------------------
 
@@ -260,6 +262,12 @@ class Metrics:
     def api_unauthorized(self) -> None:
         """The API refused the token."""
         self._set_authentication(False)
+
+    def state_error(self, operation: StateOperation) -> None:
+        """A write to snapd's state failed; an outcome's row is also a ledger error."""
+        self.state.error(operation)
+        if operation is StateOperation.RECORD:
+            self.ledger.error()
 
     # -- ApiObserver --------------------------------------------------------------------
 

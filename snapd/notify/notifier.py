@@ -26,7 +26,7 @@ from snapd.notify.messages import (
     ping_suffix,
     webhook_body,
 )
-from snapd.pipeline.outcome import Outcome, SnapshotState
+from snapd.pipeline.outcome import Outcome, SnapshotState, StateOperation
 
 #: ``expiring`` is sent once per snapshot when it has less than this left (as the alert).
 EXPIRING_WITHIN = timedelta(hours=12)
@@ -70,6 +70,10 @@ class Notifier:
         return None
 
     def api_unauthorized(self) -> None:
+        return None
+
+    def state_error(self, operation: StateOperation) -> None:
+        # The slot's failed outcome, which follows, is what gets notified.
         return None
 
     def snapshot_watched(

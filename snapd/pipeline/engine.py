@@ -39,6 +39,7 @@ from snapd.pipeline.outcome import (
     OutcomeReason,
     Result,
     SnapshotState,
+    StateOperation,
     failure_reason,
 )
 from snapd.pipeline.preflight import Preflight, collect_facts, guards_of, read_virtual_machine
@@ -142,6 +143,8 @@ class Engine:
             return Later.of(
                 self._finish(context, Result.FAILED, OutcomeReason.LOCK_UNAVAILABLE, detail)
             )
+        except OSError as error:  # fail closed: without the lock nothing may be sent
+            return Later.of(self._lock_failed(context, error))
         try:  # every line logged on the way names the VM, the API's debug lines included
             with bound_contextvars(vm=policy.id):
                 outcome = self._run_locked(context, waiter, dry_run=dry_run, force=force)
@@ -331,6 +334,15 @@ class Engine:
             self.ledger, policy, context.slot, preflight, facts, now, force=force
         )
         return decision, preflight
+
+    def _lock_failed(self, context: AttemptContext, error: OSError) -> Outcome:
+        """The failure of a slot whose lock file could not be written (a full disk)."""
+        real_error = error.strerror or str(error)
+        log.error("state_error", vm=context.policy.id, slot=context.slot,
+                  operation=StateOperation.LOCK.value, error=real_error)  # fmt: skip
+        self.observer.state_error(StateOperation.LOCK)
+        detail = f"the VM's lock file could not be written: {real_error}"
+        return self._finish(context, Result.FAILED, OutcomeReason.STATE_ERROR, detail)
 
     def _failed(
         self,

@@ -61,6 +61,17 @@ class OutcomeReason(StrEnum):
     UNREADABLE_SNAPSHOT = "unreadable_snapshot"  # neither a snapshot nor "no snapshot"
     LOCK_UNAVAILABLE = "lock_unavailable"
     LOCK_LOST = "lock_lost"
+    # The VM's lock file or the ledger could not be written (a full disk, a read-only
+    # state_dir, a database gone): the detail names the real error.
+    STATE_ERROR = "state_error"
+
+
+class StateOperation(StrEnum):
+    """What snapd was writing when its state failed: the ``operation`` label of
+    ``snapd_state_errors_total`` (a closed set, so the label stays bounded)."""
+
+    LOCK = "lock"  # the VM's lock file in state_dir/locks
+    RECORD = "record"  # the outcome's ledger row
 
 
 # Every reason an outcome may carry: a closed set, so a typo is a type error.
@@ -129,6 +140,8 @@ class OutcomeObserver(Protocol):
 
     def api_unauthorized(self) -> None: ...
 
+    def state_error(self, operation: StateOperation) -> None: ...
+
 
 class NullOutcomeObserver:
     """An observer that ignores everything (tests and one-off commands)."""
@@ -140,6 +153,9 @@ class NullOutcomeObserver:
         return None
 
     def api_unauthorized(self) -> None:
+        return None
+
+    def state_error(self, operation: StateOperation) -> None:
         return None
 
 
@@ -164,3 +180,7 @@ class FanOut:
     def api_unauthorized(self) -> None:
         for observer in self.observers:
             observer.api_unauthorized()
+
+    def state_error(self, operation: StateOperation) -> None:
+        for observer in self.observers:
+            observer.state_error(operation)

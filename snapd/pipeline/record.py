@@ -6,14 +6,30 @@ operation on a restore point leaves the same trail.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.ledger import AttemptRecord, Ledger, OperationKind, PendingAction
-from snapd.pipeline.outcome import AnyReason, Outcome, OutcomeObserver, Result, SnapshotState
+from snapd.ledger import (
+    AttemptRecord,
+    Ledger,
+    LedgerError,
+    NotLeaderError,
+    OperationKind,
+    PendingAction,
+)
+from snapd.pipeline.outcome import (
+    AnyReason,
+    Outcome,
+    OutcomeObserver,
+    OutcomeReason,
+    Result,
+    SnapshotState,
+    StateOperation,
+)
 
 log = structlog.get_logger("snapd.recording")
 
@@ -51,6 +67,13 @@ class Recorder:
 
         ``settles``: the pending row this outcome ends, removed in the same transaction
         as the ledger row is written.
+
+        When the ledger row cannot be written (a full disk, a database gone), the outcome
+        reported and returned is a failure (reason ``state_error`` unless it failed
+        already) whose detail names the real error and what the attempt had ended with;
+        the pending row, if any, stays, so the action is followed again by observation,
+        never sent again. Never raises for that; ``NotLeaderError`` (another replica leads
+        now) is raised as ever.
         """
         outcome = Outcome(
             virtual_machine_id=policy.id,
@@ -68,10 +91,35 @@ class Recorder:
             dry_run=dry_run,
         )
         if record:
-            self.ledger.record_attempt(attempt_record(outcome), settles)
+            try:
+                self.ledger.record_attempt(attempt_record(outcome), settles)
+            except NotLeaderError:
+                raise  # not a state error: another replica leads now and resumes the action
+            except LedgerError as error:
+                outcome = self._not_recorded(outcome, error)
         _log(outcome)
         self.observer.outcome(outcome)
         return outcome
+
+    def _not_recorded(self, outcome: Outcome, error: LedgerError) -> Outcome:
+        """The failure that replaces an ``outcome`` the ledger could not take."""
+        log.error(
+            "state_error",
+            vm=outcome.virtual_machine_id,
+            slot=outcome.slot,
+            operation=StateOperation.RECORD.value,
+            error=str(error),
+            unrecorded_result=outcome.result.value,
+        )
+        self.observer.state_error(StateOperation.RECORD)
+        if outcome.result is Result.FAILED:  # its own reason stays: it says more
+            return replace(outcome, detail=f"{outcome.detail}; not recorded either: {error}")
+        detail = (
+            f"the outcome ({outcome.result.value}: {outcome.reason}) could not be recorded: {error}"
+        )
+        return replace(
+            outcome, result=Result.FAILED, reason=OutcomeReason.STATE_ERROR, detail=detail
+        )
 
 
 def _log(outcome: Outcome) -> None:

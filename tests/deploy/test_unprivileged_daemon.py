@@ -164,7 +164,7 @@ def test_an_unprivileged_daemon_on_a_read_only_file_system_takes_a_verified_snap
         exposition, "snapd_snapshot_attempts_total", result="success", vm=str(vm)
     )
     assert successes == 1
-    assert daemon.count("token_file_permissions") == 0
+    assert daemon.count("secret_file_permissions") == 0
     # What it wrote (the ledger) belongs to the daemon's user.
     written = list(state.rglob("*"))
     assert written, "the ledger is in the state folder"

@@ -12,7 +12,6 @@ import pytest
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
-from snapd.ledger import LedgerError
 from snapd.ledger import pending as pending_table
 from snapd.pipeline.outcome import Result
 from tests.conftest import START, TOKEN, build_pipeline, make_policy
@@ -67,8 +66,9 @@ def test_the_outcome_and_the_end_of_its_pending_row_are_written_together(
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(pending_table, "delete", crash)
-    with pytest.raises(LedgerError):
-        current.run(make_policy(current.vm), START)
+    failed = current.run(make_policy(current.vm), START)
+    assert (failed.result, failed.reason) == (Result.FAILED, "state_error")
+    assert "disk I/O error" in failed.detail
     # Neither was written: the pending row stays, so the next run resumes, never re-sends.
     assert current.ledger.history(current.vm) == []
     pending = current.ledger.pending_for(current.vm)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.config import VirtualMachinePolicy
+from snapd.ledger import LedgerError
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.attempt import ActionWaiter
 from snapd.pipeline.fleet import FleetRunner
@@ -98,11 +99,13 @@ def run_once(
     if interrupted:
         fleet.pool.join(STOP_BOUND_SECONDS)
     if errors and not interrupted:
-        raise errors[0]
+        _report_state_errors(errors)
     with changed:
         outcomes = [finished[index] for index in sorted(finished)]
     names = {policy.id: policy.name for policy in policies}
     print_summary(outcomes, names)
+    if errors and not interrupted:
+        return ExitCode.FAILURE
     if interrupted:
         print(
             "snapd: interrupted; actions being waited for stay pending in the ledger "
@@ -111,6 +114,18 @@ def run_once(
         )
         return ExitCode.INTERRUPTED
     return exit_code(outcomes)
+
+
+def _report_state_errors(errors: list[BaseException]) -> None:
+    """One ``snapd: error:`` line per run that its state (ledger, lock files) ended: a full
+    disk or a database gone fails the slot closed, nothing was sent without its intent.
+    Any other error is a bug and is raised."""
+    for error in errors:
+        if not isinstance(error, LedgerError | OSError):
+            raise error
+    for error in errors:
+        text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        print(f"snapd: error: {' '.join(text.split())}", file=sys.stderr)
 
 
 def _wait_or_stop(
