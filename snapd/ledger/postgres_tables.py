@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from snapd.ledger import attempts, pending
 from snapd.ledger.records import (
-    KINDS,
     AttemptRecord,
     Hold,
     PendingAction,
@@ -20,6 +19,7 @@ from snapd.ledger.records import (
     encode_optional_time,
     encode_time,
 )
+from snapd.ledger.vocabulary import KINDS
 
 if TYPE_CHECKING:
     import psycopg
