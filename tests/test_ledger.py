@@ -24,7 +24,9 @@ from snapd.ledger import (
     Hold,
     Ledger,
     LedgerError,
+    OperationKind,
     PendingAction,
+    Result,
     SqliteLedger,
 )
 from snapd.ledger import schema as ledger_schema
@@ -138,6 +140,44 @@ def test_an_attempt_with_an_unknown_kind_outcome_or_a_naive_time_is_refused(
         ledger.record_attempt(attempt(outcome="great"))
     with pytest.raises(ValueError, match="naive"):
         ledger.record_attempt(attempt(finished_at=datetime(2025, 1, 1, 3, 0)))  # noqa: DTZ001 - naive on purpose
+    assert ledger.history() == []
+
+
+def test_an_attempt_read_back_carries_its_kind_and_outcome_as_the_ledgers_vocabulary(
+    ledger: Ledger,
+) -> None:
+    ledger.record_attempt(attempt(kind="restore", outcome="timeout"))
+
+    [stored] = ledger.history(MACHINE)
+
+    assert stored.kind is OperationKind.RESTORE
+    assert stored.outcome is Result.TIMEOUT
+
+
+def test_a_stored_kind_or_outcome_this_snapd_does_not_know_is_read_as_unknown(
+    tmp_path: Path,
+) -> None:
+    with SqliteLedger.open(tmp_path) as ledger:
+        ledger.record_attempt(attempt(reason="first"))
+        ledger.record_attempt(attempt(finished_at=NOW + timedelta(hours=1), reason="second"))
+    connection = sqlite3.connect(tmp_path / LEDGER_FILE_NAME)
+    with connection:
+        connection.execute("UPDATE attempts SET kind = 'reboot' WHERE reason = 'first'")
+        connection.execute("UPDATE attempts SET outcome = 'great' WHERE reason = 'second'")
+    connection.close()
+
+    with SqliteLedger.open(tmp_path) as ledger:
+        second, first = ledger.history(MACHINE)
+
+    assert (first.kind, first.outcome) == (OperationKind.UNKNOWN, Result.SUCCESS)
+    assert (second.kind, second.outcome) == (OperationKind.SNAPSHOT, Result.UNKNOWN)
+
+
+def test_the_unknown_kind_and_outcome_are_never_written(ledger: Ledger) -> None:
+    with pytest.raises(ValueError, match="kind"):
+        ledger.record_attempt(attempt(kind="unknown"))
+    with pytest.raises(ValueError, match="outcome"):
+        ledger.record_attempt(attempt(outcome="unknown"))
     assert ledger.history() == []
 
 

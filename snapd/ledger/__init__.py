@@ -10,23 +10,20 @@ from __future__ import annotations
 from snapd.ledger.connection import LEDGER_FILE_NAME
 from snapd.ledger.protocol import Ledger
 from snapd.ledger.records import (
-    KINDS,
-    OUTCOMES,
     AttemptRecord,
     Hold,
     LedgerError,
     LockLostError,
     NotLeaderError,
-    OperationKind,
     PendingAction,
 )
 from snapd.ledger.schema import SCHEMA_VERSION
 from snapd.ledger.store import SqliteLedger
+from snapd.ledger.vocabulary import KINDS, OperationKind, Result
 
 __all__ = [
     "KINDS",
     "LEDGER_FILE_NAME",
-    "OUTCOMES",
     "SCHEMA_VERSION",
     "AttemptRecord",
     "Hold",
@@ -36,5 +33,6 @@ __all__ = [
     "NotLeaderError",
     "OperationKind",
     "PendingAction",
+    "Result",
     "SqliteLedger",
 ]

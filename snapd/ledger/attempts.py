@@ -7,8 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from snapd.ledger.records import (
-    KINDS,
-    OUTCOMES,
     AttemptRecord,
     check_choice,
     decode_optional_time,
@@ -16,6 +14,7 @@ from snapd.ledger.records import (
     encode_optional_time,
     encode_time,
 )
+from snapd.ledger.vocabulary import KINDS, WRITABLE_RESULTS, read_kind, read_result
 
 # The API's timestamps have second resolution and are not always rounded the same way,
 # so a snapshot is recognised by its creation time within this margin.
@@ -47,7 +46,7 @@ def insert(connection: sqlite3.Connection, record: AttemptRecord) -> int:
 def row_values(record: AttemptRecord) -> tuple[Any, ...]:
     """``record`` as the values of :data:`COLUMNS`, in order; checked like :func:`insert`."""
     check_choice("kind", record.kind, KINDS)
-    check_choice("outcome", record.outcome, OUTCOMES)
+    check_choice("outcome", record.outcome, WRITABLE_RESULTS)
     return (
         record.virtual_machine_id,
         record.kind,
@@ -131,14 +130,16 @@ def made_by_snapd(
 
 
 def from_row(row: tuple[Any, ...]) -> AttemptRecord:
+    """One ``attempts`` row (``id`` then :data:`COLUMNS`); an unknown kind or outcome is
+    read as ``UNKNOWN`` rather than failing the whole history."""
     return AttemptRecord(
         id=int(row[0]),
         virtual_machine_id=int(row[1]),
-        kind=row[2],
+        kind=read_kind(row[2]),
         slot=decode_optional_time(row[3]),
         started_at=decode_time(row[4]),
         finished_at=decode_time(row[5]),
-        outcome=row[6],
+        outcome=read_result(row[6]),
         reason=row[7],
         action_id=row[8],
         old_snapshot_id=row[9],

@@ -38,8 +38,9 @@ from snapd.ledger.locks import (
     VirtualMachineBusyError,
     VirtualMachineLocks,
 )
-from snapd.ledger.records import LedgerError, OperationKind
+from snapd.ledger.records import LedgerError
 from snapd.ledger.sessions import SessionPool
+from snapd.ledger.vocabulary import OperationKind
 
 log = structlog.get_logger("snapd.locks")
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from snapd.ledger.records import OperationKind
+from snapd.ledger.vocabulary import OperationKind
 
 __all__ = [
     "DaemonRunningError",

@@ -6,7 +6,6 @@ import sqlite3
 from typing import Any
 
 from snapd.ledger.records import (
-    KINDS,
     PendingAction,
     check_choice,
     decode_optional_time,
@@ -14,6 +13,7 @@ from snapd.ledger.records import (
     encode_optional_time,
     encode_time,
 )
+from snapd.ledger.vocabulary import KINDS
 
 COLUMNS = (
     "virtual_machine_id, action_id, kind, slot, started_at, old_snapshot_id, "

@@ -25,24 +25,21 @@ the write fails with :class:`~snapd.ledger.records.LockLostError` and nothing is
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from snapd.clock import monotonic
 from snapd.config.masking import mask_url
-from snapd.ledger import attempts
-from snapd.ledger import holds as hold_table
-from snapd.ledger import pending as pending_table
 from snapd.ledger import postgres_tables as tables
 from snapd.ledger.advisory import ConnectionSettings, process_identity
+from snapd.ledger.base import LedgerBase
 from snapd.ledger.fencing import Fence, LockTokens, confirm_leadership, confirm_lock
 from snapd.ledger.postgres_schema import migrate
-from snapd.ledger.protocol import ClosedOnExit
 from snapd.ledger.records import (
     AttemptRecord,
     Hold,
@@ -73,11 +70,12 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-class PostgresLedger(ClosedOnExit):
+class PostgresLedger(LedgerBase):
     """History, holds and pending actions of a fleet, in PostgreSQL; the ``Ledger`` protocol.
 
-    Open with :meth:`open`. ``fence`` (the daemon's leadership) guards every pending-row
-    write; command-line processes have none and write as before.
+    Open with :meth:`open`. Every ledger method is :class:`~snapd.ledger.base.LedgerBase`'s;
+    this class supplies the connection and PostgreSQL's writes. ``fence`` (the daemon's
+    leadership) guards every pending-row write; command-line processes have none.
     """
 
     def __init__(self, settings: ConnectionSettings, fence: Fence | None = None) -> None:
@@ -112,70 +110,26 @@ class PostgresLedger(ClosedOnExit):
                 self._connection.close()
                 self._connection = None
 
-    def record_attempt(self, record: AttemptRecord, settles: PendingAction | None = None) -> int:
+    @contextmanager
+    def _session(self) -> Iterator[sqlite3.Connection]:
+        with self._database() as connection:
+            yield tables.shared(connection)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._database() as connection, connection.transaction():
-            row_id = tables.insert_attempt(connection, record)
-            if settles is not None:
-                tables.delete_pending(connection, settles.virtual_machine_id, settles.action_id)
-            return row_id
+            yield tables.shared(connection)
 
-    def history(
-        self, virtual_machine_id: int | None = None, limit: int = 50
-    ) -> list[AttemptRecord]:
-        if limit < 1:
-            raise ValueError(f"limit must be at least 1, got {limit}")
-        with self._database() as connection:
-            if virtual_machine_id is None:
-                clause = f"{attempts.NEWEST_FIRST} LIMIT ?"
-                return attempts.select(tables.shared(connection), clause, (limit,))
-            clause = f"WHERE virtual_machine_id = ? {attempts.NEWEST_FIRST} LIMIT ?"
-            return attempts.select(tables.shared(connection), clause, (virtual_machine_id, limit))
+    def _insert_attempt(self, connection: sqlite3.Connection, record: AttemptRecord) -> int:
+        return tables.insert_attempt(connection, record)
 
-    def slot_succeeded(self, virtual_machine_id: int, slot: datetime) -> bool:
-        with self._database() as connection:
-            return attempts.slot_succeeded(tables.shared(connection), virtual_machine_id, slot)
+    def _replace_hold(self, connection: sqlite3.Connection, hold: Hold) -> None:
+        tables.replace_hold(connection, hold)
 
-    def last_success(self, virtual_machine_id: int) -> AttemptRecord | None:
-        clause = (
-            f"WHERE virtual_machine_id = ? AND {attempts.SUCCESSFUL_SNAPSHOT} "
-            f"{attempts.NEWEST_FIRST} LIMIT 1"
-        )
-        with self._database() as connection:
-            found = attempts.select(tables.shared(connection), clause, (virtual_machine_id,))
-        return found[0] if found else None
-
-    def last_successes(self) -> dict[int, datetime]:
-        with self._database() as connection:
-            return attempts.last_successes(tables.shared(connection))
-
-    def last_action_seconds(self, virtual_machine_id: int) -> float | None:
-        record = self.last_success(virtual_machine_id)
-        return None if record is None else record.duration_seconds
-
-    def made_by_snapd(
-        self, virtual_machine_id: int, snapshot_id: int | None, created_at: datetime | None
-    ) -> bool:
-        with self._database() as connection:
-            return attempts.made_by_snapd(
-                tables.shared(connection), virtual_machine_id, snapshot_id, created_at
-            )
-
-    def set_hold(self, hold: Hold) -> None:
-        with self._database() as connection:
-            tables.replace_hold(connection, hold)
-
-    def release_hold(self, virtual_machine_id: int) -> bool:
-        with self._database() as connection:
-            return hold_table.delete(tables.shared(connection), virtual_machine_id)
-
-    def active_hold(self, virtual_machine_id: int, now: datetime) -> Hold | None:
-        with self._database() as connection:
-            found = hold_table.active(tables.shared(connection), now, virtual_machine_id)
-        return found[0] if found else None
-
-    def holds(self, now: datetime) -> list[Hold]:
-        with self._database() as connection:
-            return hold_table.active(tables.shared(connection), now)
+    def _delete_pending(
+        self, connection: sqlite3.Connection, virtual_machine_id: int, action_id: int | None
+    ) -> None:
+        tables.delete_pending(connection, virtual_machine_id, action_id)
 
     def fence_with(self, lock_tokens: LockTokens) -> None:
         """Check every later pending-row write against the VM's lock held by this process."""
@@ -198,19 +152,6 @@ class PostgresLedger(ClosedOnExit):
                     f"virtual machine {vm} has a pending action of another holder "
                     "whose lock is alive; it is not replaced"
                 )
-
-    def pending(self) -> list[PendingAction]:
-        with self._database() as connection:
-            return pending_table.select(tables.shared(connection))
-
-    def pending_for(self, virtual_machine_id: int) -> PendingAction | None:
-        with self._database() as connection:
-            found = pending_table.select(tables.shared(connection), virtual_machine_id)
-        return found[0] if found else None
-
-    def remove_pending(self, virtual_machine_id: int, action_id: int | None) -> None:
-        with self._database() as connection:
-            tables.delete_pending(connection, virtual_machine_id, action_id)
 
     def _usable(self, connection: psycopg.Connection[Any]) -> bool:
         """False (and closed) when ``connection`` is closed, or idle and no longer answers."""

@@ -1,9 +1,10 @@
 """The PostgreSQL ledger's tables, and how a database is brought up to date.
 
-The tables are the SQLite ledger's (``attempts``, ``holds``, ``pending_actions``), with
-timestamps kept as the same fixed-width UTC text (text order is time order), so both
-backends read and write rows alike. ``MIGRATIONS[n]`` takes the database from version
-``n`` to ``n + 1``; the version is a row of ``snapd_schema``. Migrations are only ever
+The tables are the SQLite ledger's (``attempts``, ``holds``, ``pending_actions``,
+described once in :mod:`snapd.ledger.tables`), with timestamps kept as the same
+fixed-width UTC text (text order is time order), so both backends read and write rows
+alike. ``MIGRATIONS[n]`` takes the database from version ``n`` to ``n + 1``; the version
+is a row of ``snapd_schema``. Migrations are only ever
 appended. They run under a transaction-level advisory lock, so replicas that start
 together migrate once: the others wait, then find nothing left to do.
 """
@@ -13,9 +14,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from snapd.ledger.records import LedgerError
+from snapd.ledger.tables import ATTEMPT_INDEXES, ATTEMPTS, HOLDS, PENDING_ACTIONS, Dialect
 
 if TYPE_CHECKING:
     import psycopg
+
+POSTGRESQL = Dialect.POSTGRESQL
 
 # Advisory lock keys are two 32-bit numbers: this first one ("snap" in ASCII) marks a
 # lock as snapd's, the second names what is locked.
@@ -26,47 +30,10 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE snapd_schema (version INTEGER NOT NULL)",
         "INSERT INTO snapd_schema (version) VALUES (0)",
-        """
-        CREATE TABLE attempts (
-            id BIGSERIAL PRIMARY KEY,
-            virtual_machine_id BIGINT NOT NULL,
-            kind TEXT NOT NULL,
-            slot TEXT,
-            started_at TEXT NOT NULL,
-            finished_at TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            action_id BIGINT,
-            old_snapshot_id BIGINT,
-            old_snapshot_created_at TEXT,
-            new_snapshot_id BIGINT,
-            new_snapshot_created_at TEXT,
-            correlation_id TEXT,
-            dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1))
-        )
-        """,
-        "CREATE INDEX attempts_by_finish ON attempts (virtual_machine_id, finished_at)",
-        "CREATE INDEX attempts_by_slot ON attempts (virtual_machine_id, slot)",
-        """
-        CREATE TABLE holds (
-            virtual_machine_id BIGINT PRIMARY KEY,
-            until TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )
-        """,
-        """
-        CREATE TABLE pending_actions (
-            virtual_machine_id BIGINT PRIMARY KEY,
-            action_id BIGINT,
-            kind TEXT NOT NULL,
-            slot TEXT,
-            started_at TEXT NOT NULL,
-            old_snapshot_id BIGINT,
-            old_snapshot_created_at TEXT,
-            server_started_at TEXT
-        )
-        """,
+        ATTEMPTS.create(POSTGRESQL),
+        *ATTEMPT_INDEXES,
+        HOLDS.create(POSTGRESQL),
+        PENDING_ACTIONS.create(POSTGRESQL),
     ),
     (
         # Which process wrote a pending row (host and pid): with replicas, the operator

@@ -1,5 +1,8 @@
 """SQL of the PostgreSQL ledger where it differs from SQLite's: the writes.
 
+All but :func:`replace_pending` (written in the fencing transaction, on psycopg's own
+connection) take :func:`shared`'s connection and ``?`` placeholders like the shared SQL.
+
 Reads are shared with the SQLite ledger (:mod:`snapd.ledger.attempts`,
 :mod:`~snapd.ledger.holds`, :mod:`~snapd.ledger.pending`) through :class:`QmarkConnection`,
 which lets their ``?`` placeholders reach psycopg as ``%s``.
@@ -12,7 +15,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from snapd.ledger import attempts, pending
 from snapd.ledger.records import (
-    KINDS,
     AttemptRecord,
     Hold,
     PendingAction,
@@ -20,6 +22,7 @@ from snapd.ledger.records import (
     encode_optional_time,
     encode_time,
 )
+from snapd.ledger.vocabulary import KINDS
 
 if TYPE_CHECKING:
     import psycopg
@@ -51,10 +54,11 @@ def shared(connection: psycopg.Connection[Any]) -> sqlite3.Connection:
     return cast("sqlite3.Connection", QmarkConnection(connection))
 
 
-def insert_attempt(connection: psycopg.Connection[Any], record: AttemptRecord) -> int:
-    """Store ``record`` (its ``id`` ignored); the new row id. ``ValueError`` as SQLite's."""
+def insert_attempt(connection: sqlite3.Connection, record: AttemptRecord) -> int:
+    """Store ``record`` (its ``id`` ignored) through :func:`shared`'s connection; the new
+    row id. ``ValueError`` as SQLite's."""
     values = attempts.row_values(record)
-    placeholders = ", ".join(["%s"] * len(values))
+    placeholders = ", ".join("?" * len(values))
     row = connection.execute(
         f"INSERT INTO attempts ({attempts.COLUMNS}) VALUES ({placeholders}) RETURNING id", values
     ).fetchone()
@@ -62,11 +66,11 @@ def insert_attempt(connection: psycopg.Connection[Any], record: AttemptRecord) -
     return int(row[0])
 
 
-def replace_hold(connection: psycopg.Connection[Any], hold: Hold) -> None:
-    """Store ``hold`` in place of any hold of the same VM."""
+def replace_hold(connection: sqlite3.Connection, hold: Hold) -> None:
+    """Store ``hold`` in place of any hold of the same VM (through :func:`shared`)."""
     connection.execute(
         "INSERT INTO holds (virtual_machine_id, until, reason, created_at) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (virtual_machine_id) DO UPDATE SET "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (virtual_machine_id) DO UPDATE SET "
         "until = excluded.until, reason = excluded.reason, created_at = excluded.created_at",
         (
             hold.virtual_machine_id,
@@ -109,11 +113,12 @@ def replace_pending(
 
 
 def delete_pending(
-    connection: psycopg.Connection[Any], virtual_machine_id: int, action_id: int | None
+    connection: sqlite3.Connection, virtual_machine_id: int, action_id: int | None
 ) -> None:
-    """Remove the VM's pending action only if it is ``action_id`` (None: an intent)."""
+    """Remove the VM's pending action only if it is ``action_id`` (None: an intent),
+    through :func:`shared`'s connection."""
     connection.execute(
-        "DELETE FROM pending_actions WHERE virtual_machine_id = %s "
-        "AND action_id IS NOT DISTINCT FROM %s",
+        "DELETE FROM pending_actions WHERE virtual_machine_id = ? "
+        "AND action_id IS NOT DISTINCT FROM ?",
         (virtual_machine_id, action_id),
     )

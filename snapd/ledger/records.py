@@ -8,30 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
-
-class OperationKind(StrEnum):
-    """What an attempt does to a VM's snapshot; also what a per-VM lock is held for."""
-
-    SNAPSHOT = "snapshot"
-    RESTORE = "restore"
-    DELETE = "delete"
-
-
-KINDS = frozenset(OperationKind)
-OUTCOMES = frozenset(
-    {
-        "success",
-        "failed",
-        "unverified",
-        "timeout",
-        "ambiguous",
-        "skipped",
-        "dry_run",
-        "interrupted",
-    }
-)
+from snapd.ledger.vocabulary import OperationKind, Result
 
 
 class LedgerError(Exception):
@@ -66,11 +44,11 @@ class AttemptRecord:
     """
 
     virtual_machine_id: int
-    kind: str
+    kind: OperationKind
     slot: datetime | None
     started_at: datetime
     finished_at: datetime
-    outcome: str
+    outcome: Result
     reason: str
     action_id: int | None = None
     old_snapshot_id: int | None = None

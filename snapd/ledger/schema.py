@@ -1,4 +1,6 @@
-"""The ledger's tables and how an older file is brought up to date.
+"""The SQLite ledger's tables and how an older file is brought up to date.
+
+The tables are described once in :mod:`snapd.ledger.tables`; the steps render them.
 
 ``MIGRATIONS[n]`` takes a ledger from schema version ``n`` to ``n + 1``; the version is
 kept in ``PRAGMA user_version``. Migrations are only ever appended: a released step is
@@ -11,6 +13,9 @@ import sqlite3
 from pathlib import Path
 
 from snapd.ledger.records import LedgerError
+from snapd.ledger.tables import ATTEMPT_INDEXES, ATTEMPTS, HOLDS, PENDING_ACTIONS, Dialect
+
+SQLITE = Dialect.SQLITE
 
 # "snap" in ASCII: marks the file as a snapd ledger for anyone running `file` on it, and
 # lets snapd refuse a database that belongs to another program.
@@ -19,35 +24,10 @@ APPLICATION_ID = 0x736E6170
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         f"PRAGMA application_id = {APPLICATION_ID}",
-        """
-        CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY,
-            virtual_machine_id INTEGER NOT NULL,
-            kind TEXT NOT NULL,
-            slot TEXT,
-            started_at TEXT NOT NULL,
-            finished_at TEXT NOT NULL,
-            outcome TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            action_id INTEGER,
-            old_snapshot_id INTEGER,
-            old_snapshot_created_at TEXT,
-            new_snapshot_id INTEGER,
-            new_snapshot_created_at TEXT,
-            correlation_id TEXT,
-            dry_run INTEGER NOT NULL DEFAULT 0 CHECK (dry_run IN (0, 1))
-        )
-        """,
-        "CREATE INDEX attempts_by_finish ON attempts (virtual_machine_id, finished_at)",
-        "CREATE INDEX attempts_by_slot ON attempts (virtual_machine_id, slot)",
-        """
-        CREATE TABLE holds (
-            virtual_machine_id INTEGER PRIMARY KEY,
-            until TEXT NOT NULL,
-            reason TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )
-        """,
+        ATTEMPTS.create(SQLITE),
+        *ATTEMPT_INDEXES,
+        HOLDS.create(SQLITE),
+        # The first shape of pending_actions: every row had its action id then.
         """
         CREATE TABLE pending_actions (
             virtual_machine_id INTEGER PRIMARY KEY,
@@ -63,17 +43,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # A pending row is now written before the create is sent (its action id still
         # unknown), so that a crash between sending and recording cannot lose it.
-        """
-        CREATE TABLE pending_actions_new (
-            virtual_machine_id INTEGER PRIMARY KEY,
-            action_id INTEGER,
-            kind TEXT NOT NULL,
-            slot TEXT,
-            started_at TEXT NOT NULL,
-            old_snapshot_id INTEGER,
-            old_snapshot_created_at TEXT
-        )
-        """,
+        PENDING_ACTIONS.create(SQLITE, name="pending_actions_new", leave_out="server_started_at"),
         "INSERT INTO pending_actions_new SELECT * FROM pending_actions",
         "DROP TABLE pending_actions",
         "ALTER TABLE pending_actions_new RENAME TO pending_actions",
@@ -81,7 +51,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         # When the attempt began by the API's own clock: an ambiguous send is resolved
         # from the action list without trusting the local clock.
-        "ALTER TABLE pending_actions ADD COLUMN server_started_at TEXT",
+        PENDING_ACTIONS.add_column(SQLITE, "server_started_at"),
     ),
 )
 

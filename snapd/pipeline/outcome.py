@@ -15,21 +15,8 @@ from snapd.hostinger import (
     UnreadableSnapshotError,
 )
 from snapd.ledger import OperationKind
+from snapd.ledger import Result as Result  # the pipeline's name for it, kept
 from snapd.pipeline.decide import Reason
-
-
-class Result(StrEnum):
-    """Final results; the first five are the ``result`` label of the attempts metric."""
-
-    SUCCESS = "success"
-    FAILED = "failed"
-    UNVERIFIED = "unverified"
-    TIMEOUT = "timeout"
-    AMBIGUOUS = "ambiguous"  # a request may have been executed and nothing showed whether
-    SKIPPED = "skipped"
-    DRY_RUN = "dry_run"
-    INTERRUPTED = "interrupted"  # the process is stopping; the action stays pending
-
 
 ATTEMPT_RESULTS = (
     Result.SUCCESS,

@@ -148,7 +148,7 @@ def attempt_record(outcome: Outcome) -> AttemptRecord:
         slot=outcome.slot,
         started_at=outcome.started_at,
         finished_at=outcome.finished_at,
-        outcome=outcome.result.value,
+        outcome=outcome.result,
         reason=outcome.reason,
         action_id=outcome.action_id,
         old_snapshot_id=old.id if old else None,
