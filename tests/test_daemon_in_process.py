@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,43 @@ from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
+from snapd.ledger import OperationKind
+from snapd.pipeline.decide import Reason
+from snapd.pipeline.outcome import Outcome, Result, SnapshotState
 from tests.conftest import TOKEN
 
 WAIT_SECONDS = 20.0
+
+#: Every snapd sample name (and its label names) a daemon serves after one success, one
+#: failure and one skip: a renamed series or label fails the lock test below.
+LOCKED_METRICS = {
+    "snapd_api_authentication_ok": [],
+    "snapd_api_budget_requests_per_minute": [],
+    "snapd_api_request_duration_seconds_bucket": ["endpoint", "le"],
+    "snapd_api_request_duration_seconds_count": ["endpoint"],
+    "snapd_api_request_duration_seconds_sum": ["endpoint"],
+    "snapd_api_requests_total": ["code", "endpoint", "method"],
+    "snapd_build_info": ["version"],
+    "snapd_config_last_reload_success_timestamp_seconds": [],
+    "snapd_config_last_reload_successful": [],
+    "snapd_hold_active": ["vm"],
+    "snapd_leader": [],
+    "snapd_leader_changes_total": [],
+    "snapd_ledger_errors_total": [],
+    "snapd_next_run_timestamp_seconds": ["vm"],
+    "snapd_notifications_total": ["kind", "result"],
+    "snapd_policy_rpo_seconds": ["vm"],
+    "snapd_snapshot_attempts_total": ["result", "vm"],
+    "snapd_snapshot_created_timestamp_seconds": ["vm"],
+    "snapd_snapshot_duration_seconds_bucket": ["le"],
+    "snapd_snapshot_duration_seconds_count": [],
+    "snapd_snapshot_duration_seconds_sum": [],
+    "snapd_snapshot_expiry_timestamp_seconds": ["vm"],
+    "snapd_snapshot_last_duration_seconds": ["vm"],
+    "snapd_snapshot_last_success_timestamp_seconds": ["vm"],
+    "snapd_snapshot_present": ["vm"],
+    "snapd_snapshot_skips_total": ["reason", "vm"],
+}
 
 
 def _wait_until(condition: Callable[[], bool], what: str) -> None:
@@ -287,3 +321,37 @@ def test_the_daemon_is_ready_before_its_paced_look_at_the_fleet_ends(
     assert running.events("inventory_done") == []
     assert running.stop() == 0
     assert fake.count("POST") == 0
+
+
+def _exposed_names_and_labels(daemon: Daemon) -> dict[str, list[str]]:
+    """Every snapd sample name the daemon's /metrics serves, with its sorted label names."""
+    assert daemon.server is not None
+    with urllib.request.urlopen(f"{daemon.server.url}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    exposed: dict[str, set[str]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name.startswith("snapd_"):
+                exposed.setdefault(sample.name, set()).update(sample.labels)
+    return {name: sorted(labels) for name, labels in sorted(exposed.items())}
+
+
+def test_the_metric_names_and_label_names_after_a_success_a_failure_and_a_skip_are_locked(
+    start: Callable[[Callable[[Daemon], None]], Running], clock: ManualClock
+) -> None:
+    running = start(lambda daemon: None)
+    first, second = sorted(policy.id for policy in running.daemon.config.vms)
+    now = clock.now()
+    snapshot = SnapshotState(id=7, created_at=now, expires_at=now + timedelta(days=20))
+    for vm, result, reason in (
+        (first, Result.SUCCESS, "created"),
+        (second, Result.FAILED, "created"),
+        (second, Result.SKIPPED, Reason.SNAPSHOT_TOO_YOUNG.value),
+    ):
+        running.daemon.observer.outcome(
+            Outcome(virtual_machine_id=vm, kind=OperationKind.SNAPSHOT, slot=now, result=result,
+                    reason=reason, detail="", started_at=now, finished_at=now, action_id=1,
+                    new_snapshot=snapshot if result is Result.SUCCESS else None)
+        )  # fmt: skip
+    assert _exposed_names_and_labels(running.daemon) == LOCKED_METRICS
+    assert running.stop() == 0

@@ -14,7 +14,7 @@ from datetime import datetime
 import structlog
 
 from snapd.config import VirtualMachinePolicy
-from snapd.daemon.scheduler import SlotScheduler
+from snapd.daemon.scheduler import RunPurpose, SlotScheduler
 from snapd.ledger import Ledger
 from snapd.pipeline.outcome import SnapshotState
 
@@ -63,5 +63,5 @@ class CatchUp:
             log.info("catch_up_not_needed", vm=policy.id, slot=slot)
             return False
         log.info("catch_up_scheduled", vm=policy.id, slot=slot)
-        self.scheduler.run_soon(policy.id, slot, "catch_up", at=self.since)
+        self.scheduler.run_soon(policy.id, slot, RunPurpose.CATCH_UP, at=self.since)
         return True

@@ -35,7 +35,7 @@ from snapd.daemon.leader import LEADERSHIP_UNCONFIRMED, LeaderRole, TakeoverRetr
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.runs import SlotRuns
-from snapd.daemon.scheduler import SlotScheduler
+from snapd.daemon.scheduler import RunPurpose, SlotScheduler
 from snapd.daemon.signals import signal_handlers
 from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
 from snapd.daemon.state_probe import StateDirectoryProbe
@@ -334,7 +334,9 @@ class Daemon:
     def policy(self, virtual_machine_id: int) -> VirtualMachinePolicy | None:
         return self.policies.get(virtual_machine_id)
 
-    def _run_slot(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
+    def _run_slot(
+        self, virtual_machine_id: int, slot: datetime | None, purpose: RunPurpose
+    ) -> None:
         """A job: queue the pipeline on the workers; its wait goes to the poller.
 
         The VM counts as running (coalescing, the watchdog, the stop's wait) from here

@@ -66,13 +66,13 @@ def _time(seconds: float | None) -> str | None:
 
 
 def _snapshot(metrics: Metrics, virtual_machine_id: int) -> dict[str, Any] | None:
-    present = metrics.present.get(virtual_machine_id)
+    present = metrics.outcomes.present.get(virtual_machine_id)
     if present is None:
         return None
     return {
         "present": present == 1,
-        "created_at": _time(metrics.created.get(virtual_machine_id)),
-        "expires_at": _time(metrics.expiry.get(virtual_machine_id)),
+        "created_at": _time(metrics.outcomes.created.get(virtual_machine_id)),
+        "expires_at": _time(metrics.outcomes.expiry.get(virtual_machine_id)),
     }
 
 
@@ -96,10 +96,10 @@ def status_document(
                 "state": state[0] if state else None,
                 "locked": state[1] if state else None,
                 "snapshot": _snapshot(metrics, vm),
-                "last_success": _time(metrics.last_success.get(vm)),
-                "next_run": _time(metrics.next_run.get(vm)),
-                "hold": metrics.hold.get(vm) == 1,
-                "backup_newest": _time(metrics.backup_newest.get(vm)),
+                "last_success": _time(metrics.outcomes.last_success.get(vm)),
+                "next_run": _time(metrics.fleet.next_run.get(vm)),
+                "hold": metrics.fleet.hold.get(vm) == 1,
+                "backup_newest": _time(metrics.fleet.backup_newest.get(vm)),
             }
         )
     return {

@@ -18,12 +18,13 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
+from snapd.daemon.scheduler import RunPurpose
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import Outcome
 
 log = structlog.get_logger("snapd.daemon")
 
-RunSoon = Callable[[int, datetime | None, str, datetime | None], None]
+RunSoon = Callable[[int, datetime | None, RunPurpose, datetime | None], None]
 
 
 #: Why a slot did not run here (label values of ``snapd_slots_skipped_total``).
@@ -97,7 +98,7 @@ class TakeoverRetries:
     ``busy_timeout`` passes, instead of leaving the slot to the next schedule."""
 
     RETRY_SECONDS = 5.0
-    PURPOSES = ("resume", "catch_up")
+    PURPOSES = (RunPurpose.RESUME, RunPurpose.CATCH_UP)
 
     def __init__(self, run_soon: RunSoon, now: Callable[[], datetime]) -> None:
         self._run_soon = run_soon
@@ -105,7 +106,11 @@ class TakeoverRetries:
         self._first: dict[int, datetime] = {}
 
     def after(
-        self, policy: VirtualMachinePolicy, slot: datetime | None, purpose: str, outcome: Outcome
+        self,
+        policy: VirtualMachinePolicy,
+        slot: datetime | None,
+        purpose: RunPurpose,
+        outcome: Outcome,
     ) -> None:
         """Schedule another look when ``outcome`` is a skip for a busy VM lock."""
         if purpose not in self.PURPOSES or outcome.reason != Reason.OPERATION_IN_PROGRESS:

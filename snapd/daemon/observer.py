@@ -16,7 +16,7 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.daemon.scheduler import SlotScheduler, refresh_time
+from snapd.daemon.scheduler import RunPurpose, SlotScheduler, refresh_time
 from snapd.hostinger import ApiError
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
@@ -112,7 +112,7 @@ class RefreshPlanner(NullOutcomeObserver):
         log.info(
             "refresh_scheduled", vm=virtual_machine_id, at=when, expires_at=snapshot.expires_at
         )
-        self.scheduler.run_soon(virtual_machine_id, when, "refresh", at=when)
+        self.scheduler.run_soon(virtual_machine_id, when, RunPurpose.REFRESH, at=when)
 
 
 class DaemonObserver(FanOut):

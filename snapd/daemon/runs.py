@@ -18,6 +18,7 @@ from structlog.contextvars import bound_contextvars
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.leader import TakeoverRetries
+from snapd.daemon.scheduler import RunPurpose
 from snapd.ledger import LedgerError, NotLeaderError, OperationKind
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
@@ -42,7 +43,9 @@ class SlotRuns:
     jobs: RunningJobs = field(default_factory=RunningJobs)
     takeover: TakeoverRetries | None = None  # a new leader's retries (a shared ledger)
 
-    def submit(self, policy: VirtualMachinePolicy, slot: datetime | None, purpose: str) -> None:
+    def submit(
+        self, policy: VirtualMachinePolicy, slot: datetime | None, purpose: RunPurpose
+    ) -> None:
         """Queue ``policy``'s ``slot``, unless a run of the VM is already in progress."""
         vm = policy.id
         number = self.jobs.begin(policy)
@@ -78,7 +81,7 @@ class SlotRuns:
         self,
         policy: VirtualMachinePolicy,
         slot: datetime | None,
-        purpose: str,
+        purpose: RunPurpose,
         outcome: Outcome | None,
         error: BaseException | None,
     ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -31,8 +32,19 @@ MISFIRE_GRACE = timedelta(days=1)
 # Threads that fire jobs: queueing a slot takes microseconds, housekeeping a few of them.
 SCHEDULER_THREADS = 6
 
-# run(virtual_machine_id, slot, purpose): purpose is scheduled, catch_up, refresh or resume.
-SlotRunner = Callable[[int, datetime | None, str], None]
+
+class RunPurpose(StrEnum):
+    """Why a run was started: its schedule, a missed slot, an expiring snapshot or a
+    pending action left by an earlier process. The value is logged and names the job."""
+
+    SCHEDULED = "scheduled"
+    CATCH_UP = "catch_up"
+    REFRESH = "refresh"
+    RESUME = "resume"
+
+
+# run(virtual_machine_id, slot, purpose)
+SlotRunner = Callable[[int, datetime | None, RunPurpose], None]
 
 
 class _BackgroundScheduler(BackgroundScheduler):  # type: ignore[misc]
@@ -94,7 +106,7 @@ class SlotScheduler:
         """Name what a job runs, when the scheduler was built before its runner."""
         self._runner = run
 
-    def _run(self, virtual_machine_id: int, slot: datetime | None, purpose: str) -> None:
+    def _run(self, virtual_machine_id: int, slot: datetime | None, purpose: RunPurpose) -> None:
         if self._runner is None:
             raise RuntimeError("the scheduler fired before a runner was bound")
         self._runner(virtual_machine_id, slot, purpose)
@@ -120,13 +132,13 @@ class SlotScheduler:
                     self._fire_scheduled,
                     trigger=trigger,
                     args=(virtual_machine_id,),
-                    id=_job_id(virtual_machine_id, "scheduled"),
+                    id=_job_id(virtual_machine_id, RunPurpose.SCHEDULED),
                     name=f"snapshot of {policy.name} ({virtual_machine_id})",
                     replace_existing=True,
                 )
 
     def _remove_jobs(self, virtual_machine_id: int) -> None:
-        for purpose in ("scheduled", "catch_up", "refresh", "resume"):
+        for purpose in RunPurpose:
             job = self._scheduler.get_job(_job_id(virtual_machine_id, purpose))
             if job is not None:
                 job.remove()
@@ -142,13 +154,13 @@ class SlotScheduler:
         # The identity of a run is its un-jittered slot: the latest slot not after now.
         window = policy.jitter + MISFIRE_GRACE
         slot = previous_slot(trigger, self._now(), window)
-        self._run(virtual_machine_id, slot, "scheduled")
+        self._run(virtual_machine_id, slot, RunPurpose.SCHEDULED)
 
     def run_soon(
         self,
         virtual_machine_id: int,
         slot: datetime | None,
-        purpose: str,
+        purpose: RunPurpose,
         at: datetime | None = None,
     ) -> None:
         """Run the VM once at ``at`` (default: now) outside its schedule."""
@@ -192,7 +204,7 @@ class SlotScheduler:
 
     def next_run(self, virtual_machine_id: int) -> datetime | None:
         """When APScheduler will next fire the VM's scheduled job (jitter included)."""
-        job = self._scheduler.get_job(_job_id(virtual_machine_id, "scheduled"))
+        job = self._scheduler.get_job(_job_id(virtual_machine_id, RunPurpose.SCHEDULED))
         run_time: datetime | None = getattr(job, "next_run_time", None) if job else None
         return run_time
 
@@ -202,5 +214,5 @@ class SlotScheduler:
             self._scheduler.shutdown(wait=False)
 
 
-def _job_id(virtual_machine_id: int, purpose: str) -> str:
+def _job_id(virtual_machine_id: int, purpose: RunPurpose) -> str:
     return f"{virtual_machine_id}:{purpose}"

@@ -12,7 +12,7 @@ from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.durations import format_duration
 from snapd.config.masking import mask_url
 from snapd.config.rpo import recovery_point_objective
-from snapd.daemon.scheduler import SlotScheduler
+from snapd.daemon.scheduler import RunPurpose, SlotScheduler
 from snapd.ledger import Ledger
 from snapd.metrics import Metrics
 
@@ -33,7 +33,7 @@ def schedule_resumes(
         if item.virtual_machine_id not in known:
             continue
         log.info("resume_scheduled", vm=item.virtual_machine_id, action_id=item.action_id)
-        scheduler.run_soon(item.virtual_machine_id, item.slot, "resume")
+        scheduler.run_soon(item.virtual_machine_id, item.slot, RunPurpose.RESUME)
         resuming.add(item.virtual_machine_id)
     return resuming
 

@@ -15,10 +15,18 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-__all__ = ["VirtualMachineFamily", "VirtualMachineTable"]
+__all__ = ["VirtualMachineFamily", "VirtualMachineTable", "timestamp"]
+
+
+def timestamp(moment: datetime) -> float:
+    """Unix seconds; a naive datetime is taken as UTC (snapd's clocks are all UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
 
 
 def _number(value: float) -> str:

@@ -28,13 +28,14 @@ from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.recheck import IntentRecheck
 from snapd.pipeline.record import Recorder
-from snapd.pipeline.resolve import Resolution, ResolutionWatch
+from snapd.pipeline.resolve import Resolution, ResolutionState, ResolutionWatch
 from snapd.pipeline.send import Ambiguous, Recheck, Refusal, SendFailed, SendRefused, send_once
 from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
 from snapd.pipeline.wait import (
     ActionWatch,
     PollSettings,
     WaitResult,
+    WaitState,
     Watch,
     action_seconds,
     wait_for,
@@ -218,7 +219,7 @@ class AttemptRunner:
         correlation_id: str | None,
     ) -> Outcome:
         """After the wait: verify what the action left and record the outcome."""
-        if waited.state == "unauthorized":
+        if waited.state is WaitState.UNAUTHORIZED:
             self.observer.api_unauthorized()
         verdict = verify(self.client, self.observer, pending, waited)
         seconds = action_seconds(waited.action)
@@ -237,15 +238,15 @@ class AttemptRunner:
 
     def _resolution_verdict(self, kind: OperationKind, resolution: Resolution) -> Verdict:
         """An intent whose action was not found: what observation says it ended with."""
-        if resolution.state == "observed":
+        if resolution.state is ResolutionState.OBSERVED:
             detail = f"no action found, but {resolution.detail}"
             return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, resolution.snapshot)
-        if resolution.state == "unauthorized":
+        if resolution.state is ResolutionState.UNAUTHORIZED:
             self.observer.api_unauthorized()
             return Verdict(
                 Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, resolution.detail, None, False
             )
-        if resolution.state == "stopped":
+        if resolution.state is ResolutionState.STOPPED:
             return Verdict(
                 Result.INTERRUPTED, OutcomeReason.INTERRUPTED, resolution.detail, None, False
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import structlog
 
@@ -45,6 +46,16 @@ ACTION_PAGES_TO_SEARCH = 2
 MATCH_MARGIN = timedelta(seconds=60)
 
 
+class ResolutionState(StrEnum):
+    """What observation found (see ``Resolution``)."""
+
+    ACTION = "action"
+    OBSERVED = "observed"
+    UNRESOLVED = "unresolved"
+    UNAUTHORIZED = "unauthorized"
+    STOPPED = "stopped"
+
+
 @dataclass(frozen=True)
 class Resolution:
     """What observation found.
@@ -55,7 +66,7 @@ class Resolution:
     ``stopped``.
     """
 
-    state: str
+    state: ResolutionState
     detail: str
     action: Action | None = None
     snapshot: SnapshotState | None = None
@@ -97,16 +108,18 @@ def observe_once(client: HostingerClient, pending: PendingAction) -> Resolution 
     vm = pending.virtual_machine_id
     found = find_started_action(client, vm, pending.kind, since)
     if found is not None:
-        return Resolution("action", f"found action {found.id} in the action list", action=found)
+        return Resolution(
+            ResolutionState.ACTION, f"found action {found.id} in the action list", action=found
+        )
     if pending.kind == OperationKind.RESTORE:
         return None  # a restore leaves the snapshot as it was: only its action can tell
     current = snapshot_state(client.get_snapshot(vm))
     if pending.kind == OperationKind.DELETE and current is None:
-        return Resolution("observed", "the snapshot is gone")
+        return Resolution(ResolutionState.OBSERVED, "the snapshot is gone")
     if pending.kind == OperationKind.SNAPSHOT and is_new_snapshot(
         replaced_snapshot(pending), current, since
     ):
-        return Resolution("observed", "the snapshot changed", snapshot=current)
+        return Resolution(ResolutionState.OBSERVED, "the snapshot changed", snapshot=current)
     return None
 
 
@@ -139,7 +152,7 @@ class ResolutionWatch:
         try:
             found = observe_once(client, pending)
         except AuthenticationError as error:
-            return Resolution("unauthorized", f"the API refused the token: {error}")
+            return Resolution(ResolutionState.UNAUTHORIZED, f"the API refused the token: {error}")
         except ApiError as error:
             log.warning(
                 "resolution_read_failed",
@@ -158,14 +171,14 @@ class ResolutionWatch:
     def expired(self, now: datetime) -> Resolution | None:
         if self.polled and (self.deadline - now).total_seconds() <= 0:
             return Resolution(
-                "unresolved",
+                ResolutionState.UNRESOLVED,
                 f"no action and no change seen by the deadline; the {self.pending.kind} "
                 "request may or may not have been executed",
             )
         return None
 
     def stopped(self) -> Resolution:
-        return Resolution("stopped", "stopping; the intent stays recorded")
+        return Resolution(ResolutionState.STOPPED, "stopping; the intent stays recorded")
 
 
 def resolve(

@@ -21,7 +21,7 @@ from snapd.pipeline.outcome import (
     SnapshotState,
     snapshot_state,
 )
-from snapd.pipeline.wait import WaitResult
+from snapd.pipeline.wait import WaitResult, WaitState
 
 # The API's timestamps have second resolution and the two clocks are not the same clock.
 CLOCK_SKEW = timedelta(seconds=5)
@@ -29,11 +29,11 @@ CLOCK_SKEW = timedelta(seconds=5)
 # How a finished wait reads in the ledger before the read-back, and whether it settles
 # the pending row (True: the action's end was seen).
 WAIT_VERDICTS = {
-    "success": (Result.SUCCESS, OutcomeReason.CREATED, True),
-    "error": (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
-    "timeout": (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
-    "unauthorized": (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
-    "stopped": (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
+    WaitState.SUCCESS: (Result.SUCCESS, OutcomeReason.CREATED, True),
+    WaitState.ERROR: (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
+    WaitState.TIMEOUT: (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
+    WaitState.UNAUTHORIZED: (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
+    WaitState.STOPPED: (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
 }
 SUCCESS_REASONS: dict[str, OutcomeReason] = {
     OperationKind.SNAPSHOT: OutcomeReason.CREATED,
@@ -92,7 +92,7 @@ def verify(
     as a success when the snapshot changed as the action should have changed it, else
     ``unverified``. Either way the action's end is settled; nothing is sent again.
     """
-    if waited.state == "gone":
+    if waited.state is WaitState.GONE:
         return _judge_by_snapshot(client, observer, pending, waited.detail)
     result, reason, settled = WAIT_VERDICTS.get(
         waited.state, (Result.FAILED, OutcomeReason.ACTION_ERROR, True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol, TypeVar
 
 import structlog
@@ -82,6 +83,17 @@ def action_seconds(action: Action | None) -> float | None:
     return seconds if seconds >= 0 else None
 
 
+class WaitState(StrEnum):
+    """How a wait for an action ended (see ``WaitResult``)."""
+
+    SUCCESS = "success"
+    ERROR = "error"
+    GONE = "gone"
+    TIMEOUT = "timeout"
+    UNAUTHORIZED = "unauthorized"
+    STOPPED = "stopped"
+
+
 @dataclass(frozen=True)
 class WaitResult:
     """``action`` is the last state read.
@@ -92,7 +104,7 @@ class WaitResult:
     Only the first three end the action; after the others it stays pending.
     """
 
-    state: str
+    state: WaitState
     action: Action | None
     detail: str
 
@@ -135,11 +147,11 @@ class ActionWatch:
         """The timeout, once the deadline passed and the action was read at least once."""
         if self.polled and (self.deadline - now).total_seconds() <= 0:
             detail = f"action {self.action_id} not finished by the deadline"
-            return WaitResult("timeout", self.last, detail)
+            return WaitResult(WaitState.TIMEOUT, self.last, detail)
         return None
 
     def stopped(self) -> WaitResult:
-        return WaitResult("stopped", self.last, "stopping; the action stays pending")
+        return WaitResult(WaitState.STOPPED, self.last, "stopping; the action stays pending")
 
     def poll(self, client: HostingerClient) -> WaitResult | None:
         """Read the action once: the wait's end, or None to poll again after ``pause``.
@@ -154,9 +166,13 @@ class ActionWatch:
         try:
             self.last = client.get_action(vm, action_id)
         except AuthenticationError as error:
-            return WaitResult("unauthorized", self.last, f"the API refused the token: {error}")
+            return WaitResult(
+                WaitState.UNAUTHORIZED, self.last, f"the API refused the token: {error}"
+            )
         except NotFoundError:
-            return WaitResult("gone", self.last, f"the API no longer knows action {action_id}")
+            return WaitResult(
+                WaitState.GONE, self.last, f"the API no longer knows action {action_id}"
+            )
         except ApiError as error:
             log.warning(
                 "action_poll_failed",
@@ -169,7 +185,9 @@ class ActionWatch:
         log.debug("action_polled", vm=vm, action_id=action_id, state=self.last.state)
         if self.last.is_final:
             return WaitResult(
-                self.last.state, self.last, f"action {action_id} ended in {self.last.state}"
+                WaitState(self.last.state),
+                self.last,
+                f"action {action_id} ended in {self.last.state}",
             )
         return None
 
