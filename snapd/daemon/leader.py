@@ -16,7 +16,7 @@ from typing import Protocol
 
 import structlog
 
-from snapd.clock import Clock
+from snapd.clock import Clock, Waitable
 from snapd.config import VirtualMachinePolicy
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import Outcome
@@ -81,6 +81,12 @@ class LeaderAwareClock:
 
     def now(self) -> datetime:
         return self._inner.now()
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        return self._inner.wait(target, seconds)
 
     def sleep(self, seconds: float) -> None:
         deadline = self._inner.now() + timedelta(seconds=seconds)
