@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.config.masking import mask_url
 from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
@@ -80,7 +80,10 @@ class PostgresLedger(ClosedOnExit):
     write; command-line processes have none and write as before.
     """
 
-    def __init__(self, settings: ConnectionSettings, fence: Fence | None = None) -> None:
+    def __init__(
+        self, settings: ConnectionSettings, fence: Fence | None = None, clock: Clock | None = None
+    ) -> None:
+        self._clock = clock or SystemClock()  # times the idle check of the connection
         self._settings = settings
         self._location = mask_url(settings.dsn)
         self._fence = fence
@@ -216,7 +219,7 @@ class PostgresLedger(ClosedOnExit):
         """False (and closed) when ``connection`` is closed, or idle and no longer answers."""
         if connection.closed:
             return False
-        if monotonic() - self._last_used < IDLE_CHECK_SECONDS:
+        if self._clock.monotonic() - self._last_used < IDLE_CHECK_SECONDS:
             return True
         try:
             connection.execute("SELECT 1")
@@ -243,4 +246,4 @@ class PostgresLedger(ClosedOnExit):
                     self._connection = None  # the next call connects again
                 raise LedgerError(f"ledger {self._location}: {one_line(error)}") from error
             finally:
-                self._last_used = monotonic()
+                self._last_used = self._clock.monotonic()
