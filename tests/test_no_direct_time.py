@@ -62,7 +62,6 @@ KNOWN_REAL_TIME = {
     "ledger/liveness.py": "the session liveness check",
     "ledger/sessions.py": "the idle check of pooled sessions",
     # still take a test's ``sleep``/``monotonic`` callable instead of the clock
-    "daemon/jobs.py": "RunningJobs(monotonic=...)",
     "pipeline/poller.py": "ActionPoller(sleep=...)",
     "cli/commands/once.py": "run_once(sleep=...)",
 }
