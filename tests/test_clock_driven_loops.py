@@ -1,11 +1,12 @@
 """The daemon's waiting loops wait on the injected clock: a manual clock drives them, with
-no real-time wait in between (the leadership's retries, the inventory's spacing, the
-watchdog's interval)."""
+no real-time wait in between (the poller's next look, the leadership's retries, the
+inventory's spacing, the watchdog's interval)."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 from prometheus_client import CollectorRegistry
 
@@ -17,6 +18,7 @@ from snapd.hostinger import HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger.advisory import ConnectionSettings
 from snapd.metrics import Metrics
+from snapd.pipeline.poller import ActionPoller
 from tests.conftest import START, TOKEN, make_policy
 from tests.test_inventory import Listener
 
@@ -107,3 +109,43 @@ def test_a_standby_tries_for_the_lead_again_only_when_the_manual_clock_passes_it
     finally:
         standby.stop()
         leader.stop()
+
+
+class _TwoLooks:
+    """An action that ends at its second look, looked at every minute."""
+
+    virtual_machine_id = 7
+
+    def __init__(self) -> None:
+        self.looks = 0
+
+    def pause(self, now: datetime) -> float:
+        return 60.0
+
+    def poll(self, client: HostingerClient) -> str | None:
+        self.looks += 1
+        return "success" if self.looks == 2 else None
+
+    def expired(self, now: datetime) -> str | None:
+        return None
+
+    def stopped(self) -> str:
+        return "stopped"
+
+
+def test_the_poller_looks_at_an_action_when_the_manual_clock_reaches_its_next_look() -> None:
+    clock = ManualClock(START)
+    poller = ActionPoller(cast(HostingerClient, None), clock, lambda step: step())
+    watch = _TwoLooks()
+    ends: list[str | None] = []
+    poller.watch(watch).subscribe(lambda result, error: ends.append(result))
+    try:
+        assert _until(lambda: clock.waiting() == 1)
+        assert watch.looks == 0
+        clock.advance(60)
+        assert _until(lambda: watch.looks == 1 and clock.waiting() == 1)
+        assert ends == []
+        clock.advance(60)
+        assert _until(lambda: ends == ["success"])
+    finally:
+        poller.close(STUCK_SECONDS)
