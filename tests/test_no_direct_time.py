@@ -61,9 +61,6 @@ KNOWN_REAL_TIME = {
     "ledger/lease_locks.py": "the lease renewal interval",
     "ledger/liveness.py": "the session liveness check",
     "ledger/sessions.py": "the idle check of pooled sessions",
-    # still take a test's ``sleep``/``monotonic`` callable instead of the clock
-    "pipeline/poller.py": "ActionPoller(sleep=...)",
-    "cli/commands/once.py": "run_once(sleep=...)",
 }
 
 

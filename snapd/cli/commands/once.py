@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
+from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
 from snapd.notify.notifier import Notifier
@@ -92,7 +93,9 @@ def run_once(
                 changed.notify_all()
 
         fleet.submit(policy, work, done)
-    interrupted = _wait_or_stop(lambda: len(finished) + len(errors), len(policies), changed, stop)
+    interrupted = _wait_or_stop(
+        lambda: len(finished) + len(errors), len(policies), changed, stop, runtime.clock
+    )
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
@@ -129,14 +132,18 @@ def _report_state_errors(errors: list[BaseException]) -> None:
 
 
 def _wait_or_stop(
-    count: Callable[[], int], total: int, changed: threading.Condition, stop: threading.Event
+    count: Callable[[], int],
+    total: int,
+    changed: threading.Condition,
+    stop: threading.Event,
+    clock: Clock,
 ) -> bool:
-    """Wait for every pipeline; ``True`` as soon as ``stop`` is set first."""
+    """Wait on ``clock`` for every pipeline; ``True`` as soon as ``stop`` is set first."""
     with changed:
         while count() < total:
             if stop.is_set():
                 return True
-            changed.wait(_STOP_CHECK_SECONDS)
+            clock.wait(changed, _STOP_CHECK_SECONDS)
     return stop.is_set()
 
 
