@@ -128,7 +128,7 @@ class Daemon:
         )
         self.leadership: Leadership | None = None
         self.leader_role = LeaderRole()
-        self.state_probe = StateDirectoryProbe(config.state_dir, self.clock.now)
+        self.state_probe = StateDirectoryProbe(config.state_dir, self.clock)
 
     @property
     def jobs(self) -> RunningJobs:
@@ -264,7 +264,7 @@ class Daemon:
         role.on_error = self.metrics.ledger.error
         if leadership is not None:
             self.metrics.ledger.set_leader(False, change=False)
-            self.runs.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock.now)
+            self.runs.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock)
 
     def _leadership_changed(self, leader: bool) -> None:
         """Leading now: resume what the last leader left and catch up, as a restarted

@@ -105,9 +105,9 @@ class TakeoverRetries:
     RETRY_SECONDS = 5.0
     PURPOSES = ("resume", "catch_up")
 
-    def __init__(self, run_soon: RunSoon, now: Callable[[], datetime]) -> None:
+    def __init__(self, run_soon: RunSoon, clock: Clock) -> None:
         self._run_soon = run_soon
-        self._now = now
+        self._clock = clock
         self._first: dict[int, datetime] = {}
 
     def after(
@@ -117,7 +117,7 @@ class TakeoverRetries:
         if purpose not in self.PURPOSES or outcome.reason != Reason.OPERATION_IN_PROGRESS:
             self._first.pop(policy.id, None)
             return
-        now = self._now()
+        now = self._clock.now()
         first = self._first.setdefault(policy.id, now)
         if now - first >= policy.busy_timeout:
             self._first.pop(policy.id, None)
