@@ -124,7 +124,7 @@ class Daemon:
         self._started = False
         self.server: MetricsServer | None = None
         self.fleet_status = FleetStatus(
-            config.state_dir, lambda: self.config.vms, self.metrics, self.clock.now
+            config.state_dir, lambda: self.config.vms, self.metrics, self.clock
         )
         self.leadership: Leadership | None = None
         self.leader_role = LeaderRole()
