@@ -52,12 +52,11 @@ def run_once(
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
     workers: int = DEFAULT_WORKERS,
-    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
 
     The pipelines run on ``workers`` threads, oldest restore point first; one more thread
-    waits for every accepted action (``sleep``: a manual clock's, in benchmarks).
+    waits for every accepted action, on the runtime's clock.
     ``notifier`` (also the engine's observer) gets each slot's start for the start ping.
     ``stop`` is the Ctrl-C event the pipelines and their clock also watch: once it is set,
     the pipelines get :data:`STOP_BOUND_SECONDS` to record where they stand, and the result
@@ -70,7 +69,6 @@ def run_once(
         workers=workers,
         requests_per_minute=runtime.config.api.requests_per_minute,
         urgency=Urgency(runtime.ledger.last_successes()),
-        sleep=sleep,
     )
     finished: dict[int, Outcome] = {}
     errors: list[BaseException] = []
