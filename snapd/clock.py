@@ -14,6 +14,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+Waitable = threading.Event | threading.Condition
+"""What a clock can wait on: an event (set) or a condition (notified, its lock held)."""
+
 
 def utc_now() -> datetime:
     """The real wall time, aware, in UTC."""
@@ -59,6 +62,17 @@ class Clock(Protocol):
         """Wait ``seconds`` (or pretend to)."""
         ...
 
+    def monotonic(self) -> float:
+        """Seconds on a clock that never jumps back: for intervals and deadlines."""
+        ...
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        """Wait until ``target`` is set (an event) or notified (a condition, whose lock
+        the caller holds) or ``seconds`` have passed on this clock; True if it was set
+        or notified first. A condition's wait may also wake early, as ``Condition.wait``
+        does: callers re-check what they wait for."""
+        ...
+
 
 def sleep_before(clock: Clock, deadline: datetime, seconds: float) -> bool:
     """Sleep ``seconds`` on ``clock`` if that ends by ``deadline``; False (no sleep) if not.
@@ -81,6 +95,28 @@ class SystemClock:
         if seconds > 0:
             time.sleep(seconds)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        return target.wait(max(seconds, 0.0))
+
+
+class _Waiter:
+    """One wait on a ``ManualClock``: its virtual end, and the condition to notify then."""
+
+    def __init__(self, end: datetime, condition: threading.Condition) -> None:
+        self.end = end
+        self.condition = condition
+        self.expired = False
+
+
+def _condition_of(event: threading.Event) -> threading.Condition:
+    # CPython's Event is a flag guarded by a Condition (``_cond``), notified by set():
+    # waiting on that condition lets the clock wake the waiter without polling.
+    condition: threading.Condition = vars(event)["_cond"]
+    return condition
+
 
 class ManualClock:
     """A clock that only moves when told to; ``sleep`` advances it instantly.
@@ -94,7 +130,9 @@ class ManualClock:
         if start.tzinfo is None:
             raise ValueError("ManualClock needs an aware datetime")
         self._now = start.astimezone(UTC)
+        self._start = self._now
         self._lock = threading.Lock()
+        self._waiters: list[_Waiter] = []
 
     def now(self) -> datetime:
         with self._lock:
@@ -105,10 +143,51 @@ class ManualClock:
         # Let other threads run, as a real sleep would.
         time.sleep(0)
 
+    def monotonic(self) -> float:
+        """Virtual seconds since the clock's start."""
+        with self._lock:
+            return (self._now - self._start).total_seconds()
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        """Block until ``target`` is set/notified, or until the clock is advanced (by
+        another thread, or a sleep) to ``seconds`` past now. No real-time timeout."""
+        if isinstance(target, threading.Event):
+            event: threading.Event | None = target
+            condition = _condition_of(target)
+        else:
+            event, condition = None, target
+        with self._lock:
+            waiter = _Waiter(self._now + timedelta(seconds=max(seconds, 0.0)), condition)
+            waiter.expired = seconds <= 0
+            if not waiter.expired:
+                self._waiters.append(waiter)
+        try:
+            if event is None:
+                if waiter.expired:
+                    return False
+                condition.wait()
+                return not waiter.expired
+            with condition:
+                # expired is marked before the clock takes the condition to notify, and
+                # read here under it: an advance between the two cannot be missed.
+                while not event.is_set() and not waiter.expired:
+                    condition.wait()
+                return event.is_set()
+        finally:
+            with self._lock:
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+
+    def waiting(self) -> int:
+        """How many waits are pending on this clock (for a test to know a loop sleeps)."""
+        with self._lock:
+            return len(self._waiters)
+
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds``."""
+        """Move the clock forward by ``seconds``; waits that end by then return."""
         with self._lock:
             self._now += timedelta(seconds=seconds)
+        self._wake_expired()
 
     def set(self, moment: datetime) -> None:
         """Jump to ``moment`` (aware); time never goes backwards."""
@@ -116,6 +195,19 @@ class ManualClock:
             target = moment.astimezone(UTC)
             if target > self._now:
                 self._now = target
+        self._wake_expired()
+
+    def _wake_expired(self) -> None:
+        """Notify the waits whose end has passed (outside the clock's lock, so that a
+        waiter holding its condition can still read the time)."""
+        with self._lock:
+            expired = [waiter for waiter in self._waiters if waiter.end <= self._now]
+            for waiter in expired:
+                waiter.expired = True
+                self._waiters.remove(waiter)
+        for waiter in expired:
+            with waiter.condition:
+                waiter.condition.notify_all()
 
 
 class InterruptibleClock:
@@ -135,6 +227,13 @@ class InterruptibleClock:
 
     def now(self) -> datetime:
         return self._inner.now()
+
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        """The inner clock's wait; a stop does not cut it short (set ``target`` for that)."""
+        return self._inner.wait(target, seconds)
 
     def sleep(self, seconds: float) -> None:
         if seconds <= 0:

@@ -248,7 +248,7 @@ def build_services(
     """
     metrics = Metrics()
     register_process_collectors(metrics.registry)
-    notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), now=clock.now)
+    notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), clock=clock)
     budget = RequestBudget(config.api.requests_per_minute)
     metrics.budget_changed(budget.learned_requests_per_minute)
     return Services(metrics, notifier, budget)

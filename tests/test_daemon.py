@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from snapd.clock import ManualClock
 from snapd.daemon.scheduler import SlotScheduler, refresh_time
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import SqliteLedger
@@ -188,7 +189,7 @@ def test_a_job_started_late_beyond_the_old_one_second_grace_still_runs_once() ->
 def test_a_scheduled_job_runs_its_slot_once_and_names_the_unjittered_slot() -> None:
     calls: list[datetime | None] = []
     now = datetime(2025, 6, 1, 3, 0, 7, tzinfo=UTC)
-    scheduler = SlotScheduler(lambda vm, slot, purpose: calls.append(slot), now=lambda: now)
+    scheduler = SlotScheduler(lambda vm, slot, purpose: calls.append(slot), clock=ManualClock(now))
     scheduler.replace([make_policy(7, jitter=timedelta(minutes=10))])
     scheduler._fire_scheduled(7)
     assert calls == [datetime(2025, 6, 1, 3, 0, tzinfo=UTC)]

@@ -56,8 +56,8 @@ def test_a_vm_whose_action_is_with_the_poller_is_still_running(
 ) -> None:
     gate = Gate(clock)
     daemon.fleet = FleetRunner(daemon.runtime.engine, workers=2, sleep=gate.sleep)
-    now = [1000.0]
-    daemon.jobs = RunningJobs(monotonic=lambda: now[0])
+    jobs_clock = ManualClock(clock.now())
+    daemon.jobs = RunningJobs(jobs_clock)
     vm = fake.vm_ids[0]
     policy = daemon.config.vm(vm)
     with structlog.testing.capture_logs() as logs:
@@ -68,9 +68,8 @@ def test_a_vm_whose_action_is_with_the_poller_is_still_running(
         daemon._run_slot(vm, None, "scheduled")  # meets the running job: coalesced
         assert daemon.jobs.wait_idle(0.05) == 1  # a stop would wait for it
         assert daemon.healthy()
-        now[0] += slot_bound(policy).total_seconds() + 1
+        jobs_clock.advance(slot_bound(policy).total_seconds() + 1)
         assert not daemon.healthy()  # the watchdog still sees a wait past its bound
-        now[0] -= slot_bound(policy).total_seconds() + 1
         gate.open.set()
         assert daemon.jobs.wait_idle(20) == 0
     assert daemon.healthy()

@@ -62,7 +62,7 @@ def skipped(reason: str) -> Outcome:
 def test_a_new_leader_looks_again_at_a_vm_the_old_one_holds_until_busy_timeout() -> None:
     clock = ManualClock(START)
     scheduled: list[tuple[int, datetime | None, str, datetime | None]] = []
-    retries = TakeoverRetries(lambda *run: scheduled.append(run), clock.now)
+    retries = TakeoverRetries(lambda *run: scheduled.append(run), clock)
     policy = make_policy(VM, busy_timeout=timedelta(seconds=12))
 
     retries.after(policy, START, "resume", skipped(Reason.OPERATION_IN_PROGRESS))
@@ -79,7 +79,7 @@ def test_a_new_leader_looks_again_at_a_vm_the_old_one_holds_until_busy_timeout()
 
 def test_other_outcomes_and_scheduled_slots_are_not_looked_at_again() -> None:
     scheduled: list[object] = []
-    retries = TakeoverRetries(lambda *run: scheduled.append(run), ManualClock(START).now)
+    retries = TakeoverRetries(lambda *run: scheduled.append(run), ManualClock(START))
     policy = make_policy(VM)
 
     retries.after(policy, START, "scheduled", skipped(Reason.OPERATION_IN_PROGRESS))

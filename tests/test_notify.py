@@ -48,7 +48,7 @@ def notifier_for(
 ) -> Notifier:
     by_id = {policy.id: policy for policy in policies}
     counter = metrics.notification_finished if metrics is not None else None
-    return Notifier(by_id.get, DeliveryWorker(counter, backoff=backoff), now=clock.now)
+    return Notifier(by_id.get, DeliveryWorker(counter, backoff=backoff), clock=clock)
 
 
 class FanOut:

@@ -22,7 +22,7 @@ from typing import IO
 
 from snapd.checks.health_check import run_health_check
 from snapd.checks.result import HookResult, duration_text, log_outcome
-from snapd.clock import monotonic, utc_text
+from snapd.clock import Clock, SystemClock, utc_text
 from snapd.config import HookCommand
 from snapd.config.hook_environment import hook_variables, withheld
 
@@ -63,7 +63,9 @@ def _child_environment(hook: HookCommand, environment: Mapping[str, str]) -> dic
     return {**inherited, **{key: value for key, value in environment.items() if not withheld(key)}}
 
 
-def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
+def run_hook(
+    hook: HookCommand, environment: Mapping[str, str], clock: Clock | None = None
+) -> HookResult:
     """Run ``hook.command`` (an argv list) for at most ``hook.timeout``; never raises.
 
     The child gets ``PATH``, ``HOME``, ``LANG``, ``LC_*`` and ``TZ`` of this process's
@@ -74,7 +76,8 @@ def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
     The merged stdout and stderr are returned, cut to the last ~4000 characters; a
     failure's ``cause`` ends with the last line of it. The call returns within
     ``hook.timeout`` plus about two seconds. The log line names the executable, never the
-    environment.
+    environment. ``clock`` (default: the real one) measures the output's drain deadline;
+    the hook itself is a real process, timed out in real time.
     """
     machine_text = environment.get("SNAPD_VM_ID", "")
     virtual_machine_id = int(machine_text) if machine_text.isdigit() else None
@@ -102,7 +105,7 @@ def run_hook(hook: HookCommand, environment: Mapping[str, str]) -> HookResult:
     except (ValueError, TypeError) as error:  # e.g. a NUL byte in an argument
         result = _failed(f"command cannot start: {executable}: {error}")
     else:
-        result = _wait(process, hook.timeout)
+        result = _wait(process, hook.timeout, clock or SystemClock())
     log_outcome("hook_finished", result, virtual_machine_id, command=executable)
     return result
 
@@ -111,9 +114,9 @@ def _failed(cause: str) -> HookResult:
     return HookResult(False, cause, cause=cause)
 
 
-def _wait(process: subprocess.Popen[bytes], timeout: timedelta) -> HookResult:
+def _wait(process: subprocess.Popen[bytes], timeout: timedelta, clock: Clock) -> HookResult:
     assert process.stdout is not None
-    deadline = monotonic() + timeout.total_seconds()
+    deadline = clock.monotonic() + timeout.total_seconds()
     collector = _TailCollector(process.stdout)
     collector.start()
     try:
@@ -127,7 +130,7 @@ def _wait(process: subprocess.Popen[bytes], timeout: timedelta) -> HookResult:
         return HookResult(False, cause, process.returncode, collector.text(), cause)
     # Output still in the pipe is read; a background child holding the pipe open is not
     # waited for beyond the hook's own deadline (and never more than a couple of seconds).
-    collector.finish(max(0.2, min(_OUTPUT_DRAIN_SECONDS, deadline - monotonic())))
+    collector.finish(max(0.2, min(_OUTPUT_DRAIN_SECONDS, deadline - clock.monotonic())))
     output = collector.text()
     if exit_code == 0:
         cause = "exit code 0"

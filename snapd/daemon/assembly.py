@@ -109,7 +109,7 @@ def _assemble(
     def held(virtual_machine_id: int) -> bool:
         return ledger.active_hold(virtual_machine_id, daemon_clock.now()) is not None
 
-    scheduler = SlotScheduler(None, now=daemon_clock.now)
+    scheduler = SlotScheduler(None, clock=daemon_clock)
     refresh = RefreshPlanner(policies.get, scheduler, daemon_clock)
     observer = DaemonObserver(services.metrics, policies.get, held, refresh, services.notifier)
     runtime = open_runtime(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from snapd.clock import monotonic
+from snapd.clock import SystemClock
 from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import CatchUp
@@ -124,11 +124,11 @@ class Daemon:
         self._started = False
         self.server: MetricsServer | None = None
         self.fleet_status = FleetStatus(
-            config.state_dir, lambda: self.config.vms, self.metrics, self.clock.now
+            config.state_dir, lambda: self.config.vms, self.metrics, self.clock
         )
         self.leadership: Leadership | None = None
         self.leader_role = LeaderRole()
-        self.state_probe = StateDirectoryProbe(config.state_dir, self.clock.now)
+        self.state_probe = StateDirectoryProbe(config.state_dir, self.clock)
 
     @property
     def jobs(self) -> RunningJobs:
@@ -198,13 +198,16 @@ class Daemon:
             self._stop()
 
     def _main_loop(self, run_for: float | None) -> None:
-        deadline = None if run_for is None else monotonic() + run_for
+        # run_for is real seconds whatever the daemon's clock (the demo's --run-for, a
+        # bench's safety bound on a stepped clock), so it is measured on the system clock.
+        real = SystemClock()
+        deadline = None if run_for is None else real.monotonic() + run_for
         while True:
-            timeout = 1.0 if deadline is None else max(0.0, min(1.0, deadline - monotonic()))
+            timeout = 1.0 if deadline is None else max(0.0, min(1.0, deadline - real.monotonic()))
             try:
                 command = self.signals.get(timeout=timeout)
             except queue.Empty:
-                if deadline is not None and monotonic() >= deadline:
+                if deadline is not None and real.monotonic() >= deadline:
                     log.info("run_time_elapsed")
                     return
                 continue
@@ -261,7 +264,7 @@ class Daemon:
         role.on_error = self.metrics.ledger.error
         if leadership is not None:
             self.metrics.ledger.set_leader(False, change=False)
-            self.runs.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock.now)
+            self.runs.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock)
 
     def _leadership_changed(self, leader: bool) -> None:
         """Leading now: resume what the last leader left and catch up, as a restarted
@@ -369,6 +372,8 @@ class Daemon:
             startup=CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now()),
             startup_spacing=request_spacing(requests_per_minute, STARTUP_BUDGET_SHARE),
             machines=self.fleet_status.machines,
+            # The spacing paces real requests against the API's real-time budget: it is
+            # waited on the system clock (the default) even when the daemon's is manual.
         )
         schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)
 

@@ -24,11 +24,11 @@ Document (``format`` 1)::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from snapd.clock import utc_text
+from snapd.clock import Clock, utc_text
 from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import VirtualMachine
 from snapd.metrics import Metrics
@@ -41,8 +41,8 @@ STATUS_FORMAT = 1
 class MachineStates:
     """The account's VM list as the latest inventory pass read it (thread-safe)."""
 
-    def __init__(self, now: Callable[[], datetime]) -> None:
-        self._now = now
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
         self._states: dict[int, tuple[str, bool]] = {}
         self._listed_at: datetime | None = None
@@ -51,7 +51,7 @@ class MachineStates:
         states = {machine.id: (machine.state, machine.is_locked) for machine in machines}
         with self._lock:
             self._states = states
-            self._listed_at = self._now()
+            self._listed_at = self._clock.now()
 
     def snapshot(self) -> tuple[datetime | None, dict[int, tuple[str, bool]]]:
         """When the list was read (None: not yet) and VM id → (state, locked)."""

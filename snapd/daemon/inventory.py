@@ -25,6 +25,7 @@ from typing import Protocol
 
 import structlog
 
+from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.durations import format_duration
 from snapd.daemon.scheduler import SlotScheduler
@@ -125,6 +126,7 @@ class FleetInventory:
         startup: called for each VM in the start-up look (the first pass that lists).
         startup_spacing: the spacing of the start-up look (default ``spacing``).
         machines: receives the account's VM list of each pass.
+        clock: what the spacing waits on (default: the real clock).
     """
 
     def __init__(  # noqa: PLR0913 - collaborators, each named
@@ -139,8 +141,10 @@ class FleetInventory:
         startup: StartupHook | None = None,
         startup_spacing: float | None = None,
         machines: MachineListener | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.client = client
+        self.clock = clock or SystemClock()
         self.listener = listener
         self.backups = backups
         self.policies = policies
@@ -207,7 +211,7 @@ class FleetInventory:
 
     def _pause(self, spacing: float) -> bool:
         """Wait ``spacing``; False when the daemon is stopping."""
-        return not self.stop.wait(spacing) if spacing > 0 else not self.stop.is_set()
+        return not self.clock.wait(self.stop, spacing) if spacing > 0 else not self.stop.is_set()
 
     def _read_snapshot(
         self, policy: VirtualMachinePolicy, summary: PassSummary, startup: bool

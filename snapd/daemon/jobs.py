@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.config import VirtualMachinePolicy
 
 # Added to a slot's own bound before a job counts as wedged: pauses behind the request
@@ -43,8 +43,9 @@ class RunningJob:
 class RunningJobs:
     """Thread-safe register of jobs in progress."""
 
-    def __init__(self, monotonic: Callable[[], float] = monotonic) -> None:
-        self._monotonic = monotonic
+    def __init__(self, clock: Clock | None = None) -> None:
+        """``clock`` (default: the real one) measures how long each job has run."""
+        self._clock = clock or SystemClock()
         self._jobs: dict[int, RunningJob] = {}
         self._numbers = itertools.count()
         self._changed = threading.Condition()
@@ -72,7 +73,7 @@ class RunningJobs:
         no thread holds it (its action is with the poller).
         """
         number = next(self._numbers)
-        job = RunningJob(policy.id, self._monotonic(), slot_bound(policy).total_seconds())
+        job = RunningJob(policy.id, self._clock.monotonic(), slot_bound(policy).total_seconds())
         with self._changed:
             if any(other.virtual_machine_id == policy.id for other in self._jobs.values()):
                 return None
@@ -84,7 +85,7 @@ class RunningJobs:
         with self._changed:
             job = self._jobs.get(number)
             if job is not None:
-                self._jobs[number] = replace(job, started=self._monotonic())
+                self._jobs[number] = replace(job, started=self._clock.monotonic())
 
     def end(self, number: int) -> None:
         with self._changed:
@@ -103,7 +104,7 @@ class RunningJobs:
 
     def wedged(self) -> list[int]:
         """VM ids of the jobs running longer than their bound."""
-        now = self._monotonic()
+        now = self._clock.monotonic()
         with self._changed:
             jobs = list(self._jobs.values())
         return [job.virtual_machine_id for job in jobs if now - job.started > job.bound]

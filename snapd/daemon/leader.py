@@ -16,7 +16,7 @@ from typing import Protocol
 
 import structlog
 
-from snapd.clock import Clock
+from snapd.clock import Clock, Waitable
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.scheduler import RunPurpose
 from snapd.pipeline.decide import Reason
@@ -83,6 +83,12 @@ class LeaderAwareClock:
     def now(self) -> datetime:
         return self._inner.now()
 
+    def monotonic(self) -> float:
+        return self._inner.monotonic()
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        return self._inner.wait(target, seconds)
+
     def sleep(self, seconds: float) -> None:
         deadline = self._inner.now() + timedelta(seconds=seconds)
         while not self._stop.is_set() and self._role.is_leader():
@@ -100,9 +106,9 @@ class TakeoverRetries:
     RETRY_SECONDS = 5.0
     PURPOSES = (RunPurpose.RESUME, RunPurpose.CATCH_UP)
 
-    def __init__(self, run_soon: RunSoon, now: Callable[[], datetime]) -> None:
+    def __init__(self, run_soon: RunSoon, clock: Clock) -> None:
         self._run_soon = run_soon
-        self._now = now
+        self._clock = clock
         self._first: dict[int, datetime] = {}
 
     def after(
@@ -116,7 +122,7 @@ class TakeoverRetries:
         if purpose not in self.PURPOSES or outcome.reason != Reason.OPERATION_IN_PROGRESS:
             self._first.pop(policy.id, None)
             return
-        now = self._now()
+        now = self._clock.now()
         first = self._first.setdefault(policy.id, now)
         if now - first >= policy.busy_timeout:
             self._first.pop(policy.id, None)

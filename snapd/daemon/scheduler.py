@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from snapd.clock import utc_now
+from snapd.clock import Clock, SystemClock
 from snapd.config import VirtualMachinePolicy
 from snapd.config.schedule import StandardCronTrigger, build_trigger, next_slots, previous_slot
 
@@ -84,11 +84,12 @@ def refresh_time(
 
 
 class SlotScheduler:
-    """Owns the ``BackgroundScheduler``; every method is thread-safe."""
+    """Owns the ``BackgroundScheduler``; every method is thread-safe. ``clock`` (default:
+    the real one) tells the slots' "now"; the ``BackgroundScheduler`` fires in real time."""
 
-    def __init__(self, run: SlotRunner | None, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, run: SlotRunner | None, clock: Clock | None = None) -> None:
         self._runner = run
-        self._now = now or utc_now
+        self._clock = clock or SystemClock()
         self._lock = threading.RLock()
         self._triggers: dict[int, StandardCronTrigger] = {}
         self._policies: dict[int, VirtualMachinePolicy] = {}
@@ -153,7 +154,7 @@ class SlotScheduler:
             return
         # The identity of a run is its un-jittered slot: the latest slot not after now.
         window = policy.jitter + MISFIRE_GRACE
-        slot = previous_slot(trigger, self._now(), window)
+        slot = previous_slot(trigger, self._clock.now(), window)
         self._run(virtual_machine_id, slot, RunPurpose.SCHEDULED)
 
     def run_soon(
@@ -164,7 +165,7 @@ class SlotScheduler:
         at: datetime | None = None,
     ) -> None:
         """Run the VM once at ``at`` (default: now) outside its schedule."""
-        when = at or self._now()
+        when = at or self._clock.now()
         self._scheduler.add_job(
             self._run,
             trigger=DateTrigger(run_date=when, timezone=UTC),
@@ -181,7 +182,7 @@ class SlotScheduler:
             trigger=IntervalTrigger(seconds=int(interval.total_seconds()), timezone=UTC),
             id=f"housekeeping:{name}",
             name=name,
-            next_run_time=self._now(),
+            next_run_time=self._clock.now(),
             replace_existing=True,
         )
 
@@ -191,7 +192,7 @@ class SlotScheduler:
             trigger = self._triggers.get(virtual_machine_id)
         if trigger is None:
             return None
-        return previous_slot(trigger, self._now(), window)
+        return previous_slot(trigger, self._clock.now(), window)
 
     def next_slot(self, virtual_machine_id: int) -> datetime | None:
         """The VM's next un-jittered slot after now."""
@@ -199,7 +200,7 @@ class SlotScheduler:
             trigger = self._triggers.get(virtual_machine_id)
         if trigger is None:
             return None
-        upcoming = next_slots(trigger, self._now(), 1)
+        upcoming = next_slots(trigger, self._clock.now(), 1)
         return upcoming[0] if upcoming else None
 
     def next_run(self, virtual_machine_id: int) -> datetime | None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import structlog
 
+from snapd.clock import Clock
+
 log = structlog.get_logger("snapd.daemon")
 
 PROBE_SECONDS = 10.0
@@ -44,7 +46,7 @@ def write_probe(directory: Path) -> None:
 class StateDirectoryProbe:
     """Answers "can ``state_dir`` be written?" from a write at most ``every`` seconds old.
 
-    ``now`` is the daemon's clock; ``write`` raises ``OSError`` when the folder cannot be
+    ``clock`` is the daemon's clock; ``write`` raises ``OSError`` when the folder cannot be
     written (tests inject a full disk here). Thread-safe. The first failure and the
     recovery after it are logged once each.
     """
@@ -52,13 +54,13 @@ class StateDirectoryProbe:
     def __init__(
         self,
         state_dir: Path,
-        now: Callable[[], datetime],
+        clock: Clock,
         *,
         every: float = PROBE_SECONDS,
         write: Callable[[Path], None] = write_probe,
     ) -> None:
         self._state_dir = Path(state_dir)
-        self._now = now
+        self._clock = clock
         self._every = timedelta(seconds=every)
         self._write = write
         self._lock = threading.Lock()
@@ -68,7 +70,7 @@ class StateDirectoryProbe:
     def problem(self) -> str | None:
         """Why ``state_dir`` cannot be written (one line naming the OS error), or None."""
         with self._lock:
-            now = self._now()
+            now = self._clock.now()
             if self._checked_at is None or now - self._checked_at >= self._every:
                 self._checked_at = now
                 self._update(self._check())

@@ -14,12 +14,12 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.fleet_status import MachineStates, status_document
 from snapd.ledger.locks import DAEMON_LOCK_NAME
@@ -98,7 +98,7 @@ class FleetStatus:
         state_dir: where ``daemon.url`` goes.
         policies: the current policies (a reload changes them).
         metrics: what the daemon exports per VM.
-        now: the daemon's clock.
+        clock: the daemon's clock.
     """
 
     def __init__(
@@ -106,18 +106,18 @@ class FleetStatus:
         state_dir: Path,
         policies: Callable[[], Sequence[VirtualMachinePolicy]],
         metrics: Metrics,
-        now: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.state_dir = state_dir
         self.policies = policies
         self.metrics = metrics
-        self.now = now
-        self.machines = MachineStates(now)
+        self.clock = clock
+        self.machines = MachineStates(clock)
 
     def __call__(self) -> dict[str, Any]:
         """The /status document (see ``snapd.daemon.fleet_status``); no API call."""
         return status_document(
-            self.policies(), self.metrics, self.machines, self.now(), os.getpid()
+            self.policies(), self.metrics, self.machines, self.clock.now(), os.getpid()
         )
 
     def publish(self, url: str) -> None:

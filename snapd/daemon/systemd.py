@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 
-from snapd.clock import monotonic_microseconds
+from snapd.clock import Clock, SystemClock, monotonic_microseconds
 
 __all__ = [
     "Watchdog",
@@ -147,6 +147,7 @@ class Watchdog:
         interval: seconds between pings; from the environment (``watchdog_interval``)
             when None. Without an interval ``start`` does nothing.
         environ: where to read ``NOTIFY_SOCKET`` and the watchdog variables.
+        clock: what the interval waits on (default: the real clock).
     """
 
     def __init__(
@@ -154,8 +155,11 @@ class Watchdog:
         healthy: Callable[[], bool] = lambda: True,
         interval: float | None = None,
         environ: Mapping[str, str] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.healthy = healthy
+        # systemd counts the interval in real time: the daemon leaves the default.
+        self.clock = clock or SystemClock()
         self.environ = environ
         self.interval = interval if interval is not None else watchdog_interval(environ)
         self._stop = threading.Event()
@@ -193,7 +197,7 @@ class Watchdog:
         while not self._stop.is_set():
             if self._is_healthy():
                 watchdog(self.environ)
-            self._stop.wait(self.interval)
+            self.clock.wait(self._stop, self.interval)
 
     def _is_healthy(self) -> bool:
         try:

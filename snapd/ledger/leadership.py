@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 import structlog
 
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.ledger.advisory import (
     INTENT_NAMESPACE,
     LEADERSHIP_NAMESPACE,
@@ -59,8 +59,10 @@ class Leadership:
         confirm_seconds: float = CONFIRM_SECONDS,
         on_change: Callable[[bool], None] = _ignore,
         on_error: Callable[[], None] = lambda: None,
+        clock: Clock | None = None,
     ) -> None:
         self.fleet = fleet
+        self._clock = clock or SystemClock()
         self._key = fleet_key(fleet)
         self.lock_key = describe_key(LEADERSHIP_NAMESPACE, self._key)
         self._settings = settings
@@ -89,7 +91,9 @@ class Leadership:
     def is_leader(self) -> bool:
         """True while the lock is held and the session was proved alive recently."""
         with self._lock:
-            return self._pid is not None and monotonic() - self._confirmed < self._confirm
+            return (
+                self._pid is not None and self._clock.monotonic() - self._confirmed < self._confirm
+            )
 
     def standby_reason(self) -> str:
         """Why this replica stands by, for /readyz: ``standby: ...``."""
@@ -112,7 +116,9 @@ class Leadership:
         self._lose("stopping", report=False)
 
     def _loop(self) -> None:
-        while not self._stopped.wait(self._check if self.holder_pid() else self._retry):
+        while not self._clock.wait(
+            self._stopped, self._check if self.holder_pid() else self._retry
+        ):
             self._step()
 
     def _step(self) -> None:
@@ -158,7 +164,7 @@ class Leadership:
             )
         with self._lock:
             self._pid = int(row[1])
-            self._confirmed = monotonic()
+            self._confirmed = self._clock.monotonic()
         log.info(
             "leadership_acquired", fleet=self.fleet, lock_key=self.lock_key, backend_pid=row[1]
         )
@@ -171,8 +177,8 @@ class Leadership:
         assert self._connection is not None
         self._connection.execute("SELECT 1").fetchone()
         with self._lock:
-            stalled = monotonic() - self._confirmed
-            self._confirmed = monotonic()
+            stalled = self._clock.monotonic() - self._confirmed
+            self._confirmed = self._clock.monotonic()
         if stalled >= self._confirm:
             log.warning(
                 "leadership_regained",

@@ -33,7 +33,7 @@ from typing import Any
 
 import psycopg
 
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.config.masking import mask_url
 from snapd.ledger import postgres_tables as tables
 from snapd.ledger.advisory import ConnectionSettings, process_identity
@@ -78,7 +78,10 @@ class PostgresLedger(LedgerBase):
     leadership) guards every pending-row write; command-line processes have none.
     """
 
-    def __init__(self, settings: ConnectionSettings, fence: Fence | None = None) -> None:
+    def __init__(
+        self, settings: ConnectionSettings, fence: Fence | None = None, clock: Clock | None = None
+    ) -> None:
+        self._clock = clock or SystemClock()  # times the idle check of the connection
         self._settings = settings
         self._location = mask_url(settings.dsn)
         self._fence = fence
@@ -157,7 +160,7 @@ class PostgresLedger(LedgerBase):
         """False (and closed) when ``connection`` is closed, or idle and no longer answers."""
         if connection.closed:
             return False
-        if monotonic() - self._last_used < IDLE_CHECK_SECONDS:
+        if self._clock.monotonic() - self._last_used < IDLE_CHECK_SECONDS:
             return True
         try:
             connection.execute("SELECT 1")
@@ -184,4 +187,4 @@ class PostgresLedger(LedgerBase):
                     self._connection = None  # the next call connects again
                 raise LedgerError(f"ledger {self._location}: {one_line(error)}") from error
             finally:
-                self._last_used = monotonic()
+                self._last_used = self._clock.monotonic()

@@ -20,7 +20,7 @@ import structlog
 
 from snapd import __version__
 from snapd.backoff import doubling
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.config.masking import public_url
 from snapd.notify.lanes import Lane
 from snapd.notify.transport import Transfer
@@ -72,6 +72,8 @@ class DeliveryWorker:
         attempts: tries per delivery (1 = no retry).
         backoff: seconds before the first retry, doubled for each further one.
         maximum_queue: deliveries waiting per destination at most; more are dropped.
+        clock: what the backoff and the closing deadline are measured on (default: the
+            real clock: the requests themselves are real).
     """
 
     def __init__(
@@ -81,8 +83,10 @@ class DeliveryWorker:
         attempts: int = ATTEMPTS,
         backoff: float = BACKOFF_SECONDS,
         maximum_queue: int = MAXIMUM_QUEUE,
+        clock: Clock | None = None,
     ) -> None:
         self.counter = counter
+        self.clock = clock or SystemClock()
         self.attempts = attempts
         self.backoff = backoff
         self.maximum_queue = maximum_queue
@@ -117,13 +121,13 @@ class DeliveryWorker:
     def close(self, timeout: float) -> None:
         """Send what is queued for at most ``timeout`` seconds (every lane at once), then
         cut the requests in flight and drop the rest: logged and counted as dropped."""
-        deadline = monotonic() + timeout
+        deadline = self.clock.monotonic() + timeout
         with self._lock:
             self._closed = True
             lanes = list(self._lanes.values())
         for lane in lanes:
             lane.close()
-        if all(lane.join(deadline - monotonic()) for lane in lanes):
+        if all(lane.join(deadline - self.clock.monotonic()) for lane in lanes):
             return
         # The queues first: a lane whose request is cut must find nothing more to send.
         dropped = [delivery for lane in lanes for delivery in lane.take_pending()]
@@ -135,9 +139,9 @@ class DeliveryWorker:
         log.warning("notifications_abandoned", dropped=len(dropped), in_flight=len(in_flight))
         for delivery in dropped:
             self._count(delivery.kind, "dropped")
-        cut_off = monotonic() + _ABORT_SECONDS
+        cut_off = self.clock.monotonic() + _ABORT_SECONDS
         for lane in lanes:
-            lane.join(cut_off - monotonic())
+            lane.join(cut_off - self.clock.monotonic())
 
     def send(self, delivery: Delivery) -> DeliveryResult:
         """POST ``delivery`` now, retrying transient failures; log and count the result."""
@@ -148,7 +152,7 @@ class DeliveryWorker:
             status, problem = self._post(delivery)
             if not problem or not _retryable(status) or attempt == self.attempts:
                 break
-            if self._stop.wait(doubling(self.backoff, attempt)):
+            if self.clock.wait(self._stop, doubling(self.backoff, attempt)):
                 break
         result = DeliveryResult(delivery, not problem, attempt, status, problem)
         fields = {

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from snapd.backoff import doubling
-from snapd.clock import utc_now
+from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.notify import expand_url
 from snapd.config.rpo import recovery_point_objective
@@ -35,17 +35,20 @@ HOLD_EXPIRING_WITHIN = timedelta(days=2)
 
 
 class Notifier:
-    """Builds each VM's deliveries and hands them to the worker; never blocks."""
+    """Builds each VM's deliveries and hands them to the worker; never blocks.
+
+    ``clock`` (default: the real one) dates the pings and the expiry warnings.
+    """
 
     def __init__(
         self,
         policy: Callable[[int], VirtualMachinePolicy | None],
         worker: DeliveryWorker,
-        now: Callable[[], datetime] = utc_now,
+        clock: Clock | None = None,
     ) -> None:
         self.policy = policy
         self.worker = worker
-        self.now = now
+        self.clock = clock or SystemClock()
         self._warned: dict[tuple[int, str], datetime] = {}
         self._lock = threading.Lock()
 
@@ -82,7 +85,7 @@ class Notifier:
         """Warn once per snapshot that expires soon (``expiring``, ``hold_expiring``)."""
         if snapshot is None or snapshot.expires_at is None:
             return
-        left = snapshot.expires_at - self.now()
+        left = snapshot.expires_at - self.clock.now()
         for event, within, applies in (
             ("expiring", EXPIRING_WITHIN, True),
             ("hold_expiring", HOLD_EXPIRING_WITHIN, held),
@@ -103,7 +106,7 @@ class Notifier:
 
     def notify(self, policy: VirtualMachinePolicy, notification: Notification) -> None:
         """Queue the ping and the webhooks that want ``notification``."""
-        for delivery in deliveries(policy, notification, self.now()):
+        for delivery in deliveries(policy, notification, self.clock.now()):
             self.worker.submit(delivery)
 
     def close(self, timeout: float) -> None:

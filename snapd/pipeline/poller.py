@@ -53,9 +53,10 @@ class ActionPoller:
     """Polls every watched action from one thread; ``watch`` is thread-safe.
 
     ``dispatch(step)`` runs ``step`` on a worker (the continuation of the slot).
-    ``sleep``: how the poller passes time until the next poll is due. ``None`` (the real
-    clock) waits on a condition that a new, earlier action or a stop interrupts; a test's
-    manual clock passes its own ``sleep``, which moves virtual time instead.
+    ``sleep``: how the poller passes time until the next poll is due. ``None`` waits on
+    ``clock`` (real or manual) for a condition that a new, earlier action or a stop
+    interrupts; a test's manual clock may pass its own ``sleep``, which moves virtual
+    time instead of waiting for it to move.
     """
 
     def __init__(
@@ -136,7 +137,7 @@ class ActionPoller:
                 if delay <= 0:
                     return heapq.heappop(self._heap)
                 if self._sleep is None:
-                    self._changed.wait(min(delay, STOP_CHECK_SECONDS))
+                    self.clock.wait(self._changed, min(delay, STOP_CHECK_SECONDS))
                     continue
             self._sleep(delay)
 

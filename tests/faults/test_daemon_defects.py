@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 import structlog
 
+from snapd.clock import ManualClock
 from snapd.config import HealthCheck, HookCommand, load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
-from tests.conftest import TOKEN, make_policy
+from tests.conftest import START, TOKEN, make_policy
 from tests.daemon_support import DaemonProcess
 
 
@@ -70,12 +71,12 @@ def test_a_job_far_past_its_bound_stops_the_watchdog_pings(
 ) -> None:
     config = load_config(write_policy(tmp_path / "config.yaml", live_fake))
     daemon = build_daemon(config.source, config, token=TOKEN)
-    now = [1000.0]
-    daemon.jobs = RunningJobs(monotonic=lambda: now[0])
+    jobs_clock = ManualClock(START)
+    daemon.jobs = RunningJobs(jobs_clock)
     policy = make_policy(live_fake.vm_ids[0])
     with structlog.testing.capture_logs() as logs, daemon.jobs.running(policy):
         assert daemon.healthy()
-        now[0] += slot_bound(policy).total_seconds() + 1
+        jobs_clock.advance(slot_bound(policy).total_seconds() + 1)
         assert not daemon.healthy()
         assert not daemon.healthy()
     assert daemon.healthy()

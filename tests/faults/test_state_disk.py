@@ -58,7 +58,7 @@ def notified_policy(current: Scene, hook: Receiver) -> tuple[VirtualMachinePolic
     ping = PingTarget(f"{hook.url}/ping/{SECRET}/{{vm_id}}", timedelta(seconds=2))
     policy = make_policy(current.vm, notify=NotifySettings(ping=ping, webhooks=()))
     notifier = Notifier(
-        {policy.id: policy}.get, DeliveryWorker(None, backoff=0.01), now=current.clock.now
+        {policy.id: policy}.get, DeliveryWorker(None, backoff=0.01), clock=current.clock
     )
     engine = current.engine
     current.engine = Engine(
@@ -168,7 +168,7 @@ def test_the_state_dir_probe_says_why_it_cannot_write_and_looks_again_only_after
         if full[0]:
             raise OSError(errno.ENOSPC, NO_SPACE)
 
-    probe = StateDirectoryProbe(tmp_path, clock.now, write=write)
+    probe = StateDirectoryProbe(tmp_path, clock, write=write)
     with structlog.testing.capture_logs() as logs:
         assert probe.problem() == f"state_dir {tmp_path} cannot be written: {NO_SPACE}"
         full[0] = False
@@ -181,7 +181,7 @@ def test_the_state_dir_probe_says_why_it_cannot_write_and_looks_again_only_after
 
 
 def test_the_state_dir_probe_leaves_nothing_behind_in_a_writable_folder(tmp_path: Path) -> None:
-    probe = StateDirectoryProbe(tmp_path, ManualClock(START).now)
+    probe = StateDirectoryProbe(tmp_path, ManualClock(START))
     assert probe.problem() is None
     assert list(tmp_path.iterdir()) == []
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
+from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
 from snapd.notify.notifier import Notifier
@@ -51,12 +52,11 @@ def run_once(
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
     workers: int = DEFAULT_WORKERS,
-    sleep: Callable[[float], None] | None = None,
 ) -> int:
     """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
 
     The pipelines run on ``workers`` threads, oldest restore point first; one more thread
-    waits for every accepted action (``sleep``: a manual clock's, in benchmarks).
+    waits for every accepted action, on the runtime's clock.
     ``notifier`` (also the engine's observer) gets each slot's start for the start ping.
     ``stop`` is the Ctrl-C event the pipelines and their clock also watch: once it is set,
     the pipelines get :data:`STOP_BOUND_SECONDS` to record where they stand, and the result
@@ -69,7 +69,6 @@ def run_once(
         workers=workers,
         requests_per_minute=runtime.config.api.requests_per_minute,
         urgency=Urgency(runtime.ledger.last_successes()),
-        sleep=sleep,
     )
     finished: dict[int, Outcome] = {}
     errors: list[BaseException] = []
@@ -92,7 +91,9 @@ def run_once(
                 changed.notify_all()
 
         fleet.submit(policy, work, done)
-    interrupted = _wait_or_stop(lambda: len(finished) + len(errors), len(policies), changed, stop)
+    interrupted = _wait_or_stop(
+        lambda: len(finished) + len(errors), len(policies), changed, stop, runtime.clock
+    )
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
@@ -129,14 +130,18 @@ def _report_state_errors(errors: list[BaseException]) -> None:
 
 
 def _wait_or_stop(
-    count: Callable[[], int], total: int, changed: threading.Condition, stop: threading.Event
+    count: Callable[[], int],
+    total: int,
+    changed: threading.Condition,
+    stop: threading.Event,
+    clock: Clock,
 ) -> bool:
-    """Wait for every pipeline; ``True`` as soon as ``stop`` is set first."""
+    """Wait on ``clock`` for every pipeline; ``True`` as soon as ``stop`` is set first."""
     with changed:
         while count() < total:
             if stop.is_set():
                 return True
-            changed.wait(_STOP_CHECK_SECONDS)
+            clock.wait(changed, _STOP_CHECK_SECONDS)
     return stop.is_set()
 
 
