@@ -48,7 +48,7 @@ class ManualSleeper:
 
 def test_callers_are_served_in_the_order_they_asked_and_each_sleeps_once() -> None:
     sleeper = ManualSleeper()
-    budget = RequestBudget(60, clock=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
+    budget = RequestBudget(60, monotonic=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
     budget.acquire()  # the burst is spent: every caller below must wait for its slot
     released: list[int] = []
     threads: list[threading.Thread] = []
@@ -88,7 +88,7 @@ def start_callers_numbered(
 
 def test_a_pause_moves_every_reserved_slot_behind_it_in_order() -> None:
     sleeper = ManualSleeper()
-    budget = RequestBudget(60, clock=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
+    budget = RequestBudget(60, monotonic=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
     budget.acquire()
     released: list[int] = []
     threads: list[threading.Thread] = []

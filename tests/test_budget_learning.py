@@ -35,7 +35,7 @@ class Paced:
         observer: ApiObserver | None = None,
     ) -> None:
         self.budget = RequestBudget(
-            60, clock=lambda: clock.now().timestamp(), sleep=clock.sleep
+            60, monotonic=lambda: clock.now().timestamp(), sleep=clock.sleep
         )  # the default api.requests_per_minute
         self.client = HostingerClient(
             base_url=fake.base_url,

@@ -37,7 +37,7 @@ def make_budget(
     requests_per_minute: float, fake_time: FakeTime, burst: int | None = None
 ) -> RequestBudget:
     return RequestBudget(
-        requests_per_minute, clock=fake_time.monotonic, sleep=fake_time.sleep, burst=burst
+        requests_per_minute, monotonic=fake_time.monotonic, sleep=fake_time.sleep, burst=burst
     )
 
 

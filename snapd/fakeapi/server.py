@@ -133,6 +133,11 @@ class RequestHandler(BaseHTTPRequestHandler):
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(length))
+        if answer.streamed_size is not None:
+            # The stream ends the connection (it may be cut short at stop()): say so, or
+            # the client would put it back in its pool and its next request meet a closed
+            # socket. send_header also sets close_connection.
+            self.send_header("Connection", "close")
         for name, value in answer.headers.items():
             self.send_header(name, value)
         self.end_headers()
@@ -150,6 +155,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             phrase = "Error"
         lines = [f"{self.protocol_version} {answer.status} {phrase}"]
         lines += ["Content-Type: application/json", f"Content-Length: {length}"]
+        # A trickled answer ends the connection: say so, so that no client reuses it.
+        lines += ["Connection: close"]
         lines += [f"{name}: {value}" for name, value in answer.headers.items()]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 

@@ -14,6 +14,7 @@ from snapd.hostinger.errors import (
     AuthenticationError,
     BusyError,
     ConnectionFailedError,
+    FailureReason,
     InvalidResponseError,
     NotFoundError,
     RateLimitedError,
@@ -30,7 +31,7 @@ from snapd.hostinger.models import (
     VirtualMachine,
     parse_timestamp,
 )
-from snapd.hostinger.observer import RETRY_REASONS, ApiObserver, NullObserver
+from snapd.hostinger.observer import RETRY_REASONS, ApiObserver, NullObserver, RetryReason
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -48,11 +49,13 @@ __all__ = [
     "Backup",
     "BusyError",
     "ConnectionFailedError",
+    "FailureReason",
     "HostingerClient",
     "InvalidResponseError",
     "NotFoundError",
     "NullObserver",
     "RateLimitedError",
+    "RetryReason",
     "ServerError",
     "Snapshot",
     "UnreadableSnapshotError",

@@ -23,6 +23,7 @@ from snapd.hostinger.errors import (
     AuthenticationError,
     BusyError,
     ConnectionFailedError,
+    FailureReason,
     InvalidResponseError,
     NotFoundError,
     RateLimitedError,
@@ -75,7 +76,7 @@ def failure_error(method: str, endpoint: str, failure: Exception) -> ApiError:
             f"the API's TLS certificate was not trusted: {detail}; the request was not sent",
             endpoint=endpoint,
             method=method,
-            reason="certificate",
+            reason=FailureReason.CERTIFICATE,
         )
     nothing_sent = isinstance(failure, (ConnectTimeout, InvalidURL, MissingSchema)) or (
         not isinstance(failure, ReadTimeout) and is_connect_failure(root)
@@ -86,17 +87,17 @@ def failure_error(method: str, endpoint: str, failure: Exception) -> ApiError:
             f"could not connect ({what}); the request was not sent",
             endpoint=endpoint,
             method=method,
-            reason="connection",
+            reason=FailureReason.CONNECTION,
         )
     if method in IDEMPOTENT_METHODS:
         return ConnectionFailedError(
-            f"no answer ({what})", endpoint=endpoint, method=method, reason="read"
+            f"no answer ({what})", endpoint=endpoint, method=method, reason=FailureReason.READ
         )
     return AmbiguousRequestError(
         f"request sent but no answer came back ({what}); the action may or may not exist",
         endpoint=endpoint,
         method=method,
-        reason="read",
+        reason=FailureReason.READ,
     )
 
 
@@ -104,12 +105,14 @@ def deadline_error(method: str, endpoint: str, seconds: float) -> ApiError:
     """The attempt was sent but no complete answer arrived within its total deadline."""
     what = f"no complete answer within {seconds:g} s"
     if method in IDEMPOTENT_METHODS:
-        return ConnectionFailedError(what, endpoint=endpoint, method=method, reason="read")
+        return ConnectionFailedError(
+            what, endpoint=endpoint, method=method, reason=FailureReason.READ
+        )
     return AmbiguousRequestError(
         f"request sent but {what}; the action may or may not exist",
         endpoint=endpoint,
         method=method,
-        reason="read",
+        reason=FailureReason.READ,
     )
 
 
@@ -178,7 +181,7 @@ def interpret(method: str, endpoint: str, reply: Reply) -> Answer | ApiError:
     if status >= 500:
         if method in IDEMPOTENT_METHODS:
             return ServerError(message, **common)
-        return AmbiguousRequestError(message, reason="status", **common)
+        return AmbiguousRequestError(message, reason=FailureReason.STATUS, **common)
     return ApiError(message, **common)
 
 
@@ -201,5 +204,5 @@ def _unreadable(
         method=method,
         status=status,
         correlation_id=correlation_id,
-        reason="response",
+        reason=FailureReason.RESPONSE,
     )

@@ -33,7 +33,7 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from snapd.clock import monotonic
+from snapd.clock import monotonic as system_monotonic
 from snapd.hostinger.learned_rate import LearnedRate, ServerWindow
 
 __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
@@ -56,7 +56,7 @@ class RequestBudget:
     Args:
         requests_per_minute: configured steady rate, the ceiling of the learned one;
             must be positive.
-        clock: monotonic seconds (default :func:`snapd.clock.monotonic`).
+        monotonic: monotonic seconds (default :func:`snapd.clock.monotonic`).
         sleep: how to wait (default: a wait that :meth:`close` ends at once). Tests pass
             a function that advances a fake clock instead.
         burst: how many slots are free after an idle period; default
@@ -69,7 +69,7 @@ class RequestBudget:
     def __init__(
         self,
         requests_per_minute: float = 60,
-        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         *,
         burst: int | None = None,
@@ -82,13 +82,13 @@ class RequestBudget:
         self._learned = LearnedRate(requests_per_minute)
         self._capacity = capacity
         self._interval = 60.0 / requests_per_minute
-        self._clock = clock or monotonic
+        self._monotonic = monotonic or system_monotonic
         self._closed = threading.Event()
         # The default wait ends early when the budget is closed, so that callers queued
         # behind a busy budget give up at once when the process stops.
         self._sleep = sleep or self._closed.wait
         self._lock = threading.Lock()
-        now = self._clock()
+        now = self._monotonic()
         # The slot the next caller gets unless the burst allows sooner; starts "full".
         self._next_slot = now - self._burst_span()
         self._paused_until = now
@@ -109,7 +109,7 @@ class RequestBudget:
     def learned_requests_per_minute(self) -> float:
         """The rate this budget paces to now: the configured one until a 429 lowers it."""
         with self._lock:
-            return self._learned.at(self._clock())
+            return self._learned.at(self._monotonic())
 
     @property
     def lowered(self) -> bool:
@@ -133,7 +133,7 @@ class RequestBudget:
         """
         with self._lock:
             self._refuse_if_closed()
-            now = self._clock()
+            now = self._monotonic()
             slot = self._reserve(now)
             if slot <= now + _TOLERANCE:
                 return 0.0
@@ -149,7 +149,7 @@ class RequestBudget:
                 waited += delay
                 with self._lock:
                     self._refuse_if_closed()
-                    now = self._clock()
+                    now = self._monotonic()
                     slot = self._waiting[ticket]
                     if slot <= now + _TOLERANCE:
                         return waited
@@ -177,7 +177,7 @@ class RequestBudget:
         if not seconds > 0 or seconds == float("inf"):
             return
         with self._lock:
-            self._pause(self._clock(), seconds)
+            self._pause(self._monotonic(), seconds)
 
     def rate_limited(self, seconds: float, *, reset_seconds: float | None = None) -> None:
         """A 429 arrived that asks to wait ``seconds``: learn, then pause.
@@ -190,7 +190,7 @@ class RequestBudget:
         ``Retry-After`` is not hammered.
         """
         with self._lock:
-            now = self._clock()
+            now = self._monotonic()
             if now >= self._episode_until:
                 server_rate = self._window.rate(now, reset_seconds)
                 self._interval = 60.0 / self._learned.decrease(now, server_rate)
@@ -203,7 +203,7 @@ class RequestBudget:
         """Feed an accepted answer's ``X-RateLimit-Limit`` / ``X-RateLimit-Remaining``
         (see :meth:`~snapd.hostinger.learned_rate.ServerWindow.observe`)."""
         with self._lock:
-            self._window.observe(self._clock(), limit, remaining)
+            self._window.observe(self._monotonic(), limit, remaining)
 
     def observe_headers(self, remaining: int | None, reset_seconds: float | None) -> None:
         """Feed the server's ``X-RateLimit-Remaining`` / ``X-RateLimit-Reset`` values.
@@ -218,7 +218,7 @@ class RequestBudget:
             self.pause_for(reset_seconds)
             return
         with self._lock:
-            self._next_slot = max(self._next_slot, self._clock() + self._interval)
+            self._next_slot = max(self._next_slot, self._monotonic() + self._interval)
 
     def _reserve(self, now: float) -> float:
         """The next slot (never before an idle bucket allows); caller holds the lock."""

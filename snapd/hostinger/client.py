@@ -20,6 +20,7 @@ from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
 from snapd.hostinger.errors import (
     AmbiguousRequestError,
     ApiError,
+    FailureReason,
     InvalidResponseError,
     NotFoundError,
     UnreadableSnapshotError,
@@ -233,7 +234,7 @@ class HostingerClient:
                 method=method,
                 status=answer.status,
                 correlation_id=answer.correlation_id,
-                reason="response",
+                reason=FailureReason.RESPONSE,
             ) from None
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from snapd.clock import monotonic
+from snapd.clock import monotonic as system_monotonic
 
 log = structlog.get_logger("snapd.client")
 
@@ -37,8 +37,8 @@ class Deadline:
 class DeadlineTimers:
     """Runs callbacks at their deadlines from one thread, started on first use."""
 
-    def __init__(self, clock: Callable[[], float] = monotonic) -> None:
-        self._clock = clock
+    def __init__(self, monotonic: Callable[[], float] = system_monotonic) -> None:
+        self._monotonic = monotonic
         self._heap: list[Deadline] = []
         self._numbers = itertools.count()
         self._changed = threading.Condition()
@@ -46,7 +46,7 @@ class DeadlineTimers:
 
     def schedule(self, seconds: float, callback: Callable[[], None]) -> Deadline:
         """Run ``callback`` ``seconds`` from now, on the timers' thread."""
-        deadline = Deadline(self._clock() + seconds, next(self._numbers), callback)
+        deadline = Deadline(self._monotonic() + seconds, next(self._numbers), callback)
         with self._changed:
             heapq.heappush(self._heap, deadline)
             if self._thread is None:
@@ -66,8 +66,8 @@ class DeadlineTimers:
     def _run(self) -> None:
         while True:
             with self._changed:
-                while not self._heap or self._heap[0].due > self._clock():
-                    timeout = self._heap[0].due - self._clock() if self._heap else None
+                while not self._heap or self._heap[0].due > self._monotonic():
+                    timeout = self._heap[0].due - self._monotonic() if self._heap else None
                     self._changed.wait(timeout)
                 deadline = heapq.heappop(self._heap)
             if not deadline.cancelled:

@@ -26,6 +26,7 @@ Which error means what for the caller:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from enum import StrEnum
 
 __all__ = [
     "AmbiguousRequestError",
@@ -33,12 +34,33 @@ __all__ = [
     "AuthenticationError",
     "BusyError",
     "ConnectionFailedError",
+    "FailureReason",
     "InvalidResponseError",
     "NotFoundError",
     "RateLimitedError",
     "ServerError",
     "UnreadableSnapshotError",
 ]
+
+
+class FailureReason(StrEnum):
+    """Why a request got no usable answer (``reason`` of the errors below).
+
+    The values are what logs and alerts show; they never change.
+    """
+
+    #: The connection could not be made: nothing was sent.
+    CONNECTION = "connection"
+    #: The server's TLS certificate or host name was not trusted: nothing was sent.
+    CERTIFICATE = "certificate"
+    #: The request went out, and no complete answer came back in time, or none at all.
+    READ = "read"
+    #: The request budget was closed: the process is stopping.
+    STOPPED = "stopped"
+    #: A 5xx answer to a request that changes something.
+    STATUS = "status"
+    #: An answer came, but it is unusable.
+    RESPONSE = "response"
 
 
 class ApiError(Exception):
@@ -166,7 +188,7 @@ class ConnectionFailedError(ApiError):
         *,
         endpoint: str,
         method: str = "GET",
-        reason: str = "connection",
+        reason: FailureReason = FailureReason.CONNECTION,
     ) -> None:
         super().__init__(message, endpoint=endpoint, method=method)
         self.reason = reason
@@ -194,7 +216,7 @@ class AmbiguousRequestError(ApiError):
         method: str = "POST",
         status: int | None = None,
         correlation_id: str | None = None,
-        reason: str = "read",
+        reason: FailureReason = FailureReason.READ,
     ) -> None:
         super().__init__(
             message, endpoint=endpoint, method=method, status=status, correlation_id=correlation_id

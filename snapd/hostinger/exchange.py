@@ -20,7 +20,6 @@ timer can only close an idle pooled connection, which urllib3 notices and replac
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,7 +31,8 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from snapd.clock import monotonic, unix_time
-from snapd.hostinger.deadlines import Deadline, DeadlineTimers
+from snapd.hostinger.deadlines import DeadlineTimers
+from snapd.hostinger.watchdog import Watchdog
 
 __all__ = [
     "MAXIMUM_BODY_BYTES",
@@ -70,56 +70,11 @@ class Reply:
     received_at: float
 
 
-class _Watchdog:
-    """Shuts down the socket of one attempt when its deadline passes."""
-
-    # One lock for all watchdogs: attaching a connection and shutting it down must not
-    # interleave, or a late timer could cut a connection another attempt now uses.
-    _owners_lock = threading.Lock()
-
-    def __init__(self, seconds: float) -> None:
-        self._connection: HTTPConnection | None = None
-        self._finished = False
-        self.cut = False
-        self._seconds = seconds
-        self._deadline: Deadline | None = None
-
-    def start(self) -> None:
-        self._deadline = TIMERS.schedule(self._seconds, self._fire)
-
-    def attach(self, connection: HTTPConnection) -> None:
-        with self._owners_lock:
-            self._connection = connection
-            connection.snapd_watchdog = self  # type: ignore[attr-defined]
-
-    def finish(self) -> None:
-        with self._owners_lock:
-            self._finished = True
-        if self._deadline is not None:
-            self._deadline.cancel()
-
-    def _fire(self) -> None:
-        with self._owners_lock:
-            connection = self._connection
-            if self._finished or connection is None:
-                return
-            if getattr(connection, "snapd_watchdog", None) is not self:
-                return
-            sock = connection.sock
-            if sock is None:
-                return  # still connecting: the capped connect timeout ends that
-            self.cut = True
-            # socket.socket's own shutdown, not SSLSocket's, which would also drop the
-            # TLS state under the reading thread's feet.
-            with contextlib.suppress(OSError):
-                socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 _current = threading.local()
 
 
 def _attach_current(connection: HTTPConnection) -> None:
-    watchdog: _Watchdog | None = getattr(_current, "watchdog", None)
+    watchdog: Watchdog | None = getattr(_current, "watchdog", None)
     if watchdog is not None:
         watchdog.attach(connection)
 
@@ -168,8 +123,8 @@ class WatchedAdapter(HTTPAdapter):
 
 
 @contextlib.contextmanager
-def _watched(seconds: float) -> Iterator[_Watchdog]:
-    watchdog = _Watchdog(seconds)
+def _watched(seconds: float) -> Iterator[Watchdog]:
+    watchdog = Watchdog(seconds, TIMERS)
     _current.watchdog = watchdog
     watchdog.start()
     try:
@@ -209,6 +164,7 @@ def exchange(
                 stream=True,
             )
             received_at = wall_clock()
+            watchdog.follow_answer(response)
             try:
                 content = _read_capped(response, deadline, monotonic)
             finally:

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Protocol
 
-__all__ = ["RETRY_REASONS", "ApiObserver", "NullObserver"]
+__all__ = ["RETRY_REASONS", "ApiObserver", "NullObserver", "RetryReason"]
+
+
+class RetryReason(StrEnum):
+    """Why the transport tries again: a retried status, or how the attempt failed.
+
+    The values are metric label values; they never change.
+    """
+
+    TOO_MANY_REQUESTS = "429"
+    INTERNAL_SERVER_ERROR = "500"
+    BAD_GATEWAY = "502"
+    SERVICE_UNAVAILABLE = "503"
+    GATEWAY_TIMEOUT = "504"
+    #: The connection could not be made: nothing was sent.
+    CONNECTION = "connection"
+    #: The request went out and no complete answer came back.
+    READ = "read"
+    #: Anything else (a label value for metrics; the transport does not send it).
+    OTHER = "other"
+
 
 #: Every value ``request_retried`` may receive as ``reason``.
-RETRY_REASONS = frozenset({"429", "500", "502", "503", "504", "connection", "read", "other"})
+RETRY_REASONS = frozenset(RetryReason)
 
 
 class ApiObserver(Protocol):

@@ -22,7 +22,7 @@ from urllib3.exceptions import ConnectTimeoutError, ProxyError, SSLError
 from snapd.backoff import doubling
 from snapd.clock import monotonic, unix_time
 from snapd.hostinger.budget import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
-from snapd.hostinger.observer import ApiObserver
+from snapd.hostinger.observer import ApiObserver, RetryReason
 
 __all__ = [
     "DEFAULT_RATE_LIMIT_PAUSE",
@@ -172,13 +172,13 @@ class CallContext:
         except Exception:
             logger().warning("hostinger_observer_failed", hook="budget_changed", exc_info=True)
 
-    def note_retry(self, reason: str, status: int | None) -> None:
+    def note_retry(self, reason: RetryReason, status: int | None) -> None:
         """Report and log a retry the transport is about to make."""
         logger().warning(
             "hostinger_request_retry",
             method=self.method,
             endpoint=self.endpoint,
-            reason=reason,
+            reason=reason.value,
             status=status,
             attempt=self.attempts,
         )

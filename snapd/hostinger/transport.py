@@ -31,9 +31,9 @@ from snapd.hostinger.answers import (
     interpret,
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
-from snapd.hostinger.errors import ApiError, ConnectionFailedError
+from snapd.hostinger.errors import ApiError, ConnectionFailedError, FailureReason
 from snapd.hostinger.exchange import DeadlineExceededError, Reply, exchange
-from snapd.hostinger.observer import ApiObserver
+from snapd.hostinger.observer import ApiObserver, RetryReason
 from snapd.hostinger.retries import (
     RETRIED_STATUSES,
     RETRY_AFTER_STATUSES,
@@ -57,7 +57,7 @@ class _Attempt:
 
     outcome: Answer | ApiError
     status: int | None
-    retry_reason: str | None
+    retry_reason: RetryReason | None
     retry_after: float | None = None
 
 
@@ -181,24 +181,28 @@ class Transport:
             )
         except DeadlineExceededError:
             call.finish_attempt("error")
-            return _Attempt(deadline_error(method, endpoint, self._attempt_seconds), None, "read")
+            return _Attempt(
+                deadline_error(method, endpoint, self._attempt_seconds), None, RetryReason.READ
+            )
         except Exception as failure:
             # requests, urllib3, http.client and the socket layer each have their own
             # exception families; whatever escapes them becomes the client's own error.
             call.finish_attempt("error")
             # Not chained: the cause holds the prepared request, headers included.
             error = failure_error(method, endpoint, failure)
-            reason = getattr(error, "reason", "read")
-            if reason == "certificate":
+            reason = getattr(error, "reason", FailureReason.READ)
+            if reason == FailureReason.CERTIFICATE:
                 return _Attempt(error, None, None)
-            return _Attempt(error, None, "connection" if reason == "connection" else "read")
+            if reason == FailureReason.CONNECTION:
+                return _Attempt(error, None, RetryReason.CONNECTION)
+            return _Attempt(error, None, RetryReason.READ)
         call.finish_attempt(str(reply.status))
         call.note_answer(reply.status, reply.headers)
         self.server_clock.observe(reply.headers, reply.received_at)
         return _Attempt(
             interpret(method, endpoint, reply),
             reply.status,
-            str(reply.status) if reply.status in RETRIED_STATUSES else None,
+            RetryReason(str(reply.status)) if reply.status in RETRIED_STATUSES else None,
             _retry_after(reply, self._wall_clock),
         )
 
@@ -212,7 +216,7 @@ class Transport:
         # A Retry-After of 0 means "now"; the backoff still spaces the attempts out.
         wait = attempt.retry_after or backoff_seconds(retries_done + 1, self._backoff_factor)
         total = self._retry_total_seconds
-        if attempt.retry_reason == "connection":
+        if attempt.retry_reason == RetryReason.CONNECTION:
             total = min(total, self._connection_retry_seconds)
         if self._monotonic() + wait > started + total:
             return None
@@ -238,7 +242,7 @@ def _not_sent(method: str, endpoint: str) -> ConnectionFailedError:
         f"{method} {endpoint}: not sent, snapd is stopping",
         endpoint=endpoint,
         method=method,
-        reason="stopped",
+        reason=FailureReason.STOPPED,
     )
 
 

@@ -125,7 +125,7 @@ class Scene:
 def manual_budget(clock: ManualClock) -> RequestBudget:
     """A budget whose pauses pass on the manual clock: a 5-minute pause costs no real time."""
     return RequestBudget(
-        100_000, clock=lambda: clock.now().timestamp(), sleep=lambda s: _tick(clock, s),
+        100_000, monotonic=lambda: clock.now().timestamp(), sleep=lambda s: _tick(clock, s),
         burst=100_000,
     )  # fmt: skip
 
