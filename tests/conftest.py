@@ -22,7 +22,7 @@ from snapd.pipeline.engine import Engine
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import NullOutcomeObserver, Outcome
 from snapd.pipeline.wait import PollSettings
-from tests.postgres_support import postgres_cluster, postgres_dsn  # noqa: F401 - fixtures
+from tests.support.postgres import postgres_cluster, postgres_dsn  # noqa: F401 - fixtures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.yaml"

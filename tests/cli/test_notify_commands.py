@@ -12,8 +12,8 @@ from snapd.cli import main
 from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import TOKEN, PolicyWriter
-from tests.daemon_support import DaemonProcess, metric_value
-from tests.notify_support import SECRET, Receiver, receiver
+from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.notify import SECRET, Receiver, receiver
 
 
 @pytest.fixture

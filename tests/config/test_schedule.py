@@ -164,7 +164,7 @@ DST_EXAMPLE = re.compile(
 def test_the_readme_says_when_a_slot_in_a_skipped_hour_runs_as_the_scheduler_and_plan_do(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     example = DST_EXAMPLE.search(readme)
     assert example is not None, "the README's timezone row gives a DST gap example"
     expression, zone, day = example["expression"], example["zone"], example["day"]

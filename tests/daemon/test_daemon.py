@@ -17,7 +17,7 @@ from snapd.daemon.scheduler import SlotScheduler, refresh_time
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import SqliteLedger
 from tests.conftest import TOKEN, make_policy
-from tests.daemon_support import DaemonProcess, metric_value
+from tests.support.daemon import DaemonProcess, metric_value
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from snapd.pipeline.fleet import FleetRunner
 from tests.conftest import TOKEN
-from tests.test_poller import Gate, wait_until
+from tests.pipeline.test_poller import Gate, wait_until
 
 
 @pytest.fixture

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN
-from tests.daemon_support import DaemonProcess, kill_while_sending, metric_value
-from tests.postgres_support import PostgresCluster
-from tests.replica_support import (
+from tests.support.daemon import DaemonProcess, kill_while_sending, metric_value
+from tests.support.postgres import PostgresCluster
+from tests.support.replica import (
     SLOW_PRE_HOOK,
     VM,
     create_actions,

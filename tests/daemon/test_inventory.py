@@ -27,8 +27,8 @@ from snapd.hostinger.budget import RequestBudget
 from snapd.metrics import Metrics
 from snapd.pipeline.outcome import SnapshotState
 from tests.conftest import START, TOKEN, make_policy
-from tests.daemon_support import DaemonProcess, metric_value
-from tests.test_daemon import write_policy
+from tests.daemon.test_daemon import write_policy
+from tests.support.daemon import DaemonProcess, metric_value
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from snapd.config import load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import TOKEN
-from tests.daemon_support import DaemonProcess
-from tests.test_daemon import write_policy
+from tests.daemon.test_daemon import write_policy
+from tests.support.daemon import DaemonProcess
 
 
 @pytest.fixture

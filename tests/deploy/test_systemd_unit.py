@@ -14,7 +14,7 @@ from snapd.config.credentials import CREDENTIAL_NAME
 from tests.conftest import PROJECT_ROOT
 from tests.deploy.support import DEPLOY, STOP_TIMEOUT_SECONDS, seconds
 from tests.deploy.unit_file import directives
-from tests.tools import tool
+from tests.support.tools import tool
 
 UNIT = DEPLOY / "systemd" / "hostinger-snapd.service"
 BEFORE_253 = DEPLOY / "systemd" / "notify-before-253.conf"

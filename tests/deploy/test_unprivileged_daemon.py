@@ -19,10 +19,10 @@ import pytest
 from snapd.config.credentials import CREDENTIAL_NAME
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import PROJECT_ROOT, TOKEN
-from tests.daemon_support import DaemonProcess, metric_value
+from tests.daemon.test_daemon import write_policy
 from tests.deploy.support import STOP_TIMEOUT_SECONDS
-from tests.test_daemon import write_policy
-from tests.tools import tool
+from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.tools import tool
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="switching to an unprivileged user needs root (CI runs as root)"

@@ -15,11 +15,11 @@ import requests
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, RecordedRequest
-from tests.fakeapi_support import ACTION_SECONDS, PREFIX, START, TOKEN, bearer_session, call
-from tests.fakeapi_support import action_seconds as action_seconds
-from tests.fakeapi_support import clock as clock
-from tests.fakeapi_support import fake as fake
-from tests.fakeapi_support import machine_id as machine_id
+from tests.support.fakeapi import ACTION_SECONDS, PREFIX, START, TOKEN, bearer_session, call
+from tests.support.fakeapi import action_seconds as action_seconds
+from tests.support.fakeapi import clock as clock
+from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import machine_id as machine_id
 
 # The calls that start an action, which an actions lock refuses.
 LOCKED_OUT_CALLS = [("POST", "/snapshot"), ("DELETE", "/snapshot"), ("POST", "/snapshot/restore")]

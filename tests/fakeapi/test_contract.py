@@ -19,12 +19,12 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
-from tests.fakeapi_support import PREFIX, START, TOKEN, call
-from tests.fakeapi_support import clock as clock
-from tests.fakeapi_support import fake as fake
-from tests.fakeapi_support import session as session
+from tests.support.fakeapi import PREFIX, START, TOKEN, call
+from tests.support.fakeapi import clock as clock
+from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import session as session
 
-SPEC_PATH = Path(__file__).resolve().parent / "data" / "hostinger-openapi-vps.json"
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "hostinger-openapi-vps.json"
 ACTION_SECONDS = 60.0
 # The validation error map of a 422 names arbitrary fields; the spec's field_1/field_2 are
 # examples, so its keys are not checked.

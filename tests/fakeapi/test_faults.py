@@ -11,12 +11,12 @@ import requests
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault, parse_fault
-from tests.fakeapi_support import ACTION_SECONDS, START, TOKEN, bearer_session, call
-from tests.fakeapi_support import action_seconds as action_seconds
-from tests.fakeapi_support import clock as clock
-from tests.fakeapi_support import fake as fake
-from tests.fakeapi_support import machine_id as machine_id
-from tests.fakeapi_support import session as session
+from tests.support.fakeapi import ACTION_SECONDS, START, TOKEN, bearer_session, call
+from tests.support.fakeapi import action_seconds as action_seconds
+from tests.support.fakeapi import clock as clock
+from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import machine_id as machine_id
+from tests.support.fakeapi import session as session
 
 
 def test_a_status_fault_answers_its_status_without_executing_then_wears_off(

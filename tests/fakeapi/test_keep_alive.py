@@ -13,10 +13,10 @@ import socket
 import pytest
 
 from snapd.fakeapi import FakeHostinger, Fault
-from tests.fakeapi_support import PREFIX, TOKEN
-from tests.fakeapi_support import action_seconds as action_seconds
-from tests.fakeapi_support import clock as clock
-from tests.fakeapi_support import fake as fake
+from tests.support.fakeapi import PREFIX, TOKEN
+from tests.support.fakeapi import action_seconds as action_seconds
+from tests.support.fakeapi import clock as clock
+from tests.support.fakeapi import fake as fake
 
 _HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 

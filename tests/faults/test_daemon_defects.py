@@ -21,7 +21,7 @@ from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import START, TOKEN, make_policy
-from tests.daemon_support import DaemonProcess
+from tests.support.daemon import DaemonProcess
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN
-from tests.daemon_support import (
+from tests.support.daemon import (
     VM,
     DaemonProcess,
     create_actions,

@@ -20,7 +20,7 @@ from snapd.notify.messages import Notification
 from snapd.notify.notifier import Notifier
 from tests.conftest import TOKEN, PolicyWriter, make_policy
 from tests.faults.receivers import bad_receiver
-from tests.notify_support import SECRET, receiver
+from tests.support.notify import SECRET, receiver
 
 # What the machine may add to a deadline under load: threads waking, a socket shutting.
 MARGIN = 1.5

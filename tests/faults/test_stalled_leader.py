@@ -19,9 +19,9 @@ from snapd.fakeapi import FakeHostinger
 from snapd.ledger.leadership import CONFIRM_SECONDS
 from snapd.pipeline.outcome import Result
 from tests.conftest import START, TOKEN, Pipeline, make_policy
-from tests.daemon_support import DaemonProcess, fake_api_process
-from tests.postgres_support import PostgresCluster
-from tests.replica_support import VM, create_actions, finish, write_policy
+from tests.support.daemon import DaemonProcess, fake_api_process
+from tests.support.postgres import PostgresCluster
+from tests.support.replica import VM, create_actions, finish, write_policy
 
 # The create is executed at once and takes 8 s: long enough for a stall in its middle.
 EIGHT_SECOND_CREATE = ["--vms", "1", "--action-seconds", "8"]

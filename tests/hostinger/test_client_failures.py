@@ -23,7 +23,7 @@ from snapd.hostinger import (
     NotFoundError,
     RateLimitedError,
 )
-from tests.test_client_support import (
+from tests.support.client import (
     LocalServer,
     RecordingObserver,
     Scripted,
@@ -31,11 +31,11 @@ from tests.test_client_support import (
     make_client,
     vm_path,
 )
-from tests.test_client_support import budget as budget
-from tests.test_client_support import client as client
-from tests.test_client_support import fake as fake
-from tests.test_client_support import logs as logs
-from tests.test_client_support import observer as observer
+from tests.support.client import budget as budget
+from tests.support.client import client as client
+from tests.support.client import fake as fake
+from tests.support.client import logs as logs
+from tests.support.client import observer as observer
 
 
 def test_create_is_not_retried_by_the_transport_on_503(

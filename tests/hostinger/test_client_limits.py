@@ -22,7 +22,7 @@ from snapd.hostinger import (
     InvalidResponseError,
 )
 from snapd.hostinger.budget import RequestBudget
-from tests.test_client_support import (
+from tests.support.client import (
     LocalServer,
     RecordingObserver,
     Scripted,
@@ -30,11 +30,11 @@ from tests.test_client_support import (
     make_client,
     vm_path,
 )
-from tests.test_client_support import budget as budget
-from tests.test_client_support import client as client
-from tests.test_client_support import fake as fake
-from tests.test_client_support import logs as logs
-from tests.test_client_support import observer as observer
+from tests.support.client import budget as budget
+from tests.support.client import client as client
+from tests.support.client import fake as fake
+from tests.support.client import logs as logs
+from tests.support.client import observer as observer
 
 # Slack for thread scheduling on a busy machine, on top of the configured timeout.
 SLACK = 0.6

@@ -10,7 +10,7 @@ import pytest
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import Action, HostingerClient, NotFoundError, Snapshot
-from tests.test_client_support import (
+from tests.support.client import (
     LocalServer,
     Scripted,
     all_logs_captured,

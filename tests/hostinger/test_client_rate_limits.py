@@ -12,7 +12,7 @@ from email.utils import formatdate
 
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import MAXIMUM_RATE_LIMIT_PAUSE, HostingerClient, RateLimitedError
-from tests.test_client_support import (
+from tests.support.client import (
     LocalServer,
     RecordingBudget,
     RecordingObserver,
@@ -20,11 +20,11 @@ from tests.test_client_support import (
     expect_error,
     make_client,
 )
-from tests.test_client_support import budget as budget
-from tests.test_client_support import client as client
-from tests.test_client_support import fake as fake
-from tests.test_client_support import logs as logs
-from tests.test_client_support import observer as observer
+from tests.support.client import budget as budget
+from tests.support.client import client as client
+from tests.support.client import fake as fake
+from tests.support.client import logs as logs
+from tests.support.client import observer as observer
 
 
 def test_a_retry_after_of_a_day_pauses_the_budget_for_five_minutes_at_most(

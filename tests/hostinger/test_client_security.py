@@ -16,7 +16,7 @@ from snapd.hostinger import (
     HostingerClient,
     InvalidResponseError,
 )
-from tests.test_client_support import (
+from tests.support.client import (
     TOKEN,
     LocalServer,
     Scripted,

@@ -19,7 +19,7 @@ from snapd.hostinger import (
     RateLimitedError,
     ServerError,
 )
-from tests.test_client_support import (
+from tests.support.client import (
     LocalServer,
     RecordingBudget,
     RecordingObserver,
@@ -30,11 +30,11 @@ from tests.test_client_support import (
     templates,
     vm_path,
 )
-from tests.test_client_support import budget as budget
-from tests.test_client_support import client as client
-from tests.test_client_support import fake as fake
-from tests.test_client_support import logs as logs
-from tests.test_client_support import observer as observer
+from tests.support.client import budget as budget
+from tests.support.client import client as client
+from tests.support.client import fake as fake
+from tests.support.client import logs as logs
+from tests.support.client import observer as observer
 
 
 @pytest.mark.parametrize("status", [500, 502, 504])

@@ -17,14 +17,14 @@ from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import AmbiguousRequestError, HostingerClient
 from snapd.runtime import open_runtime
-from tests.test_client_support import (
+from tests.support.client import (
     TOKEN,
     LocalServer,
     Scripted,
     expect_error,
     make_client,
 )
-from tests.test_client_support import logs as logs
+from tests.support.client import logs as logs
 
 START = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 SKEW = -600.0

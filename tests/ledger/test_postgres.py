@@ -12,7 +12,7 @@ import pytest
 from snapd.ledger import LedgerError, NotLeaderError, OperationKind, PendingAction
 from snapd.ledger.advisory import ConnectionSettings
 from snapd.ledger.locks import VirtualMachineBusyError
-from tests.postgres_support import PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 NOW = datetime(2025, 1, 1, 3, 0, tzinfo=UTC)
 MACHINE = 1268054

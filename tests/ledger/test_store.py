@@ -41,7 +41,7 @@ OTHER_MACHINE = 1268055
 @pytest.fixture(params=["sqlite", "postgresql"])
 def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
     """The contract suite runs against each backend: SQLite in ``tmp_path`` and a fresh
-    PostgreSQL database (see ``tests/postgres_support.py``)."""
+    PostgreSQL database (see ``tests/support/postgres.py``)."""
     opened: Ledger
     if request.param == "sqlite":
         opened = SqliteLedger.open(tmp_path)

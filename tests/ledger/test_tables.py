@@ -8,7 +8,7 @@ from pathlib import Path
 from snapd.ledger import LEDGER_FILE_NAME, SqliteLedger
 from snapd.ledger.advisory import ConnectionSettings
 from snapd.ledger.tables import ATTEMPTS, HOLDS, PENDING_ACTIONS, Dialect
-from tests.postgres_support import PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 SHARED = (ATTEMPTS, HOLDS, PENDING_ACTIONS)
 # Columns only the shared ledger has: who wrote a pending row, under which lock.

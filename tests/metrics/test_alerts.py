@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.alert_files import (
+from tests.support.alert_files import (
     LEADERSHIP_METRICS,
     PROMETHEUS_RULE,
     README,
@@ -19,7 +19,7 @@ from tests.alert_files import (
     readme_url,
     render_prometheus_rule,
 )
-from tests.tools import promtool
+from tests.support.tools import promtool
 
 REQUIRED_ALERTS = {
     "SnapdDown",

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.alert_files import DASHBOARD, exported_metric_names
 from tests.conftest import PROJECT_ROOT
-from tests.tools import promtool
+from tests.support.alert_files import DASHBOARD, exported_metric_names
+from tests.support.tools import promtool
 
 METRIC_NAME = re.compile(r"\b(snapd_[a-z_]+)\b")
 #: What Grafana substitutes before a query reaches Prometheus.

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from snapd.fakeapi import FakeHostinger
-from tests.alert_files import RULES, alert_rules
 from tests.conftest import TOKEN
-from tests.daemon_support import DaemonProcess
-from tests.test_daemon import write_policy
-from tests.tools import promtool, tool
+from tests.daemon.test_daemon import write_policy
+from tests.support.alert_files import RULES, alert_rules
+from tests.support.daemon import DaemonProcess
+from tests.support.tools import promtool, tool
 
 
 @pytest.fixture

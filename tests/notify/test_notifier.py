@@ -24,7 +24,7 @@ from snapd.pipeline.engine import Engine
 from snapd.pipeline.outcome import Outcome, Result, SnapshotState
 from snapd.pipeline.wait import PollSettings
 from tests.conftest import START, build_pipeline, make_policy
-from tests.notify_support import SECRET, Receiver, receiver
+from tests.support.notify import SECRET, Receiver, receiver
 
 
 @pytest.fixture

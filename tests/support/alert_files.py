@@ -22,14 +22,14 @@ PYPROJECT = PROJECT_ROOT / "pyproject.toml"
 REPOSITORY_URL = "https://github.com/hostinger-snapd/hostinger-snapd"
 # What replicas on a PostgreSQL ledger export about their role and their ledger. The rules
 # name them before snapd's Metrics declares them; from the moment it declares any of them,
-# every one is checked like all other names (tests/test_alerts.py).
+# every one is checked like all other names (tests/metrics/test_alerts.py).
 LEADERSHIP_METRICS = frozenset(
     {"snapd_leader", "snapd_leader_changes_total", "snapd_ledger_errors_total"}
 )
 
 PROMETHEUS_RULE_HEADER = """\
 # The snapd alerts for the Prometheus Operator. Its spec is a copy of the groups in
-# deploy/prometheus/snapd.rules.yaml, the source of truth; tests/test_alerts.py fails when
+# deploy/prometheus/snapd.rules.yaml, the source of truth; tests/metrics/test_alerts.py fails when
 # the two differ and prints this file as it should read.
 """
 

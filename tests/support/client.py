@@ -1,7 +1,7 @@
 """Helpers shared by the API client tests (this module holds no tests itself).
 
 A test module that wants the fixtures at the end imports each by its own name, as in
-``from tests.test_client_support import fake as fake``: pytest then finds it in that module,
+``from tests.support.client import fake as fake``: pytest then finds it in that module,
 and the redundant alias tells linters that the import is meant.
 """
 

@@ -1,7 +1,7 @@
 """Constants, helpers and fixtures shared by the fake API tests (no tests here).
 
 A test module imports each fixture it uses by its own name, as in
-``from tests.fakeapi_support import fake as fake``: pytest then finds it in that module, and
+``from tests.support.fakeapi import fake as fake``: pytest then finds it in that module, and
 the redundant alias tells linters that the import is meant. Imported so, ``clock`` and
 ``fake`` take the place of the ones in ``conftest.py`` for that module: the fake API tests
 run on their own start time and action length, with the fake's default fleet. ``fake``

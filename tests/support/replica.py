@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import TOKEN
-from tests.daemon_support import (  # noqa: F401 - the replicas' fake API, re-exported
+from tests.support.daemon import (  # noqa: F401 - the replicas' fake API, re-exported
     SLOW_CREATE,
     VM,
     DaemonProcess,
@@ -16,7 +16,7 @@ from tests.daemon_support import (  # noqa: F401 - the replicas' fake API, re-ex
     fake_api_process,
     metric_value,
 )
-from tests.postgres_support import PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 # A slow pre-hook holds the leader just before its create.
 SLOW_PRE_HOOK = ", pre_hook: {command: [sleep, '2']}"
