@@ -16,19 +16,19 @@ from snapd.daemon.daemon import Daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from snapd.pipeline.fleet import FleetRunner
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeSettings
 from tests.pipeline.test_poller import Gate, wait_until
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+def clock_start() -> datetime:
+    # Near the real time: APScheduler fires the daemon's one-off runs in real time.
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=300.0, clock=clock) as api:
-        yield api
+def fake_settings() -> FakeSettings:
+    return FakeSettings(vm_count=1, action_seconds=300.0, seed=0)
 
 
 @pytest.fixture

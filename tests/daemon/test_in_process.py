@@ -29,7 +29,7 @@ from snapd.fakeapi import FakeHostinger
 from snapd.ledger import OperationKind
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import Outcome, Result, SnapshotState
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeSettings
 
 WAIT_SECONDS = 20.0
 
@@ -86,15 +86,14 @@ def _policy_text(fake: FakeHostinger, state_dir: Path, vm_ids: list[int]) -> str
 
 
 @pytest.fixture
-def clock() -> ManualClock:
+def clock_start() -> datetime:
     # Near the real time: APScheduler fires the daemon's one-off runs in real time.
-    return ManualClock(datetime.now(UTC).replace(microsecond=0))
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=60.0, clock=clock) as api:
-        yield api
+def fake_settings() -> FakeSettings:
+    return FakeSettings(vm_count=2, action_seconds=60.0, seed=0)
 
 
 @pytest.fixture

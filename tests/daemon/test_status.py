@@ -10,7 +10,6 @@ import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,19 +23,23 @@ from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.status_address import STATUS_ADDRESS_NAME, fetch_daemon_status
 from snapd.fakeapi import FakeHostinger
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeSettings
 
 WAIT_SECONDS = 20.0
 HEALTH_CHECK = "https://vm-0.example.com/healthz?key=do-not-show"
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=4, action_seconds=1.0, seed=3) as api:
-        made = datetime.now(UTC) - timedelta(hours=1)  # newer than any missed slot
-        for vm in api.vm_ids:
-            api.set_snapshot(vm, made)
-        yield api
+def fake_settings() -> FakeSettings:
+    """The daemon runs in another process: the fake's actions run in real time."""
+    return FakeSettings(vm_count=4, action_seconds=1.0, seed=3, manual_clock=False)
+
+
+@pytest.fixture(autouse=True)
+def recent_snapshots(fake: FakeHostinger) -> None:
+    made = datetime.now(UTC) - timedelta(hours=1)  # newer than any missed slot
+    for vm in fake.vm_ids:
+        fake.set_snapshot(vm, made)
 
 
 @pytest.fixture(autouse=True)

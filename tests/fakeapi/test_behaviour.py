@@ -17,8 +17,8 @@ from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, RecordedRequest
 from tests.support.fakeapi import ACTION_SECONDS, PREFIX, START, TOKEN, bearer_session, call
 from tests.support.fakeapi import action_seconds as action_seconds
-from tests.support.fakeapi import clock as clock
-from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import clock_start as clock_start
+from tests.support.fakeapi import fake_settings as fake_settings
 from tests.support.fakeapi import machine_id as machine_id
 
 # The calls that start an action, which an actions lock refuses.

@@ -20,8 +20,8 @@ from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from tests.support.fakeapi import PREFIX, START, TOKEN, call
-from tests.support.fakeapi import clock as clock
-from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import clock_start as clock_start
+from tests.support.fakeapi import fake_settings as fake_settings
 from tests.support.fakeapi import session as session
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "hostinger-openapi-vps.json"

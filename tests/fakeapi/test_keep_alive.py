@@ -15,8 +15,8 @@ import pytest
 from snapd.fakeapi import FakeHostinger, Fault
 from tests.support.fakeapi import PREFIX, TOKEN
 from tests.support.fakeapi import action_seconds as action_seconds
-from tests.support.fakeapi import clock as clock
-from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import clock_start as clock_start
+from tests.support.fakeapi import fake_settings as fake_settings
 
 _HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 

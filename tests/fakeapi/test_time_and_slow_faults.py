@@ -15,8 +15,8 @@ from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault, parse_fault
 from tests.support.fakeapi import ACTION_SECONDS, PREFIX, START, TOKEN, call
 from tests.support.fakeapi import action_seconds as action_seconds
-from tests.support.fakeapi import clock as clock
-from tests.support.fakeapi import fake as fake
+from tests.support.fakeapi import clock_start as clock_start
+from tests.support.fakeapi import fake_settings as fake_settings
 from tests.support.fakeapi import machine_id as machine_id
 from tests.support.fakeapi import session as session
 

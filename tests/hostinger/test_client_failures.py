@@ -33,7 +33,7 @@ from tests.support.client import (
 )
 from tests.support.client import budget as budget
 from tests.support.client import client as client
-from tests.support.client import fake as fake
+from tests.support.client import fake_settings as fake_settings
 from tests.support.client import logs as logs
 from tests.support.client import observer as observer
 

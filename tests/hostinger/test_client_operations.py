@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,14 +11,15 @@ import pytest
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import Action, HostingerClient, NotFoundError, Snapshot
+from tests.conftest import FakeSettings
 from tests.support.client import (
+    CLIENT_FAKE,
     LocalServer,
     Scripted,
     all_logs_captured,
     assert_no_token,
     expect_error,
     make_client,
-    running_fake,
 )
 
 START = datetime(2025, 2, 27, 11, 0, tzinfo=UTC)
@@ -31,9 +33,13 @@ def no_token_in_logs() -> Iterator[None]:
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeHostinger]:
-    with running_fake(clock=ManualClock(START), action_seconds=10.0) as running:
-        yield running
+def clock_start() -> datetime:
+    return START
+
+
+@pytest.fixture
+def fake_settings() -> FakeSettings:
+    return replace(CLIENT_FAKE, action_seconds=10.0, manual_clock=True)
 
 
 @pytest.fixture

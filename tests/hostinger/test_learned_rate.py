@@ -18,7 +18,7 @@ from snapd.metrics import Metrics
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.outcome import Result
 from snapd.pipeline.wait import PollSettings
-from tests.conftest import START, TOKEN, make_policy
+from tests.conftest import TOKEN, make_policy
 
 PREFIX = "/api/vps/v1/virtual-machines"
 
@@ -57,11 +57,6 @@ class Paced:
     def close(self) -> None:
         self.client.close()
         self.ledger.close()
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
 
 
 def lying_fake(clock: ManualClock, window: tuple[int, float]) -> FakeHostinger:

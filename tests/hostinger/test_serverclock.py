@@ -17,6 +17,7 @@ from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import AmbiguousRequestError, HostingerClient
 from snapd.runtime import open_runtime
+from tests.conftest import FakeSettings
 from tests.support.client import (
     TOKEN,
     LocalServer,
@@ -31,15 +32,18 @@ SKEW = -600.0
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
+def clock_start() -> datetime:
+    return START
 
 
 @pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=60, clock=clock) as running:
-        running.clock_skew = SKEW
-        yield running
+def fake_settings() -> FakeSettings:
+    return FakeSettings(token=TOKEN, vm_count=1, action_seconds=60, seed=0)
+
+
+@pytest.fixture(autouse=True)
+def skewed(fake: FakeHostinger) -> None:
+    fake.clock_skew = SKEW
 
 
 @pytest.fixture

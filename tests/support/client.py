@@ -24,9 +24,11 @@ from structlog.testing import capture_logs
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import ENDPOINTS, HostingerClient
 from snapd.hostinger.budget import RequestBudget
+from tests.conftest import FakeSettings
 
 #: Distinctive, so that a leak anywhere is found by a plain substring search.
 TOKEN = "tok-3f9c2e71d8a54b6e-secret"
+CLIENT_FAKE = FakeSettings(token=TOKEN, vm_count=2, action_seconds=0.2, seed=7, manual_clock=False)
 VM_PATH = "/api/vps/v1/virtual-machines/{}"
 
 _Error = TypeVar("_Error", bound=BaseException)
@@ -227,9 +229,9 @@ def logs(caplog: pytest.LogCaptureFixture) -> Iterator[list[MutableMapping[str, 
 
 
 @pytest.fixture
-def fake() -> Iterator[FakeHostinger]:
-    with running_fake() as running:
-        yield running
+def fake_settings() -> FakeSettings:
+    """The client tests' fake: two VMs, short actions in real time, their own token."""
+    return CLIENT_FAKE
 
 
 @pytest.fixture

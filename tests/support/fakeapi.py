@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger
+from tests.conftest import FakeSettings
 
 TOKEN = "fakeapi-token"
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -46,16 +46,15 @@ def action_seconds() -> float:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    """A manual clock at ``START`` that drives the fake's actions."""
-    return ManualClock(START)
+def clock_start() -> datetime:
+    """The fake API tests' manual clock starts at ``START``."""
+    return START
 
 
 @pytest.fixture
-def fake(clock: ManualClock, action_seconds: float) -> Iterator[FakeHostinger]:
-    """The fake API on 127.0.0.1, port 0, accepting ``TOKEN``, with its default fleet."""
-    with FakeHostinger(token=TOKEN, clock=clock, action_seconds=action_seconds) as running:
-        yield running
+def fake_settings(action_seconds: float) -> FakeSettings:
+    """The fake API accepting ``TOKEN``, with its default fleet, on the manual clock."""
+    return FakeSettings(token=TOKEN, action_seconds=action_seconds, seed=0)
 
 
 @pytest.fixture
