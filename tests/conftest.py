@@ -32,7 +32,7 @@ PolicyWriter = Callable[[str], Path]
 
 
 @pytest.fixture
-def write_policy(tmp_path: Path) -> PolicyWriter:
+def write_config(tmp_path: Path) -> PolicyWriter:
     """Write a dedented YAML policy to ``tmp_path/config.yaml`` and return its path."""
 
     def write(text: str) -> Path:

@@ -46,9 +46,9 @@ def test_validate_offline_accepts_the_example_and_exits_0(
 
 
 def test_validate_lists_every_problem_and_exits_2_without_a_traceback(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
-    path = write_policy(
+    path = write_config(
         """
         defaults:
           schedule: "0 3 * *"
@@ -84,12 +84,12 @@ def test_unusable_policy_files_exit_2_with_one_line(
 
 
 def test_show_prints_effective_settings_with_the_token_masked(
-    write_policy: PolicyWriter, tmp_path: Path
+    write_config: PolicyWriter, tmp_path: Path
 ) -> None:
     token_file = tmp_path / "token"
     token_file.write_text("very-secret-token")
     token_file.chmod(0o600)
-    path = write_policy(
+    path = write_config(
         f"""
         api: {{token_file: {token_file}}}
         defaults: {{schedule: "0 3 * * *", min_age: 6h}}
@@ -115,9 +115,9 @@ def test_schema_prints_the_json_schema(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def test_plan_for_sunday_at_three_shows_only_sundays(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy('vms:\n  - {id: 1, name: db, schedule: "0 3 * * 0"}\n')
+    path = write_config('vms:\n  - {id: 1, name: db, schedule: "0 3 * * 0"}\n')
     code = main(["plan", "-c", str(path), "--count", "4", "--after", "2025-01-01T00:00:00Z"])
     assert code == 0
     lines = capsys.readouterr().out.splitlines()
@@ -129,9 +129,9 @@ def test_plan_for_sunday_at_three_shows_only_sundays(
 
 
 def test_plan_shows_utc_and_the_local_time_of_the_vm(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy('vms:\n  - {id: 1, schedule: "30 2 * * *", timezone: Europe/Vilnius}\n')
+    path = write_config('vms:\n  - {id: 1, schedule: "30 2 * * *", timezone: Europe/Vilnius}\n')
     main(["plan", "-c", str(path), "--count", "1", "--after", "2025-07-01T00:00:00Z"])
     assert "2025-07-01T23:30:00Z  2025-07-02T02:30:00+03:00 Wed" in capsys.readouterr().out
 
@@ -149,9 +149,9 @@ def test_no_command_prints_help_and_exits_2() -> None:
 
 
 def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy(
+    path = write_config(
         """
         vms:
           - id: 1
@@ -171,13 +171,13 @@ def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
 
 
 def test_validate_says_a_missing_state_dir_will_be_created(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("HOSTINGER_API_TOKEN", "a-token")
-    path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    path = write_config(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
 
     assert main(["config", "validate", "-c", str(path)]) == 0
 

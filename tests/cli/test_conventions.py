@@ -23,8 +23,8 @@ def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 
 @pytest.fixture
-def policy(write_policy: PolicyWriter, tmp_path: Path) -> Path:
-    return write_policy(
+def policy(write_config: PolicyWriter, tmp_path: Path) -> Path:
+    return write_config(
         f"state_dir: {tmp_path}\n"
         "vms:\n  - {id: 1268054, name: web-1, schedule: '@daily'}\n"
         "  - {id: 1268055, name: db-1, schedule: '@daily'}\n"

@@ -25,8 +25,8 @@ def hook() -> Iterator[Receiver]:
 # -- configuration and the command line ------------------------------------------------
 
 
-def notify_policy(write_policy: PolicyWriter, fake_url: str, notify: str) -> Path:
-    return write_policy(
+def notify_policy(write_config: PolicyWriter, fake_url: str, notify: str) -> Path:
+    return write_config(
         f"""
         api: {{base_url: '{fake_url}'}}
         defaults:
@@ -41,10 +41,10 @@ def notify_policy(write_policy: PolicyWriter, fake_url: str, notify: str) -> Pat
 
 
 def test_notify_in_defaults_applies_to_every_vm_that_does_not_set_its_own(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
     path = notify_policy(
-        write_policy,
+        write_config,
         "http://127.0.0.1:1",
         "    ping: {url: 'https://hc-ping.example/abc/{vm_name}', timeout: 5s}\n"
         "            webhooks:\n"
@@ -83,9 +83,9 @@ def test_notify_in_defaults_applies_to_every_vm_that_does_not_set_its_own(
     ],
 )
 def test_a_bad_notify_setting_is_a_one_line_config_error_without_the_url(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str], notify: str, message: str
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str], notify: str, message: str
 ) -> None:
-    path = notify_policy(write_policy, "http://127.0.0.1:1", notify)
+    path = notify_policy(write_config, "http://127.0.0.1:1", notify)
     assert main(["config", "validate", "-c", str(path)]) == 2
     error = capsys.readouterr().err
     assert f"{path}:" in error and message in error, error
@@ -93,10 +93,10 @@ def test_a_bad_notify_setting_is_a_one_line_config_error_without_the_url(
 
 
 def test_config_show_masks_notification_urls(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = notify_policy(
-        write_policy,
+        write_config,
         "http://127.0.0.1:1",
         f"    ping: {{url: 'https://hc-ping.example/{SECRET}'}}\n"
         f"            webhooks: [{{url: 'https://chat.example/{SECRET}?t={SECRET}'}}]",
@@ -109,12 +109,12 @@ def test_config_show_masks_notification_urls(
 
 
 def test_notify_test_reports_every_target_and_exits_1_when_one_fails(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str], hook: Receiver
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str], hook: Receiver
 ) -> None:
     with receiver() as broken:
         broken.status = 500
         path = notify_policy(
-            write_policy,
+            write_config,
             "http://127.0.0.1:1",
             f"    ping: {{url: '{hook.url}/{SECRET}/{{vm_id}}'}}\n"
             f"            webhooks: [{{url: '{broken.url}/{SECRET}', format: slack}}]",
@@ -131,15 +131,15 @@ def test_notify_test_reports_every_target_and_exits_1_when_one_fails(
 
 
 def test_notify_test_exits_0_when_every_target_accepts(
-    write_policy: PolicyWriter, hook: Receiver
+    write_config: PolicyWriter, hook: Receiver
 ) -> None:
-    path = notify_policy(write_policy, "http://127.0.0.1:1", f"    ping: {{url: '{hook.url}/x'}}")
+    path = notify_policy(write_config, "http://127.0.0.1:1", f"    ping: {{url: '{hook.url}/x'}}")
     assert main(["notify", "test", "-c", str(path), "1"]) == 0
     assert main(["notify", "test", "-c", str(path), "2"]) == 2  # nothing configured for VM 2
 
 
 def test_snapd_once_sends_the_start_and_success_pings(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
     hook: Receiver,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -149,7 +149,7 @@ def test_snapd_once_sends_the_start_and_success_pings(
     state_dir.mkdir()
     with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=0.2, seed=8) as live:
         vm = live.vm_ids[0]
-        path = write_policy(
+        path = write_config(
             f"""
             api: {{base_url: '{live.base_url}', timeout: 5s, requests_per_minute: 6000}}
             defaults:

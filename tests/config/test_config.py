@@ -37,8 +37,8 @@ def test_the_example_configuration_also_passes_a_standard_json_schema_validator(
     jsonschema.Draft202012Validator(POLICY_SCHEMA).validate(document)
 
 
-def test_built_in_defaults_apply_when_keys_are_absent(write_policy: PolicyWriter) -> None:
-    config = load_config(write_policy('vms:\n  - id: 7\n    schedule: "0 3 * * *"\n'))
+def test_built_in_defaults_apply_when_keys_are_absent(write_config: PolicyWriter) -> None:
+    config = load_config(write_config('vms:\n  - id: 7\n    schedule: "0 3 * * *"\n'))
     policy = config.vms[0]
     assert policy.timezone == "UTC"
     assert policy.jitter == timedelta(0)
@@ -59,23 +59,23 @@ def test_built_in_defaults_apply_when_keys_are_absent(write_policy: PolicyWriter
     assert (config.log.format, config.log.level) == ("auto", "info")
 
 
-def test_a_policy_naming_an_older_state_dir_keeps_reading_it(write_policy: PolicyWriter) -> None:
+def test_a_policy_naming_an_older_state_dir_keeps_reading_it(write_config: PolicyWriter) -> None:
     config = load_config(
-        write_policy('state_dir: /var/lib/snapd\nvms:\n  - id: 7\n    schedule: "@daily"\n'),
+        write_config('state_dir: /var/lib/snapd\nvms:\n  - id: 7\n    schedule: "@daily"\n'),
         offline=True,
     )
     assert config.state_dir == Path("/var/lib/snapd")
 
 
 def test_min_age_defaults_to_half_the_shortest_gap_of_the_schedule(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
-    config = load_config(write_policy('vms:\n  - id: 7\n    schedule: "0 3,9 * * *"\n'))
+    config = load_config(write_config('vms:\n  - id: 7\n    schedule: "0 3,9 * * *"\n'))
     assert config.vms[0].min_age == timedelta(hours=3)
 
 
-def test_vm_keys_override_defaults(write_policy: PolicyWriter) -> None:
-    path = write_policy(
+def test_vm_keys_override_defaults(write_config: PolicyWriter) -> None:
+    path = write_config(
         """
         defaults:
           schedule: "0 3 * * *"
@@ -93,8 +93,8 @@ def test_vm_keys_override_defaults(write_policy: PolicyWriter) -> None:
     assert (second.min_age, second.timezone) == (timedelta(minutes=90), "America/New_York")
 
 
-def test_zero_turns_off_guards_that_may_be_off(write_policy: PolicyWriter) -> None:
-    path = write_policy(
+def test_zero_turns_off_guards_that_may_be_off(write_config: PolicyWriter) -> None:
+    path = write_config(
         """
         defaults: {schedule: "@daily", jitter: 0s, min_age: 0s, protect_manual: 0s,
                    hold_after_restore: 0s}
@@ -106,9 +106,9 @@ def test_zero_turns_off_guards_that_may_be_off(write_policy: PolicyWriter) -> No
 
 
 def test_three_different_errors_are_all_reported_with_file_and_line(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
-    path = write_policy(
+    path = write_config(
         """
         defaults:
           schedule: "0 3 * * *"
@@ -191,9 +191,9 @@ def test_three_different_errors_are_all_reported_with_file_and_line(
     ],
 )
 def test_bad_input_gives_a_one_line_error_with_file_and_line(
-    write_policy: PolicyWriter, body: str, line: int, expected: str
+    write_config: PolicyWriter, body: str, line: int, expected: str
 ) -> None:
-    path = write_policy(body)
+    path = write_config(body)
     problems = problems_of(path)
     assert any(
         problem.startswith(f"{path}:{line}: ") and expected in problem for problem in problems
@@ -207,9 +207,9 @@ def test_a_missing_file_is_one_clear_problem(tmp_path: Path) -> None:
 
 
 def test_an_unreadable_file_is_one_clear_problem(
-    write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
+    write_config: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = write_policy("vms: []\n")
+    path = write_config("vms: []\n")
     path.chmod(0)
     if os.geteuid() == 0:  # root reads any file: make the read fail as it would for others
         original = Path.read_text
@@ -228,30 +228,30 @@ def test_the_schema_is_printable_json() -> None:
 
 
 def test_a_token_file_named_in_the_policy_must_be_readable(
-    write_policy: PolicyWriter, tmp_path: Path
+    write_config: PolicyWriter, tmp_path: Path
 ) -> None:
-    path = write_policy(
+    path = write_config(
         f"api: {{token_file: {tmp_path / 'absent'}}}\nvms: [{{id: 1, schedule: '@daily'}}]\n"
     )
     assert problems_of(path) == [f"{path}:1: api.token_file: {tmp_path / 'absent'}: file not found"]
-    path = write_policy(f"api:\n  token_file: {tmp_path}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    path = write_config(f"api:\n  token_file: {tmp_path}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
     assert problems_of(path) == [f"{path}:2: api.token_file: {tmp_path}: not a regular file"]
 
 
 def test_a_relative_token_file_is_read_beside_the_policy(
-    write_policy: PolicyWriter, tmp_path: Path
+    write_config: PolicyWriter, tmp_path: Path
 ) -> None:
     (tmp_path / "token").write_text("t")
     config = load_config(
-        write_policy("api: {token_file: token}\nvms: [{id: 1, schedule: '@daily'}]\n")
+        write_config("api: {token_file: token}\nvms: [{id: 1, schedule: '@daily'}]\n")
     )
     assert config.api.token_file == tmp_path / "token"
 
 
-def test_stop_timeout_defaults_to_ten_seconds_and_can_be_set(write_policy: PolicyWriter) -> None:
+def test_stop_timeout_defaults_to_ten_seconds_and_can_be_set(write_config: PolicyWriter) -> None:
     vms = "vms: [{id: 1, schedule: '@daily'}]\n"
-    assert load_config(write_policy(vms)).stop_timeout == timedelta(seconds=10)
-    assert load_config(write_policy("stop_timeout: 2m\n" + vms)).stop_timeout == timedelta(
+    assert load_config(write_config(vms)).stop_timeout == timedelta(seconds=10)
+    assert load_config(write_config("stop_timeout: 2m\n" + vms)).stop_timeout == timedelta(
         minutes=2
     )
 
@@ -265,37 +265,37 @@ def test_stop_timeout_defaults_to_ten_seconds_and_can_be_set(write_policy: Polic
     ],
 )
 def test_stop_timeout_outside_its_range_is_an_error(
-    write_policy: PolicyWriter, value: str, message: str
+    write_config: PolicyWriter, value: str, message: str
 ) -> None:
-    path = write_policy(f"stop_timeout: {value}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    path = write_config(f"stop_timeout: {value}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
     assert problems_of(path) == [f"{path}:1: {message}"]
 
 
 def test_a_relative_state_dir_is_beside_the_policy(
-    write_policy: PolicyWriter, tmp_path: Path
+    write_config: PolicyWriter, tmp_path: Path
 ) -> None:
-    config = load_config(write_policy("state_dir: state\nvms: [{id: 1, schedule: '@daily'}]\n"))
+    config = load_config(write_config("state_dir: state\nvms: [{id: 1, schedule: '@daily'}]\n"))
 
     assert config.state_dir == tmp_path / "state"
 
 
 def test_a_missing_state_dir_is_accepted_when_its_parent_exists(
-    write_policy: PolicyWriter, tmp_path: Path
+    write_config: PolicyWriter, tmp_path: Path
 ) -> None:
-    path = write_policy(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
+    path = write_config(f"state_dir: {tmp_path / 'new'}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
 
     assert load_config(path).state_dir == tmp_path / "new"
 
 
 def test_a_state_dir_without_its_parent_or_that_is_a_file_is_an_error(
-    write_policy: PolicyWriter, tmp_path: Path
+    write_config: PolicyWriter, tmp_path: Path
 ) -> None:
     vms = "vms: [{id: 1, schedule: '@daily'}]\n"
     missing = tmp_path / "gone" / "state"
-    path = write_policy(f"{vms}state_dir: {missing}\n")
+    path = write_config(f"{vms}state_dir: {missing}\n")
     assert problems_of(path) == [
         f"{path}:2: state_dir: {missing}: does not exist, and neither does its parent "
         f"{tmp_path / 'gone'} (snapd creates only the last folder)"
     ]
-    path = write_policy(f"{vms}state_dir: {path}\n")
+    path = write_config(f"{vms}state_dir: {path}\n")
     assert problems_of(path) == [f"{path}:2: state_dir: {path}: not a directory"]

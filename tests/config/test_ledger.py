@@ -23,24 +23,24 @@ state_dir: .
 """
 
 
-def policy(write_policy: PolicyWriter, ledger: str) -> Path:
-    return write_policy(POLICY.format(ledger=ledger))
+def policy(write_config: PolicyWriter, ledger: str) -> Path:
+    return write_config(POLICY.format(ledger=ledger))
 
 
 def test_without_a_ledger_section_the_ledger_is_sqlite_in_the_state_dir(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
-    config = load_config(policy(write_policy, ""), offline=True)
+    config = load_config(policy(write_config, ""), offline=True)
 
     assert config.ledger == LedgerSettings()
     assert not config.ledger.shared
 
 
 def test_a_postgresql_ledger_is_read_with_its_fleet_and_password_file(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
     path = policy(
-        write_policy,
+        write_config,
         "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db.example.com/snapd',"
         " password_file: ledger-password, fleet: web}",
     )
@@ -55,10 +55,10 @@ MULTI_HOST_DSN = "postgresql://snapd@db1:5432,db2:5432/snapd?target_session_attr
 
 
 def test_a_multi_host_dsn_is_accepted_with_its_sessions_and_lease(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
     path = policy(
-        write_policy,
+        write_config,
         f"ledger: {{backend: postgresql, dsn: '{MULTI_HOST_DSN}', max_connections: 6,"
         " lock_lease: 1m}",
     )
@@ -69,8 +69,8 @@ def test_a_multi_host_dsn_is_accepted_with_its_sessions_and_lease(
     assert (ledger.max_connections, ledger.lock_lease.total_seconds()) == (6, 60.0)
 
 
-def test_config_show_masks_a_multi_host_dsn(write_policy: PolicyWriter) -> None:
-    path = policy(write_policy, f"ledger: {{backend: postgresql, dsn: '{MULTI_HOST_DSN}'}}")
+def test_config_show_masks_a_multi_host_dsn(write_config: PolicyWriter) -> None:
+    path = policy(write_config, f"ledger: {{backend: postgresql, dsn: '{MULTI_HOST_DSN}'}}")
 
     shown = run_cli("config", "show", "-c", str(path))
 
@@ -119,10 +119,10 @@ def test_config_show_masks_a_multi_host_dsn(write_policy: PolicyWriter) -> None:
     ],
 )
 def test_a_wrong_ledger_section_is_one_line_that_never_shows_the_password(
-    write_policy: PolicyWriter, ledger: str, problem: str
+    write_config: PolicyWriter, ledger: str, problem: str
 ) -> None:
     with pytest.raises(ConfigError) as raised:
-        load_config(policy(write_policy, ledger), offline=True)
+        load_config(policy(write_config, ledger), offline=True)
 
     assert any(problem in line for line in raised.value.problems), raised.value.problems
     assert "hunter2" not in str(raised.value)
@@ -170,10 +170,10 @@ def run_cli(*arguments: str, prelude: str = "") -> subprocess.CompletedProcess[s
 
 
 def test_config_show_masks_the_dsn_and_names_only_where_the_password_comes_from(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
     path = policy(
-        write_policy,
+        write_config,
         "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db.example.com/snapd'}",
     )
 
@@ -186,10 +186,10 @@ def test_config_show_masks_the_dsn_and_names_only_where_the_password_comes_from(
 
 
 def test_a_postgresql_ledger_without_psycopg_is_one_line_and_exit_code_2(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
     path = policy(
-        write_policy, "ledger: {backend: postgresql, dsn: 'postgresql://snapd@127.0.0.1:9/snapd'}"
+        write_config, "ledger: {backend: postgresql, dsn: 'postgresql://snapd@127.0.0.1:9/snapd'}"
     )
 
     # As if the extra were not installed: importing psycopg fails.
@@ -202,8 +202,8 @@ def test_a_postgresql_ledger_without_psycopg_is_one_line_and_exit_code_2(
     ]
 
 
-def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_policy: PolicyWriter) -> None:
-    path = policy(write_policy, "")
+def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_config: PolicyWriter) -> None:
+    path = policy(write_config, "")
 
     ran = run_cli("history", "-c", str(path), prelude="sys.modules['psycopg'] = None")
 
@@ -211,10 +211,10 @@ def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_policy: PolicyWri
 
 
 def test_a_ledger_password_file_readable_by_others_gets_a_warning_as_the_token_file_does(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
     path = policy(
-        write_policy,
+        write_config,
         "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db.example.com/snapd',"
         " password_file: ledger-password}",
     )

@@ -18,9 +18,9 @@ OPENAPI = PROJECT_ROOT / "tests" / "data" / "hostinger-openapi-vps.json"
 
 
 def test_merge_keys_that_are_overridden_and_x_keys_are_accepted(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy(
+    path = write_config(
         """
         x-common: &common
           schedule: "0 3 * * *"
@@ -45,9 +45,9 @@ def test_merge_keys_that_are_overridden_and_x_keys_are_accepted(
 
 
 def test_a_key_written_twice_by_hand_is_still_a_duplicate(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy('vms:\n  - id: 1\n    schedule: "@daily"\n    schedule: "@hourly"\n')
+    path = write_config('vms:\n  - id: 1\n    schedule: "@daily"\n    schedule: "@hourly"\n')
 
     assert main(["config", "validate", "--offline", "-c", str(path)]) == 2
 
@@ -55,9 +55,9 @@ def test_a_key_written_twice_by_hand_is_still_a_duplicate(
 
 
 def test_an_unknown_vm_state_is_rejected_with_a_suggestion(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy(
+    path = write_config(
         'defaults: {schedule: "@daily", allowed_states: [runing]}\nvms: [{id: 1}]\n'
     )
 
@@ -75,9 +75,9 @@ def test_the_allowed_states_are_the_documented_vm_states() -> None:
 
 
 def test_an_inherited_error_does_not_hide_the_other_problems_which_come_in_line_order(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy(
+    path = write_config(
         """
         defaults: {schedule: "0 3 * * *", jitter: soon}
         vms:
@@ -113,14 +113,14 @@ def _lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 @pytest.mark.usefixtures("no_token")
 def test_validate_refuses_what_run_and_status_refuse_with_the_same_lines(
-    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     not_executable = tmp_path / "hook.sh"
     not_executable.write_text("#!/bin/sh\n")
     empty = tmp_path / "token"
     empty.write_text("\n")
     empty.chmod(0o600)
-    path = write_policy(
+    path = write_config(
         f"""
         api: {{base_url: "http://example.com", token_file: {empty}}}
         defaults:
@@ -157,9 +157,9 @@ def test_validate_refuses_what_run_and_status_refuse_with_the_same_lines(
 
 @pytest.mark.usefixtures("no_token")
 def test_validate_without_a_token_or_with_a_missing_state_dir_parent_exits_2(
-    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy(
+    path = write_config(
         f"state_dir: {tmp_path / 'no' / 'state'}\nvms: [{{id: 1, schedule: '@daily'}}]\n"
     )
 
@@ -175,12 +175,12 @@ def test_validate_without_a_token_or_with_a_missing_state_dir_parent_exits_2(
 
 
 def test_validate_warns_about_a_token_file_others_can_read(
-    write_policy: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     token = tmp_path / "token"
     token.write_text("a-token\n")
     token.chmod(0o644)
-    path = write_policy(
+    path = write_config(
         f"api: {{token_file: {token}}}\nstate_dir: {tmp_path}\n"
         "vms: [{id: 1, schedule: '@daily'}]\n"
     )

@@ -80,9 +80,9 @@ def problems_of(path: Path) -> list[str]:
     ],
 )
 def test_a_bad_value_is_a_one_line_problem_on_its_line(
-    write_policy: PolicyWriter, body: str, expected: str
+    write_config: PolicyWriter, body: str, expected: str
 ) -> None:
-    path = write_policy(body + "\n")
+    path = write_config(body + "\n")
 
     problems = problems_of(path)
 
@@ -94,10 +94,10 @@ def test_a_bad_value_is_a_one_line_problem_on_its_line(
     assert UNEXPECTED_PROBLEM not in problems[0]
 
 
-def test_nested_aliases_are_checked_quickly_and_once(write_policy: PolicyWriter) -> None:
+def test_nested_aliases_are_checked_quickly_and_once(write_config: PolicyWriter) -> None:
     lines = ['a0: &a0 ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]']
     lines += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 10)]
-    path = write_policy("\n".join(lines) + '\nvms: [{id: 1, schedule: "@daily"}]\n')
+    path = write_config("\n".join(lines) + '\nvms: [{id: 1, schedule: "@daily"}]\n')
 
     problems = problems_of(path)
 
@@ -133,9 +133,9 @@ def test_a_directory_is_one_problem(tmp_path: Path) -> None:
 
 
 def test_config_validate_exits_2_with_one_line_for_a_broken_url(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_policy(f'vms: [{VM}, health_check: {{url: "http://[fd00::1/healthz"}}}}]\n')
+    path = write_config(f'vms: [{VM}, health_check: {{url: "http://[fd00::1/healthz"}}}}]\n')
 
     code = main(["config", "validate", "-c", str(path)])
 
@@ -148,13 +148,13 @@ def test_config_validate_exits_2_with_one_line_for_a_broken_url(
 
 
 def test_an_unforeseen_error_while_checking_is_still_a_config_error(
-    write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch
+    write_config: PolicyWriter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*arguments: object) -> object:
         raise OverflowError("date value out of range")
 
     monkeypatch.setattr("snapd.config.vms.slot_gaps", broken)
-    path = write_policy(f"vms: [{VM}}}]\n")
+    path = write_config(f"vms: [{VM}}}]\n")
 
     assert problems_of(path) == [
         f"{path}:1: {UNEXPECTED_PROBLEM} (OverflowError: date value out of range)"

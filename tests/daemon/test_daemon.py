@@ -18,32 +18,13 @@ from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import SqliteLedger
 from tests.conftest import TOKEN, make_policy
 from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 
 
 @pytest.fixture
 def live_fake() -> Iterator[FakeHostinger]:
     with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=3) as api:
         yield api
-
-
-def write_policy(
-    path: Path,
-    fake: FakeHostinger,
-    state_dir: Path,
-    schedule: str = "0 * * * *",
-    vms: list[int] | None = None,
-) -> Path:
-    chosen = fake.vm_ids if vms is None else vms
-    listing = "\n".join(f"  - {{id: {vm}}}" for vm in chosen)
-    path.write_text(
-        f"api: {{base_url: '{fake.base_url}', timeout: 5s, requests_per_minute: 6000}}\n"
-        f'defaults: {{schedule: "{schedule}", protect_manual: 0s}}\n'
-        f"vms:\n{listing}\n"
-        "metrics: {listen: '127.0.0.1:0'}\n"
-        f"state_dir: {state_dir}\n"
-        "log: {format: json}\n"
-    )
-    return path
 
 
 @pytest.fixture
@@ -56,7 +37,14 @@ def state_dir(tmp_path: Path) -> Path:
 def test_catch_up_runs_once_after_three_missed_slots(
     live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
 ) -> None:
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids,
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     vm = live_fake.vm_ids[0]
     # The snapshot predates the last three hourly slots: each of them was missed.
     live_fake.set_snapshot(vm, datetime.now(UTC) - timedelta(hours=3, minutes=30))
@@ -73,7 +61,14 @@ def test_catch_up_runs_once_after_three_missed_slots(
 def test_catch_up_is_not_needed_when_the_snapshot_is_newer_than_the_slot(
     live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
 ) -> None:
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir, vms=live_fake.vm_ids[:1])
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids[:1],
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     vm = live_fake.vm_ids[0]
     live_fake.set_snapshot(vm, datetime.now(UTC))
     daemon = DaemonProcess(policy)
@@ -104,7 +99,14 @@ def test_sigterm_exits_0_quickly_and_the_next_start_resumes_without_a_second_cre
 
 def check_stop_and_resume(live_fake: FakeHostinger, state_dir: Path, tmp_path: Path) -> None:
     vm = live_fake.vm_ids[0]
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir, vms=[vm])
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        [vm],
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     states = ["created", "started", "sent", "success"]
     live_fake.inject(Fault(kind="action_states", endpoint="create_snapshot", states=states))
     first = DaemonProcess(policy)
@@ -143,7 +145,14 @@ def test_sighup_with_a_broken_policy_keeps_the_old_jobs(
 ) -> None:
     for vm in live_fake.vm_ids:
         live_fake.set_snapshot(vm, datetime.now(UTC))
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids,
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     daemon = DaemonProcess(policy)
     try:
         before = daemon.scrape()
@@ -156,7 +165,14 @@ def test_sighup_with_a_broken_policy_keeps_the_old_jobs(
         assert metric_value(after, "snapd_config_last_reload_successful") == 0
         assert metric_value(after, "snapd_next_run_timestamp_seconds", vm=kept) is not None
 
-        write_policy(policy, live_fake, state_dir, vms=live_fake.vm_ids[:1])
+        write_policy(
+            policy,
+            live_fake.base_url,
+            live_fake.vm_ids[:1],
+            state_dir,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
         daemon.signal(signal.SIGHUP)
         daemon.wait_for("reloaded")
         reloaded = daemon.scrape()
@@ -236,7 +252,14 @@ def test_a_snapshot_expiring_before_the_next_slot_is_refreshed_before_it_expires
     # is four days away, while the snapshot expires in twelve hours.
     weekday = ((now - timedelta(days=3)).weekday() + 1) % 7
     schedule = f"{now.minute} {now.hour} * * {weekday}"
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir, schedule, vms=[vm])
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        [vm],
+        state_dir,
+        schedule=schedule,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     live_fake.set_snapshot(vm, now - timedelta(days=19, hours=12), now + timedelta(hours=12))
     daemon = DaemonProcess(policy)
     try:
@@ -258,7 +281,14 @@ def test_every_restore_point_is_visible_from_the_first_scrape(
     created = datetime.now(UTC).replace(microsecond=0)
     for vm in live_fake.vm_ids:
         live_fake.set_snapshot(vm, created)
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids,
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     daemon = DaemonProcess(policy)
     try:
         for vm in live_fake.vm_ids:
@@ -274,7 +304,14 @@ def test_every_restore_point_is_visible_from_the_first_scrape(
 def test_run_in_dry_run_decides_every_slot_and_posts_nothing(
     live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
 ) -> None:
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids,
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     daemon = DaemonProcess(policy, "--dry-run")
     try:
         for vm in live_fake.vm_ids:
@@ -293,7 +330,14 @@ def test_run_exits_2_with_one_line_when_the_metrics_port_is_taken(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+        policy = write_policy(
+            tmp_path / "config.yaml",
+            live_fake.base_url,
+            live_fake.vm_ids,
+            state_dir,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
         policy.write_text(policy.read_text().replace("127.0.0.1:0", f"127.0.0.1:{port}"))
         daemon = DaemonProcess(policy)
         code = daemon.process.wait(timeout=30)
@@ -307,7 +351,14 @@ def test_run_exits_2_with_one_line_when_the_metrics_port_is_taken(
 def test_a_refused_token_makes_the_daemon_unready_without_a_retry_storm(
     live_fake: FakeHostinger, state_dir: Path, tmp_path: Path
 ) -> None:
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids,
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     daemon = DaemonProcess(policy, token="wrong-token")
     try:
         daemon.wait_for("api_token_refused", level="error")

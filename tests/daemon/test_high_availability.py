@@ -28,8 +28,8 @@ from tests.support.replica import (
     finish,
     leader,
     lock_holders,
+    replica_policy,
     start_pair,
-    write_policy,
 )
 
 TAKEOVER_BOUND_SECONDS = 15.0
@@ -149,7 +149,7 @@ def test_a_restart_of_postgresql_leaves_one_leader_and_no_second_create(
 def test_a_hold_set_through_one_replica_is_honoured_by_the_other(
     fake_api: str, tmp_path: Path, postgres_dsn: str
 ) -> None:
-    policy_a = write_policy(tmp_path, fake_api, postgres_dsn, "a")
+    policy_a = replica_policy(tmp_path, fake_api, postgres_dsn, "a")
     hold = subprocess.run(
         [sys.executable, "-m", "snapd.cli", "hold", "-c", str(policy_a), str(VM),
          "--for", "1h", "--reason", "upgrade"],
@@ -157,7 +157,7 @@ def test_a_hold_set_through_one_replica_is_honoured_by_the_other(
         timeout=30,
     )  # fmt: skip
     assert hold.returncode == 0, hold.stderr
-    second = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "b"))
+    second = DaemonProcess(replica_policy(tmp_path, fake_api, postgres_dsn, "b"))
     try:
         second.wait_for("leadership_acquired")
         decision = second.wait_for("decision", vm=VM)

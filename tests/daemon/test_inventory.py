@@ -27,8 +27,8 @@ from snapd.hostinger.budget import RequestBudget
 from snapd.metrics import Metrics
 from snapd.pipeline.outcome import SnapshotState
 from tests.conftest import START, TOKEN, make_policy
-from tests.daemon.test_daemon import write_policy
 from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 
 
 @pytest.mark.parametrize(
@@ -250,7 +250,14 @@ def test_the_daemon_notices_a_snapshot_deleted_by_hand_between_slots(tmp_path: P
     with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=0.5, seed=6) as live:
         vm = live.vm_ids[0]
         live.set_snapshot(vm, datetime.now(UTC))  # fresh: no catch-up run
-        policy = write_policy(tmp_path / "config.yaml", live, state_dir)
+        policy = write_policy(
+            tmp_path / "config.yaml",
+            live.base_url,
+            live.vm_ids,
+            state_dir,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
         daemon = DaemonProcess(policy, "--inventory-interval", "1s")
         try:
             daemon.wait_for("inventory_done")

@@ -15,8 +15,8 @@ from snapd.config import load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import TOKEN
-from tests.daemon.test_daemon import write_policy
 from tests.support.daemon import DaemonProcess
+from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 
 
 @pytest.fixture
@@ -30,7 +30,14 @@ def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(
 ) -> None:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
-    policy = write_policy(tmp_path / "config.yaml", live_fake, state_dir)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids,
+        state_dir,
+        schedule=HOURLY,
+        defaults=NO_MANUAL_PROTECTION,
+    )
     first = DaemonProcess(policy)
     try:
         first.wait_for("started")
@@ -63,7 +70,16 @@ def test_a_slot_meeting_the_daemons_own_running_job_is_coalesced_not_skipped(
 ) -> None:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
-    config = load_config(write_policy(tmp_path / "config.yaml", live_fake, state_dir))
+    config = load_config(
+        write_policy(
+            tmp_path / "config.yaml",
+            live_fake.base_url,
+            live_fake.vm_ids,
+            state_dir,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
+    )
     daemon = build_daemon(config.source, config, token=TOKEN)
     policy = config.vms[0]
     try:

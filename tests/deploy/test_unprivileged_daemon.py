@@ -19,9 +19,9 @@ import pytest
 from snapd.config.credentials import CREDENTIAL_NAME
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import PROJECT_ROOT, TOKEN
-from tests.daemon.test_daemon import write_policy
 from tests.deploy.support import STOP_TIMEOUT_SECONDS
 from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 from tests.support.tools import tool
 
 pytestmark = pytest.mark.skipif(
@@ -133,7 +133,14 @@ def test_an_unprivileged_daemon_on_a_read_only_file_system_takes_a_verified_snap
         tool(name, "util-linux")
     python = interpreter(environment, root)
     with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=7) as fake:
-        policy = write_policy(root / "config.yaml", fake, state)
+        policy = write_policy(
+            root / "config.yaml",
+            fake.base_url,
+            fake.vm_ids,
+            state,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
         if root_token_file:
             # The credential wins: the token_file the dynamic user cannot read is not used
             # (nor checked), as under systemd with api.token_file set to LoadCredential='s

@@ -713,12 +713,12 @@ def test_an_empty_ledger_file_is_refused_not_taken_for_a_new_one(tmp_path: Path)
 
 
 def test_snapd_refuses_an_empty_ledger_with_one_line_and_exit_code_2(
-    tmp_path: Path, write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     (state_dir / LEDGER_FILE_NAME).touch()
-    policy = write_policy(f'vms: [{{id: 1, schedule: "0 3 * * *"}}]\nstate_dir: {state_dir}\n')
+    policy = write_config(f'vms: [{{id: 1, schedule: "0 3 * * *"}}]\nstate_dir: {state_dir}\n')
 
     assert main(["history", "-c", str(policy)]) == 2
 

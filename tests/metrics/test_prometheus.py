@@ -19,9 +19,9 @@ import pytest
 
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import TOKEN
-from tests.daemon.test_daemon import write_policy
 from tests.support.alert_files import RULES, alert_rules
 from tests.support.daemon import DaemonProcess
+from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 from tests.support.tools import promtool, tool
 
 
@@ -30,7 +30,14 @@ def running_daemon(tmp_path: Path) -> Iterator[DaemonProcess]:
     with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=5) as fake:
         state_dir = tmp_path / "state"
         state_dir.mkdir()
-        policy = write_policy(tmp_path / "config.yaml", fake, state_dir)
+        policy = write_policy(
+            tmp_path / "config.yaml",
+            fake.base_url,
+            fake.vm_ids,
+            state_dir,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
         daemon = DaemonProcess(policy)
         try:
             for vm in fake.vm_ids:

@@ -16,6 +16,7 @@ from tests.support.daemon import (  # noqa: F401 - the replicas' fake API, re-ex
     fake_api_process,
     metric_value,
 )
+from tests.support.policy import write_policy
 from tests.support.postgres import PostgresCluster
 
 # A slow pre-hook holds the leader just before its create.
@@ -28,21 +29,22 @@ WHERE locks.locktype = 'advisory' AND locks.granted AND locks.classid::bigint = 
 """
 
 
-def write_policy(folder: Path, base_url: str, dsn: str, name: str, extra: str = "") -> Path:
-    """The policy of one replica: its own state_dir, the shared ledger."""
+def replica_policy(folder: Path, base_url: str, dsn: str, name: str, extra: str = "") -> Path:
+    """The policy of one replica ``name`` in ``folder``: its own state_dir, the shared ledger.
+
+    ``extra`` adds keys to the defaults (``, key: value``).
+    """
     state_dir = folder / f"state-{name}"
     state_dir.mkdir(exist_ok=True)
-    path = folder / f"{name}.yaml"
-    path.write_text(
-        f"api: {{base_url: '{base_url}', timeout: 10s, requests_per_minute: 6000}}\n"
-        f'defaults: {{schedule: "0 3 * * *", catch_up: 2d{extra}}}\n'
-        f"vms:\n  - {{id: {VM}}}\n"
-        "metrics: {listen: '127.0.0.1:0'}\n"
-        f"state_dir: {state_dir}\n"
-        f"ledger: {{backend: postgresql, dsn: '{dsn}', fleet: web}}\n"
-        "log: {format: json}\n"
+    ledger = f"ledger: {{backend: postgresql, dsn: '{dsn}', fleet: web}}\n"
+    return write_policy(
+        folder / f"{name}.yaml",
+        base_url,
+        [VM],
+        state_dir,
+        defaults=f"catch_up: 2d{extra}",
+        extra=ledger,
     )
-    return path
 
 
 def leader(*replicas: DaemonProcess) -> list[float | None]:
@@ -69,10 +71,10 @@ def start_pair(
     folder: Path, api: str, dsn: str, extra: str = "", timeout: float = 20.0
 ) -> list[DaemonProcess]:
     """Replica a (the leader, once it says so), then replica b (its standby)."""
-    replicas = [DaemonProcess(write_policy(folder, api, dsn, "a", extra))]
+    replicas = [DaemonProcess(replica_policy(folder, api, dsn, "a", extra))]
     try:
         replicas[0].wait_for("leadership_acquired", timeout=timeout)
-        replicas.append(DaemonProcess(write_policy(folder, api, dsn, "b", extra)))
+        replicas.append(DaemonProcess(replica_policy(folder, api, dsn, "b", extra)))
         replicas[1].wait_for("started", timeout=timeout)
     except AssertionError:
         finish(*replicas)
