@@ -20,7 +20,7 @@ from snapd.ledger.advisory import ConnectionSettings
 from snapd.metrics import Metrics
 from snapd.pipeline.poller import ActionPoller
 from tests.conftest import START, TOKEN, make_policy
-from tests.daemon.test_inventory import Listener
+from tests.support.inventory import Listener
 
 # A bound on real time for what should happen at once: never waited out when it does.
 STUCK_SECONDS = 10.0

@@ -17,7 +17,7 @@ from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from snapd.pipeline.fleet import FleetRunner
 from tests.conftest import TOKEN, FakeSettings
-from tests.pipeline.test_poller import Gate, wait_until
+from tests.support.fleet import Gate, wait_until
 
 
 @pytest.fixture

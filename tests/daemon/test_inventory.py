@@ -22,12 +22,13 @@ from snapd.daemon.inventory import (
     requests_per_pass,
 )
 from snapd.fakeapi import FakeHostinger
-from snapd.hostinger import ApiError, HostingerClient
+from snapd.hostinger import HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.metrics import Metrics
 from snapd.pipeline.outcome import SnapshotState
 from tests.conftest import START, TOKEN, make_policy
 from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.inventory import Listener
 from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 
 
@@ -75,27 +76,6 @@ def test_a_small_fleet_is_looked_at_every_five_minutes_and_a_large_one_less_ofte
     assert inventory_interval(2, 60) == timedelta(minutes=5)
     # 1 list + 100 snapshot reads + 9 VMs' backups, at 6 requests a minute.
     assert inventory_interval(100, 60) == timedelta(seconds=110 * 10)
-
-
-class Listener:
-    """Records what the inventory reports, the way the daemon's observer receives it."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.metrics = metrics
-        self.refreshes: list[int] = []
-        self.refused: list[int | None] = []
-
-    def snapshot_seen(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
-        self.metrics.snapshot_seen(virtual_machine_id, snapshot)
-
-    def consider_refresh(self, virtual_machine_id: int, snapshot: SnapshotState | None) -> None:
-        self.refreshes.append(virtual_machine_id)
-
-    def outcome_count(self, virtual_machine_id: int) -> int:
-        return 0
-
-    def token_refused(self, error: ApiError) -> None:
-        self.refused.append(error.status)
 
 
 class RunFinishingDuringTheRead(Listener):

@@ -10,7 +10,7 @@ import pytest
 
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
 from snapd.hostinger.learned_rate import LearnedRate
-from tests.hostinger.test_budget_rates import FakeTime, make_budget
+from tests.support.budget import FakeTime, make_budget
 
 
 class ManualSleeper:

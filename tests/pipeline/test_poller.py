@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,58 +14,10 @@ from snapd.fakeapi import FakeHostinger, Fault
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.outcome import Outcome, Result
 from tests.conftest import TOKEN, Pipeline, build_pipeline, make_policy
+from tests.support.fleet import Collected, Gate, wait_until
 
 FLEET = 200
 THREAD_LIMIT = 64
-
-
-class Gate:
-    """The poller's sleep, held shut until the test opens it: actions stay in flight."""
-
-    def __init__(self, clock: ManualClock, stop: threading.Event | None = None) -> None:
-        self.clock = clock
-        self.open = threading.Event()
-        self.stop = stop or threading.Event()
-
-    def sleep(self, seconds: float) -> None:
-        for _ in range(3000):
-            if self.open.is_set() or self.stop.is_set():
-                break
-            self.open.wait(0.01)
-        self.clock.sleep(seconds)
-
-
-class Collected:
-    """Outcomes as the fleet's ``done`` callbacks deliver them."""
-
-    def __init__(self) -> None:
-        self.outcomes: list[Outcome] = []
-        self.errors: list[BaseException] = []
-        self.changed = threading.Condition()
-
-    def done(self, outcome: Outcome | None, error: BaseException | None) -> None:
-        with self.changed:
-            if outcome is not None:
-                self.outcomes.append(outcome)
-            if error is not None:
-                self.errors.append(error)
-            self.changed.notify_all()
-
-    def wait_for(self, count: int) -> None:
-        with self.changed:
-            assert self.changed.wait_for(
-                lambda: len(self.outcomes) + len(self.errors) >= count, timeout=60
-            ), f"{len(self.outcomes)} of {count} outcomes"
-        assert not self.errors
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    happened = threading.Event()
-    for _ in range(600):
-        if condition():
-            return
-        happened.wait(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.outcome import Result
 from snapd.pipeline.urgency import Urgency
 from tests.conftest import START, Pipeline, make_policy
-from tests.pipeline.test_poller import Collected
+from tests.support.fleet import Collected
 
 
 def test_with_one_worker_the_oldest_restore_point_is_created_first(
