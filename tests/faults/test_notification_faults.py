@@ -114,6 +114,7 @@ def test_a_trickling_destination_does_not_delay_another_destinations_notificatio
         began = time.monotonic()
         fast.wait_for(1, timeout=1.0)
         arrived = time.monotonic() - began
+        trickle.wait_for_request()  # its lane may reach it a moment after the fast one
         still_hanging = trickle.requests == 1
         notifier.close(0.0)
 

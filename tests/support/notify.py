@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,16 +29,18 @@ class Receiver:
         self.hang = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(length).decode()
-                with receiver._lock:
+                with receiver._arrived:
                     receiver.received.append(
                         Received("POST", self.path, body, self.headers.get("Content-Type", ""))
                     )
+                    receiver._arrived.notify_all()
                 if receiver.hang.is_set():
                     receiver.release.wait(30)
                     return
@@ -67,12 +68,9 @@ class Receiver:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Received]:
         """At least ``count`` requests (fail after ``timeout``)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self._lock:
-                if len(self.received) >= count:
-                    return list(self.received)
-            time.sleep(0.01)
+        with self._arrived:
+            if self._arrived.wait_for(lambda: len(self.received) >= count, timeout):
+                return list(self.received)
         raise AssertionError(f"expected {count} notifications, got {self.paths()}")
 
 
