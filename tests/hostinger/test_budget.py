@@ -35,6 +35,7 @@ class ManualSleeper:
             self._condition.notify_all()
             self._condition.wait_for(lambda: self.now >= target - 1e-9, timeout=10)
             self.asleep -= 1
+            self._condition.notify_all()
 
     def advance(self, seconds: float) -> None:
         with self._condition:
@@ -42,15 +43,36 @@ class ManualSleeper:
             self._condition.notify_all()
 
     def wait_until_asleep(self, count: int) -> None:
+        self.wait_until(lambda: self.asleep == count)
+
+    def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Until ``condition`` (read under the sleeper's lock) holds; fail after 10 s."""
         with self._condition:
-            assert self._condition.wait_for(lambda: self.asleep == count, timeout=10)
+            assert self._condition.wait_for(condition, timeout=10)
+
+
+class Released:
+    """The numbers of the callers the budget let through, in order; a test waits on them."""
+
+    def __init__(self) -> None:
+        self.numbers: list[int] = []
+        self._condition = threading.Condition()
+
+    def add(self, number: int) -> None:
+        with self._condition:
+            self.numbers.append(number)
+            self._condition.notify_all()
+
+    def wait_for(self, count: int) -> None:
+        with self._condition:
+            assert self._condition.wait_for(lambda: len(self.numbers) >= count, timeout=10)
 
 
 def test_callers_are_served_in_the_order_they_asked_and_each_sleeps_once() -> None:
     sleeper = ManualSleeper()
     budget = RequestBudget(60, monotonic=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
     budget.acquire()  # the burst is spent: every caller below must wait for its slot
-    released: list[int] = []
+    released = Released()
     threads: list[threading.Thread] = []
     for number in range(20):  # one after the other, so that the order of asking is known
         threads += start_callers_numbered(budget, number, released)
@@ -58,28 +80,21 @@ def test_callers_are_served_in_the_order_they_asked_and_each_sleeps_once() -> No
 
     for count in range(1, 21):
         sleeper.advance(1.0)  # exactly one more slot has come: one caller goes, in order
-        wait_for(lambda: len(released) >= count)  # noqa: B023 - read at once
+        released.wait_for(count)
         sleeper.wait_until_asleep(20 - count)
     for thread in threads:
         thread.join(timeout=10)
 
-    assert released == list(range(20))
+    assert released.numbers == list(range(20))
     assert sleeper.sleeps == 20  # one sleep per waiting caller: nobody woke for another's slot
 
 
-def wait_for(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 10
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.001)
-
-
 def start_callers_numbered(
-    budget: RequestBudget, number: int, released: list[int]
+    budget: RequestBudget, number: int, released: Released
 ) -> list[threading.Thread]:
     def caller() -> None:
         budget.acquire()
-        released.append(number)
+        released.add(number)
 
     thread = threading.Thread(target=caller)
     thread.start()
@@ -90,7 +105,7 @@ def test_a_pause_moves_every_reserved_slot_behind_it_in_order() -> None:
     sleeper = ManualSleeper()
     budget = RequestBudget(60, monotonic=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
     budget.acquire()
-    released: list[int] = []
+    released = Released()
     threads: list[threading.Thread] = []
     for number in range(3):
         threads += start_callers_numbered(budget, number, released)
@@ -98,17 +113,17 @@ def test_a_pause_moves_every_reserved_slot_behind_it_in_order() -> None:
 
     budget.pause_for(10)
     sleeper.advance(3.0)  # every original slot has come, but the pause holds them
-    wait_for(lambda: sleeper.sleeps == 6 and sleeper.asleep == 3)  # each slept once more
-    assert released == []
+    sleeper.wait_until(lambda: sleeper.sleeps == 6 and sleeper.asleep == 3)  # each slept once more
+    assert released.numbers == []
     sleeper.advance(7.0)  # the pause ends: one caller, then one a second, in order
     for count in range(1, 4):
-        wait_for(lambda: len(released) >= count)  # noqa: B023 - read at once
+        released.wait_for(count)
         sleeper.wait_until_asleep(3 - count)
         sleeper.advance(1.0)
     for thread in threads:
         thread.join(timeout=10)
 
-    assert released == [0, 1, 2]
+    assert released.numbers == [0, 1, 2]
     assert sleeper.sleeps == 6
 
 
