@@ -7,19 +7,20 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from snapd.fakeapi import FakeHostinger
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeMaker, FakeSettings
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=4) as api:
-        yield api
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
+    """The fake API on the real clock, for a snapd in another process."""
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=1, action_seconds=1.0, seed=4, manual_clock=False)
+    )
 
 
 def _closed_port() -> int:

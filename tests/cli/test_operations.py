@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,16 +17,19 @@ from snapd.cli.commands.manual import run_manual
 from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.runtime import open_runtime
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeMaker, FakeSettings
 
 ACTION_SECONDS = 1.0
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
     """The fake API on the real clock, with one-second actions."""
-    with FakeHostinger(token=TOKEN, vm_count=3, action_seconds=ACTION_SECONDS, seed=2) as api:
-        yield api
+    return make_fake(
+        FakeSettings(
+            token=TOKEN, vm_count=3, action_seconds=ACTION_SECONDS, seed=2, manual_clock=False
+        )
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from snapd.cli import main
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import PendingAction, SqliteLedger
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeMaker, FakeSettings
 
 STARTED = datetime(2026, 11, 27, 3, 0, 4, tzinfo=UTC)
 SLOT = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
@@ -26,9 +25,11 @@ READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift &&
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=4) as api:
-        yield api
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
+    """The fake API on the real clock, for a snapd in another process."""
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=2, action_seconds=1.0, seed=4, manual_clock=False)
+    )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,15 +15,17 @@ from snapd.clock import ManualClock
 from snapd.daemon.scheduler import SlotScheduler, refresh_time
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import SqliteLedger
-from tests.conftest import TOKEN, make_policy
+from tests.conftest import TOKEN, FakeMaker, FakeSettings, make_policy
 from tests.support.daemon import DaemonProcess, metric_value
 from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=3) as api:
-        yield api
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
+    """The fake API on the real clock, for a snapd in another process."""
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=2, action_seconds=1.0, seed=3, manual_clock=False)
+    )
 
 
 @pytest.fixture

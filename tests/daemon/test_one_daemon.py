@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,17 @@ import structlog
 from snapd.config import load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.fakeapi import FakeHostinger
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, FakeMaker, FakeSettings
 from tests.support.daemon import DaemonProcess
 from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=2, action_seconds=1.0, seed=3) as api:
-        yield api
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
+    """The fake API on the real clock, for a snapd in another process."""
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=2, action_seconds=1.0, seed=3, manual_clock=False)
+    )
 
 
 def test_a_second_daemon_on_the_same_state_refuses_and_names_the_first(

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,15 +19,17 @@ from snapd.config import HealthCheck, HookCommand, load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
-from tests.conftest import START, TOKEN, make_policy
+from tests.conftest import START, TOKEN, FakeMaker, FakeSettings, make_policy
 from tests.support.daemon import DaemonProcess
 from tests.support.policy import write_policy
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=9) as api:
-        yield api
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
+    """The fake API on the real clock, for a snapd in another process."""
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=1, action_seconds=1.0, seed=9, manual_clock=False)
+    )
 
 
 # Keys after the VM list: a quick stop.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from snapd.hostinger import HostingerClient, NotFoundError, ServerError
 from snapd.hostinger.budget import RequestBudget
 from snapd.pipeline.fleet_view import FRESH_FOR, FleetView
 from snapd.pipeline.outcome import Result
-from tests.conftest import TOKEN, Pipeline, make_policy
+from tests.conftest import TOKEN, FakeMaker, FakeSettings, Pipeline, make_policy
 
 VMS = 8
 LIST = "/api/vps/v1/virtual-machines"
@@ -41,10 +40,11 @@ def kinds(requests: list[RecordedRequest]) -> list[str]:
 
 
 @pytest.fixture
-def fleet_fake() -> Iterator[FakeHostinger]:
+def fleet_fake(make_fake: FakeMaker) -> FakeHostinger:
     """Eight VMs on the real clock; one-second actions, done before the first poll."""
-    with FakeHostinger(token=TOKEN, vm_count=VMS, action_seconds=1.0, seed=3) as api:
-        yield api
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=VMS, action_seconds=1.0, seed=3, manual_clock=False)
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.outcome import Outcome, Result
-from tests.conftest import TOKEN, Pipeline, build_pipeline, make_policy
+from tests.conftest import TOKEN, FakeMaker, FakeSettings, Pipeline, build_pipeline, make_policy
 from tests.support.fleet import Collected, Gate, wait_until
 
 FLEET = 200
@@ -21,12 +21,9 @@ THREAD_LIMIT = 64
 
 
 @pytest.fixture
-def big_fake(clock: ManualClock) -> Iterator[FakeHostinger]:
+def big_fake(make_fake: FakeMaker) -> FakeHostinger:
     """The fake API with a fleet whose actions take ten minutes."""
-    with FakeHostinger(
-        token=TOKEN, vm_count=FLEET, action_seconds=600.0, seed=3, clock=clock
-    ) as api:
-        yield api
+    return make_fake(FakeSettings(token=TOKEN, vm_count=FLEET, action_seconds=600.0, seed=3))
 
 
 @pytest.fixture
