@@ -1,4 +1,4 @@
-"""Every attempt's deadline on one thread, instead of a timer thread per HTTP attempt.
+"""A client's attempt deadlines on one thread, instead of a timer thread per HTTP attempt.
 
 A fleet pass sends thousands of requests; a ``threading.Timer`` each would start (and
 switch to) a thread per request. :class:`DeadlineTimers` keeps the deadlines in a heap
@@ -43,11 +43,15 @@ class DeadlineTimers:
         self._numbers = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def schedule(self, seconds: float, callback: Callable[[], None]) -> Deadline:
         """Run ``callback`` ``seconds`` from now, on the timers' thread."""
         deadline = Deadline(self._monotonic() + seconds, next(self._numbers), callback)
         with self._changed:
+            if self._stopped:
+                deadline.cancel()
+                return deadline
             heapq.heappush(self._heap, deadline)
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -58,6 +62,13 @@ class DeadlineTimers:
                 self._changed.notify()
         return deadline
 
+    def stop(self) -> None:
+        """End the thread; deadlines not yet come never fire, later ones neither."""
+        with self._changed:
+            self._stopped = True
+            self._heap.clear()
+            self._changed.notify()
+
     def pending(self) -> int:
         """Deadlines not yet come (cancelled ones included until they come up)."""
         with self._changed:
@@ -66,9 +77,13 @@ class DeadlineTimers:
     def _run(self) -> None:
         while True:
             with self._changed:
-                while not self._heap or self._heap[0].due > self._monotonic():
+                while not self._stopped and (
+                    not self._heap or self._heap[0].due > self._monotonic()
+                ):
                     timeout = self._heap[0].due - self._monotonic() if self._heap else None
                     self._changed.wait(timeout)
+                if self._stopped:
+                    return
                 deadline = heapq.heappop(self._heap)
             if not deadline.cancelled:
                 try:
