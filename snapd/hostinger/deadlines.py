@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from snapd.clock import monotonic as system_monotonic
+from snapd.clock import Clock, SystemClock
 
 log = structlog.get_logger("snapd.client")
 
@@ -35,10 +35,12 @@ class Deadline:
 
 
 class DeadlineTimers:
-    """Runs callbacks at their deadlines from one thread, started on first use."""
+    """Runs callbacks at their deadlines from one thread, started on first use and ended
+    by :meth:`stop`. ``clock`` (default: the system's) tells the time and waits; the
+    sockets these deadlines cut live in real time, so a client keeps the default."""
 
-    def __init__(self, monotonic: Callable[[], float] = system_monotonic) -> None:
-        self._monotonic = monotonic
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock or SystemClock()
         self._heap: list[Deadline] = []
         self._numbers = itertools.count()
         self._changed = threading.Condition()
@@ -47,7 +49,7 @@ class DeadlineTimers:
 
     def schedule(self, seconds: float, callback: Callable[[], None]) -> Deadline:
         """Run ``callback`` ``seconds`` from now, on the timers' thread."""
-        deadline = Deadline(self._monotonic() + seconds, next(self._numbers), callback)
+        deadline = Deadline(self._clock.monotonic() + seconds, next(self._numbers), callback)
         with self._changed:
             if self._stopped:
                 deadline.cancel()
@@ -78,10 +80,12 @@ class DeadlineTimers:
         while True:
             with self._changed:
                 while not self._stopped and (
-                    not self._heap or self._heap[0].due > self._monotonic()
+                    not self._heap or self._heap[0].due > self._clock.monotonic()
                 ):
-                    timeout = self._heap[0].due - self._monotonic() if self._heap else None
-                    self._changed.wait(timeout)
+                    if self._heap:
+                        self._clock.wait(self._changed, self._heap[0].due - self._clock.monotonic())
+                    else:
+                        self._changed.wait()
                 if self._stopped:
                     return
                 deadline = heapq.heappop(self._heap)

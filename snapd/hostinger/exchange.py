@@ -25,7 +25,7 @@ from urllib3.connection import HTTPConnection
 from urllib3.exceptions import NewConnectionError
 from urllib3.response import BaseHTTPResponse
 
-from snapd.clock import monotonic, unix_time
+from snapd.clock import unix_time
 from snapd.hostinger.connections import Connections, Route
 from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.watchdog import Watchdog
@@ -78,7 +78,7 @@ def exchange(
     *,
     connect_seconds: float,
     total_seconds: float,
-    monotonic: Callable[[], float] = monotonic,
+    monotonic: Callable[[], float],
     wall_clock: Callable[[], float] = unix_time,
 ) -> Reply:
     """Send one prepared request and read its answer, all within ``total_seconds``.

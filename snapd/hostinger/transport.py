@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import requests
 
-from snapd.clock import monotonic, unix_time
+from snapd.clock import SystemClock, unix_time
 from snapd.hostinger.access import check_base_url
 from snapd.hostinger.answers import (
     IDEMPOTENT_METHODS,
@@ -85,7 +85,7 @@ class Transport:
             command line sets a few seconds, so that an operator is not held for minutes.
         sleep: waits between retries; default: the budget's wait, which a closed budget
             cuts short.
-        monotonic: the clock for deadlines and durations.
+        monotonic: the clock for deadlines and durations (default: the system's).
         wall_clock: Unix time, for ``Retry-After`` dates and the server clock offset.
     """
 
@@ -103,7 +103,7 @@ class Transport:
         max_retries: int = 10,
         connection_retry_seconds: float | None = None,
         sleep: Callable[[float], None] | None = None,
-        monotonic: Callable[[], float] = monotonic,
+        monotonic: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = unix_time,
     ) -> None:
         if not timeout > 0:
@@ -119,7 +119,7 @@ class Transport:
         limit = connection_retry_seconds
         self._connection_retry_seconds = max(0.0, retry_total_seconds if limit is None else limit)
         self._sleep = sleep if sleep is not None else budget.wait
-        self._monotonic = monotonic
+        self._monotonic = monotonic or SystemClock().monotonic
         self._wall_clock = wall_clock
         self.server_clock = ServerClock()
         self._session = build_session(self.base_url, token, user_agent)
