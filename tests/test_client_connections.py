@@ -20,10 +20,11 @@ import pytest
 
 from snapd.clock import ManualClock
 from snapd.fakeapi import FakeHostinger
+from snapd.hostinger import ConnectionFailedError
 from snapd.hostinger.deadlines import DeadlineTimers
 from tests.faults.proxy import rewriting_proxy
+from tests.test_client_support import expect_error, make_client
 from tests.test_client_support import fake as fake
-from tests.test_client_support import make_client
 
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 
@@ -77,6 +78,20 @@ def test_the_client_goes_through_a_plain_http_proxy_named_in_the_environment(
 
     assert machine.id == fake.vm_ids[0]
     assert fake.count("GET") == 1
+
+
+def test_a_proxy_that_is_not_http_is_refused_and_nothing_is_sent(
+    fake: FakeHostinger, monkeypatch: pytest.MonkeyPatch, no_proxy_settings: None
+) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:1")
+    with make_client(fake.base_url, retry_total_seconds=0) as client:
+        error = expect_error(
+            ConnectionFailedError, lambda: client.get_virtual_machine(fake.vm_ids[0])
+        )
+
+    assert error.reason == "connection"
+    assert "the request was not sent" in error.message
+    assert fake.count() == 0
 
 
 def test_the_client_reaches_https_through_a_proxy_tunnel_and_verifies_the_certificate(

@@ -39,9 +39,9 @@ class AbortableAdapter:
     """Sends each request on a new connection whose socket :meth:`abort` shuts down.
 
     ``abort`` is final: a connection made after it (one that was still being made) is
-    shut down as soon as it exists. Plain HTTP proxies and HTTPS through an HTTP proxy (a
-    tunnel) are supported, as requests finds them in the environment; TLS certificates
-    and host names are always verified.
+    shut down as soon as it exists. ``http://`` proxies are supported, as requests finds
+    them in the environment (HTTPS goes through them as a tunnel); other proxies are
+    refused (``InvalidProxyURL``). TLS certificates and host names are always verified.
     """
 
     def __init__(self) -> None:
@@ -64,6 +64,9 @@ class AbortableAdapter:
         connect_seconds, read_seconds = timeout if isinstance(timeout, tuple) else (timeout,) * 2
         url = request.url or ""
         proxy = select_proxy(url, dict(proxies or {}))
+        proxy = (proxy if "://" in proxy else f"http://{proxy}") if proxy else None
+        if proxy is not None and not proxy.startswith("http://"):
+            raise requests.exceptions.InvalidProxyURL("only http:// proxies are supported")
         connection, target, extra = _connection(url, proxy, verify, connect_seconds)
         with self._lock:
             self._connections.append(connection)

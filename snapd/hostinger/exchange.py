@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import requests
 from urllib3.connection import HTTPConnection
-from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import NewConnectionError, ProxyError
 from urllib3.response import BaseHTTPResponse
 
 from snapd.clock import unix_time
@@ -90,7 +90,9 @@ def exchange(
             an ``ssl.CertificateError``); the caller classifies it.
     """
     url = request.url or ""
-    route = Route(url, requests.utils.select_proxy(url, dict(line.proxies)))
+    route = Route(url, _proxy_for(url, line.proxies))
+    if route.proxy is not None and not route.proxy.startswith("http://"):
+        raise ProxyError("only http:// proxies are supported; nothing was sent", OSError())
     deadline = monotonic() + total_seconds
     watchdog = Watchdog()
     timer = line.timers.schedule(total_seconds, watchdog.fire)
@@ -102,12 +104,7 @@ def exchange(
         sock = _connect(connection)
         watchdog.watch(sock)
         _limit_reads(sock, deadline - monotonic())
-        headers = {**request.headers, **route.proxy_headers}
-        body = request.body.encode() if isinstance(request.body, str) else request.body
-        connection.request(
-            request.method or "GET", route.target, body=body, headers=headers, preload_content=False
-        )
-        response = connection.getresponse()
+        response = _send(connection, route, request)
         received_at = wall_clock()
         content = _read_capped(response, sock, deadline, monotonic)
         reusable = content is not None and not watchdog.cut
@@ -127,18 +124,38 @@ def exchange(
     return Reply(response.status, response.headers, content, received_at)
 
 
-def _connect(connection: HTTPConnection) -> socket.socket | None:
-    """Make the connection unless it is still open from an earlier attempt.
+def _send(
+    connection: HTTPConnection, route: Route, request: requests.PreparedRequest
+) -> BaseHTTPResponse:
+    """Send ``request`` on ``connection`` and wait for the answer's headers."""
+    headers = {**request.headers, **route.proxy_headers}
+    body = request.body.encode() if isinstance(request.body, str) else request.body
+    method = request.method or "GET"
+    connection.request(method, route.target, body=body, headers=headers, preload_content=False)
+    return connection.getresponse()
 
-    Whatever stops it (a refusal, a timeout, a proxy that says no, a failed handshake) is
-    a ``NewConnectionError``: nothing was sent. An untrusted certificate stays what it is.
-    """
+
+def _proxy_for(url: str, proxies: Mapping[str, str]) -> str | None:
+    """The proxy for ``url``, ``http://`` added when it names no scheme (as requests does)."""
+    proxy = requests.utils.select_proxy(url, dict(proxies))
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _connect(connection: HTTPConnection) -> socket.socket | None:
+    """Make the connection unless it is still open from an earlier attempt; its socket."""
     if not connection.is_connected:
         _connect_now(connection)
     return connection.sock
 
 
 def _connect_now(connection: HTTPConnection) -> None:
+    """Make the connection.
+
+    Whatever stops it (a refusal, a timeout, a proxy that says no, a failed handshake) is
+    a ``NewConnectionError``: nothing was sent. An untrusted certificate stays what it is.
+    """
     try:
         connection.connect()
     except NewConnectionError:
