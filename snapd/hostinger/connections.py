@@ -92,7 +92,7 @@ class Connections:
 
     def _new(self, route: Route, connect_timeout: float) -> HTTPConnection:
         proxy = urlsplit(route.proxy) if route.proxy else None
-        host = proxy.hostname or "" if proxy else route.host
+        host = (proxy.hostname or "") if proxy else route.host
         port = (proxy.port or 80) if proxy else route.port
         connection: HTTPConnection
         if route.scheme == "https":
