@@ -245,7 +245,7 @@ def test_healthz_answers_503_while_a_job_is_wedged_and_200_once_it_ends(
     clock: ManualClock,
 ) -> None:
     def jobs_on_the_manual_clock(daemon: Daemon) -> None:
-        daemon.jobs = RunningJobs(clock)
+        daemon.runs.jobs = RunningJobs(clock)
 
     running = start(jobs_on_the_manual_clock)
     daemon = running.daemon

@@ -76,8 +76,8 @@ class DaemonParts:
     policies: PolicyBook
     stop_event: threading.Event
     signals: queue.Queue[str]
+    fleet: FleetRunner  # the workers and the poller, from ``Runtime.fleet``
     instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir
-    fleet: FleetRunner | None = None  # default: one on the runtime's engine
 
 
 class Daemon:
@@ -107,12 +107,7 @@ class Daemon:
             settings.metrics_port if settings.metrics_port is not None else config.metrics.port
         )
         self.runs = SlotRuns(
-            parts.fleet
-            or FleetRunner(
-                self.runtime.engine,
-                workers=settings.workers,
-                requests_per_minute=config.api.requests_per_minute,
-            ),
+            parts.fleet,
             self.notifier,
             self.metrics,
             self.stop_event,
@@ -135,18 +130,10 @@ class Daemon:
         """The VMs with a run in progress, from queued to recorded."""
         return self.runs.jobs
 
-    @jobs.setter
-    def jobs(self, jobs: RunningJobs) -> None:
-        self.runs.jobs = jobs
-
     @property
     def fleet(self) -> FleetRunner:
         """The workers and the poller the runs go to."""
         return self.runs.fleet
-
-    @fleet.setter
-    def fleet(self, fleet: FleetRunner) -> None:
-        self.runs.fleet = fleet
 
     # -- lifecycle ---------------------------------------------------------------------
 

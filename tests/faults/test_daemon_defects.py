@@ -72,7 +72,7 @@ def test_a_job_far_past_its_bound_stops_the_watchdog_pings(
     config = load_config(write_policy(tmp_path / "config.yaml", live_fake))
     daemon = build_daemon(config.source, config, token=TOKEN)
     jobs_clock = ManualClock(START)
-    daemon.jobs = RunningJobs(jobs_clock)
+    daemon.runs.jobs = RunningJobs(jobs_clock)
     policy = make_policy(live_fake.vm_ids[0])
     with structlog.testing.capture_logs() as logs, daemon.jobs.running(policy):
         assert daemon.healthy()

@@ -12,11 +12,7 @@ from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
 from snapd.notify.notifier import Notifier
-from snapd.pipeline.attempt import ActionWaiter
-from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, Result
-from snapd.pipeline.urgency import Urgency
 from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.runtime import Runtime
 
@@ -64,23 +60,17 @@ def run_once(
     the process without joining them).
     """
     stop = stop or threading.Event()
-    fleet = FleetRunner(
-        runtime.engine,
-        workers=workers,
-        requests_per_minute=runtime.config.api.requests_per_minute,
-        urgency=Urgency(runtime.ledger.last_successes()),
-    )
+    fleet = runtime.fleet(workers)
     finished: dict[int, Outcome] = {}
     errors: list[BaseException] = []
     changed = threading.Condition()
 
     for index, policy in enumerate(policies):
 
-        def work(waiter: ActionWaiter, policy: VirtualMachinePolicy = policy) -> Later[Outcome]:
+        def started(policy: VirtualMachinePolicy = policy) -> bool:
             if notifier is not None:
                 notifier.slot_started(policy, None, dry_run)
-            engine = runtime.engine
-            return engine.run_slot_later(policy, None, waiter, dry_run=dry_run, force=force)
+            return True
 
         def done(outcome: Outcome | None, error: BaseException | None, index: int = index) -> None:
             with changed:
@@ -90,7 +80,7 @@ def run_once(
                     errors.append(error)
                 changed.notify_all()
 
-        fleet.submit(policy, work, done)
+        fleet.submit_slot(policy, None, done, started=started, dry_run=dry_run, force=force)
     interrupted = _wait_or_stop(
         lambda: len(finished) + len(errors), len(policies), changed, stop, runtime.clock
     )
