@@ -206,7 +206,7 @@ def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
     assert str(collected.errors[0]) == "a defect while verifying"
     pipeline.engine.attempts._judge = judge  # type: ignore[method-assign]
     # The VM's lock is free again: the next run adopts the pending action, sends nothing.
-    assert pipeline.engine.run_slot(make_policy(vm), None).result is Result.SUCCESS
+    assert pipeline.engine.start_slot(make_policy(vm), None).result().result is Result.SUCCESS
     assert pipeline.creates() == 1
     fleet.close()
 

@@ -152,12 +152,6 @@ class AttemptRunner:
         log.info(f"{context.kind}_requested", vm=vm, slot=context.slot, action_id=sent.action.id)
         return self.follow_later(context, pending, waiter)
 
-    def follow(
-        self, context: AttemptContext, pending: PendingAction, correlation_id: str | None = None
-    ) -> Outcome:
-        """Resolve (an intent) or wait for (an action) ``pending``; judge and record it."""
-        return self.follow_later(context, pending, None, correlation_id).result()
-
     def follow_later(
         self,
         context: AttemptContext,
@@ -165,7 +159,9 @@ class AttemptRunner:
         waiter: ActionWaiter | None,
         correlation_id: str | None = None,
     ) -> Later[Outcome]:
-        """``follow``, with the looking and waiting handed to ``waiter`` when there is one.
+        """Resolve (an intent) or wait for (an action) ``pending``; judge and record it.
+
+        The looking and waiting go to ``waiter`` when there is one (else this thread waits).
 
         An intent is first resolved by observation, then its action waited for; both run
         as watches, so after an ambiguous send no worker sleeps either.

@@ -99,31 +99,22 @@ class Engine:
     def should_stop(self, value: Callable[[], bool]) -> None:
         self.attempts.should_stop = value
 
-    def run_slot(
+    def start_slot(
         self,
         policy: VirtualMachinePolicy,
         slot: datetime | None,
-        *,
-        dry_run: bool = False,
-        force: bool = False,
-    ) -> Outcome:
-        """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
-        return self.run_slot_later(policy, slot, None, dry_run=dry_run, force=force).result()
-
-    def run_slot_later(
-        self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        waiter: ActionWaiter | None,
+        waiter: ActionWaiter | None = None,
         *,
         dry_run: bool = False,
         force: bool = False,
     ) -> Later[Outcome]:
-        """``run_slot``, handing the wait for an accepted action to ``waiter`` (the poller).
+        """Run the pipeline for ``policy``'s VM and ``slot`` (None: now); a VM's pending
+        action is followed to its end first, never sent again. Never raises for API trouble.
 
-        Everything up to the send runs on the calling thread; what follows the wait
-        (verify, record, the post-hook) runs where ``waiter`` finishes it. The VM's lock
-        is held until then, whichever thread that is.
+        The wait for an accepted action goes to ``waiter`` (the fleet's poller; None: this
+        thread waits). Everything up to the send runs on the calling thread; what follows
+        the wait (verify, record, the post-hook) runs where ``waiter`` finishes it. The
+        VM's lock is held until then, whichever thread that is.
         """
         started = self.clock.now()
         context = AttemptContext(policy, OperationKind.SNAPSHOT, slot, started)
@@ -152,11 +143,6 @@ class Engine:
             lock.close()
             raise
         return outcome.always(lock.close)
-
-    def resume(self, policy: VirtualMachinePolicy) -> Outcome | None:
-        """Follow the VM's pending request, if any, to its outcome; never send again."""
-        resumed = self._resume(policy, None)
-        return None if resumed is None else resumed.result()
 
     def _resume(
         self, policy: VirtualMachinePolicy, waiter: ActionWaiter | None

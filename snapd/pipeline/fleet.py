@@ -97,7 +97,7 @@ class FleetRunner:
                     if started is not None and not started():
                         done(None, None)
                         return
-                    later = self.engine.run_slot_later(
+                    later = self.engine.start_slot(
                         policy, slot, self.poller.watch, dry_run=dry_run, force=force
                     )
             except BaseException as error:
