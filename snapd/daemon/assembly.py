@@ -12,9 +12,10 @@ from pathlib import Path
 
 from snapd.clock import Clock, InterruptibleClock
 from snapd.config import Config
-from snapd.daemon.daemon import Daemon, DaemonParts, DaemonSettings
+from snapd.daemon.daemon import Daemon
 from snapd.daemon.leader import LeaderAwareClock, LeaderRole
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
+from snapd.daemon.parts import DaemonParts, DaemonSettings
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.ledger import Ledger
