@@ -128,6 +128,8 @@ def _add_daemon(commands: Any, config_option: argparse.ArgumentParser) -> None:
     add_workers_argument(run)
     run.set_defaults(command="daemon")
 
+
+def _add_demo(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         parents=[_verbose_option()],
@@ -184,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config(commands, config_option)
     _add_plan(commands, config_option)
     _add_daemon(commands, config_option)
+    _add_demo(commands)
     add_operations(commands, config_option)
     _add_fake_api(commands)
     notify_command.add_arguments(commands, config_option)

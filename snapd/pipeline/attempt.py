@@ -132,18 +132,7 @@ class AttemptRunner:
         except SendRefused as refused:
             return Later.of(self._refused(context, guard.intent if guard else intent, refused))
         except SendFailed as error:
-            result = (
-                Result.INTERRUPTED if error.reason == OutcomeReason.INTERRUPTED else Result.FAILED
-            )
-            if result is Result.INTERRUPTED:
-                # Nothing was sent: not an attempt, nothing to record; the next run decides.
-                self.ledger.remove_pending(vm, None)
-            verdict = Verdict(result, error.reason, error.detail, None)
-            return Later.of(
-                self._record(
-                    context, intent, verdict, error.correlation_id, record=result is Result.FAILED
-                )
-            )
+            return Later.of(self._send_failed(context, intent, error))
         intent = guard.intent if guard is not None else intent
         if isinstance(sent, Ambiguous):
             return self.follow_later(context, intent, waiter, sent.correlation_id)
@@ -151,6 +140,18 @@ class AttemptRunner:
         self.ledger.add_pending(pending)
         log.info(f"{context.kind}_requested", vm=vm, slot=context.slot, action_id=sent.action.id)
         return self.follow_later(context, pending, waiter)
+
+    def _send_failed(
+        self, context: AttemptContext, intent: PendingAction, error: SendFailed
+    ) -> Outcome:
+        """A send that failed, or was stopped before anything went out (not an attempt:
+        nothing is recorded and the next run decides)."""
+        interrupted = error.reason == OutcomeReason.INTERRUPTED
+        if interrupted:
+            self.ledger.remove_pending(intent.virtual_machine_id, None)
+        result = Result.INTERRUPTED if interrupted else Result.FAILED
+        verdict = Verdict(result, error.reason, error.detail, None)
+        return self._record(context, intent, verdict, error.correlation_id, record=not interrupted)
 
     def follow_later(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
@@ -61,38 +62,21 @@ def run_once(
     """
     stop = stop or threading.Event()
     fleet = runtime.fleet(workers)
-    finished: dict[int, Outcome] = {}
-    errors: list[BaseException] = []
-    changed = threading.Condition()
-
+    results = _Results()
     for index, policy in enumerate(policies):
-
-        def started(policy: VirtualMachinePolicy = policy) -> bool:
-            if notifier is not None:
-                notifier.slot_started(policy, None, dry_run)
-            return True
-
-        def done(outcome: Outcome | None, error: BaseException | None, index: int = index) -> None:
-            with changed:
-                if outcome is not None:
-                    finished[index] = outcome
-                if error is not None:
-                    errors.append(error)
-                changed.notify_all()
-
+        started = _started_hook(notifier, policy, dry_run)
+        done = results.done_hook(index)
         fleet.submit_slot(policy, None, done, started=started, dry_run=dry_run, force=force)
-    interrupted = _wait_or_stop(
-        lambda: len(finished) + len(errors), len(policies), changed, stop, runtime.clock
-    )
+    interrupted = _wait_or_stop(results.count, len(policies), results.changed, stop, runtime.clock)
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
     if interrupted:
         fleet.pool.join(STOP_BOUND_SECONDS)
+    errors = results.errors
     if errors and not interrupted:
         _report_state_errors(errors)
-    with changed:
-        outcomes = [finished[index] for index in sorted(finished)]
+    outcomes = results.outcomes()
     names = {policy.id: policy.name for policy in policies}
     print_summary(outcomes, names)
     if errors and not interrupted:
@@ -105,6 +89,48 @@ def run_once(
         )
         return ExitCode.INTERRUPTED
     return exit_code(outcomes)
+
+
+@dataclass
+class _Results:
+    """A pass's outcomes (by submission order) and errors, and the condition they signal."""
+
+    finished: dict[int, Outcome] = field(default_factory=dict)
+    errors: list[BaseException] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def done_hook(self, index: int) -> Callable[[Outcome | None, BaseException | None], None]:
+        """What the fleet calls once with the ``index``-th slot's outcome or error."""
+
+        def done(outcome: Outcome | None, error: BaseException | None) -> None:
+            with self.changed:
+                if outcome is not None:
+                    self.finished[index] = outcome
+                if error is not None:
+                    self.errors.append(error)
+                self.changed.notify_all()
+
+        return done
+
+    def count(self) -> int:
+        return len(self.finished) + len(self.errors)
+
+    def outcomes(self) -> list[Outcome]:
+        with self.changed:
+            return [self.finished[index] for index in sorted(self.finished)]
+
+
+def _started_hook(
+    notifier: Notifier | None, policy: VirtualMachinePolicy, dry_run: bool
+) -> Callable[[], bool]:
+    """The slot's "started": the notifier's start ping, when there is one; it always runs."""
+
+    def started() -> bool:
+        if notifier is not None:
+            notifier.slot_started(policy, None, dry_run)
+        return True
+
+    return started
 
 
 def _report_state_errors(errors: list[BaseException]) -> None:
