@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -143,3 +144,16 @@ def schema() -> int:
     """Print the policy's JSON Schema."""
     print(json.dumps(POLICY_SCHEMA, indent=2))
     return ExitCode.OK
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``config validate``, ``config show`` or ``config schema``, as parsed."""
+    if arguments.command == "config_validate":
+        return validate(
+            arguments.config,
+            offline=arguments.offline,
+            credentials_directory=arguments.credentials_directory,
+        )
+    if arguments.command == "config_show":
+        return show(arguments.config)
+    return schema()

@@ -9,6 +9,7 @@ storm guard visibly skipping a snapshot that is too young.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import secrets
 import shutil
@@ -109,3 +110,9 @@ def _summary(fake: FakeHostinger, metrics: list[str], kept_policy: Path | None) 
             f"snapd demo: state kept in {kept_policy.parent}; try: snapd history -c {kept_policy}",
             flush=True,
         )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd demo``, as parsed."""
+    run_for = arguments.run_for.total_seconds() if arguments.run_for else None
+    return run_demo(arguments.vms, run_for, keep=arguments.keep)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import datetime, timedelta
 
-from snapd.cli.commands import ExitCode
+from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc
+from snapd.clock import utc_now
+from snapd.config import Config
 from snapd.hostinger import Snapshot
 from snapd.ledger import Hold, Ledger
 
@@ -39,3 +42,40 @@ def release(ledger: Ledger, virtual_machine_id: int) -> int:
         return ExitCode.OK
     print(f"virtual machine {virtual_machine_id} had no hold", file=sys.stderr)
     return ExitCode.FAILURE
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd hold`` or ``snapd release``, as parsed."""
+    from snapd.cli.commands.loading import load, resolve
+    from snapd.runtime import open_ledger
+
+    config = load(arguments)
+    virtual_machine_id = resolve(config, arguments.vm_id)
+    if arguments.command == "release":
+        with open_ledger(config) as ledger:
+            return release(ledger, virtual_machine_id)
+    if virtual_machine_id not in {policy.id for policy in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    snapshot = _current_snapshot(config, virtual_machine_id)
+    with open_ledger(config) as ledger:
+        now = utc_now()
+        return hold(ledger, virtual_machine_id, arguments.duration, arguments.reason, now, snapshot)
+
+
+def _current_snapshot(config: Config, virtual_machine_id: int) -> Snapshot | None:
+    """The VM's snapshot, to warn when it expires before the hold ends; None (with a
+    warning) when the API cannot say."""
+    from snapd.hostinger import ApiError
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client
+
+    try:
+        client = build_client(
+            config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+        )
+        try:
+            return client.get_snapshot(virtual_machine_id)
+        finally:
+            client.close()
+    except (UsageError, ApiError) as error:
+        print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
+        return None

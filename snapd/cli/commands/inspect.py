@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 
-from snapd.cli.commands import ExitCode
+from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.ledger import Ledger, PendingAction
 
@@ -54,3 +55,16 @@ def history(ledger: Ledger, virtual_machine_id: int | None, limit: int) -> int:
     if pending:
         print(f"\n{table(['VM', 'PENDING', 'SLOT'], pending)}", file=sys.stdout)
     return ExitCode.OK
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd history``: one VM of the policy (by id or name) or all of them."""
+    from snapd.cli.commands.loading import load, resolve
+    from snapd.runtime import open_ledger
+
+    config = load(arguments)
+    virtual_machine_id = None if arguments.vm_id is None else resolve(config, arguments.vm_id)
+    if virtual_machine_id is not None and virtual_machine_id not in {vm.id for vm in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    with open_ledger(config, read_only_if_needed=True) as ledger:
+        return history(ledger, virtual_machine_id, arguments.limit)

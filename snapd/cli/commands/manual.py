@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -65,3 +66,20 @@ def run_manual(
     if kind == "restore" and outcome.result is Result.SUCCESS and policy.hold_after_restore:
         print(f"virtual machine {policy.id} is held for {policy.hold_after_restore}")
     return ExitCode.OK if outcome.result is Result.SUCCESS else ExitCode.FAILURE
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd snapshot restore|delete``: one operator action on one VM, confirmed."""
+    from snapd.cli.commands.loading import load, resolve
+    from snapd.clock import utc_now
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
+
+    config = load(arguments)
+    virtual_machine_id = resolve(config, arguments.vm_id)
+    runtime = open_runtime(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
+    try:
+        return run_manual(
+            runtime, arguments.kind, virtual_machine_id, assume_yes=arguments.yes, now=utc_now()
+        )
+    finally:
+        runtime.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -176,3 +177,12 @@ def print_summary(outcomes: Sequence[Outcome], names: dict[int, str]) -> None:
     ]
     headers = ["VM", "NAME", "RESULT", "REASON", "ACTION", "NEW SNAPSHOT", "DETAIL"]
     print(table(headers, rows), file=sys.stdout)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd once``, as parsed: every check of ``config validate`` first."""
+    from snapd.cli.commands.loading import load_ready, resolve_all
+    from snapd.cli.processes import once
+
+    config = load_ready(arguments)
+    return once(arguments, config, resolve_all(config, arguments.vm_ids))

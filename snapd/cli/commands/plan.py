@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -37,3 +38,10 @@ def plan(
     # One write: a thousand VMs print 6000 lines.
     sys.stdout.write("".join(f"{line}\n" for line in lines))
     return ExitCode.OK
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd plan``, as parsed: from now unless ``--after`` says otherwise."""
+    from snapd.clock import utc_now
+
+    return plan(arguments.config, arguments.count, arguments.after or utc_now())
