@@ -87,11 +87,9 @@ def _is_module(name: str) -> bool:
     return relative.with_suffix(".py").is_file() or (relative / "__init__.py").is_file()
 
 
-# The fake-api subcommand's grammar (no server in it), and the demo, which only the
-# ``demo`` command loads.
+# The fake-api subcommand's grammar (no server in it).
 EAGER_FAKE_IMPORTS = {
     ("snapd.cli.arguments", "snapd.fakeapi.grammar"),
-    ("snapd.cli.commands.demo", "snapd.fakeapi"),
 }
 
 MODULES = sorted(PACKAGE.rglob("*.py"))

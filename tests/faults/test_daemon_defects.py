@@ -90,13 +90,14 @@ def test_a_sighup_while_the_policy_is_read_does_not_kill_the_daemon(
     policy = write_policy(tmp_path / "config.yaml", live_fake)
     script = (
         "import os, signal, sys\n"
+        "import snapd.cli.commands.loading as loading\n"
         "import snapd.cli.dispatch as cli\n"
-        "load = cli._load\n"
+        "load = loading.load\n"
         "def load_slowly(arguments):\n"
         "    os.kill(os.getpid(), signal.SIGHUP)\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    return load(arguments)\n"
-        "cli._load = load_slowly\n"
+        "loading.load = load_slowly\n"
         f"sys.exit(cli.main(['run', '-c', {str(policy)!r}]))\n"
     )
     done = subprocess.run(

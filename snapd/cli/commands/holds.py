@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime, timedelta
+from typing import Any
 
+from snapd.cli.argument_types import duration, virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc
+from snapd.cli.options import VM_HELP
 from snapd.clock import utc_now
 from snapd.config import Config
 from snapd.hostinger import Snapshot
@@ -79,3 +82,36 @@ def _current_snapshot(config: Config, virtual_machine_id: int) -> Snapshot | Non
     except (UsageError, ApiError) as error:
         print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
         return None
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd hold`` and ``snapd release``."""
+    hold = commands.add_parser(
+        "hold",
+        parents=[config_option],
+        help="stop scheduled snapshots from overwriting a VM's snapshot for a while",
+        description="Hold a VM: no scheduled snapshot overwrites its current one until the "
+        "hold ends. Warns when the snapshot expires before that.",
+    )
+    hold.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
+    hold.add_argument(
+        "--for",
+        dest="duration",
+        type=duration,
+        required=True,
+        metavar="DURATION",
+        help="how long, e.g. 48h or 3d",
+    )
+    hold.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why, shown in status and logs"
+    )
+    hold.set_defaults(command="hold")
+
+    release = commands.add_parser(
+        "release",
+        parents=[config_option],
+        help="end a VM's hold",
+        description="End a VM's hold; scheduled snapshots resume with the next slot.",
+    )
+    release.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
+    release.set_defaults(command="release")

@@ -6,11 +6,16 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from snapd.cli.argument_types import virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import age, iso_utc
+from snapd.cli.options import VM_HELP
 from snapd.pipeline.outcome import Result
-from snapd.runtime import Runtime
+
+if TYPE_CHECKING:
+    from snapd.runtime import Runtime
 
 WARNINGS = {
     "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
@@ -83,3 +88,23 @@ def run(arguments: argparse.Namespace) -> int:
         )
     finally:
         runtime.close()
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd restore`` and ``snapd delete``."""
+    for kind, summary in (
+        ("restore", "restore a VM from its snapshot (asks first)"),
+        ("delete", "delete a VM's snapshot (asks first)"),
+    ):
+        manual = commands.add_parser(
+            kind,
+            parents=[config_option],
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}. Shows the snapshot, asks for "
+            "confirmation on a terminal, refuses without one unless --yes, waits for the "
+            "action and records it."
+            + (" The VM is then held for hold_after_restore." if kind == "restore" else ""),
+        )
+        manual.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
+        manual.add_argument("--yes", action="store_true", help="do not ask")
+        manual.set_defaults(command="manual", kind=kind)

@@ -7,16 +7,20 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from snapd.cli.argument_types import add_workers_argument, virtual_machine_reference
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
-from snapd.notify.notifier import Notifier
 from snapd.pipeline.outcome import Outcome, Result
 from snapd.pipeline.workers import DEFAULT_WORKERS
-from snapd.runtime import Runtime
+
+if TYPE_CHECKING:
+    from snapd.notify.notifier import Notifier
+    from snapd.runtime import Runtime
 
 #: After Ctrl-C, how long the pipelines get to record where they stand; a pipeline still
 #: inside a request after that is left behind (its pending row is already in the ledger).
@@ -186,3 +190,39 @@ def run(arguments: argparse.Namespace) -> int:
 
     config = load_ready(arguments)
     return once(arguments, config, resolve_all(config, arguments.vm_ids))
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd once``."""
+    once = commands.add_parser(
+        "once",
+        parents=[config_option],
+        help="run the guarded snapshot pipeline now",
+        description="Run the guarded pipeline now for the given VMs (or --all) and wait for "
+        "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
+        "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
+        "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
+        "resumes it).",
+    )
+    targets = once.add_mutually_exclusive_group(required=True)
+    targets.add_argument(
+        "vm_ids",
+        nargs="*",
+        default=[],
+        type=virtual_machine_reference,
+        metavar="VM_ID",
+        help="virtual machines from the policy, each by id or by name",
+    )
+    targets.add_argument("--all", action="store_true", help="every VM in the policy")
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="walk the same path and log the same lines, but create nothing",
+    )
+    once.add_argument(
+        "--force",
+        action="store_true",
+        help="ignore min_age, protect_manual and holds (nothing else)",
+    )
+    add_workers_argument(once)
+    once.set_defaults(command="once")

@@ -237,3 +237,17 @@ def run(arguments: argparse.Namespace) -> int:
             return status(config, client, ledger, utc_now())
     finally:
         client.close()
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd status``."""
+    status = commands.add_parser(
+        "status",
+        parents=[config_option],
+        help="one row per VM: state, snapshot age and expiry, last success, hold, next run",
+        description="Show every VM's restore point as the API and the ledger see it now. "
+        "One request lists the VMs, then up to 16 snapshot reads run at a time within "
+        "api.requests_per_minute. When a daemon runs on the same state_dir, its /status "
+        "answers instead and no API request is made.",
+    )
+    status.set_defaults(command="status")
