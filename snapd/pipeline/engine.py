@@ -1,9 +1,12 @@
 """One slot for one VM: pre-flight, decide, checks, decide again, create. No scheduling.
 
 The engine receives everything it touches (API client, ledger, lock, clock, observer,
-hook runners), so tests drive it against the fake API with a manual clock. Sending,
-waiting, verifying and recording are :class:`~snapd.pipeline.attempt.AttemptRunner`'s, shared
-with the operator's restore and delete.
+hook runners), so tests drive it against the fake API with a manual clock. The look at
+the VM is :class:`~snapd.pipeline.look.IdleLook`'s, the checks before the create are in
+``slot_checks``, a slot that ends before a send :class:`~snapd.pipeline.slot_end.SlotEnd`'s.
+Sending, waiting, verifying and recording are
+:class:`~snapd.pipeline.attempt.AttemptRunner`'s, shared with the operator's restore and
+delete.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ from datetime import datetime
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from snapd.backoff import Backoff
 from snapd.checks.hooks import HookResult, run_health_check, run_hook
-from snapd.clock import Clock, sleep_before
+from snapd.clock import Clock
 from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
-from snapd.hostinger import ApiError, HostingerClient, RateLimitedError
+from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import (
     LockUnavailableError,
@@ -28,9 +30,10 @@ from snapd.ledger.locks import (
     VirtualMachineLocks,
 )
 from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
-from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
+from snapd.pipeline.decide import Decision, Facts, Reason
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.later import Later
+from snapd.pipeline.look import IdleLook
 from snapd.pipeline.outcome import (
     NullOutcomeObserver,
     Outcome,
@@ -39,7 +42,7 @@ from snapd.pipeline.outcome import (
     Result,
     failure_reason,
 )
-from snapd.pipeline.preflight import Preflight, collect_facts, guards_of, read_virtual_machine
+from snapd.pipeline.preflight import Preflight
 from snapd.pipeline.recheck import CreateRecheck
 from snapd.pipeline.slot_checks import decide_before_create, run_checks
 from snapd.pipeline.slot_end import SlotEnd
@@ -88,6 +91,10 @@ class Engine:
         self.end = SlotEnd(
             self.recorder, self.observer, lambda hook, env: self.hook_runner(hook, env)
         )
+        self.look = IdleLook(
+            client, ledger, self.observer, self.fleet, clock,
+            lambda: self.should_stop(), self.end,
+        )  # fmt: skip
 
     @property
     def should_stop(self) -> Callable[[], bool]:
@@ -194,7 +201,7 @@ class Engine:
         dry_run: bool,
         force: bool,
     ) -> Later[Outcome]:
-        looked = self._look_until_idle(context, dry_run=dry_run, force=force)
+        looked = self.look(context, dry_run=dry_run, force=force)
         if isinstance(looked, Outcome):
             return Later.of(looked)
         preflight, facts, decision = looked
@@ -231,61 +238,6 @@ class Engine:
         )  # fmt: skip
         sent = self.attempts.start_later(context, preflight.snapshot, waiter, recheck)
         return sent.then(lambda outcome: self.end.after(outcome, context.policy))
-
-    def _look_until_idle(
-        self, context: AttemptContext, *, dry_run: bool, force: bool
-    ) -> tuple[Preflight, Facts, Decision] | Outcome:
-        """Pre-flight and decide; while the VM is busy or the API rate-limits, look again
-        within ``busy_timeout``. An outcome when the slot ends here."""
-        deadline = context.started + context.policy.busy_timeout
-        backoff = Backoff()
-        again = False
-        while True:
-            try:
-                preflight = read_virtual_machine(
-                    self.client, self.observer, context.policy.id, fleet=self.fleet, again=again
-                )
-            except RateLimitedError as error:
-                pause = error.retry_after if error.retry_after is not None else backoff.next()
-                if dry_run or self.should_stop() or not sleep_before(self.clock, deadline, pause):
-                    return self._preflight_failed(context, error, dry_run)
-                again = True
-                continue
-            except ApiError as error:
-                return self._preflight_failed(context, error, dry_run)
-            facts = collect_facts(
-                self.ledger, context.policy, context.slot, preflight, self.clock.now(), force=force
-            )
-            decision = decide(facts, guards_of(context.policy))
-            if decision.action is not Step.DEFER:
-                return preflight, facts, decision
-            log.info("decision", vm=context.policy.id, slot=context.slot, decision="defer",
-                     reason=decision.reason)  # fmt: skip
-            if dry_run or self.should_stop():
-                # A rehearsal does not wait for the VM; a stopping process must not.
-                result = Result.SKIPPED if dry_run else Result.INTERRUPTED
-                return self.end.finish(
-                    context, result, decision.reason, decision.detail,
-                    old=preflight.snapshot, dry_run=dry_run, record=dry_run,
-                )  # fmt: skip
-            if not sleep_before(self.clock, deadline, backoff.next()):
-                return self.end.finish(
-                    context, Result.FAILED, OutcomeReason.BUSY_TIMEOUT,
-                    "the VM stayed busy for busy_timeout",
-                    old=preflight.snapshot, dry_run=dry_run,
-                )  # fmt: skip
-            again = True
-
-    def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
-        if self.should_stop():
-            return self.end.finish(
-                context, Result.INTERRUPTED, OutcomeReason.INTERRUPTED,
-                f"stopping during pre-flight: {error}",
-                dry_run=dry_run, record=False,
-            )  # fmt: skip
-        detail = f"pre-flight failed: {error}"
-        reason = failure_reason(error)
-        return self.end.failed(context, reason, detail, error.correlation_id, dry_run=dry_run)
 
     def _recheck(
         self, context: AttemptContext, preflight: Preflight, facts: Facts, force: bool
