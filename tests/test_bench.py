@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import common, fleet, footprint, naive, notify_stream, pg_sessions, slow_actions, tools
+from bench import (
+    common,
+    deadlines,
+    fleet,
+    footprint,
+    naive,
+    notify_stream,
+    pg_sessions,
+    slow_actions,
+    tools,
+)
 from snapd.config import load_config
 
 
@@ -16,6 +26,7 @@ def test_every_benchmark_has_a_main_or_a_runner() -> None:
     assert callable(fleet.main) and callable(footprint.main) and callable(tools.main)
     assert callable(naive.naive_run) and callable(slow_actions.main)
     assert callable(notify_stream.main) and callable(pg_sessions.main)
+    assert callable(deadlines.main)
 
 
 def test_a_fixed_window_reads_as_requests_per_seconds() -> None:

@@ -87,11 +87,9 @@ def _is_module(name: str) -> bool:
     return relative.with_suffix(".py").is_file() or (relative / "__init__.py").is_file()
 
 
-# The fake-api subcommand's grammar (no server in it), and the demo, which only the
-# ``demo`` command loads.
+# The fake-api subcommand's grammar (no server in it).
 EAGER_FAKE_IMPORTS = {
     ("snapd.cli.arguments", "snapd.fakeapi.grammar"),
-    ("snapd.cli.commands.demo", "snapd.fakeapi"),
 }
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
@@ -159,3 +157,50 @@ def test_the_command_line_starts_without_loading_the_fake_api() -> None:
     )
     assert "snapd.fakeapi.fake" not in done.stdout.split()
     assert "snapd.fakeapi.server" not in done.stdout.split()
+
+
+# What only the composition root (snapd.runtime) builds: the objects every command shares.
+ROOT_ONLY = {
+    "FleetRunner",
+    "RequestBudget",
+    "HostingerClient",
+    "Engine",
+    "Operations",
+    "open_shared_ledger",
+    "open_read_only",
+    "shared_operation_locks",
+}
+# A constructor call outside the root, with why it may stay: the client paces a caller
+# that passes no budget (a test, a one-off script) with one of its own.
+ROOT_ONLY_EXCEPTIONS = {("snapd.hostinger.client", "RequestBudget")}
+
+
+def _constructions(source: str) -> list[str]:
+    """The names in ROOT_ONLY that ``source`` calls (``Name(...)`` or ``x.Name(...)``)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            function = node.func
+            name = function.attr if isinstance(function, ast.Attribute) else None
+            if isinstance(function, ast.Name):
+                name = function.id
+            if name in ROOT_ONLY:
+                found.append(name)
+    return found
+
+
+def test_the_construction_finder_sees_plain_and_qualified_calls() -> None:
+    source = "FleetRunner(engine)\nbudget.RequestBudget(6)\nSqliteLedger.open_read_only(p)\n"
+    assert _constructions(source) == ["FleetRunner", "RequestBudget", "open_read_only"]
+    assert _constructions("runner: FleetRunner\nrunner.close()\n") == []
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda path: _module_name(path))
+def test_only_the_runtime_constructs_the_shared_objects(path: Path) -> None:
+    module = _module_name(path)
+    if _layer(module) == "snapd.runtime" or _layer(module) == FAKE:
+        return
+    for name in _constructions(path.read_text(encoding="utf-8")):
+        assert (module, name) in ROOT_ONLY_EXCEPTIONS, (
+            f"{module} builds {name}; only snapd.runtime builds it, the others receive it"
+        )

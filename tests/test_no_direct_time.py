@@ -47,9 +47,7 @@ def _direct_uses(path: Path) -> list[str]:
 MODULES = sorted(path for path in PACKAGE.rglob("*.py") if path != CLOCK_MODULE)
 
 # The second rule: time read or waited on through an injected Clock, never through
-# ``snapd.clock.monotonic`` or a timed ``.wait(``. hostinger/ is left out for now: its
-# time functions are being reshaped separately, and join this rule after that.
-NOT_YET_ON_THE_CLOCK = {"hostinger"}
+# ``snapd.clock.monotonic`` or a timed ``.wait(``.
 # module (relative to snapd/) → why a timed wait or a monotonic import stays there
 KNOWN_REAL_TIME = {
     # a hook is a real process: its timeout is real time
@@ -86,10 +84,7 @@ def _timed_waits_and_monotonic_imports(path: Path) -> list[str]:
 
 
 ON_THE_CLOCK = [
-    path
-    for path in MODULES
-    if path.relative_to(PACKAGE).parts[0] not in NOT_YET_ON_THE_CLOCK
-    and path.relative_to(PACKAGE).as_posix() not in KNOWN_REAL_TIME
+    path for path in MODULES if path.relative_to(PACKAGE).as_posix() not in KNOWN_REAL_TIME
 ]
 
 

@@ -46,8 +46,7 @@ def run_health_check(
             answers.append(_get(check, session, shown_url))
             return
         with requests.Session() as own:
-            own.mount("http://", adapter)
-            own.mount("https://", adapter)
+            adapter.mount(own)
             answers.append(_get(check, own, shown_url))
 
     # Daemonic: a worker past the deadline must not keep the process from exiting.

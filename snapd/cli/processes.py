@@ -24,25 +24,22 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
     """``snapd once``: the pipeline for the chosen VMs now; 130 after Ctrl-C."""
     from snapd.cli.commands.once import run_once
     from snapd.clock import InterruptibleClock
-    from snapd.hostinger.budget import RequestBudget
     from snapd.notify.notifier import drain_seconds, one_shot_notifier
     from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 
     notifier = one_shot_notifier(config)
     # Ctrl-C sets the event that the pipelines and their clock watch, as in the daemon.
     stop = threading.Event()
-    budget = RequestBudget(config.api.requests_per_minute)
     runtime = open_runtime(
         config,
         observer=notifier,
         clock=InterruptibleClock(stop),
-        budget=budget,
         should_stop=stop.is_set,
         connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS,
     )
     code: int = ExitCode.FAILURE
     try:
-        with _ctrl_c_sets(stop, budget.close):
+        with _ctrl_c_sets(stop, runtime.budget.close):
             policies = runtime.policies(virtual_machine_ids, arguments.all)
             code = run_once(
                 runtime,

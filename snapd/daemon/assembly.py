@@ -12,14 +12,14 @@ from pathlib import Path
 
 from snapd.clock import Clock, InterruptibleClock
 from snapd.config import Config
-from snapd.daemon.daemon import Daemon, DaemonParts, DaemonSettings
+from snapd.daemon.daemon import Daemon
 from snapd.daemon.leader import LeaderAwareClock, LeaderRole
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
+from snapd.daemon.parts import DaemonParts, DaemonSettings
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.ledger import Ledger
 from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
-from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.wait import PollSettings
 from snapd.runtime import (
     UsageError,
@@ -124,13 +124,8 @@ def _assemble(
         token=token,
     )
     settings = settings or DaemonSettings()
-    fleet = FleetRunner(
-        runtime.engine,
-        workers=settings.workers,
-        requests_per_minute=config.api.requests_per_minute,
-        # An injected clock (a test's manual one) passes the poller's time too.
-        sleep=None if clock is None else daemon_clock.sleep,
-    )
+    # An injected clock (a test's manual one) passes the poller's time too.
+    fleet = runtime.fleet(settings.workers, sleep=None if clock is None else daemon_clock.sleep)
     parts = DaemonParts(
         runtime,
         services,
@@ -139,7 +134,7 @@ def _assemble(
         policies,
         stop_event,
         signals or queue.Queue(),
-        instance_lock,
         fleet,
+        instance_lock,
     )
     return Daemon(config_path, config, parts, settings)

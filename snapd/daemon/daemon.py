@@ -2,26 +2,24 @@
 
 Start: open the ledger, restore metrics from it, serve /metrics, add a job per VM, resume
 pending actions, then look at the fleet once (paced, after readiness) and catch up on a
-missed slot. Then wait for signals: SIGHUP reloads the
-policy (the old one stays if the new one is invalid), SIGTERM and SIGINT stop taking new
-slots, let a create being sent finish, leave waits pending in the ledger and exit 0.
-A job may fail; the daemon may not.
+missed slot. Then wait for signals: SIGHUP reloads the policy (``reload``), SIGTERM and
+SIGINT stop taking new slots, let a create being sent finish, leave waits pending in the
+ledger and exit 0. A job may fail; the daemon may not. The probes' answers are in
+``probes``, the leadership's changes in ``leading``.
 """
 
 from __future__ import annotations
 
 import queue
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 
 from snapd.clock import SystemClock
-from snapd.config import Config, ConfigError, VirtualMachinePolicy, load_config
+from snapd.config import Config, VirtualMachinePolicy
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import CatchUp
 from snapd.daemon.inventory import (
@@ -30,21 +28,20 @@ from snapd.daemon.inventory import (
     request_spacing,
     schedule_inventory,
 )
-from snapd.daemon.jobs import RunningJobs, liveness
-from snapd.daemon.leader import LEADERSHIP_UNCONFIRMED, LeaderRole, TakeoverRetries
-from snapd.daemon.observer import DaemonObserver
-from snapd.daemon.policies import PolicyBook
+from snapd.daemon.jobs import RunningJobs
+from snapd.daemon.leader import LEADERSHIP_UNCONFIRMED, LeaderRole
+from snapd.daemon.leading import FollowsLeadership
+from snapd.daemon.parts import DaemonParts, DaemonSettings
+from snapd.daemon.probes import DaemonProbes
+from snapd.daemon.reload import PolicyReload
 from snapd.daemon.runs import SlotRuns
-from snapd.daemon.scheduler import RunPurpose, SlotScheduler
+from snapd.daemon.scheduler import RunPurpose
 from snapd.daemon.signals import signal_handlers
-from snapd.daemon.startup import log_start, publish_policies, schedule_resumes
+from snapd.daemon.startup import log_start, restore_from_ledger, schedule_resumes
 from snapd.daemon.state_probe import StateDirectoryProbe
 from snapd.daemon.status_address import FleetStatus
-from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import MetricsServer
 from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.workers import DEFAULT_WORKERS
-from snapd.runtime import Runtime, Services
 
 if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
@@ -54,33 +51,7 @@ log = structlog.get_logger("snapd.daemon")
 NOTIFY_CLOSE_SECONDS = 1.0  # the last outcomes' notifications, within the stop bound
 
 
-@dataclass(frozen=True)
-class DaemonSettings:
-    """How ``snapd run`` was asked to run (its options, not the policy)."""
-
-    dry_run: bool = False
-    metrics_host: str | None = None  # default: the policy's metrics.listen
-    metrics_port: int | None = None
-    inventory_every: timedelta | None = None  # default: from the fleet size and budget
-    workers: int = DEFAULT_WORKERS  # threads for pre-flight, send, verify and record
-
-
-@dataclass
-class DaemonParts:
-    """What a daemon is built from; ``snapd.daemon.assembly.build_daemon`` makes them."""
-
-    runtime: Runtime
-    services: Services
-    observer: DaemonObserver
-    scheduler: SlotScheduler
-    policies: PolicyBook
-    stop_event: threading.Event
-    signals: queue.Queue[str]
-    instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir
-    fleet: FleetRunner | None = None  # default: one on the runtime's engine
-
-
-class Daemon:
+class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
     """One daemon process; ``run()`` blocks until a stop signal and returns the exit code."""
 
     def __init__(
@@ -107,12 +78,7 @@ class Daemon:
             settings.metrics_port if settings.metrics_port is not None else config.metrics.port
         )
         self.runs = SlotRuns(
-            parts.fleet
-            or FleetRunner(
-                self.runtime.engine,
-                workers=settings.workers,
-                requests_per_minute=config.api.requests_per_minute,
-            ),
+            parts.fleet,
             self.notifier,
             self.metrics,
             self.stop_event,
@@ -135,18 +101,10 @@ class Daemon:
         """The VMs with a run in progress, from queued to recorded."""
         return self.runs.jobs
 
-    @jobs.setter
-    def jobs(self, jobs: RunningJobs) -> None:
-        self.runs.jobs = jobs
-
     @property
     def fleet(self) -> FleetRunner:
         """The workers and the poller the runs go to."""
         return self.runs.fleet
-
-    @fleet.setter
-    def fleet(self, fleet: FleetRunner) -> None:
-        self.runs.fleet = fleet
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -177,7 +135,10 @@ class Daemon:
             self.fleet_status.publish(self.server.url)
             if announce is not None:
                 announce(self.server.url)
-            self._restore_from_ledger()
+            restore_from_ledger(
+                self.runtime.ledger, self.metrics, self.fleet.urgency, self.config.vms,
+                self.clock.now(),
+            )  # fmt: skip
             if self.leadership is not None:
                 self.leadership.start()
             self.scheduler.start(self.config.vms)
@@ -240,99 +201,9 @@ class Daemon:
                 self.instance_lock.release()
         log.info("stopped", unfinished_runs=self.unfinished)
 
-    def liveness(self) -> tuple[bool, str]:
-        """/healthz's question: the watchdog's check, without its log line."""
-        return liveness(self.stop_event.is_set(), self.jobs.wedged())
-
-    def healthy(self) -> bool:
-        """The watchdog's question: running, and no job far past its bound?"""
-        if self.stop_event.is_set():
-            return False
-        wedged = set(self.jobs.wedged())
-        for virtual_machine_id in wedged - self._wedged_reported:
-            log.error("job_wedged", vm=virtual_machine_id, detail="watchdog pings stop")
-        self._wedged_reported = wedged
-        return not wedged
-
-    # -- leadership (a shared ledger) ---------------------------------------------------------
-
-    def attach_leadership(self, leadership: Leadership | None, role: LeaderRole) -> None:
-        """Follow ``leadership`` (None: a single instance, always leader) through ``role``."""
-        self.leadership = leadership
-        self.leader_role = role
-        role.on_change = self._leadership_changed
-        role.on_error = self.metrics.ledger.error
-        if leadership is not None:
-            self.metrics.ledger.set_leader(False, change=False)
-            self.runs.takeover = TakeoverRetries(self.scheduler.run_soon, self.clock)
-
-    def _leadership_changed(self, leader: bool) -> None:
-        """Leading now: resume what the last leader left and catch up, as a restarted
-        single instance does. Standby now: running jobs stop at their next step."""
-        self.metrics.ledger.set_leader(leader)
-        systemd.status(("leader" if leader else "standby") + f": {len(self.config.vms)} VM(s)")
-        if leader and self._started and not self.stop_event.is_set():
-            # The other replica's successes while this one stood by, then the runs it owes.
-            successes = self.runtime.ledger.last_successes()
-            self.metrics.restore_last_successes(successes)
-            self.fleet.urgency.remember(successes)
-            resuming = schedule_resumes(self.runtime.ledger, self.scheduler, self.config.vms)
-            catch_up = CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now())
-            for policy in self.config.vms:
-                # No fresh look at the snapshot here: each run's pre-flight decides.
-                catch_up(policy, None, known=False)
-
     def request_stop(self) -> None:
         """Ask the main loop to stop (what SIGTERM does)."""
         self.signals.put("stop")
-
-    def readiness(self) -> tuple[bool, str]:
-        """/readyz: ready while the scheduler runs, the API accepts the token and
-        ``state_dir`` can be written."""
-        if self.stop_event.is_set():
-            return False, "stopping"
-        if not self._started:
-            return False, "starting"
-        if not self.metrics.authentication_ok:
-            return False, "the API refused the token"
-        state_problem = self.state_probe.problem()
-        if state_problem is not None:
-            return False, state_problem
-        if not self.leader_role.is_leader():
-            # Healthy and ready to take over: a probe must not restart or remove it.
-            return True, self.leadership.standby_reason() if self.leadership else "standby"
-        return True, "ready" if self.leadership is None else "ready: leader"
-
-    # -- reload --------------------------------------------------------------------------
-
-    def reload(self) -> bool:
-        """Re-read the policy; keep the old one when the new one is invalid."""
-        systemd.reloading()
-        now = self.clock.now()
-        try:
-            new = load_config(self.config_path)
-        except ConfigError as error:
-            for problem in error.problems:
-                log.error("reload_rejected", problem=problem)
-            self.metrics.config_reloaded(False, now)
-            systemd.ready("reload rejected; the previous policy stays in force")
-            return False
-        for section in ("api", "metrics", "state_dir", "ledger"):
-            if getattr(new, section) != getattr(self.config, section):
-                log.warning("reload_needs_restart", section=section)
-        self.policies.replace(new.vms)
-        self.scheduler.replace(new.vms)
-        self.metrics.forget_vms({policy.id for policy in new.vms})
-        self.metrics.register_vms(policy.id for policy in new.vms)
-        self.config = new
-        publish_policies(self.metrics, self.config.vms)
-        self._publish_next_runs()
-        self.metrics.config_reloaded(True, now)
-        log.info("reloaded", vms=len(new.vms))
-        systemd.ready(f"watching {len(new.vms)} virtual machine(s)")
-        return True
-
-    # -- runs ----------------------------------------------------------------------------
 
     def policy(self, virtual_machine_id: int) -> VirtualMachinePolicy | None:
         return self.policies.get(virtual_machine_id)
@@ -376,21 +247,3 @@ class Daemon:
             # waited on the system clock (the default) even when the daemon's is manual.
         )
         schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)
-
-    def _restore_from_ledger(self) -> None:
-        self.metrics.register_vms(policy.id for policy in self.config.vms)
-        successes = self.runtime.ledger.last_successes()
-        self.metrics.restore_last_successes(successes)
-        self.fleet.urgency.remember(successes)
-        now = self.clock.now()
-        held = {hold.virtual_machine_id for hold in self.runtime.ledger.holds(now)}
-        for policy in self.config.vms:
-            self.metrics.set_hold(policy.id, policy.id in held)
-        publish_policies(self.metrics, self.config.vms)
-
-    def _publish_next_runs(self) -> None:
-        for policy in self.config.vms:
-            self._publish_next_run(policy.id)
-
-    def _publish_next_run(self, virtual_machine_id: int) -> None:
-        self.metrics.set_next_run(virtual_machine_id, self.scheduler.next_run(virtual_machine_id))

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
-from structlog.contextvars import bound_contextvars
 
 from snapd.config import VirtualMachinePolicy
 from snapd.daemon.jobs import RunningJobs
@@ -22,9 +21,7 @@ from snapd.daemon.scheduler import RunPurpose
 from snapd.ledger import LedgerError, NotLeaderError, OperationKind
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
-from snapd.pipeline.attempt import ActionWaiter
 from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
 
 log = structlog.get_logger("snapd.daemon")
@@ -55,15 +52,13 @@ class SlotRuns:
             log.debug("run_coalesced", vm=vm, slot=slot, purpose=purpose)
             return
 
-        def work(waiter: ActionWaiter) -> Later[Outcome] | None:
+        def started() -> bool:
             self.jobs.working(number)
             if self.stop_event.is_set():
-                return None
-            with bound_contextvars(vm=vm):
-                log.info("run_started", vm=vm, slot=slot, purpose=purpose)
-                self.notifier.slot_started(policy, slot, self.dry_run)
-                engine = self.fleet.engine
-                return engine.run_slot_later(policy, slot, waiter, dry_run=self.dry_run)
+                return False
+            log.info("run_started", vm=vm, slot=slot, purpose=purpose)
+            self.notifier.slot_started(policy, slot, self.dry_run)
+            return True
 
         def done(outcome: Outcome | None, error: BaseException | None) -> None:
             try:
@@ -73,7 +68,7 @@ class SlotRuns:
                 self.jobs.end(number)
 
         try:
-            self.fleet.submit(policy, work, done)
+            self.fleet.submit_slot(policy, slot, done, started=started, dry_run=self.dry_run)
         except RuntimeError:  # stopping: the workers take nothing new
             self.jobs.end(number)
 

@@ -1,8 +1,10 @@
-"""What the daemon does once at start: the resumes it owes, the RPO gauges, the start report."""
+"""What the daemon does once at start: the resumes it owes, the RPO gauges (also on taking
+the lead), the start report."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 import structlog
@@ -15,6 +17,7 @@ from snapd.config.rpo import recovery_point_objective
 from snapd.daemon.scheduler import RunPurpose, SlotScheduler
 from snapd.ledger import Ledger
 from snapd.metrics import Metrics
+from snapd.pipeline.urgency import Urgency
 
 log = structlog.get_logger("snapd.daemon")
 
@@ -71,3 +74,26 @@ def log_start(
             min_age=format_duration(policy.min_age),
             next_run=scheduler.next_run(policy.id),
         )
+
+
+def remember_successes(ledger: Ledger, metrics: Metrics, urgency: Urgency) -> None:
+    """Each VM's last success from the ledger, into the RPO gauges and the slots' order."""
+    successes = ledger.last_successes()
+    metrics.restore_last_successes(successes)
+    urgency.remember(successes)
+
+
+def restore_from_ledger(
+    ledger: Ledger,
+    metrics: Metrics,
+    urgency: Urgency,
+    policies: Sequence[VirtualMachinePolicy],
+    now: datetime,
+) -> None:
+    """At start: the VMs' series, their last successes, holds and published policies."""
+    metrics.register_vms(policy.id for policy in policies)
+    remember_successes(ledger, metrics, urgency)
+    held = {hold.virtual_machine_id for hold in ledger.holds(now)}
+    for policy in policies:
+        metrics.set_hold(policy.id, policy.id in held)
+    publish_policies(metrics, policies)

@@ -33,7 +33,7 @@ import itertools
 import threading
 from collections.abc import Callable
 
-from snapd.clock import monotonic as system_monotonic
+from snapd.clock import SystemClock
 from snapd.hostinger.learned_rate import LearnedRate, ServerWindow
 
 __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
@@ -82,7 +82,7 @@ class RequestBudget:
         self._learned = LearnedRate(requests_per_minute)
         self._capacity = capacity
         self._interval = 60.0 / requests_per_minute
-        self._monotonic = monotonic or system_monotonic
+        self._monotonic = monotonic or SystemClock().monotonic
         self._closed = threading.Event()
         # The default wait ends early when the budget is closed, so that callers queued
         # behind a busy budget give up at once when the process stops.

@@ -1,36 +1,32 @@
 """One HTTP attempt with a total deadline and a bounded body.
 
-``requests`` only knows a timeout per socket read: a server that trickles one byte every
-few seconds keeps an attempt alive forever, and ``response.content`` holds whatever the
-server sends. :func:`exchange` bounds both:
+A socket timeout bounds each read, not the attempt: a server that trickles one byte every
+few seconds keeps an attempt alive forever, and an answer's body may be as long as the
+server likes. :func:`exchange` bounds both:
 
-* the body is read streamed and reading stops at :data:`MAXIMUM_BODY_BYTES` (decoded
+* the body is read in chunks and reading stops at :data:`MAXIMUM_BODY_BYTES` (decoded
   bytes, so a compressed bomb is bounded too);
-* a watchdog shuts the attempt's socket down when the deadline passes (one thread keeps
-  every attempt's deadline, :mod:`snapd.hostinger.deadlines`), whichever phase the
-  attempt is in (sending, waiting for headers, reading the body), and the elapsed time is
-  checked again between body chunks.
-
-The watchdog learns the socket through :class:`WatchedAdapter`, whose connections
-register themselves with the watchdog of the thread that sends on them. A connection
-taken over by a later attempt is no longer the earlier watchdog's to shut down, so a late
-timer can only close an idle pooled connection, which urllib3 notices and replaces.
+* the attempt runs on a connection the client owns (:mod:`snapd.hostinger.connections`),
+  so a :class:`~snapd.hostinger.watchdog.Watchdog` knows its socket and the client's
+  deadline keeper shuts it down when the deadline passes, whichever phase the attempt is
+  in (sending, waiting for headers, reading the body); each socket read also waits at
+  most the time left, and the time is checked again between body chunks.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Callable, Iterator, Mapping
+import socket
+import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection
+from urllib3.exceptions import NewConnectionError, ProxyError
+from urllib3.response import BaseHTTPResponse
 
-from snapd.clock import monotonic, unix_time
+from snapd.clock import unix_time
+from snapd.hostinger.connections import Connections, Route
 from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.watchdog import Watchdog
 
@@ -38,7 +34,6 @@ __all__ = [
     "MAXIMUM_BODY_BYTES",
     "DeadlineExceededError",
     "Reply",
-    "WatchedAdapter",
     "exchange",
 ]
 
@@ -46,9 +41,6 @@ __all__ = [
 MAXIMUM_BODY_BYTES = 1024 * 1024
 
 _CHUNK_BYTES = 64 * 1024
-
-#: The deadlines of every attempt in the process, on one thread.
-TIMERS = DeadlineTimers()
 
 
 class DeadlineExceededError(Exception):
@@ -70,125 +62,136 @@ class Reply:
     received_at: float
 
 
-_current = threading.local()
+@dataclass(frozen=True, slots=True)
+class Line:
+    """What an attempt goes through: the client's connections and deadline keeper, and
+    the proxies by scheme."""
 
-
-def _attach_current(connection: HTTPConnection) -> None:
-    watchdog: Watchdog | None = getattr(_current, "watchdog", None)
-    if watchdog is not None:
-        watchdog.attach(connection)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach_current(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        _attach_current(self)
-        super().request(*args, **kwargs)
-
-
-class _WatchedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPConnectionPool, "https": _WatchedHTTPSConnectionPool}
-_PLAIN_POOLS = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
-
-
-class WatchedAdapter(HTTPAdapter):
-    """An adapter whose connections report to the deadline watchdog of their attempt.
-
-    Direct connections and HTTP(S) proxies are watched. A SOCKS proxy keeps its own
-    connection classes: there only the per-read timeout and the check between body
-    chunks bound an attempt.
-    """
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-
-    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if getattr(manager, "pool_classes_by_scheme", None) == _PLAIN_POOLS:
-            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-        return manager
-
-
-@contextlib.contextmanager
-def _watched(seconds: float) -> Iterator[Watchdog]:
-    watchdog = Watchdog(seconds, TIMERS)
-    _current.watchdog = watchdog
-    watchdog.start()
-    try:
-        yield watchdog
-    finally:
-        watchdog.finish()
-        _current.watchdog = None
+    connections: Connections
+    timers: DeadlineTimers
+    proxies: Mapping[str, str]
 
 
 def exchange(
-    session: requests.Session,
-    method: str,
-    url: str,
+    line: Line,
+    request: requests.PreparedRequest,
     *,
-    params: Mapping[str, int] | None,
-    timeout: tuple[float, float],
+    connect_seconds: float,
     total_seconds: float,
-    monotonic: Callable[[], float] = monotonic,
+    monotonic: Callable[[], float],
     wall_clock: Callable[[], float] = unix_time,
 ) -> Reply:
-    """Send one request and read its answer, all within ``total_seconds``.
+    """Send one prepared request and read its answer, all within ``total_seconds``.
 
     Raises:
         DeadlineExceededError: the deadline passed after the request started to go out.
-        requests.RequestException, urllib3.exceptions.HTTPError, OSError: the attempt
-            failed otherwise; the caller classifies it.
+        urllib3.exceptions.HTTPError, OSError: the attempt failed otherwise (a connection
+            that could not be made is a ``NewConnectionError``, an untrusted certificate
+            an ``ssl.CertificateError``); the caller classifies it.
     """
+    url = request.url or ""
+    route = Route(url, _proxy_for(url, line.proxies))
+    if route.proxy is not None and not route.proxy.startswith("http://"):
+        raise ProxyError("only http:// proxies are supported; nothing was sent", OSError())
     deadline = monotonic() + total_seconds
-    with _watched(total_seconds) as watchdog:
-        try:
-            response = session.request(
-                method,
-                url,
-                params=dict(params) if params else None,
-                timeout=timeout,
-                allow_redirects=False,
-                stream=True,
-            )
-            received_at = wall_clock()
-            watchdog.follow_answer(response)
-            try:
-                content = _read_capped(response, deadline, monotonic)
-            finally:
-                response.close()
-        except DeadlineExceededError:
+    watchdog = Watchdog()
+    timer = line.timers.schedule(total_seconds, watchdog.fire)
+    connection = line.connections.take(route, min(connect_seconds, total_seconds))
+    reusable = False
+    try:
+        # The socket, kept here: after an answer that says ``Connection: close`` the
+        # connection hands it to the answer and forgets it, but it is still this attempt's.
+        sock = _connect(connection)
+        watchdog.watch(sock)
+        _limit_reads(sock, deadline - monotonic())
+        response = _send(connection, route, request)
+        received_at = wall_clock()
+        content = _read_capped(response, sock, deadline, monotonic)
+        reusable = content is not None and not watchdog.cut
+    except DeadlineExceededError:
+        raise
+    except Exception:
+        if watchdog.cut:
+            raise DeadlineExceededError(f"no complete answer within {total_seconds:g} s") from None
+        raise
+    finally:
+        watchdog.finish()
+        timer.cancel()
+        if reusable:
+            line.connections.give_back(route, connection)
+        else:
+            connection.close()
+    return Reply(response.status, response.headers, content, received_at)
+
+
+def _send(
+    connection: HTTPConnection, route: Route, request: requests.PreparedRequest
+) -> BaseHTTPResponse:
+    """Send ``request`` on ``connection`` and wait for the answer's headers."""
+    headers = {**request.headers, **route.proxy_headers}
+    body = request.body.encode() if isinstance(request.body, str) else request.body
+    method = request.method or "GET"
+    connection.request(method, route.target, body=body, headers=headers, preload_content=False)
+    return connection.getresponse()
+
+
+def _proxy_for(url: str, proxies: Mapping[str, str]) -> str | None:
+    """The proxy for ``url``, ``http://`` added when it names no scheme (as requests does)."""
+    proxy = requests.utils.select_proxy(url, dict(proxies))
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else f"http://{proxy}"
+
+
+def _connect(connection: HTTPConnection) -> socket.socket | None:
+    """Make the connection unless it is still open from an earlier attempt; its socket."""
+    if not connection.is_connected:
+        _connect_now(connection)
+    return connection.sock
+
+
+def _connect_now(connection: HTTPConnection) -> None:
+    """Make the connection.
+
+    Whatever stops it (a refusal, a timeout, a proxy that says no, a failed handshake) is
+    a ``NewConnectionError``: nothing was sent. An untrusted certificate stays what it is.
+    """
+    try:
+        connection.connect()
+    except NewConnectionError:
+        raise
+    except (OSError, ValueError) as failure:
+        if isinstance(failure, ssl.CertificateError):
             raise
-        except Exception:
-            if watchdog.cut:
-                raise DeadlineExceededError(
-                    f"no complete answer within {total_seconds:g} s"
-                ) from None
-            raise
-    return Reply(response.status_code, response.headers, content, received_at)
+        raise NewConnectionError(connection, type(failure).__name__) from failure
+
+
+def _limit_reads(sock: socket.socket | None, seconds: float) -> None:
+    """No single socket read or write of this attempt waits longer than ``seconds``.
+
+    A socket the answer already closed (it read the last byte of a ``Connection: close``
+    answer) has nothing left to wait for.
+    """
+    if sock is not None and sock.fileno() != -1:
+        sock.settimeout(max(seconds, 0.001))
 
 
 def _read_capped(
-    response: requests.Response, deadline: float, monotonic: Callable[[], float]
+    response: BaseHTTPResponse,
+    sock: socket.socket | None,
+    deadline: float,
+    monotonic: Callable[[], float],
 ) -> bytes | None:
     """The body, or ``None`` once it grows past the cap; checks the deadline per chunk."""
     body = bytearray()
-    for chunk in response.iter_content(chunk_size=_CHUNK_BYTES):
+    while True:
+        left = deadline - monotonic()
+        if left <= 0:
+            raise DeadlineExceededError("the answer was still arriving at the deadline")
+        _limit_reads(sock, left)
+        chunk = response.read(_CHUNK_BYTES, decode_content=True)
+        if not chunk:
+            return bytes(body)
         body += chunk
         if len(body) > MAXIMUM_BODY_BYTES:
             return None
-        if monotonic() > deadline:
-            raise DeadlineExceededError("the answer was still arriving at the deadline")
-    return bytes(body)

@@ -20,7 +20,7 @@ import structlog
 from urllib3.exceptions import ConnectTimeoutError, ProxyError, SSLError
 
 from snapd.backoff import doubling
-from snapd.clock import monotonic, unix_time
+from snapd.clock import unix_time
 from snapd.hostinger.budget import MAXIMUM_RATE_LIMIT_PAUSE, RequestBudget
 from snapd.hostinger.observer import ApiObserver, RetryReason
 
@@ -115,7 +115,7 @@ class CallContext:
     endpoint: str
     budget: RequestBudget
     observer: ApiObserver
-    monotonic: Callable[[], float] = monotonic
+    monotonic: Callable[[], float]
     wall_clock: Callable[[], float] = unix_time
     attempt_started: float = 0.0
     attempt_open: bool = False

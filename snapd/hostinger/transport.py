@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from snapd.clock import monotonic, unix_time
+import requests
+
+from snapd.clock import SystemClock, unix_time
 from snapd.hostinger.access import check_base_url
 from snapd.hostinger.answers import (
     IDEMPOTENT_METHODS,
@@ -31,8 +33,10 @@ from snapd.hostinger.answers import (
     interpret,
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
+from snapd.hostinger.connections import Connections
+from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.errors import ApiError, ConnectionFailedError, FailureReason
-from snapd.hostinger.exchange import DeadlineExceededError, Reply, exchange
+from snapd.hostinger.exchange import DeadlineExceededError, Line, Reply, exchange
 from snapd.hostinger.observer import ApiObserver, RetryReason
 from snapd.hostinger.retries import (
     RETRIED_STATUSES,
@@ -81,7 +85,7 @@ class Transport:
             command line sets a few seconds, so that an operator is not held for minutes.
         sleep: waits between retries; default: the budget's wait, which a closed budget
             cuts short.
-        monotonic: the clock for deadlines and durations.
+        monotonic: the clock for deadlines and durations (default: the system's).
         wall_clock: Unix time, for ``Retry-After`` dates and the server clock offset.
     """
 
@@ -99,13 +103,13 @@ class Transport:
         max_retries: int = 10,
         connection_retry_seconds: float | None = None,
         sleep: Callable[[float], None] | None = None,
-        monotonic: Callable[[], float] = monotonic,
+        monotonic: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = unix_time,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
         self.base_url = check_base_url(base_url)
-        self._timeout = (min(timeout, _CONNECT_TIMEOUT_CAP), float(timeout))
+        self._connect_seconds = min(timeout, _CONNECT_TIMEOUT_CAP)
         self._attempt_seconds = float(timeout)
         self._budget = budget
         self._observer = observer
@@ -115,10 +119,14 @@ class Transport:
         limit = connection_retry_seconds
         self._connection_retry_seconds = max(0.0, retry_total_seconds if limit is None else limit)
         self._sleep = sleep if sleep is not None else budget.wait
-        self._monotonic = monotonic
+        self._monotonic = monotonic or SystemClock().monotonic
         self._wall_clock = wall_clock
         self.server_clock = ServerClock()
         self._session = build_session(self.base_url, token, user_agent)
+        # The connections and the deadline keeper are this transport's own: close() ends both.
+        self._line = Line(
+            Connections(self._session.verify), DeadlineTimers(), self._session.proxies
+        )
 
     def request(
         self,
@@ -169,12 +177,13 @@ class Transport:
         """Make one HTTP attempt, report it, and say whether it is worth retrying."""
         method, endpoint = call.method, call.endpoint
         try:
+            prepared = self._session.prepare_request(
+                requests.Request(method, self.base_url + path, params=dict(params or {}))
+            )
             reply = exchange(
-                self._session,
-                method,
-                self.base_url + path,
-                params=params,
-                timeout=self._timeout,
+                self._line,
+                prepared,
+                connect_seconds=self._connect_seconds,
                 total_seconds=self._attempt_seconds,
                 monotonic=self._monotonic,
                 wall_clock=self._wall_clock,
@@ -223,7 +232,9 @@ class Transport:
         return wait
 
     def close(self) -> None:
-        """Close pooled connections. The transport must not be used afterwards."""
+        """Close the connections, stop the deadline keeper; the transport is then unusable."""
+        self._line.connections.close()
+        self._line.timers.stop()
         self._session.close()
 
     def __repr__(self) -> str:

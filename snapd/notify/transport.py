@@ -29,8 +29,7 @@ class Transfer:
         self._adapter = AbortableAdapter()
         self._session = requests.Session()
         self._session.headers["User-Agent"] = user_agent
-        self._session.mount("http://", self._adapter)
-        self._session.mount("https://", self._adapter)
+        self._adapter.mount(self._session)
 
     def abort(self, problem: str = "abandoned at stop") -> None:
         """End the request now; ``post`` then returns a failure named ``problem``."""

@@ -132,18 +132,7 @@ class AttemptRunner:
         except SendRefused as refused:
             return Later.of(self._refused(context, guard.intent if guard else intent, refused))
         except SendFailed as error:
-            result = (
-                Result.INTERRUPTED if error.reason == OutcomeReason.INTERRUPTED else Result.FAILED
-            )
-            if result is Result.INTERRUPTED:
-                # Nothing was sent: not an attempt, nothing to record; the next run decides.
-                self.ledger.remove_pending(vm, None)
-            verdict = Verdict(result, error.reason, error.detail, None)
-            return Later.of(
-                self._record(
-                    context, intent, verdict, error.correlation_id, record=result is Result.FAILED
-                )
-            )
+            return Later.of(self._send_failed(context, intent, error))
         intent = guard.intent if guard is not None else intent
         if isinstance(sent, Ambiguous):
             return self.follow_later(context, intent, waiter, sent.correlation_id)
@@ -152,11 +141,17 @@ class AttemptRunner:
         log.info(f"{context.kind}_requested", vm=vm, slot=context.slot, action_id=sent.action.id)
         return self.follow_later(context, pending, waiter)
 
-    def follow(
-        self, context: AttemptContext, pending: PendingAction, correlation_id: str | None = None
+    def _send_failed(
+        self, context: AttemptContext, intent: PendingAction, error: SendFailed
     ) -> Outcome:
-        """Resolve (an intent) or wait for (an action) ``pending``; judge and record it."""
-        return self.follow_later(context, pending, None, correlation_id).result()
+        """A send that failed, or was stopped before anything went out (not an attempt:
+        nothing is recorded and the next run decides)."""
+        interrupted = error.reason == OutcomeReason.INTERRUPTED
+        if interrupted:
+            self.ledger.remove_pending(intent.virtual_machine_id, None)
+        result = Result.INTERRUPTED if interrupted else Result.FAILED
+        verdict = Verdict(result, error.reason, error.detail, None)
+        return self._record(context, intent, verdict, error.correlation_id, record=not interrupted)
 
     def follow_later(
         self,
@@ -165,7 +160,9 @@ class AttemptRunner:
         waiter: ActionWaiter | None,
         correlation_id: str | None = None,
     ) -> Later[Outcome]:
-        """``follow``, with the looking and waiting handed to ``waiter`` when there is one.
+        """Resolve (an intent) or wait for (an action) ``pending``; judge and record it.
+
+        The looking and waiting go to ``waiter`` when there is one (else this thread waits).
 
         An intent is first resolved by observation, then its action waited for; both run
         as watches, so after an ambiguous send no worker sleeps either.

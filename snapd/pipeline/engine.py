@@ -1,9 +1,12 @@
 """One slot for one VM: pre-flight, decide, checks, decide again, create. No scheduling.
 
 The engine receives everything it touches (API client, ledger, lock, clock, observer,
-hook runners), so tests drive it against the fake API with a manual clock. Sending,
-waiting, verifying and recording are :class:`~snapd.pipeline.attempt.AttemptRunner`'s, shared
-with the operator's restore and delete.
+hook runners), so tests drive it against the fake API with a manual clock. The look at
+the VM is :class:`~snapd.pipeline.look.IdleLook`'s, the checks before the create are in
+``slot_checks``, a slot that ends before a send :class:`~snapd.pipeline.slot_end.SlotEnd`'s.
+Sending, waiting, verifying and recording are
+:class:`~snapd.pipeline.attempt.AttemptRunner`'s, shared with the operator's restore and
+delete.
 """
 
 from __future__ import annotations
@@ -11,16 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import structlog
 from structlog.contextvars import bound_contextvars
 
-from snapd.backoff import Backoff
-from snapd.checks.hooks import HookResult, hook_environment, run_health_check, run_hook
-from snapd.clock import Clock, sleep_before
+from snapd.checks.hooks import HookResult, run_health_check, run_hook
+from snapd.clock import Clock
 from snapd.config import HealthCheck, HookCommand, VirtualMachinePolicy
-from snapd.hostinger import ApiError, HostingerClient, RateLimitedError
+from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import Ledger, OperationKind
 from snapd.ledger.locks import (
     LockUnavailableError,
@@ -28,29 +30,26 @@ from snapd.ledger.locks import (
     VirtualMachineLocks,
 )
 from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
-from snapd.pipeline.decide import Decision, Facts, Reason, Step, decide
+from snapd.pipeline.decide import Decision, Facts, Reason
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.later import Later
+from snapd.pipeline.look import IdleLook
 from snapd.pipeline.outcome import (
-    AnyReason,
     NullOutcomeObserver,
     Outcome,
     OutcomeObserver,
     OutcomeReason,
     Result,
-    SnapshotState,
-    StateOperation,
     failure_reason,
 )
-from snapd.pipeline.preflight import Preflight, collect_facts, guards_of, read_virtual_machine
-from snapd.pipeline.recheck import CreateRecheck, decide_again, read_snapshot
+from snapd.pipeline.preflight import Preflight
+from snapd.pipeline.recheck import CreateRecheck
+from snapd.pipeline.slot_checks import decide_before_create, run_checks
+from snapd.pipeline.slot_end import SlotEnd
 from snapd.pipeline.wait import PollSettings
 
 log = structlog.get_logger("snapd.engine")
 
-# A pre-flight older than this is read again right before the create: an operator may
-# have taken a snapshot by hand while the VM was busy or a check ran.
-RECHECK_AFTER = timedelta(seconds=30)
 KIND = OperationKind.SNAPSHOT
 
 
@@ -89,6 +88,13 @@ class Engine:
         self.recorder = self.attempts.recorder
         self.health_check = health_check
         self.hook_runner = hook_runner
+        self.end = SlotEnd(
+            self.recorder, self.observer, lambda hook, env: self.hook_runner(hook, env)
+        )
+        self.look = IdleLook(
+            client, ledger, self.observer, self.fleet, clock,
+            lambda: self.should_stop(), self.end,
+        )  # fmt: skip
 
     @property
     def should_stop(self) -> Callable[[], bool]:
@@ -99,31 +105,22 @@ class Engine:
     def should_stop(self, value: Callable[[], bool]) -> None:
         self.attempts.should_stop = value
 
-    def run_slot(
+    def start_slot(
         self,
         policy: VirtualMachinePolicy,
         slot: datetime | None,
-        *,
-        dry_run: bool = False,
-        force: bool = False,
-    ) -> Outcome:
-        """Run the pipeline for ``policy``'s VM and ``slot``; never raises for API trouble."""
-        return self.run_slot_later(policy, slot, None, dry_run=dry_run, force=force).result()
-
-    def run_slot_later(
-        self,
-        policy: VirtualMachinePolicy,
-        slot: datetime | None,
-        waiter: ActionWaiter | None,
+        waiter: ActionWaiter | None = None,
         *,
         dry_run: bool = False,
         force: bool = False,
     ) -> Later[Outcome]:
-        """``run_slot``, handing the wait for an accepted action to ``waiter`` (the poller).
+        """Run the pipeline for ``policy``'s VM and ``slot`` (None: now); a VM's pending
+        action is followed to its end first, never sent again. Never raises for API trouble.
 
-        Everything up to the send runs on the calling thread; what follows the wait
-        (verify, record, the post-hook) runs where ``waiter`` finishes it. The VM's lock
-        is held until then, whichever thread that is.
+        The wait for an accepted action goes to ``waiter`` (the fleet's poller; None: this
+        thread waits). Everything up to the send runs on the calling thread; what follows
+        the wait (verify, record, the post-hook) runs where ``waiter`` finishes it. The
+        VM's lock is held until then, whichever thread that is.
         """
         started = self.clock.now()
         context = AttemptContext(policy, OperationKind.SNAPSHOT, slot, started)
@@ -132,7 +129,7 @@ class Engine:
             lock.enter_context(self.locks.hold(policy.id, KIND, started))
         except VirtualMachineBusyError as error:
             return Later.of(
-                self._finish(
+                self.end.finish(
                     context, Result.SKIPPED, Reason.OPERATION_IN_PROGRESS, str(error), record=False
                 )
             )
@@ -141,10 +138,10 @@ class Engine:
             # missing): nothing runs, but the slot fails visibly, recorded and counted.
             detail = f"the VM's lock could not be taken: {error}"
             return Later.of(
-                self._finish(context, Result.FAILED, OutcomeReason.LOCK_UNAVAILABLE, detail)
+                self.end.finish(context, Result.FAILED, OutcomeReason.LOCK_UNAVAILABLE, detail)
             )
         except OSError as error:  # fail closed: without the lock nothing may be sent
-            return Later.of(self._lock_failed(context, error))
+            return Later.of(self.end.lock_failed(context, error))
         try:  # every line logged on the way names the VM, the API's debug lines included
             with bound_contextvars(vm=policy.id):
                 outcome = self._run_locked(context, waiter, dry_run=dry_run, force=force)
@@ -152,11 +149,6 @@ class Engine:
             lock.close()
             raise
         return outcome.always(lock.close)
-
-    def resume(self, policy: VirtualMachinePolicy) -> Outcome | None:
-        """Follow the VM's pending request, if any, to its outcome; never send again."""
-        resumed = self._resume(policy, None)
-        return None if resumed is None else resumed.result()
 
     def _resume(
         self, policy: VirtualMachinePolicy, waiter: ActionWaiter | None
@@ -168,7 +160,7 @@ class Engine:
         kind = OperationKind(pending.kind)
         context = AttemptContext(policy, kind, pending.slot, pending.started_at)
         outcome = self.attempts.follow_later(context, pending, waiter)
-        return outcome.then(lambda done: self._after(done, policy))
+        return outcome.then(lambda done: self.end.after(done, policy))
 
     def _run_locked(
         self,
@@ -209,19 +201,21 @@ class Engine:
         dry_run: bool,
         force: bool,
     ) -> Later[Outcome]:
-        looked = self._look_until_idle(context, dry_run=dry_run, force=force)
+        looked = self.look(context, dry_run=dry_run, force=force)
         if isinstance(looked, Outcome):
             return Later.of(looked)
         preflight, facts, decision = looked
         if decision.creates:
-            decision = self._checks(context, facts, dry_run)
+            decision = run_checks(
+                context.policy, context.slot, facts, dry_run, self.health_check, self.hook_runner
+            )
             if decision.creates:
                 try:
-                    decision, preflight = self._recheck(context, preflight, facts, force=force)
+                    decision, preflight = self._recheck(context, preflight, facts, force)
                 except ApiError as error:
                     detail = f"the snapshot could not be read again before the create: {error}"
                     reason = failure_reason(error)
-                    return Later.of(self._failed(context, reason, detail, error.correlation_id))
+                    return Later.of(self.end.failed(context, reason, detail, error.correlation_id))
         log.info(
             "decision",
             vm=context.policy.id,
@@ -233,7 +227,7 @@ class Engine:
         )
         if not decision.creates:
             result = Result.DRY_RUN if decision.reason is Reason.DRY_RUN else Result.SKIPPED
-            skipped = self._finish(
+            skipped = self.end.finish(
                 context, result, decision.reason, decision.detail,
                 old=preflight.snapshot, dry_run=dry_run,
             )  # fmt: skip
@@ -243,151 +237,12 @@ class Engine:
             context.policy, context.slot, facts, force,
         )  # fmt: skip
         sent = self.attempts.start_later(context, preflight.snapshot, waiter, recheck)
-        return sent.then(lambda outcome: self._after(outcome, context.policy))
-
-    def _look_until_idle(
-        self, context: AttemptContext, *, dry_run: bool, force: bool
-    ) -> tuple[Preflight, Facts, Decision] | Outcome:
-        """Pre-flight and decide; while the VM is busy or the API rate-limits, look again
-        within ``busy_timeout``. An outcome when the slot ends here."""
-        deadline = context.started + context.policy.busy_timeout
-        backoff = Backoff()
-        again = False
-        while True:
-            try:
-                preflight = read_virtual_machine(
-                    self.client, self.observer, context.policy.id, fleet=self.fleet, again=again
-                )
-            except RateLimitedError as error:
-                pause = error.retry_after if error.retry_after is not None else backoff.next()
-                if dry_run or self.should_stop() or not sleep_before(self.clock, deadline, pause):
-                    return self._preflight_failed(context, error, dry_run)
-                again = True
-                continue
-            except ApiError as error:
-                return self._preflight_failed(context, error, dry_run)
-            facts = collect_facts(
-                self.ledger, context.policy, context.slot, preflight, self.clock.now(), force=force
-            )
-            decision = decide(facts, guards_of(context.policy))
-            if decision.action is not Step.DEFER:
-                return preflight, facts, decision
-            log.info("decision", vm=context.policy.id, slot=context.slot, decision="defer",
-                     reason=decision.reason)  # fmt: skip
-            if dry_run or self.should_stop():
-                # A rehearsal does not wait for the VM; a stopping process must not.
-                result = Result.SKIPPED if dry_run else Result.INTERRUPTED
-                return self._finish(
-                    context, result, decision.reason, decision.detail,
-                    old=preflight.snapshot, dry_run=dry_run, record=dry_run,
-                )  # fmt: skip
-            if not sleep_before(self.clock, deadline, backoff.next()):
-                return self._finish(
-                    context, Result.FAILED, OutcomeReason.BUSY_TIMEOUT,
-                    "the VM stayed busy for busy_timeout",
-                    old=preflight.snapshot, dry_run=dry_run,
-                )  # fmt: skip
-            again = True
-
-    def _preflight_failed(self, context: AttemptContext, error: ApiError, dry_run: bool) -> Outcome:
-        if self.should_stop():
-            return self._finish(
-                context, Result.INTERRUPTED, OutcomeReason.INTERRUPTED,
-                f"stopping during pre-flight: {error}",
-                dry_run=dry_run, record=False,
-            )  # fmt: skip
-        detail = f"pre-flight failed: {error}"
-        reason = failure_reason(error)
-        return self._failed(context, reason, detail, error.correlation_id, dry_run=dry_run)
-
-    def _checks(self, context: AttemptContext, facts: Facts, dry_run: bool) -> Decision:
-        """Run the health check and (outside dry-run) the pre-hook; decide again."""
-        policy = context.policy
-        health = pre_hook = None
-        if policy.health_check is not None:
-            health = self.health_check(policy.health_check)
-        if policy.pre_hook is not None and not dry_run and (health is None or health.ok):
-            environment = hook_environment(policy.id, context.slot)
-            pre_hook = self.hook_runner(policy.pre_hook, environment)
-        failed = next((result for result in (health, pre_hook) if result and not result.ok), None)
-        checked = replace(
-            facts,
-            health_ok=None if health is None else health.ok,
-            pre_hook_ok=None if pre_hook is None else pre_hook.ok,
-            check_cause=(failed.cause or failed.detail) if failed else "",
-            dry_run=dry_run,
-        )
-        return decide(checked, guards_of(policy))
+        return sent.then(lambda outcome: self.end.after(outcome, context.policy))
 
     def _recheck(
-        self, context: AttemptContext, preflight: Preflight, facts: Facts, *, force: bool
+        self, context: AttemptContext, preflight: Preflight, facts: Facts, force: bool
     ) -> tuple[Decision, Preflight]:
-        """Decide once more right before the create, on a fresh hold and, when the pre-flight
-        is stale (checks ran or time passed), a fresh snapshot. Raises ``ApiError``."""
-        policy = context.policy
-        ran_checks = policy.health_check is not None or policy.pre_hook is not None
-        if ran_checks or self.clock.now() - facts.now > RECHECK_AFTER:
-            snapshot = read_snapshot(self.client, self.observer, policy.id)
-            preflight = replace(preflight, snapshot=snapshot)
-        now = self.clock.now()
-        decision = decide_again(
-            self.ledger, policy, context.slot, preflight, facts, now, force=force
-        )
-        return decision, preflight
-
-    def _lock_failed(self, context: AttemptContext, error: OSError) -> Outcome:
-        """The failure of a slot whose lock file could not be written (a full disk)."""
-        real_error = error.strerror or str(error)
-        log.error("state_error", vm=context.policy.id, slot=context.slot,
-                  operation=StateOperation.LOCK.value, error=real_error)  # fmt: skip
-        self.observer.state_error(StateOperation.LOCK)
-        detail = f"the VM's lock file could not be written: {real_error}"
-        return self._finish(context, Result.FAILED, OutcomeReason.STATE_ERROR, detail)
-
-    def _failed(
-        self,
-        context: AttemptContext,
-        reason: OutcomeReason,
-        detail: str,
-        correlation_id: str | None,
-        *,
-        dry_run: bool = False,
-    ) -> Outcome:
-        """A failed attempt; a refused token also marks the API as unusable (not ready)."""
-        if reason == OutcomeReason.AUTHENTICATION_FAILED:
-            self.observer.api_unauthorized()
-        return self._finish(
-            context, Result.FAILED, reason, detail,
-            correlation_id=correlation_id, dry_run=dry_run,
+        return decide_before_create(
+            self.client, self.ledger, self.observer, self.clock,
+            context.slot, context.policy, preflight, facts, force=force,
         )  # fmt: skip
-
-    def _finish(
-        self,
-        context: AttemptContext,
-        result: Result,
-        reason: AnyReason,
-        detail: str,
-        *,
-        old: SnapshotState | None = None,
-        correlation_id: str | None = None,
-        dry_run: bool = False,
-        record: bool = True,
-    ) -> Outcome:
-        """Record an outcome reached before anything was sent, then the post-hook."""
-        outcome = self.recorder.finish(
-            context.policy, OperationKind.SNAPSHOT, context.slot, context.started, result,
-            reason, detail,
-            old=old, correlation_id=correlation_id, dry_run=dry_run, record=record,
-        )  # fmt: skip
-        return self._after(outcome, context.policy)
-
-    def _after(self, outcome: Outcome, policy: VirtualMachinePolicy) -> Outcome:
-        """Run the post-hook of a snapshot outcome (never in dry-run)."""
-        if (
-            policy.post_hook is not None
-            and not outcome.dry_run
-            and outcome.kind == OperationKind.SNAPSHOT
-        ):
-            environment = hook_environment(policy.id, outcome.slot, outcome.result.value)
-            self.hook_runner(policy.post_hook, environment)
-        return outcome

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
+from structlog.contextvars import bound_contextvars
 
 from snapd.clock import utc_text
 from snapd.config import VirtualMachinePolicy
-from snapd.pipeline.attempt import ActionWaiter
 from snapd.pipeline.engine import Engine
-from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome
 from snapd.pipeline.poller import ActionPoller
 from snapd.pipeline.urgency import Urgency
@@ -34,8 +33,8 @@ CALLS_PER_VM = 4
 # How long a stop waits for the poller to hand its waits back (it is at most inside one
 # poll, which a closed budget ends at once).
 POLLER_CLOSE_SECONDS = 2.0
-# What a worker runs for a slot; None when it decided there was nothing to run.
-SlotWork = Callable[[ActionWaiter], Later[Outcome] | None]
+# Asked on the worker right before a slot's pipeline; False: the slot does not run.
+Started = Callable[[], bool]
 # Called exactly once per submitted slot: its outcome (None when nothing ran) or its error.
 Done = Callable[[Outcome | None, BaseException | None], None]
 
@@ -72,38 +71,41 @@ class FleetRunner:
         self._lock = threading.Lock()
         self._in_pass = False
 
-    def submit(self, policy: VirtualMachinePolicy, work: SlotWork, done: Done) -> None:
-        """Queue ``work`` for ``policy``'s VM by urgency; raise ``RuntimeError`` once closed."""
+    def submit_slot(
+        self,
+        policy: VirtualMachinePolicy,
+        slot: datetime | None,
+        done: Done,
+        *,
+        started: Started | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> None:
+        """Queue the engine's pipeline for ``policy``'s VM and ``slot`` (None: now, as
+        ``snapd once``) by urgency: the one way a slot starts, for the daemon and ``once``.
+
+        On the worker, ``started`` is asked first: False ends the slot with nothing run
+        (``done(None, None)``); it is where the caller says "started" (log, notification).
+        ``done`` is called exactly once. Raise ``RuntimeError`` once closed.
+        """
         priority = self.urgency.priority(policy, self.clock.now())
 
         def run() -> None:
             self._announce_pass()
             try:
-                later = work(self.poller.watch)
+                with bound_contextvars(vm=policy.id):
+                    if started is not None and not started():
+                        done(None, None)
+                        return
+                    later = self.engine.start_slot(
+                        policy, slot, self.poller.watch, dry_run=dry_run, force=force
+                    )
             except BaseException as error:
                 done(None, error)
-                return
-            if later is None:
-                done(None, None)
                 return
             later.subscribe(lambda outcome, error: self._finished(outcome, error, done))
 
         self.pool.submit(run, priority)
-
-    def submit_slot(
-        self,
-        policy: VirtualMachinePolicy,
-        done: Done,
-        *,
-        dry_run: bool = False,
-        force: bool = False,
-    ) -> None:
-        """Queue the engine's pipeline for ``policy``'s VM now (no slot: ``snapd once``)."""
-
-        def work(waiter: ActionWaiter) -> Later[Outcome]:
-            return self.engine.run_slot_later(policy, None, waiter, dry_run=dry_run, force=force)
-
-        self.submit(policy, work, done)
 
     def close(self, *, cancel_queued: bool = False) -> int:
         """Take no more slots and end every wait (the actions stay pending; their

@@ -221,8 +221,8 @@ def test_the_pipeline_never_creates_twice_for_one_slot_even_when_fired_twice(
     vm = pipeline.fake.vm_ids[0]
     slot = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
     policy = make_policy(vm, min_age=timedelta(0))
-    pipeline.engine.run_slot(policy, slot)
-    pipeline.engine.run_slot(policy, slot)
+    pipeline.engine.start_slot(policy, slot).result()
+    pipeline.engine.start_slot(policy, slot).result()
     assert pipeline.creates() == 1
 
 

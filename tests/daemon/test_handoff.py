@@ -15,7 +15,6 @@ from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
-from snapd.pipeline.fleet import FleetRunner
 from tests.conftest import TOKEN, FakeSettings
 from tests.support.fleet import Gate, wait_until
 
@@ -55,9 +54,9 @@ def test_a_vm_whose_action_is_with_the_poller_is_still_running(
     daemon: Daemon, fake: FakeHostinger, clock: ManualClock
 ) -> None:
     gate = Gate(clock)
-    daemon.fleet = FleetRunner(daemon.runtime.engine, workers=2, sleep=gate.sleep)
+    daemon.runs.fleet = daemon.runtime.fleet(2, sleep=gate.sleep)
     jobs_clock = ManualClock(clock.now())
-    daemon.jobs = RunningJobs(jobs_clock)
+    daemon.runs.jobs = RunningJobs(jobs_clock)
     vm = fake.vm_ids[0]
     policy = daemon.config.vm(vm)
     with structlog.testing.capture_logs() as logs:

@@ -157,14 +157,14 @@ def test_a_pass_may_fail_the_daemon_may_not(
     broken, healthy = fake.vm_ids
 
     def break_one_vm(daemon: Daemon) -> None:
-        run_slot = daemon.runtime.engine.run_slot_later
+        run_slot = daemon.runtime.engine.start_slot
 
         def run_or_raise(policy: Any, slot: Any, waiter: Any, **options: Any) -> Any:
             if policy.id == broken:
                 raise RuntimeError("a defect in one pass")
             return run_slot(policy, slot, waiter, **options)
 
-        daemon.runtime.engine.run_slot_later = run_or_raise  # type: ignore[method-assign]
+        daemon.runtime.engine.start_slot = run_or_raise  # type: ignore[method-assign]
 
     running = start(break_one_vm)
     daemon = running.daemon
@@ -244,7 +244,7 @@ def test_healthz_answers_503_while_a_job_is_wedged_and_200_once_it_ends(
     clock: ManualClock,
 ) -> None:
     def jobs_on_the_manual_clock(daemon: Daemon) -> None:
-        daemon.jobs = RunningJobs(clock)
+        daemon.runs.jobs = RunningJobs(clock)
 
     running = start(jobs_on_the_manual_clock)
     daemon = running.daemon

@@ -120,7 +120,7 @@ def test_a_ledger_error_is_counted_and_kept_in_and_the_vm_finishes(
     ) -> Later[Outcome]:
         raise LedgerError("the disk is full")
 
-    monkeypatch.setattr(pipeline.engine, "run_slot_later", broken)
+    monkeypatch.setattr(pipeline.engine, "start_slot", broken)
     vm = pipeline.fake.vm_ids[0]
 
     with structlog.testing.capture_logs() as logs:
@@ -140,7 +140,7 @@ def test_a_crashed_run_is_logged_and_never_escapes(
     ) -> Later[Outcome]:
         raise ZeroDivisionError("a defect")
 
-    monkeypatch.setattr(pipeline.engine, "run_slot_later", broken)
+    monkeypatch.setattr(pipeline.engine, "start_slot", broken)
     vm = pipeline.fake.vm_ids[0]
 
     with structlog.testing.capture_logs() as logs:

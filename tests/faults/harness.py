@@ -91,7 +91,7 @@ class Scene:
 
     def run(self, policy: VirtualMachinePolicy, slot: datetime | None, **options: Any) -> Outcome:
         with structlog.testing.capture_logs() as captured:
-            outcome = self.engine.run_slot(policy, slot, **options)
+            outcome = self.engine.start_slot(policy, slot, **options).result()
         self.logs.extend(captured)
         return outcome
 

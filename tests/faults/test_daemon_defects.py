@@ -81,7 +81,7 @@ def test_a_job_far_past_its_bound_stops_the_watchdog_pings(
     )
     daemon = build_daemon(config.source, config, token=TOKEN)
     jobs_clock = ManualClock(START)
-    daemon.jobs = RunningJobs(jobs_clock)
+    daemon.runs.jobs = RunningJobs(jobs_clock)
     policy = make_policy(live_fake.vm_ids[0])
     with structlog.testing.capture_logs() as logs, daemon.jobs.running(policy):
         assert daemon.healthy()
@@ -105,13 +105,14 @@ def test_a_sighup_while_the_policy_is_read_does_not_kill_the_daemon(
     )
     script = (
         "import os, signal, sys\n"
+        "import snapd.cli.commands.loading as loading\n"
         "import snapd.cli.dispatch as cli\n"
-        "load = cli._load\n"
+        "load = loading.load\n"
         "def load_slowly(arguments):\n"
         "    os.kill(os.getpid(), signal.SIGHUP)\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
         "    return load(arguments)\n"
-        "cli._load = load_slowly\n"
+        "loading.load = load_slowly\n"
         f"sys.exit(cli.main(['run', '-c', {str(policy)!r}]))\n"
     )
     done = subprocess.run(

@@ -58,7 +58,7 @@ def test_an_interrupted_restore_is_recorded_held_and_resumed_without_a_second_se
     assert pending is not None and pending.kind == "restore"
     assert current.ledger.active_hold(current.vm, current.clock.now()) is not None
 
-    resumed = current.engine.resume(policy)
+    resumed = current.engine.start_slot(policy, None).result()
     assert resumed is not None
     assert (resumed.kind, resumed.result, resumed.reason) == ("restore", Result.SUCCESS, "restored")
     assert current.fake.count("POST", "/snapshot/restore") == 1

@@ -91,7 +91,7 @@ def test_a_timed_out_action_is_resumed_by_the_next_run_not_sent_again(
     restarted = build_pipeline(current.fake, current.clock, current.state_dir)
     try:
         current.clock.advance(120)
-        second = restarted.engine.run_slot(policy, START + timedelta(days=1))
+        second = restarted.engine.start_slot(policy, START + timedelta(days=1)).result()
         resumed = restarted.ledger.history(current.vm)[1]
     finally:
         restarted.client.close()

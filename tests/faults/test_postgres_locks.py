@@ -123,14 +123,14 @@ def test_a_lock_lost_during_the_pre_hook_sends_nothing_and_leaves_the_other_host
 
     def slow_pre_hook(command: HookCommand, environment: Mapping[str, str]) -> HookResult:
         end_lock_sessions(postgres_cluster, postgres_dsn, "daemon")
-        during_hook.append(laptop.engine.run_slot(unguarded(vm), None))
+        during_hook.append(laptop.engine.start_slot(unguarded(vm), None).result())
         return HookResult(ok=True, detail="exit 0")
 
     daemon = open_host("daemon", postgres_dsn, fake, clock, slow_pre_hook)
     hosts.extend([laptop, daemon])
 
     with structlog.testing.capture_logs() as logs:
-        outcome = daemon.engine.run_slot(unguarded(vm, pre_hook=HOOK), None)
+        outcome = daemon.engine.start_slot(unguarded(vm, pre_hook=HOOK), None).result()
 
     assert fake.count("POST", "/snapshot") == 1  # the laptop's, and only it
     assert during_hook[0].action_id is not None
@@ -185,7 +185,7 @@ def test_a_slot_that_cannot_get_a_lock_session_is_recorded_as_failed_with_a_reas
     with PostgresLedger.open(settings) as ledger, pool.session():  # the only session, busy
         engine = Engine(client, ledger, locks, clock, observer=metrics)
         with structlog.testing.capture_logs() as logs:
-            outcome = engine.run_slot(unguarded(vm), None)
+            outcome = engine.start_slot(unguarded(vm), None).result()
         history = ledger.history(vm)
     client.close()
     locks.close()

@@ -75,11 +75,11 @@ def test_a_slot_that_finds_an_earlier_slots_action_pending_resumes_it_and_still_
     yesterday, today = START, START + timedelta(days=1)
     # Yesterday's run stopped following its action (a stall): the row stays.
     pipeline.engine.should_stop = lambda: pipeline.creates() > 0
-    assert pipeline.engine.run_slot(policy, yesterday).result is Result.INTERRUPTED
+    assert pipeline.engine.start_slot(policy, yesterday).result().result is Result.INTERRUPTED
     pipeline.engine.should_stop = lambda: False
     clock.advance(timedelta(days=1).total_seconds())
 
-    outcome = pipeline.engine.run_slot(policy, today)
+    outcome = pipeline.engine.start_slot(policy, today).result()
 
     history = pipeline.ledger.history(vm)
     assert [(record.slot, record.outcome) for record in reversed(history)] == [

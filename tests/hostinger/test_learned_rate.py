@@ -70,7 +70,7 @@ def run_once(
 ) -> tuple[Result, Paced]:
     paced = Paced(fake, clock, tmp_path, observer)
     try:
-        outcome = paced.engine.run_slot(make_policy(fake.vm_ids[0]), None)
+        outcome = paced.engine.start_slot(make_policy(fake.vm_ids[0]), None).result()
     finally:
         paced.close()
     return outcome.result, paced

@@ -91,7 +91,7 @@ def test_a_verified_snapshot_pings_start_then_success(
     engine = engine_for(fake, clock, tmp_path, FanOut(notifier))
 
     notifier.slot_started(policy, START, dry_run=False)
-    outcome = engine.run_slot(policy, START)
+    outcome = engine.start_slot(policy, START).result()
     notifier.close(5.0)
 
     assert outcome.result is Result.SUCCESS
@@ -119,7 +119,7 @@ def test_a_failed_slot_pings_start_then_fail_with_the_reason(
     engine = engine_for(fake, clock, tmp_path, FanOut(notifier))
 
     notifier.slot_started(policy, START, dry_run=False)
-    outcome = engine.run_slot(policy, START)
+    outcome = engine.start_slot(policy, START).result()
     notifier.close(5.0)
 
     assert outcome.result is result
@@ -247,7 +247,7 @@ def test_a_hanging_receiver_does_not_delay_the_next_vms_snapshot(
     began = time.monotonic()
     for policy in policies:
         notifier.slot_started(policy, START, dry_run=False)
-        assert engine.run_slot(policy, START).result is Result.SUCCESS
+        assert engine.start_slot(policy, START).result().result is Result.SUCCESS
     elapsed = time.monotonic() - began
     notifier.close(0.0)
 

@@ -18,7 +18,7 @@ def test_every_submitted_slot_delivers_its_outcome_once(pipeline: Pipeline) -> N
     collected = Collected()
 
     for vm in pipeline.fake.vm_ids:
-        fleet.submit_slot(make_policy(vm), collected.done)
+        fleet.submit_slot(make_policy(vm), None, collected.done)
     collected.wait_for(len(pipeline.fake.vm_ids))
     fleet.close()
 
@@ -38,7 +38,7 @@ def test_a_queue_longer_than_the_workers_announces_a_pass_once(pipeline: Pipelin
     collected = Collected()
     with structlog.testing.capture_logs() as logs:
         for vm in pipeline.fake.vm_ids:
-            fleet.submit_slot(make_policy(vm), collected.done)
+            fleet.submit_slot(make_policy(vm), None, collected.done)
         release.set()
         collected.wait_for(len(pipeline.fake.vm_ids))
     fleet.close()
@@ -53,5 +53,5 @@ def test_a_closed_fleet_takes_no_new_slot(pipeline: Pipeline) -> None:
     fleet.close()
 
     with pytest.raises(RuntimeError, match="closed"):
-        fleet.submit_slot(make_policy(pipeline.fake.vm_ids[0]), Collected().done)
+        fleet.submit_slot(make_policy(pipeline.fake.vm_ids[0]), None, Collected().done)
     assert pipeline.creates() == 0

@@ -155,7 +155,7 @@ def test_a_vm_busy_at_the_first_look_is_read_alone_until_it_is_idle(pipeline: Pi
         fake.set_actions_lock(vm, "unlocked")
 
     clock.sleep = sleep_then_unlock  # type: ignore[method-assign]
-    outcome = pipeline.engine.run_slot(make_policy(vm), None)
+    outcome = pipeline.engine.start_slot(make_policy(vm), None).result()
 
     assert outcome.result is Result.SUCCESS
     calls = kinds(fake.requests)

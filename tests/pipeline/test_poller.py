@@ -44,7 +44,7 @@ def stop_while_in_flight(
     """Run ``vms`` on ``fleet`` and set ``stop`` once every action is in flight."""
     collected = Collected()
     for vm in vms:
-        fleet.submit_slot(make_policy(vm), collected.done)
+        fleet.submit_slot(make_policy(vm), None, collected.done)
     wait_until(lambda: fleet.poller.in_flight() == len(vms), "the actions to be in flight")
     stop.set()
     gate.open.set()
@@ -58,7 +58,7 @@ def assert_adopted_on(
     """Run ``vms`` again on ``fleet``: each pending action ends in success, no new POST."""
     resumed = Collected()
     for vm in vms:
-        fleet.submit_slot(make_policy(vm), resumed.done)
+        fleet.submit_slot(make_policy(vm), None, resumed.done)
     resumed.wait_for(len(vms))
     fleet.close()
     assert {outcome.result for outcome in resumed.outcomes} == {Result.SUCCESS}
@@ -74,7 +74,7 @@ def test_two_hundred_slots_in_flight_use_a_bounded_number_of_threads(
     fleet = FleetRunner(fleet_pipeline.engine, workers=16, sleep=gate.sleep)
     collected = Collected()
     for vm in big_fake.vm_ids:
-        fleet.submit_slot(make_policy(vm), collected.done)
+        fleet.submit_slot(make_policy(vm), None, collected.done)
     wait_until(lambda: fleet.poller.in_flight() == FLEET, "every action to be in flight")
     in_flight_threads = threading.active_count()
     assert fleet.pool.busy() == 0  # no worker holds a VM whose action runs
@@ -124,8 +124,8 @@ def test_an_ambiguous_create_is_resolved_by_the_poller_not_by_a_sleeping_worker(
     gate = Gate(clock)
     fleet = FleetRunner(pipeline.engine, workers=1, sleep=gate.sleep)
     collected = Collected()
-    fleet.submit_slot(make_policy(unknown), collected.done)  # its create gets the 500
-    fleet.submit_slot(make_policy(other), collected.done)
+    fleet.submit_slot(make_policy(unknown), None, collected.done)  # its create gets the 500
+    fleet.submit_slot(make_policy(other), None, collected.done)
     # The one worker sent both: the intent being resolved does not hold it.
     wait_until(lambda: fleet.poller.in_flight() == 2, "the intent and the action in flight")
     assert fleet.pool.busy() == 0
@@ -149,13 +149,13 @@ def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
     pipeline.engine.attempts._judge = broken  # type: ignore[method-assign]
     fleet = FleetRunner(pipeline.engine, workers=1, sleep=clock.sleep)
     collected = Collected()
-    fleet.submit_slot(make_policy(vm), collected.done)
+    fleet.submit_slot(make_policy(vm), None, collected.done)
     with collected.changed:
         assert collected.changed.wait_for(lambda: collected.errors, timeout=30)
     assert str(collected.errors[0]) == "a defect while verifying"
     pipeline.engine.attempts._judge = judge  # type: ignore[method-assign]
     # The VM's lock is free again: the next run adopts the pending action, sends nothing.
-    assert pipeline.engine.run_slot(make_policy(vm), None).result is Result.SUCCESS
+    assert pipeline.engine.start_slot(make_policy(vm), None).result().result is Result.SUCCESS
     assert pipeline.creates() == 1
     fleet.close()
 

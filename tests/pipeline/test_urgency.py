@@ -30,7 +30,7 @@ def test_with_one_worker_the_oldest_restore_point_is_created_first(
     collected = Collected()
     with structlog.testing.capture_logs() as logs:
         for vm in (one_day, two_days, never):  # newest first
-            fleet.submit_slot(make_policy(vm), collected.done)
+            fleet.submit_slot(make_policy(vm), None, collected.done)
         busy.set()
         collected.wait_for(3)
     fleet.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 
 from snapd.cli.commands import ExitCode
+from snapd.cli.options import verbose_option
 from snapd.config import (
     Config,
     ConfigError,
@@ -143,3 +145,64 @@ def schema() -> int:
     """Print the policy's JSON Schema."""
     print(json.dumps(POLICY_SCHEMA, indent=2))
     return ExitCode.OK
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``config validate``, ``config show`` or ``config schema``, as parsed."""
+    if arguments.command == "config_validate":
+        return validate(
+            arguments.config,
+            offline=arguments.offline,
+            credentials_directory=arguments.credentials_directory,
+        )
+    if arguments.command == "config_show":
+        return show(arguments.config)
+    return schema()
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of the ``config`` group: validate, show, schema."""
+    config_parser = commands.add_parser(
+        "config", help="check, show or describe the policy file", description="Policy file tools."
+    )
+    config_commands = config_parser.add_subparsers(title="config commands", metavar="COMMAND")
+    validate = config_commands.add_parser(
+        "validate",
+        parents=[config_option],
+        help="check the policy as run does; list every problem as FILE:LINE: path: message",
+        description="Check the policy file and everything run checks before it starts: "
+        "the API base URL, the token, state_dir and the hook commands. Exit 0 when valid, "
+        "2 with every problem listed.",
+    )
+    validate.add_argument(
+        "--offline",
+        action="store_true",
+        help="check the policy alone (for CI): not the token, api.token_file, state_dir "
+        "or the hook commands, which belong to the machine that runs it",
+    )
+    validate.add_argument(
+        "--credentials-dir",
+        dest="credentials_directory",
+        type=Path,
+        metavar="DIR",
+        help="look for the token as the service will find it: DIR/hostinger-api-token "
+        "stands for $CREDENTIALS_DIRECTORY/hostinger-api-token (LoadCredential=), which "
+        "wins over api.token_file; e.g. /etc/hostinger-snapd, the folder of the file the "
+        "unit's LoadCredential= names",
+    )
+    validate.set_defaults(command="config_validate")
+    show = config_commands.add_parser(
+        "show",
+        parents=[config_option],
+        help="print the effective per-VM settings (defaults applied, token masked)",
+        description="Print the effective policy as YAML, defaults applied; the token is ***.",
+    )
+    show.set_defaults(command="config_show")
+    schema = config_commands.add_parser(
+        "schema",
+        parents=[verbose_option()],
+        help="print the policy's JSON Schema (for editors and CI)",
+        description="Print the JSON Schema that every policy file is validated against.",
+    )
+    schema.set_defaults(command="config_schema")
+    config_parser.set_defaults(command="config_help", help_parser=config_parser)

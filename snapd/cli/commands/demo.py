@@ -9,22 +9,27 @@ storm guard visibly skipping a snapshot that is too young.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import secrets
 import shutil
 import socket
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from snapd.cli.argument_types import duration, positive_int
+from snapd.cli.options import verbose_option
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
-from snapd.fakeapi import FakeHostinger
 from snapd.logs import configure_logging
-from snapd.pipeline.wait import PollSettings
+
+if TYPE_CHECKING:
+    from snapd.fakeapi import FakeHostinger
 
 DEMO_ACTION_SECONDS = 3.0
 DEMO_METRICS_PORT = 9891
-DEMO_POLL = PollSettings(first_delay=1.0, minimum_delay=0.5, maximum_delay=5.0, factor=1.5)
+# The poller's delays (seconds): short, for actions that take DEMO_ACTION_SECONDS.
+DEMO_POLL_DELAYS = {"first_delay": 1.0, "minimum_delay": 0.5, "maximum_delay": 5.0, "factor": 1.5}
 
 
 def _free_port(host: str, preferred: int) -> int:
@@ -64,6 +69,11 @@ def run_demo(vm_count: int = 3, run_for: float | None = None, *, keep: bool = Fa
     With ``keep`` the policy and the ledger stay in their folder afterwards (for
     ``snapd history``); otherwise the folder is removed.
     """
+    # Loaded here: the command line parses without the fake API or the daemon.
+    from snapd.daemon.assembly import build_daemon
+    from snapd.fakeapi import FakeHostinger
+    from snapd.pipeline.wait import PollSettings
+
     token = secrets.token_urlsafe(24)
     fake = FakeHostinger(token=token, vm_count=vm_count, action_seconds=DEMO_ACTION_SECONDS)
     fake.start("127.0.0.1", 0)
@@ -77,7 +87,9 @@ def run_demo(vm_count: int = 3, run_for: float | None = None, *, keep: bool = Fa
         policy_path.write_text(demo_policy(fake.base_url, fake.vm_ids, state_dir, port))
         config = load_config(policy_path)
         configure_logging(config.log.format, config.log.level)
-        daemon = build_daemon(policy_path, config, token=token, poll=DEMO_POLL)
+        daemon = build_daemon(
+            policy_path, config, token=token, poll=PollSettings(**DEMO_POLL_DELAYS)
+        )
         print(
             f"snapd demo: fake Hostinger API at {fake.base_url} with VMs "
             f"{', '.join(str(vm) for vm in fake.vm_ids)}; snapshots every minute",
@@ -109,3 +121,38 @@ def _summary(fake: FakeHostinger, metrics: list[str], kept_policy: Path | None) 
             f"snapd demo: state kept in {kept_policy.parent}; try: snapd history -c {kept_policy}",
             flush=True,
         )
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd demo``, as parsed."""
+    run_for = arguments.run_for.total_seconds() if arguments.run_for else None
+    return run_demo(arguments.vms, run_for, keep=arguments.keep)
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd demo`` (``config_option`` unused: the demo writes its own policy)."""
+    del config_option
+    demo = commands.add_parser(
+        "demo",
+        parents=[verbose_option()],
+        help="run the daemon against the embedded fake API (no token, no network)",
+        description="Start the fake Hostinger API in this process with a few VMs, a policy "
+        "that snapshots every minute, a ledger in a temporary folder and the metrics "
+        "endpoint, then run the daemon. Ctrl-C ends it.",
+    )
+    demo.add_argument(
+        "--vms", type=positive_int, default=3, metavar="N", help="number of fake VMs (default 3)"
+    )
+    demo.add_argument(
+        "--run-for",
+        type=duration,
+        metavar="DURATION",
+        help="stop by itself after this long, e.g. 2m (default: until Ctrl-C)",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the demo's policy and ledger afterwards (for snapd history); "
+        "the summary at exit says where",
+    )
+    demo.set_defaults(command="demo")

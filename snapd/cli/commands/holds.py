@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import datetime, timedelta
+from typing import Any
 
-from snapd.cli.commands import ExitCode
+from snapd.cli.argument_types import duration, virtual_machine_reference
+from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc
+from snapd.cli.options import VM_HELP
+from snapd.clock import utc_now
+from snapd.config import Config
 from snapd.hostinger import Snapshot
 from snapd.ledger import Hold, Ledger
 
@@ -39,3 +45,73 @@ def release(ledger: Ledger, virtual_machine_id: int) -> int:
         return ExitCode.OK
     print(f"virtual machine {virtual_machine_id} had no hold", file=sys.stderr)
     return ExitCode.FAILURE
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd hold`` or ``snapd release``, as parsed."""
+    from snapd.cli.commands.loading import load, resolve
+    from snapd.runtime import open_ledger
+
+    config = load(arguments)
+    virtual_machine_id = resolve(config, arguments.vm_id)
+    if arguments.command == "release":
+        with open_ledger(config) as ledger:
+            return release(ledger, virtual_machine_id)
+    if virtual_machine_id not in {policy.id for policy in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    snapshot = _current_snapshot(config, virtual_machine_id)
+    with open_ledger(config) as ledger:
+        now = utc_now()
+        return hold(ledger, virtual_machine_id, arguments.duration, arguments.reason, now, snapshot)
+
+
+def _current_snapshot(config: Config, virtual_machine_id: int) -> Snapshot | None:
+    """The VM's snapshot, to warn when it expires before the hold ends; None (with a
+    warning) when the API cannot say."""
+    from snapd.hostinger import ApiError
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client
+
+    try:
+        client = build_client(
+            config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+        )
+        try:
+            return client.get_snapshot(virtual_machine_id)
+        finally:
+            client.close()
+    except (UsageError, ApiError) as error:
+        print(f"warning: could not check the snapshot's expiry: {error}", file=sys.stderr)
+        return None
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd hold`` and ``snapd release``."""
+    hold = commands.add_parser(
+        "hold",
+        parents=[config_option],
+        help="stop scheduled snapshots from overwriting a VM's snapshot for a while",
+        description="Hold a VM: no scheduled snapshot overwrites its current one until the "
+        "hold ends. Warns when the snapshot expires before that.",
+    )
+    hold.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
+    hold.add_argument(
+        "--for",
+        dest="duration",
+        type=duration,
+        required=True,
+        metavar="DURATION",
+        help="how long, e.g. 48h or 3d",
+    )
+    hold.add_argument(
+        "--reason", required=True, metavar="TEXT", help="why, shown in status and logs"
+    )
+    hold.set_defaults(command="hold")
+
+    release = commands.add_parser(
+        "release",
+        parents=[config_option],
+        help="end a VM's hold",
+        description="End a VM's hold; scheduled snapshots resume with the next slot.",
+    )
+    release.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
+    release.set_defaults(command="release")

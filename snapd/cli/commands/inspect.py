@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
+from typing import Any
 
-from snapd.cli.commands import ExitCode
+from snapd.cli.argument_types import positive_int, virtual_machine_reference
+from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.ledger import Ledger, PendingAction
 
@@ -54,3 +57,38 @@ def history(ledger: Ledger, virtual_machine_id: int | None, limit: int) -> int:
     if pending:
         print(f"\n{table(['VM', 'PENDING', 'SLOT'], pending)}", file=sys.stdout)
     return ExitCode.OK
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd history``: one VM of the policy (by id or name) or all of them."""
+    from snapd.cli.commands.loading import load, resolve
+    from snapd.runtime import open_ledger
+
+    config = load(arguments)
+    virtual_machine_id = None if arguments.vm_id is None else resolve(config, arguments.vm_id)
+    if virtual_machine_id is not None and virtual_machine_id not in {vm.id for vm in config.vms}:
+        raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    with open_ledger(config, read_only_if_needed=True) as ledger:
+        return history(ledger, virtual_machine_id, arguments.limit)
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd history``."""
+    history = commands.add_parser(
+        "history",
+        parents=[config_option],
+        help="the ledger of past attempts, newest first",
+        description="Show past attempts from the ledger, newest first: the history of "
+        "restore points that the API itself does not keep.",
+    )
+    history.add_argument(
+        "vm_id",
+        nargs="?",
+        type=virtual_machine_reference,
+        metavar="VM_ID",
+        help="only this virtual machine, by id or by name in the policy (default: every VM)",
+    )
+    history.add_argument(
+        "--limit", type=positive_int, default=50, metavar="N", help="rows to show (default 50)"
+    )
+    history.set_defaults(command="history")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
+from snapd.cli.argument_types import virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import age, iso_utc
+from snapd.cli.options import VM_HELP
 from snapd.pipeline.outcome import Result
-from snapd.runtime import Runtime
+
+if TYPE_CHECKING:
+    from snapd.runtime import Runtime
 
 WARNINGS = {
     "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
@@ -65,3 +71,40 @@ def run_manual(
     if kind == "restore" and outcome.result is Result.SUCCESS and policy.hold_after_restore:
         print(f"virtual machine {policy.id} is held for {policy.hold_after_restore}")
     return ExitCode.OK if outcome.result is Result.SUCCESS else ExitCode.FAILURE
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd snapshot restore|delete``: one operator action on one VM, confirmed."""
+    from snapd.cli.commands.loading import load, resolve
+    from snapd.clock import utc_now
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
+
+    config = load(arguments)
+    virtual_machine_id = resolve(config, arguments.vm_id)
+    runtime = open_runtime(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
+    try:
+        return run_manual(
+            runtime, arguments.kind, virtual_machine_id, assume_yes=arguments.yes, now=utc_now()
+        )
+    finally:
+        runtime.close()
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd restore`` and ``snapd delete``."""
+    for kind, summary in (
+        ("restore", "restore a VM from its snapshot (asks first)"),
+        ("delete", "delete a VM's snapshot (asks first)"),
+    ):
+        manual = commands.add_parser(
+            kind,
+            parents=[config_option],
+            help=summary,
+            description=f"{summary[0].upper()}{summary[1:]}. Shows the snapshot, asks for "
+            "confirmation on a terminal, refuses without one unless --yes, waits for the "
+            "action and records it."
+            + (" The VM is then held for hold_after_restore." if kind == "restore" else ""),
+        )
+        manual.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
+        manual.add_argument("--yes", action="store_true", help="do not ask")
+        manual.set_defaults(command="manual", kind=kind)

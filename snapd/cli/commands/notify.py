@@ -81,3 +81,11 @@ def run_test(config: Config, virtual_machine_ids: list[int]) -> int:
 
 def _now() -> datetime:
     return utc_now()
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd notify test``: one test message per receiver of the named VMs."""
+    from snapd.cli.commands.loading import load, resolve_all
+
+    config = load(arguments)
+    return run_test(config, resolve_all(config, arguments.vm_ids))

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from snapd.cli.argument_types import add_workers_argument, virtual_machine_reference
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
-from snapd.notify.notifier import Notifier
-from snapd.pipeline.attempt import ActionWaiter
-from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, Result
-from snapd.pipeline.urgency import Urgency
 from snapd.pipeline.workers import DEFAULT_WORKERS
-from snapd.runtime import Runtime
+
+if TYPE_CHECKING:
+    from snapd.notify.notifier import Notifier
+    from snapd.runtime import Runtime
 
 #: After Ctrl-C, how long the pipelines get to record where they stand; a pipeline still
 #: inside a request after that is left behind (its pending row is already in the ledger).
@@ -64,45 +66,22 @@ def run_once(
     the process without joining them).
     """
     stop = stop or threading.Event()
-    fleet = FleetRunner(
-        runtime.engine,
-        workers=workers,
-        requests_per_minute=runtime.config.api.requests_per_minute,
-        urgency=Urgency(runtime.ledger.last_successes()),
-    )
-    finished: dict[int, Outcome] = {}
-    errors: list[BaseException] = []
-    changed = threading.Condition()
-
+    fleet = runtime.fleet(workers)
+    results = _Results()
     for index, policy in enumerate(policies):
-
-        def work(waiter: ActionWaiter, policy: VirtualMachinePolicy = policy) -> Later[Outcome]:
-            if notifier is not None:
-                notifier.slot_started(policy, None, dry_run)
-            engine = runtime.engine
-            return engine.run_slot_later(policy, None, waiter, dry_run=dry_run, force=force)
-
-        def done(outcome: Outcome | None, error: BaseException | None, index: int = index) -> None:
-            with changed:
-                if outcome is not None:
-                    finished[index] = outcome
-                if error is not None:
-                    errors.append(error)
-                changed.notify_all()
-
-        fleet.submit(policy, work, done)
-    interrupted = _wait_or_stop(
-        lambda: len(finished) + len(errors), len(policies), changed, stop, runtime.clock
-    )
+        started = _started_hook(notifier, policy, dry_run)
+        done = results.done_hook(index)
+        fleet.submit_slot(policy, None, done, started=started, dry_run=dry_run, force=force)
+    interrupted = _wait_or_stop(results.count, len(policies), results.changed, stop, runtime.clock)
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
     if interrupted:
         fleet.pool.join(STOP_BOUND_SECONDS)
+    errors = results.errors
     if errors and not interrupted:
         _report_state_errors(errors)
-    with changed:
-        outcomes = [finished[index] for index in sorted(finished)]
+    outcomes = results.outcomes()
     names = {policy.id: policy.name for policy in policies}
     print_summary(outcomes, names)
     if errors and not interrupted:
@@ -115,6 +94,48 @@ def run_once(
         )
         return ExitCode.INTERRUPTED
     return exit_code(outcomes)
+
+
+@dataclass
+class _Results:
+    """A pass's outcomes (by submission order) and errors, and the condition they signal."""
+
+    finished: dict[int, Outcome] = field(default_factory=dict)
+    errors: list[BaseException] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def done_hook(self, index: int) -> Callable[[Outcome | None, BaseException | None], None]:
+        """What the fleet calls once with the ``index``-th slot's outcome or error."""
+
+        def done(outcome: Outcome | None, error: BaseException | None) -> None:
+            with self.changed:
+                if outcome is not None:
+                    self.finished[index] = outcome
+                if error is not None:
+                    self.errors.append(error)
+                self.changed.notify_all()
+
+        return done
+
+    def count(self) -> int:
+        return len(self.finished) + len(self.errors)
+
+    def outcomes(self) -> list[Outcome]:
+        with self.changed:
+            return [self.finished[index] for index in sorted(self.finished)]
+
+
+def _started_hook(
+    notifier: Notifier | None, policy: VirtualMachinePolicy, dry_run: bool
+) -> Callable[[], bool]:
+    """The slot's "started": the notifier's start ping, when there is one; it always runs."""
+
+    def started() -> bool:
+        if notifier is not None:
+            notifier.slot_started(policy, None, dry_run)
+        return True
+
+    return started
 
 
 def _report_state_errors(errors: list[BaseException]) -> None:
@@ -160,3 +181,48 @@ def print_summary(outcomes: Sequence[Outcome], names: dict[int, str]) -> None:
     ]
     headers = ["VM", "NAME", "RESULT", "REASON", "ACTION", "NEW SNAPSHOT", "DETAIL"]
     print(table(headers, rows), file=sys.stdout)
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd once``, as parsed: every check of ``config validate`` first."""
+    from snapd.cli.commands.loading import load_ready, resolve_all
+    from snapd.cli.processes import once
+
+    config = load_ready(arguments)
+    return once(arguments, config, resolve_all(config, arguments.vm_ids))
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd once``."""
+    once = commands.add_parser(
+        "once",
+        parents=[config_option],
+        help="run the guarded snapshot pipeline now",
+        description="Run the guarded pipeline now for the given VMs (or --all) and wait for "
+        "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
+        "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
+        "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
+        "resumes it).",
+    )
+    targets = once.add_mutually_exclusive_group(required=True)
+    targets.add_argument(
+        "vm_ids",
+        nargs="*",
+        default=[],
+        type=virtual_machine_reference,
+        metavar="VM_ID",
+        help="virtual machines from the policy, each by id or by name",
+    )
+    targets.add_argument("--all", action="store_true", help="every VM in the policy")
+    once.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="walk the same path and log the same lines, but create nothing",
+    )
+    once.add_argument(
+        "--force",
+        action="store_true",
+        help="ignore min_age, protect_manual and holds (nothing else)",
+    )
+    add_workers_argument(once)
+    once.set_defaults(command="once")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+from snapd.cli.argument_types import positive_int, timestamp
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.config import load_or_report
 from snapd.cli.commands.formatting import iso_utc
@@ -37,3 +40,30 @@ def plan(
     # One write: a thousand VMs print 6000 lines.
     sys.stdout.write("".join(f"{line}\n" for line in lines))
     return ExitCode.OK
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd plan``, as parsed: from now unless ``--after`` says otherwise."""
+    from snapd.clock import utc_now
+
+    return plan(arguments.config, arguments.count, arguments.after or utc_now())
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd plan``."""
+    plan = commands.add_parser(
+        "plan",
+        parents=[config_option],
+        help="show the next scheduled slots of every VM",
+        description="Print the next slots of every VM, in UTC and in the VM's time zone.",
+    )
+    plan.add_argument(
+        "--count", type=positive_int, default=5, metavar="N", help="slots per VM (default 5)"
+    )
+    plan.add_argument(
+        "--after",
+        type=timestamp,
+        metavar="TIMESTAMP",
+        help="list slots after this ISO 8601 instant instead of now (UTC without an offset)",
+    )
+    plan.set_defaults(command="plan")

@@ -9,6 +9,7 @@ ledger either way (one query each for the whole fleet).
 
 from __future__ import annotations
 
+import argparse
 import sys
 import threading
 from collections.abc import Iterable
@@ -215,3 +216,38 @@ def _snapshot_cells(
         f"{iso_utc(created)} ({age(created, now)})",
         f"{iso_utc(expires)} ({age(expires, now)})",
     ]
+
+
+def run(arguments: argparse.Namespace) -> int:
+    """``snapd status``: from the daemon on this ``state_dir`` when one runs (it already
+    knows the fleet), else from the API and the ledger."""
+    from snapd.cli.commands.loading import load
+    from snapd.clock import utc_now
+    from snapd.daemon.status_address import fetch_daemon_status
+    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client, open_ledger
+
+    config = load(arguments)
+    document = fetch_daemon_status(config.state_dir)
+    if document is not None:
+        with open_ledger(config, read_only_if_needed=True) as ledger:
+            return status_from_daemon(config, document, ledger, utc_now())
+    client = build_client(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
+    try:
+        with open_ledger(config, read_only_if_needed=True) as ledger:
+            return status(config, client, ledger, utc_now())
+    finally:
+        client.close()
+
+
+def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
+    """The grammar of ``snapd status``."""
+    status = commands.add_parser(
+        "status",
+        parents=[config_option],
+        help="one row per VM: state, snapshot age and expiry, last success, hold, next run",
+        description="Show every VM's restore point as the API and the ledger see it now. "
+        "One request lists the VMs, then up to 16 snapshot reads run at a time within "
+        "api.requests_per_minute. When a daemon runs on the same state_dir, its /status "
+        "answers instead and no API request is made.",
+    )
+    status.set_defaults(command="status")

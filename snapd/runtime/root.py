@@ -1,8 +1,10 @@
 """The composition root: the one place that builds real objects from a policy.
 
 The client and its request budget, the ledger, the per-VM locks, the engine and the
-operations (``open_runtime``), and for the daemon the metrics and the notifier
-(``build_services``). Everything below receives what it needs; nothing else builds these.
+operations (``open_runtime``), the workers and poller that run slots (``Runtime.fleet``),
+and for the daemon the metrics and the notifier (``build_services``). Everything below
+receives what it needs; nothing else builds these. The clock is handed in (a manual one
+and the in-process fake API's base URL in tests), so the same root serves every command.
 
 Every failure here is the operator's to fix (no token, a missing state directory, an
 unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
@@ -10,10 +12,8 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import structlog
 
@@ -22,81 +22,29 @@ from snapd.config import Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
-from snapd.ledger import Ledger, LedgerError, SqliteLedger, backends
-from snapd.ledger.connection import can_write
+from snapd.ledger import Ledger, backends
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.metrics import Metrics
 from snapd.metrics.process import register_process_collectors
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
+from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
+from snapd.pipeline.urgency import Urgency
 from snapd.pipeline.wait import PollSettings
+from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.readiness import Readiness as Readiness
 from snapd.readiness import check_readiness as check_readiness
-
-if TYPE_CHECKING:
-    from snapd.ledger.fencing import Fence
-    from snapd.ledger.leadership import Leadership
+from snapd.runtime.state import open_ledger, operation_locks
 
 log = structlog.get_logger("snapd.runtime")
-
-LEADERSHIP_RETRY_VARIABLE = "SNAPD_LEADERSHIP_RETRY_SECONDS"
 
 #: How long a command line keeps retrying a read whose connection cannot be made: an
 #: operator at a terminal wants "connection refused" in seconds, not after minutes.
 COMMAND_LINE_CONNECTION_RETRY_SECONDS = 5.0
-
-
-def open_ledger(
-    config: Config, *, read_only_if_needed: bool = False, fence: Fence | None = None
-) -> Ledger:
-    """Open the policy's ledger: SQLite under ``state_dir`` or the shared PostgreSQL;
-    raise ``UsageError``.
-
-    ``read_only_if_needed`` (``status``, ``history``): when this process cannot write
-    under ``state_dir``, open the existing SQLite ledger read-only and create nothing.
-    ``fence`` (the daemon's leadership) guards a shared ledger's pending rows.
-    """
-    try:
-        if config.ledger.shared:
-            return backends.open_shared_ledger(config.ledger, fence)
-        if read_only_if_needed and not can_write(config.state_dir):
-            return SqliteLedger.open_read_only(config.state_dir)
-        return SqliteLedger.open(config.state_dir)
-    except LedgerError as error:
-        raise UsageError(str(error)) from None
-
-
-def operation_locks(config: Config) -> VirtualMachineLocks:
-    """The per-VM operation locks: files in ``state_dir``, or leased rows in the shared
-    ledger's database (so that hosts exclude each other too); raise ``UsageError``."""
-    try:
-        if config.ledger.shared:
-            return backends.shared_operation_locks(config.ledger)
-    except LedgerError as error:
-        raise UsageError(str(error)) from None
-    return VirtualMachineLocks(config.state_dir)
-
-
-def build_leadership(
-    config: Config, on_change: Callable[[bool], None], on_error: Callable[[], None]
-) -> Leadership | None:
-    """The daemon's claim on its fleet's leadership, not started; None for SQLite (a
-    single instance always leads); raise ``UsageError``. ``$SNAPD_LEADERSHIP_RETRY_SECONDS``
-    changes the standby's retry interval (default 2 s; tests use less)."""
-    if not config.ledger.shared:
-        return None
-    retry = os.environ.get(LEADERSHIP_RETRY_VARIABLE, "")
-    try:
-        seconds = float(retry) if retry else None
-        return backends.fleet_leadership(config.ledger, seconds, on_change, on_error)
-    except ValueError:
-        raise UsageError(f"{LEADERSHIP_RETRY_VARIABLE}: expected seconds, got {retry!r}") from None
-    except LedgerError as error:
-        raise UsageError(str(error)) from None
 
 
 def build_client(
@@ -155,6 +103,21 @@ class Runtime:
     clock: Clock
     engine: Engine
     operations: Operations
+    budget: RequestBudget
+
+    def fleet(
+        self, workers: int = DEFAULT_WORKERS, *, sleep: Callable[[float], None] | None = None
+    ) -> FleetRunner:
+        """The workers and the poller that run this runtime's slots, oldest restore point
+        first (from the ledger's last successes). ``sleep`` passes the poller's time (None:
+        the real clock; a manual clock's ``sleep`` in tests and benchmarks)."""
+        return FleetRunner(
+            self.engine,
+            workers=workers,
+            requests_per_minute=self.config.api.requests_per_minute,
+            urgency=Urgency(self.ledger.last_successes()),
+            sleep=sleep,
+        )
 
     def policies(self, virtual_machine_ids: list[int], every: bool) -> list[VirtualMachinePolicy]:
         """The policies named on the command line; raise ``UsageError`` for unknown ids."""
@@ -193,6 +156,7 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     ``ledger``, when given, is already open (the daemon's observer reads holds from it).
     """
     chosen_clock = clock or SystemClock()
+    budget = budget or RequestBudget(config.api.requests_per_minute)
     try:
         client = build_client(
             config,
@@ -223,7 +187,7 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
         fleet=FleetView(client, chosen_clock),
     )  # fmt: skip
     operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
-    return Runtime(config, client, ledger, locks, chosen_clock, engine, operations)
+    return Runtime(config, client, ledger, locks, chosen_clock, engine, operations, budget)
 
 
 @dataclass

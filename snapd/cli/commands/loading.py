@@ -1,0 +1,59 @@
+"""What the commands share once parsed: the policy loaded (with logging), VMs named.
+
+``ConfigError`` and ``UsageError`` go up to ``snapd.cli.dispatch.main``: one line each,
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+
+from snapd.cli.commands import UsageError
+from snapd.config import Config, ConfigError, load_config
+
+
+def load(arguments: argparse.Namespace) -> Config:
+    """Load the policy and set up logging as it asks."""
+    from snapd.logs import configure_logging
+
+    config = load_config(arguments.config)
+    configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
+    return config
+
+
+def resolve(config: Config, reference: str) -> int:
+    """The id of the VM given on the command line by id or by its ``name`` in the policy.
+
+    An id is taken as given (each command says whether the policy must list it); a name
+    must be in the policy.
+    """
+    if reference.isdigit():
+        return int(reference)
+    names = {policy.name: policy.id for policy in config.vms}
+    if reference in names:
+        return names[reference]
+    close = difflib.get_close_matches(reference, list(names), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise UsageError(f"no virtual machine named {reference!r} in {config.source}{hint}")
+
+
+def resolve_all(config: Config, references: list[str]) -> list[int]:
+    return [resolve(config, reference) for reference in references]
+
+
+def check_ready(config: Config) -> None:
+    """For the commands that run hooks: every check of ``config validate``, all at once
+    (the other commands meet the token and base URL checks when their client is built)."""
+    from snapd.readiness import check_readiness
+
+    problems = check_readiness(config).problems
+    if problems:
+        raise ConfigError(list(problems))
+
+
+def load_ready(arguments: argparse.Namespace) -> Config:
+    """``load``, then ``check_ready``: for ``once`` and ``run``."""
+    config = load(arguments)
+    check_ready(config)
+    return config
