@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from snapd.ledger import advisory
 from snapd.ledger.leadership import RETRY_SECONDS
 from snapd.runtime import LEADERSHIP_RETRY_VARIABLE
-from tests.daemon_support import DaemonProcess, kill_while_sending
-from tests.postgres_support import PostgresCluster, find_binaries, throwaway_cluster
-from tests.replica_support import (
+from tests.support.daemon import DaemonProcess, kill_while_sending
+from tests.support.postgres import PostgresCluster, find_binaries, throwaway_cluster
+from tests.support.replica import (
     SLOW_PRE_HOOK,
     VM,
     create_actions,

@@ -25,8 +25,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from snapd.config.ledger import DEFAULT_MAX_CONNECTIONS
-from tests.daemon_support import DaemonProcess, fake_api_process
-from tests.postgres_support import PostgresCluster, find_binaries, throwaway_cluster
+from tests.support.daemon import DaemonProcess, fake_api_process
+from tests.support.postgres import PostgresCluster, find_binaries, throwaway_cluster
 
 FIRST_VM = 1268054
 WAIT_SECONDS = 120.0

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
@@ -22,7 +23,7 @@ from snapd.pipeline.engine import Engine
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import NullOutcomeObserver, Outcome
 from snapd.pipeline.wait import PollSettings
-from tests.postgres_support import postgres_cluster, postgres_dsn  # noqa: F401 - fixtures
+from tests.support.postgres import postgres_cluster, postgres_dsn  # noqa: F401 - fixtures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = PROJECT_ROOT / "config.example.yaml"
@@ -31,7 +32,7 @@ PolicyWriter = Callable[[str], Path]
 
 
 @pytest.fixture
-def write_policy(tmp_path: Path) -> PolicyWriter:
+def write_config(tmp_path: Path) -> PolicyWriter:
     """Write a dedented YAML policy to ``tmp_path/config.yaml`` and return its path."""
 
     def write(text: str) -> Path:
@@ -57,17 +58,74 @@ START = datetime(2025, 6, 1, 3, 0, tzinfo=UTC)
 TOKEN = "test-token-3f9a1c"
 
 
+@dataclass(frozen=True)
+class FakeSettings:
+    """How the ``fake`` fixture's API looks; a module or package overrides ``fake_settings``.
+
+    ``manual_clock`` False runs the fake's actions in real time, for a daemon in another
+    process that cannot share the test's manual clock.
+    """
+
+    token: str = TOKEN
+    vm_count: int = 3
+    action_seconds: float = 60.0
+    seed: int = 1
+    manual_clock: bool = True
+
+
+FakeMaker = Callable[..., FakeHostinger]
+
+
 @pytest.fixture
-def clock() -> ManualClock:
+def clock_start() -> datetime:
+    """Where ``clock`` starts; override it where a test needs another start."""
+    return START
+
+
+@pytest.fixture
+def clock(clock_start: datetime) -> ManualClock:
     """A manual clock shared by the fake API and the pipeline: waits cost no real time."""
-    return ManualClock(START)
+    return ManualClock(clock_start)
 
 
 @pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    """The fake Hostinger API on 127.0.0.1, port 0, three VMs, 60 s actions."""
-    with FakeHostinger(token=TOKEN, vm_count=3, action_seconds=60.0, seed=1, clock=clock) as api:
-        yield api
+def fake_settings() -> FakeSettings:
+    """Three VMs, 60 s actions, on the manual clock; override it to change them."""
+    return FakeSettings()
+
+
+@pytest.fixture
+def make_fake(clock: ManualClock) -> Iterator[FakeMaker]:
+    """Start fake APIs on 127.0.0.1, port 0; each stops when the test ends.
+
+    ``make_fake(settings, **options)`` takes a ``FakeSettings`` and any further keyword of
+    ``FakeHostinger`` (``fixed_window``, ``no_snapshot_as`` …).
+    """
+    started: list[FakeHostinger] = []
+
+    def make(settings: FakeSettings | None = None, **options: Any) -> FakeHostinger:
+        chosen = settings or FakeSettings()
+        api = FakeHostinger(
+            token=chosen.token,
+            vm_count=chosen.vm_count,
+            action_seconds=chosen.action_seconds,
+            seed=chosen.seed,
+            clock=clock if chosen.manual_clock else None,
+            **options,
+        )
+        api.start()
+        started.append(api)
+        return api
+
+    yield make
+    for api in reversed(started):
+        api.stop()
+
+
+@pytest.fixture
+def fake(make_fake: FakeMaker, fake_settings: FakeSettings) -> FakeHostinger:
+    """The fake Hostinger API as ``fake_settings`` describes it, on port 0."""
+    return make_fake(fake_settings)
 
 
 def make_policy(virtual_machine_id: int, **changes: object) -> VirtualMachinePolicy:

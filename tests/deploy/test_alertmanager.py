@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from tests.alert_files import alert_rules
 from tests.deploy.compose import SERVICES, mounts
 from tests.deploy.support import DEPLOY, load_yaml
-from tests.tools import tool
+from tests.support.alert_files import alert_rules
+from tests.support.tools import tool
 
 CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
 PACKAGE = "Debian's prometheus-alertmanager package"

@@ -31,7 +31,7 @@ from tests.deploy.support import (
     load_yaml,
     seconds,
 )
-from tests.tools import promtool, tool
+from tests.support.tools import promtool, tool
 
 FAKE_APIS = {"fake-api", "fake-api-ha-demo"}
 

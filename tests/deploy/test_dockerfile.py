@@ -13,7 +13,7 @@ from snapd.config.credentials import CONTAINER_SECRET
 from tests.conftest import PROJECT_ROOT
 from tests.deploy.dockerfile import Stage, parse
 from tests.deploy.support import METRICS_PORT, STATE_DIR
-from tests.tools import tool
+from tests.support.tools import tool
 
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"
 ARGUMENTS, STAGES = parse(DOCKERFILE.read_text(encoding="utf-8"))

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.alert_files import RULES, alert_rules
 from tests.deploy.compose import SERVICES, scrape_targets
 from tests.deploy.rendering import render, scrape_job
 from tests.deploy.support import DEPLOY, METRICS_PORT
-from tests.tools import promtool
+from tests.support.alert_files import RULES, alert_rules
+from tests.support.tools import promtool
 
 pytestmark = pytest.mark.tools
 

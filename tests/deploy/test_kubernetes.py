@@ -12,7 +12,6 @@ import pytest
 from snapd import __version__
 from snapd.config import load_config
 from snapd.config.credentials import CONTAINER_SECRET, load_token
-from tests.alert_files import alert_rules, selected_jobs
 from tests.deploy.dockerfile import parse
 from tests.deploy.rendering import find, render, render_overlay, scrape_job
 from tests.deploy.support import (
@@ -22,6 +21,7 @@ from tests.deploy.support import (
     STOP_TIMEOUT_SECONDS,
     load_yaml,
 )
+from tests.support.alert_files import alert_rules, selected_jobs
 
 FOLDER = DEPLOY / "kubernetes"
 FINAL = parse((DEPLOY.parent / "Dockerfile").read_text(encoding="utf-8"))[1][-1]

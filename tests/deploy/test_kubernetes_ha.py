@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from snapd.config.credentials import CONTAINER_SECRET
-from tests.alert_files import alert_rules, selected_jobs
 from tests.deploy.rendering import find, render, scrape_job
 from tests.deploy.support import (
     DEPLOY,
@@ -20,6 +19,7 @@ from tests.deploy.support import (
     load_replicated_policy,
     load_yaml,
 )
+from tests.support.alert_files import alert_rules, selected_jobs
 
 OVERLAY = DEPLOY / "kubernetes-ha"
 BASE = DEPLOY / "kubernetes"

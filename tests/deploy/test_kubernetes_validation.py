@@ -17,7 +17,7 @@ import yaml
 
 from tests.deploy.rendering import find, render, render_text
 from tests.deploy.support import DEPLOY
-from tests.tools import promtool, tool
+from tests.support.tools import promtool, tool
 
 TREES = [DEPLOY / "kubernetes", DEPLOY / "kubernetes-ha"]
 CUSTOM_KINDS = {"ServiceMonitor", "PrometheusRule"}

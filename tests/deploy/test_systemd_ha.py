@@ -8,8 +8,7 @@ import pytest
 
 from snapd.config.credentials import CREDENTIAL_NAME
 from tests.deploy.support import DEPLOY
-from tests.deploy.test_systemd_unit import verify
-from tests.deploy.unit_file import directives
+from tests.deploy.unit_file import directives, verify
 
 DROP_IN = DEPLOY / "systemd" / "ha.conf"
 SETTINGS = directives(DROP_IN)

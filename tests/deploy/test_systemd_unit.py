@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -13,10 +12,9 @@ import pytest
 from snapd.config.credentials import CREDENTIAL_NAME
 from tests.conftest import PROJECT_ROOT
 from tests.deploy.support import DEPLOY, STOP_TIMEOUT_SECONDS, seconds
-from tests.deploy.unit_file import directives
-from tests.tools import tool
+from tests.deploy.unit_file import UNIT, directives, verify
+from tests.support.tools import tool
 
-UNIT = DEPLOY / "systemd" / "hostinger-snapd.service"
 BEFORE_253 = DEPLOY / "systemd" / "notify-before-253.conf"
 SETTINGS = directives(UNIT)
 EXPOSURE_LIMIT = 2.0
@@ -25,42 +23,6 @@ EXPOSURE_LIMIT = 2.0
 def setting(key: str) -> str:
     """The effective (last) value of ``Section.Key``."""
     return SETTINGS[key][-1]
-
-
-def systemd_version(analyze: str) -> int:
-    answer = subprocess.run(
-        [analyze, "--version"], capture_output=True, text=True, timeout=30, check=True
-    )
-    return int(answer.stdout.split()[1])
-
-
-def verify(folder: Path, *drop_ins: Path) -> list[str]:
-    """What ``systemd-analyze verify`` says of the unit with ``drop_ins``, copied into
-    ``folder``, except the line about the binary (not installed on the machine running the
-    tests) and, before systemd 253, about ``notify-reload`` (not known yet: the case of
-    notify-before-253.conf)."""
-    analyze = tool("systemd-analyze", "systemd")
-    shutil.copy(UNIT, folder)
-    if drop_ins:
-        directory = folder / f"{UNIT.name}.d"
-        directory.mkdir()
-        for drop_in in drop_ins:
-            shutil.copy(drop_in, directory)
-    result = subprocess.run(
-        [analyze, "verify", str(folder / UNIT.name)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    binary = setting("Service.ExecStart").split()[0]
-    known_gap = "notify-reload" if systemd_version(analyze) < 253 else None
-    return [
-        line
-        for line in (result.stdout + result.stderr).splitlines()
-        if not line.endswith(f"Command {binary} is not executable: No such file or directory")
-        and not (known_gap and known_gap in line)
-    ]
 
 
 @pytest.mark.tools

@@ -4,14 +4,15 @@ credential, and a read-only file system but for one folder, the state directory.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -19,15 +20,16 @@ import pytest
 from snapd.config.credentials import CREDENTIAL_NAME
 from snapd.fakeapi import FakeHostinger
 from tests.conftest import PROJECT_ROOT, TOKEN
-from tests.daemon_support import DaemonProcess, metric_value
 from tests.deploy.support import STOP_TIMEOUT_SECONDS
-from tests.test_daemon import write_policy
-from tests.tools import tool
+from tests.support.daemon import DaemonProcess, metric_value
+from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy
+from tests.support.tools import tool
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="switching to an unprivileged user needs root (CI runs as root)"
 )
 
+DISTRIBUTION = "hostinger-snapd"
 NOBODY = 65534  # the uid and gid of nobody and nogroup: owns nothing but the state folder
 SWITCH_USER = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
 # In a mount namespace of its own (the machine's mounts stay as they are), every mount but
@@ -63,12 +65,47 @@ class UnprivilegedDaemon(DaemonProcess):
         self._reader.start()
 
 
-def read_only_copy(source: Path, destination: Path) -> None:
-    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+def make_read_only(destination: Path) -> None:
     for folder, _, files in os.walk(destination):
         os.chmod(folder, 0o555)
         for name in files:
             os.chmod(Path(folder) / name, 0o444)
+
+
+def runtime_distributions(name: str = DISTRIBUTION) -> list[metadata.Distribution]:
+    """The installed distributions ``name`` needs at run time, transitively, without
+    extras; a requirement not installed here (a marker for another platform) is left out."""
+    found: dict[str, metadata.Distribution] = {}
+    pending = [name]
+    while pending:
+        wanted = pending.pop()
+        try:
+            distribution = metadata.distribution(wanted)
+        except metadata.PackageNotFoundError:
+            continue
+        key = distribution.metadata["Name"].lower().replace("_", "-")
+        if key in found:
+            continue
+        found[key] = distribution
+        for requirement in distribution.requires or []:
+            if "extra ==" not in requirement:
+                pending.append(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0])
+    del found[name]
+    return list(found.values())
+
+
+def copy_dependencies(library: Path) -> None:
+    """Copy snapd's run-time dependencies into ``library``. The virtual environment may lie
+    below a folder that only its owner may enter (a home folder, ``mktemp -d``): the
+    unprivileged user could not import from it."""
+    for distribution in runtime_distributions():
+        for file in distribution.files or []:
+            source = Path(str(distribution.locate_file(file)))
+            if file.parts[0] == ".." or "__pycache__" in file.parts or not source.is_file():
+                continue  # scripts beside the environment, caches
+            target = library / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
 
 
 def interpreter(environment: dict[str, str], folder: Path) -> str:
@@ -112,7 +149,11 @@ def test_an_unprivileged_daemon_on_a_read_only_file_system_takes_a_verified_snap
 ) -> None:
     library = root / "lib"
     library.mkdir()
-    read_only_copy(PROJECT_ROOT / "snapd", library / "snapd")
+    shutil.copytree(
+        PROJECT_ROOT / "snapd", library / "snapd", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    copy_dependencies(library)
+    make_read_only(library)
     credentials = root / "credentials"
     credentials.mkdir(mode=0o500)
     (credentials / CREDENTIAL_NAME).write_text(TOKEN)
@@ -125,15 +166,22 @@ def test_an_unprivileged_daemon_on_a_read_only_file_system_takes_a_verified_snap
         "PATH": "/usr/bin:/bin",
         "HOME": "/nonexistent",
         "LANG": "C.UTF-8",
-        # The copy first: the dependencies' folder may hold an editable install of snapd.
-        "PYTHONPATH": os.pathsep.join([str(library), sysconfig.get_paths()["purelib"]]),
+        # Only the copies: nothing of the project or its virtual environment.
+        "PYTHONPATH": str(library),
         "CREDENTIALS_DIRECTORY": str(credentials),  # as systemd's LoadCredential= sets it
     }
     for name in ("setpriv", "unshare"):
         tool(name, "util-linux")
     python = interpreter(environment, root)
     with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=7) as fake:
-        policy = write_policy(root / "config.yaml", fake, state)
+        policy = write_policy(
+            root / "config.yaml",
+            fake.base_url,
+            fake.vm_ids,
+            state,
+            schedule=HOURLY,
+            defaults=NO_MANUAL_PROTECTION,
+        )
         if root_token_file:
             # The credential wins: the token_file the dynamic user cannot read is not used
             # (nor checked), as under systemd with api.token_file set to LoadCredential='s

@@ -25,6 +25,7 @@ class BadReceiver:
         self.bytes_written = 0
         self.stopping = threading.Event()
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -37,10 +38,8 @@ class BadReceiver:
 
     def wait_for_request(self, timeout: float = 5.0) -> None:
         """Return once a request has arrived; fail after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while self.requests == 0:
-            assert time.monotonic() < deadline, "no request arrived"
-            time.sleep(0.01)
+        with self._arrived:
+            assert self._arrived.wait_for(lambda: self.requests > 0, timeout), "no request arrived"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -48,8 +47,9 @@ class BadReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._lock:
+                with receiver._arrived:
                     receiver.requests += 1
+                    receiver._arrived.notify_all()
                 ends = time.monotonic() + receiver.limit
                 try:
                     if receiver.mode == "stream":

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,27 +19,21 @@ from snapd.config import HealthCheck, HookCommand, load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
-from tests.conftest import START, TOKEN, make_policy
-from tests.daemon_support import DaemonProcess
+from tests.conftest import START, TOKEN, FakeMaker, FakeSettings, make_policy
+from tests.support.daemon import DaemonProcess
+from tests.support.policy import write_policy
 
 
 @pytest.fixture
-def live_fake() -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=1.0, seed=9) as api:
-        yield api
-
-
-def write_policy(path: Path, fake: FakeHostinger, extra: str = "") -> Path:
-    path.write_text(
-        f"api: {{base_url: '{fake.base_url}', timeout: 5s, requests_per_minute: 6000}}\n"
-        'defaults: {schedule: "0 3 * * *", catch_up: 2d}\n'
-        f"vms:\n  - id: {fake.vm_ids[0]}\n{extra}"
-        "metrics: {listen: '127.0.0.1:0'}\n"
-        f"state_dir: {path.parent / 'state'}\n"
-        "stop_timeout: 2s\n"
-        "log: {format: json}\n"
+def live_fake(make_fake: FakeMaker) -> FakeHostinger:
+    """The fake API on the real clock, for a snapd in another process."""
+    return make_fake(
+        FakeSettings(token=TOKEN, vm_count=1, action_seconds=1.0, seed=9, manual_clock=False)
     )
-    return path
+
+
+# Keys after the VM list: a quick stop.
+STOP_TIMEOUT = "stop_timeout: 2s\n"
 
 
 def test_sigterm_ends_the_process_within_stop_timeout_whatever_a_job_is_stuck_in(
@@ -50,7 +43,15 @@ def test_sigterm_ends_the_process_within_stop_timeout_whatever_a_job_is_stuck_in
     hook = (
         f"    pre_hook: {{command: [sh, -c, 'echo $$ > {pid_file}; exec sleep 60'], timeout: 5m}}\n"
     )
-    daemon = DaemonProcess(write_policy(tmp_path / "config.yaml", live_fake, hook))
+    daemon = DaemonProcess(
+        write_policy(
+            tmp_path / "config.yaml",
+            live_fake.base_url,
+            live_fake.vm_ids[:1],
+            tmp_path / "state",
+            extra=hook + STOP_TIMEOUT,
+        )
+    )
     try:
         daemon.wait_for("run_started")
         deadline = time.monotonic() + 10
@@ -69,7 +70,15 @@ def test_sigterm_ends_the_process_within_stop_timeout_whatever_a_job_is_stuck_in
 def test_a_job_far_past_its_bound_stops_the_watchdog_pings(
     live_fake: FakeHostinger, tmp_path: Path
 ) -> None:
-    config = load_config(write_policy(tmp_path / "config.yaml", live_fake))
+    config = load_config(
+        write_policy(
+            tmp_path / "config.yaml",
+            live_fake.base_url,
+            live_fake.vm_ids[:1],
+            tmp_path / "state",
+            extra=STOP_TIMEOUT,
+        )
+    )
     daemon = build_daemon(config.source, config, token=TOKEN)
     jobs_clock = ManualClock(START)
     daemon.runs.jobs = RunningJobs(jobs_clock)
@@ -87,7 +96,13 @@ def test_a_job_far_past_its_bound_stops_the_watchdog_pings(
 def test_a_sighup_while_the_policy_is_read_does_not_kill_the_daemon(
     live_fake: FakeHostinger, tmp_path: Path
 ) -> None:
-    policy = write_policy(tmp_path / "config.yaml", live_fake)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids[:1],
+        tmp_path / "state",
+        extra=STOP_TIMEOUT,
+    )
     script = (
         "import os, signal, sys\n"
         "import snapd.cli.commands.loading as loading\n"
@@ -122,11 +137,23 @@ def test_a_reload_with_any_bad_value_keeps_the_daemon_and_its_policy(
     live_fake: FakeHostinger, tmp_path: Path, bad: str
 ) -> None:
     live_fake.set_snapshot(live_fake.vm_ids[0], datetime.now(UTC))
-    policy = write_policy(tmp_path / "config.yaml", live_fake)
+    policy = write_policy(
+        tmp_path / "config.yaml",
+        live_fake.base_url,
+        live_fake.vm_ids[:1],
+        tmp_path / "state",
+        extra=STOP_TIMEOUT,
+    )
     daemon = DaemonProcess(policy)
     try:
         daemon.wait_for("started")
-        write_policy(policy, live_fake, bad)
+        write_policy(
+            policy,
+            live_fake.base_url,
+            live_fake.vm_ids[:1],
+            policy.parent / "state",
+            extra=bad + STOP_TIMEOUT,
+        )
         daemon.signal(signal.SIGHUP)
         rejected = daemon.wait_for("reload_rejected")
         assert rejected["problem"].startswith(f"{policy}:")

@@ -22,8 +22,8 @@ DUMP = "import json, os; print(json.dumps(dict(os.environ)))"
 SLOT = datetime(2025, 1, 1, 3, tzinfo=UTC)
 
 
-def hook_policy(write_policy: PolicyWriter, environment: str) -> str:
-    path = write_policy(
+def hook_policy(write_config: PolicyWriter, environment: str) -> str:
+    path = write_config(
         f"""
         api: {{base_url: 'http://127.0.0.1:1'}}
         defaults: {{schedule: "0 3 * * *"}}
@@ -57,9 +57,9 @@ def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("secrets")
 def test_a_hook_sees_the_allow_list_and_what_its_env_names_but_no_secret(
-    write_policy: PolicyWriter,
+    write_config: PolicyWriter,
 ) -> None:
-    config = load_config(Path(hook_policy(write_policy, "[BACKUP_BUCKET]")))
+    config = load_config(Path(hook_policy(write_config, "[BACKUP_BUCKET]")))
     hook = config.vms[0].pre_hook
     assert hook is not None
 
@@ -81,9 +81,9 @@ def test_a_hook_sees_the_allow_list_and_what_its_env_names_but_no_secret(
     "name", ["PGPASSWORD", "PGSERVICEFILE", "FOO_TOKEN", "BAR_SECRET", "db_password"]
 )
 def test_config_validate_refuses_a_hook_env_that_names_a_secret(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str], name: str
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
-    path = hook_policy(write_policy, f"[BACKUP_BUCKET, {name}]")
+    path = hook_policy(write_config, f"[BACKUP_BUCKET, {name}]")
 
     assert main(["config", "validate", "-c", path]) == 2
 
@@ -93,9 +93,9 @@ def test_config_validate_refuses_a_hook_env_that_names_a_secret(
 
 
 def test_config_validate_refuses_a_hook_env_entry_that_is_not_a_variable_name(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = hook_policy(write_policy, "['A=B']")
+    path = hook_policy(write_config, "['A=B']")
 
     assert main(["config", "validate", "-c", path]) == 2
 
@@ -106,9 +106,9 @@ def test_config_validate_refuses_a_hook_env_entry_that_is_not_a_variable_name(
 
 @pytest.mark.usefixtures("secrets")
 def test_config_show_lists_the_names_a_hook_env_passes_but_no_value(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = hook_policy(write_policy, "[BACKUP_BUCKET]")
+    path = hook_policy(write_config, "[BACKUP_BUCKET]")
 
     assert main(["config", "show", "-c", path]) == 0
 

@@ -15,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TOKEN
-from tests.daemon_support import (
+from tests.support.daemon import (
     VM,
     DaemonProcess,
     create_actions,
     fake_api_process,
     kill_while_sending,
 )
+from tests.support.policy import write_policy
 
 # The create is executed 2 s after it arrives, whatever the client does meanwhile, and the
 # snapshot takes 3 s more: room to kill the daemon while it sends, and while it waits.
@@ -39,20 +40,6 @@ def fake_api(tmp_path: Path) -> Iterator[str]:
         yield base_url
 
 
-def write_policy(tmp_path: Path, base_url: str) -> Path:
-    state_dir = tmp_path / "state"
-    path = tmp_path / "config.yaml"
-    path.write_text(
-        f"api: {{base_url: '{base_url}', timeout: 10s, requests_per_minute: 6000}}\n"
-        'defaults: {schedule: "0 3 * * *", catch_up: 2d}\n'
-        f"vms:\n  - {{id: {VM}}}\n"
-        "metrics: {listen: '127.0.0.1:0'}\n"
-        f"state_dir: {state_dir}\n"
-        "log: {format: json}\n"
-    )
-    return path
-
-
 @pytest.mark.parametrize(
     "kill_points",
     [
@@ -66,7 +53,7 @@ def write_policy(tmp_path: Path, base_url: str) -> Path:
 def test_a_daemon_killed_mid_create_and_restarted_makes_one_snapshot(
     fake_api: str, tmp_path: Path, kill_points: list[str]
 ) -> None:
-    policy = write_policy(tmp_path, fake_api)
+    policy = write_policy(tmp_path / "config.yaml", fake_api, [VM], tmp_path / "state")
     outputs: list[str] = []
     for event in kill_points:
         daemon = DaemonProcess(policy)

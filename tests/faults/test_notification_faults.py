@@ -20,14 +20,14 @@ from snapd.notify.messages import Notification
 from snapd.notify.notifier import Notifier
 from tests.conftest import TOKEN, PolicyWriter, make_policy
 from tests.faults.receivers import bad_receiver
-from tests.notify_support import SECRET, receiver
+from tests.support.notify import SECRET, receiver
 
 # What the machine may add to a deadline under load: threads waking, a socket shutting.
 MARGIN = 1.5
 
 
-def webhook_policy(write_policy: PolicyWriter, url: str, timeout: str) -> Path:
-    return write_policy(
+def webhook_policy(write_config: PolicyWriter, url: str, timeout: str) -> Path:
+    return write_config(
         f"""
         api: {{base_url: 'http://127.0.0.1:1'}}
         defaults: {{schedule: "0 3 * * *"}}
@@ -41,10 +41,10 @@ def webhook_policy(write_policy: PolicyWriter, url: str, timeout: str) -> Path:
 
 
 def test_notify_test_stops_reading_an_endless_answer_at_64_kib_and_fails_at_once(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with bad_receiver("stream") as endless:
-        path = webhook_policy(write_policy, f"{endless.url}/{SECRET}", "2s")
+        path = webhook_policy(write_config, f"{endless.url}/{SECRET}", "2s")
         began = time.monotonic()
         code = main(["notify", "test", "-c", str(path)])
         elapsed = time.monotonic() - began
@@ -59,10 +59,10 @@ def test_notify_test_stops_reading_an_endless_answer_at_64_kib_and_fails_at_once
 
 
 def test_notify_test_gives_up_on_a_trickling_receiver_at_its_total_timeout(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str]
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with bad_receiver("trickle") as trickle:
-        path = webhook_policy(write_policy, f"{trickle.url}/{SECRET}", "1s")
+        path = webhook_policy(write_config, f"{trickle.url}/{SECRET}", "1s")
         began = time.monotonic()
         code = main(["notify", "test", "-c", str(path)])
         elapsed = time.monotonic() - began
@@ -114,6 +114,7 @@ def test_a_trickling_destination_does_not_delay_another_destinations_notificatio
         began = time.monotonic()
         fast.wait_for(1, timeout=1.0)
         arrived = time.monotonic() - began
+        trickle.wait_for_request()  # its lane may reach it a moment after the fast one
         still_hanging = trickle.requests == 1
         notifier.close(0.0)
 
@@ -178,9 +179,9 @@ def test_a_stop_cuts_a_hanging_delivery_and_counts_what_it_drops() -> None:
     "url", [f"http://hooks.example.com/{SECRET}", f"http://10.0.0.5:8080/{SECRET}"]
 )
 def test_config_validate_refuses_a_plain_http_notification_url_to_a_remote_host(
-    write_policy: PolicyWriter, capsys: pytest.CaptureFixture[str], url: str
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str], url: str
 ) -> None:
-    path = webhook_policy(write_policy, url, "2s")
+    path = webhook_policy(write_config, url, "2s")
 
     assert main(["config", "validate", "-c", str(path)]) == 2
 
@@ -194,7 +195,7 @@ def test_config_validate_refuses_a_plain_http_notification_url_to_a_remote_host(
     "url", [f"https://hooks.example.com/{SECRET}", f"http://localhost:8080/{SECRET}"]
 )
 def test_config_validate_accepts_https_and_plain_http_to_loopback(
-    write_policy: PolicyWriter, monkeypatch: pytest.MonkeyPatch, url: str
+    write_config: PolicyWriter, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     monkeypatch.setenv("HOSTINGER_API_TOKEN", TOKEN)
-    assert main(["config", "validate", "-c", str(webhook_policy(write_policy, url, "2s"))]) == 0
+    assert main(["config", "validate", "-c", str(webhook_policy(write_config, url, "2s"))]) == 0

@@ -32,7 +32,7 @@ from snapd.pipeline.outcome import Result
 from snapd.pipeline.wait import PollSettings
 from tests.conftest import TOKEN, make_policy
 from tests.faults.harness import manual_budget
-from tests.postgres_support import PostgresCluster
+from tests.support.postgres import PostgresCluster
 
 HOOK = HookCommand(("pre-hook",), timedelta(minutes=1))
 HookRunner = Callable[[HookCommand, Mapping[str, str]], HookResult]

@@ -21,7 +21,7 @@ from snapd.config import HookCommand
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import Hold, OperationKind, PendingAction, SqliteLedger
 from snapd.pipeline.outcome import Result
-from tests.conftest import START, TOKEN, make_policy
+from tests.conftest import START, TOKEN, FakeSettings, make_policy
 from tests.faults.harness import Scene, scene
 from tests.faults.proxy import Rewrite, RewritingProxy, rewriting_proxy
 
@@ -30,10 +30,13 @@ UNAVAILABLE = {"message": "Service temporarily unavailable", "correlation_id": "
 
 
 @pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=30.0, seed=11, clock=clock) as api:
-        api.set_snapshot(api.vm_ids[0], START - timedelta(days=2))
-        yield api
+def fake_settings() -> FakeSettings:
+    return FakeSettings(vm_count=1, action_seconds=30.0, seed=11)
+
+
+@pytest.fixture(autouse=True)
+def old_snapshot(fake: FakeHostinger) -> None:
+    fake.set_snapshot(fake.vm_ids[0], START - timedelta(days=2))
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from snapd.fakeapi import FakeHostinger
 from snapd.ledger.leadership import CONFIRM_SECONDS
 from snapd.pipeline.outcome import Result
 from tests.conftest import START, TOKEN, Pipeline, make_policy
-from tests.daemon_support import DaemonProcess, fake_api_process
-from tests.postgres_support import PostgresCluster
-from tests.replica_support import VM, create_actions, finish, write_policy
+from tests.support.daemon import DaemonProcess, fake_api_process
+from tests.support.postgres import PostgresCluster
+from tests.support.replica import VM, create_actions, finish, replica_policy
 
 # The create is executed at once and takes 8 s: long enough for a stall in its middle.
 EIGHT_SECOND_CREATE = ["--vms", "1", "--action-seconds", "8"]
@@ -39,7 +39,7 @@ def fake_api(tmp_path: Path) -> Iterator[str]:
 def test_a_leader_whose_backend_stalls_mid_action_resumes_it_as_soon_as_it_answers(
     fake_api: str, tmp_path: Path, postgres_cluster: PostgresCluster, postgres_dsn: str
 ) -> None:
-    daemon = DaemonProcess(write_policy(tmp_path, fake_api, postgres_dsn, "a"))
+    daemon = DaemonProcess(replica_policy(tmp_path, fake_api, postgres_dsn, "a"))
     try:
         backend = daemon.wait_for("leadership_acquired")["backend_pid"]
         daemon.wait_for("snapshot_requested", timeout=30, vm=VM)

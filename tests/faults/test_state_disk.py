@@ -34,7 +34,7 @@ from snapd.pipeline.engine import Engine
 from snapd.pipeline.outcome import FanOut, Result
 from tests.conftest import START, TOKEN, make_policy
 from tests.faults.harness import Scene, scene
-from tests.notify_support import SECRET, Receiver, receiver
+from tests.support.notify import SECRET, Receiver, receiver
 
 NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device"
 

@@ -23,7 +23,7 @@ from snapd.config import HealthCheck, HookCommand
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.ledger import Hold
 from snapd.pipeline.outcome import Result
-from tests.conftest import START, make_policy
+from tests.conftest import START, FakeSettings, make_policy
 from tests.faults.harness import Scene, healthy_endpoint, scene
 
 SLOT = START
@@ -259,15 +259,8 @@ ROWS = [
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-def fake(clock: ManualClock) -> Iterator[FakeHostinger]:
-    with FakeHostinger(token="test-token-3f9a1c", vm_count=1, action_seconds=60.0, seed=3,
-                       clock=clock) as api:  # fmt: skip
-        yield api
+def fake_settings() -> FakeSettings:
+    return FakeSettings(vm_count=1, action_seconds=60.0, seed=3)
 
 
 @pytest.fixture(scope="module")

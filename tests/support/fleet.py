@@ -1,0 +1,58 @@
+"""Helpers of the fleet tests: a gate on the poller's sleep, the outcomes delivered, a wait."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from snapd.clock import ManualClock
+from snapd.pipeline.outcome import Outcome
+
+
+class Gate:
+    """The poller's sleep, held shut until the test opens it: actions stay in flight."""
+
+    def __init__(self, clock: ManualClock, stop: threading.Event | None = None) -> None:
+        self.clock = clock
+        self.open = threading.Event()
+        self.stop = stop or threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        for _ in range(3000):
+            if self.open.is_set() or self.stop.is_set():
+                break
+            self.open.wait(0.01)
+        self.clock.sleep(seconds)
+
+
+class Collected:
+    """Outcomes as the fleet's ``done`` callbacks deliver them."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[Outcome] = []
+        self.errors: list[BaseException] = []
+        self.changed = threading.Condition()
+
+    def done(self, outcome: Outcome | None, error: BaseException | None) -> None:
+        with self.changed:
+            if outcome is not None:
+                self.outcomes.append(outcome)
+            if error is not None:
+                self.errors.append(error)
+            self.changed.notify_all()
+
+    def wait_for(self, count: int) -> None:
+        with self.changed:
+            assert self.changed.wait_for(
+                lambda: len(self.outcomes) + len(self.errors) >= count, timeout=60
+            ), f"{len(self.outcomes)} of {count} outcomes"
+        assert not self.errors
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    happened = threading.Event()
+    for _ in range(600):
+        if condition():
+            return
+        happened.wait(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
