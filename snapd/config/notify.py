@@ -7,7 +7,6 @@ host for logs and ``config show``, and no error message here repeats a URL.
 
 from __future__ import annotations
 
-import ipaddress
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from snapd.config.addresses import is_loopback
 from snapd.config.durations import DURATION_PATTERN, format_duration, parse_duration
 from snapd.config.masking import public_url
 
@@ -143,7 +143,7 @@ def _checked_url(url: str, key_path: KeyPath, report: Reporter) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         report(key_path, "expected an http(s) URL with a host (value not shown: a secret)")
         return url
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         report(
             key_path,
             "plain http to a host that is not loopback would send this secret URL "
@@ -159,16 +159,6 @@ def _checked_url(url: str, key_path: KeyPath, report: Reporter) -> str:
     if unknown:
         report(key_path, f"unknown placeholder {{{unknown[0]}}}; use {{vm_id}} or {{vm_name}}")
     return url
-
-
-def _is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 or ``::1``: where plain http never leaves the machine."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _timeout(raw: dict[str, Any], key_path: KeyPath, report: Reporter) -> timedelta:

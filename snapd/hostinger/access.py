@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from urllib.parse import urlsplit
 
 import requests
 import requests.auth
+
+from snapd.config.addresses import is_loopback
 
 __all__ = ["BearerAuth", "check_base_url", "check_token"]
 
@@ -40,21 +41,12 @@ def check_base_url(base_url: str) -> str:
         raise ValueError(f"API base URL must be https://host[/path], got {base_url!r}")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValueError("API base URL must not carry credentials, a query or a fragment")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ValueError(
             f"API base URL {base_url!r} uses plain http to a host that is not loopback; "
             "the token would cross the network unencrypted. Use https://."
         )
     return base_url.strip().rstrip("/")
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_token(token: str) -> str:
