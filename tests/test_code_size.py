@@ -16,7 +16,7 @@ MODULES = sorted(PACKAGE.rglob("*.py"))
 MODULE_LIMIT = 300
 MODULE_SOFT_LIMIT = 250
 # Modules over the soft limit today; the list may only shrink (issue 19 aims at 3).
-OVER_SOFT_LIMIT_AT_MOST = 11
+OVER_SOFT_LIMIT_AT_MOST = 3
 FUNCTION_LIMIT = 50
 FUNCTIONS_OVER_LIMIT_AT_MOST = 2
 MUTABLE_CALLS = {"list", "dict", "set", "defaultdict", "OrderedDict", "Counter", "deque"}

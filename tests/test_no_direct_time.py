@@ -52,13 +52,10 @@ MODULES = sorted(path for path in PACKAGE.rglob("*.py") if path != CLOCK_MODULE)
 KNOWN_REAL_TIME = {
     # a hook is a real process: its timeout is real time
     "checks/hooks.py": "subprocess.Popen.wait(timeout=...)",
-    # the fake API's latency faults and its command loop run in real time
+    # the fake API's latency faults and its command loop run in real time: they stand
+    # for a real server's sockets, not for snapd's own waits
     "fakeapi/command.py": "the fake API command's stop check",
     "fakeapi/server.py": "the fake API's delivery delays",
-    # the ledger's session pool and leases are being restructured in parallel
-    "ledger/lease_locks.py": "the lease renewal interval",
-    "ledger/liveness.py": "the session liveness check",
-    "ledger/sessions.py": "the idle check of pooled sessions",
 }
 
 

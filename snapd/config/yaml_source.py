@@ -8,7 +8,8 @@ constructor, and walked to build a ``path -> line`` map. Duplicate keys, which
 libyaml's parser (``CSafeLoader``) composes the tree where PyYAML was built with it: a
 policy for a thousand VMs reads several times faster. Its marks carry the same lines. A
 file it refuses is read again by the pure-Python loader, whose messages snapd has always
-shown, so that a problem reads the same with either parser.
+shown, so that a problem reads the same with either parser. Both loaders are in
+:mod:`snapd.config.yaml_loaders`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from snapd.config.yaml_loaders import FAST_LOADER, PureLoader
 
 KeyPath = tuple[str | int, ...]
 
@@ -90,7 +93,7 @@ def load_yaml(path: Path) -> YamlDocument:
 def _load_and_explain(path: Path, text: str) -> YamlDocument:
     """Load ``text`` with the pure-Python loader; raise ``YamlSourceError`` on any problem."""
     try:
-        loader = _Loader(text)
+        loader = PureLoader(text)
     except yaml.reader.ReaderError as error:
         line = text[: error.position].count("\n") + 1
         raise YamlSourceError(
@@ -159,73 +162,7 @@ def _check_file(path: Path) -> None:
         )
 
 
-_BOOLEAN_TAG = "tag:yaml.org,2002:bool"
-_STRING_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-
-
-class _Checks(yaml.constructor.SafeConstructor):
-    """The safe constructors, with value errors that carry the value's line.
-
-    The safe constructors raise a bare ``ValueError`` for a date like ``2025-13-45`` or an
-    integer of thousands of digits; as a ``ConstructorError`` they become a
-    ``FILE:LINE: invalid YAML`` problem like any syntax error. Mixed into both loaders:
-    libyaml's parser where PyYAML was built with it, and the pure-Python one.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        # YAML 1.1 reads a bare ``on:`` as the boolean True, yet ``on`` is a policy key
-        # (``notify.webhooks[].on``) and no policy key is a boolean.
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == _BOOLEAN_TAG:
-                key_node.tag = _STRING_TAG
-        return super().construct_mapping(node, deep)
-
-    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
-        try:
-            return super().construct_object(node, deep)
-        except (ValueError, OverflowError, TypeError) as error:
-            if isinstance(error, yaml.YAMLError):
-                raise
-            text = str(node.value)
-            shown = text if len(text) <= 40 else text[:37] + "..."
-            raise yaml.constructor.ConstructorError(
-                None, None, f"cannot read the value {shown!r} ({_reason(error)})", node.start_mark
-            ) from None
-
-
-class _Loader(_Checks, yaml.SafeLoader):
-    """The pure-Python loader: slower, and the one whose error messages snapd shows."""
-
-
-def _construct_text(loader: yaml.SafeLoader | yaml.CSafeLoader, node: yaml.ScalarNode) -> str:
-    text: str = loader.construct_scalar(node)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        # "\ud800" is a valid YAML escape but not a character: nothing could print it.
-        raise yaml.constructor.ConstructorError(
-            None, None, "a \\u escape that is not a character (a lone surrogate)", node.start_mark
-        ) from None
-    return text
-
-
-_Loader.add_constructor("tag:yaml.org,2002:str", _construct_text)
-
-FAST_LOADER: type[yaml.CSafeLoader] | None = None
-if getattr(yaml, "__with_libyaml__", False):
-
-    class _FastLoader(_Checks, yaml.CSafeLoader):
-        """libyaml's parser, several times faster, with the same constructors."""
-
-    _FastLoader.add_constructor("tag:yaml.org,2002:str", _construct_text)
-    FAST_LOADER = _FastLoader
-
-
-def _reason(error: Exception) -> str:
-    if "integer string conversion" in str(error):
-        return "a number with too many digits"
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 def _walk(node: yaml.Node, key_path: KeyPath, document: YamlDocument, visited: set[int]) -> None:

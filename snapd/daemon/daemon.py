@@ -22,12 +22,8 @@ from snapd.clock import SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import CatchUp
-from snapd.daemon.inventory import (
-    STARTUP_BUDGET_SHARE,
-    FleetInventory,
-    request_spacing,
-    schedule_inventory,
-)
+from snapd.daemon.inventory import FleetInventory, schedule_inventory
+from snapd.daemon.inventory_pacing import STARTUP_BUDGET_SHARE, request_spacing
 from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.leader import LEADERSHIP_UNCONFIRMED, LeaderRole
 from snapd.daemon.leading import FollowsLeadership

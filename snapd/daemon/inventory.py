@@ -7,7 +7,8 @@ each listed VM's snapshot, and the Hostinger backups of a few VMs in turn (backu
 weekly: every VM's come round once in ``BACKUP_ROTATION_PASSES`` passes). It paces itself
 so that it never takes more than a tenth of the request budget, and the interval between
 passes follows from the fleet size and ``requests_per_minute`` (the daemon's
-``--inventory-interval`` overrides it).
+``--inventory-interval`` overrides it); the figures are in
+:mod:`snapd.daemon.inventory_pacing`.
 
 The first pass is the daemon's start-up look at the fleet: it may use half the budget
 (``STARTUP_BUDGET_SHARE``), so that due slots are never starved by it, and hands each
@@ -28,42 +29,15 @@ import structlog
 from snapd.clock import Clock, SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.durations import format_duration
+from snapd.daemon.inventory_pacing import (
+    backups_per_pass,
+    inventory_interval,
+)
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, VirtualMachine
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
 
 log = structlog.get_logger("snapd.daemon")
-
-#: The inventory may use at most 1/BUDGET_SHARE of the request budget.
-BUDGET_SHARE = 10
-#: The start-up look may use at most 1/STARTUP_BUDGET_SHARE of it.
-STARTUP_BUDGET_SHARE = 2
-#: Every VM's backups are read once in this many passes.
-BACKUP_ROTATION_PASSES = 12
-#: Passes closer together than this add requests but no useful freshness for alerts
-#: whose shortest ``for`` is minutes.
-MINIMUM_INTERVAL = timedelta(minutes=5)
-
-
-def backups_per_pass(fleet_size: int) -> int:
-    """How many VMs' backups a pass reads: the whole fleet over the rotation."""
-    return -(-fleet_size // BACKUP_ROTATION_PASSES)
-
-
-def requests_per_pass(fleet_size: int) -> int:
-    """One list of the account's VMs, a snapshot read per VM, and the rotation's backups."""
-    return 1 + fleet_size + backups_per_pass(fleet_size)
-
-
-def request_spacing(requests_per_minute: int, share: int = BUDGET_SHARE) -> float:
-    """Seconds between two inventory requests so that they use 1/``share`` of the budget."""
-    return 60.0 * share / requests_per_minute
-
-
-def inventory_interval(fleet_size: int, requests_per_minute: int) -> timedelta:
-    """How often a pass starts: the time a paced pass takes, at least ``MINIMUM_INTERVAL``."""
-    seconds = requests_per_pass(fleet_size) * request_spacing(requests_per_minute)
-    return max(MINIMUM_INTERVAL, timedelta(seconds=seconds))
 
 
 class SnapshotListener(Protocol):

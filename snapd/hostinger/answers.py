@@ -116,6 +116,16 @@ def deadline_error(method: str, endpoint: str, seconds: float) -> ApiError:
     )
 
 
+def not_sent_error(method: str, endpoint: str) -> ConnectionFailedError:
+    """The process is stopping and the request was never sent."""
+    return ConnectionFailedError(
+        f"{method} {endpoint}: not sent, snapd is stopping",
+        endpoint=endpoint,
+        method=method,
+        reason=FailureReason.STOPPED,
+    )
+
+
 class _Unreadable(Exception):
     """The body could not be decoded; the text says why, without quoting the body."""
 

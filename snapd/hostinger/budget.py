@@ -29,12 +29,12 @@ The budget hands out slots in time, in the order callers ask (first come, first 
 
 from __future__ import annotations
 
-import itertools
 import threading
 from collections.abc import Callable
 
 from snapd.clock import SystemClock
 from snapd.hostinger.learned_rate import LearnedRate, ServerWindow
+from snapd.hostinger.waiting_line import WaitingLine
 
 __all__ = ["MAXIMUM_RATE_LIMIT_PAUSE", "BudgetClosedError", "RequestBudget"]
 
@@ -96,9 +96,7 @@ class RequestBudget:
         # pause ended: they belong to the same episode.
         self._episode_until = float("-inf")
         self._window = ServerWindow()
-        self._tickets = itertools.count()
-        # Reserved slots of the callers still asleep, in the order they asked.
-        self._waiting: dict[int, float] = {}
+        self._waiting = WaitingLine()
 
     @property
     def requests_per_minute(self) -> float:
@@ -137,8 +135,7 @@ class RequestBudget:
             slot = self._reserve(now)
             if slot <= now + _TOLERANCE:
                 return 0.0
-            ticket = next(self._tickets)
-            self._waiting[ticket] = slot
+            ticket = self._waiting.join(slot)
         waited = 0.0
         try:
             while True:
@@ -150,12 +147,12 @@ class RequestBudget:
                 with self._lock:
                     self._refuse_if_closed()
                     now = self._monotonic()
-                    slot = self._waiting[ticket]
+                    slot = self._waiting.slot(ticket)
                     if slot <= now + _TOLERANCE:
                         return waited
         finally:
             with self._lock:
-                self._waiting.pop(ticket, None)
+                self._waiting.leave(ticket)
 
     def wait(self, seconds: float) -> None:
         """Wait ``seconds`` with this budget's sleeper; by default the wait ends early when
@@ -236,11 +233,7 @@ class RequestBudget:
             return
         self._paused_until = until
         # One request may go when the pause ends, the rest (in their order) at the pace.
-        slot = until
-        for ticket, reserved in self._waiting.items():
-            slot = max(slot, reserved)
-            self._waiting[ticket] = slot
-            slot += self._interval
+        slot = self._waiting.push_behind(until, self._interval)
         self._next_slot = max(self._next_slot, slot)
 
     def _burst_span(self) -> float:

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
 
 from snapd import __version__
 from snapd.clock import unix_time
 from snapd.config.model import DEFAULT_BASE_URL
+from snapd.hostinger import bodies
 from snapd.hostinger.answers import Answer
 from snapd.hostinger.budget import RequestBudget
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
 from snapd.hostinger.errors import (
     AmbiguousRequestError,
-    ApiError,
     FailureReason,
     InvalidResponseError,
     NotFoundError,
-    UnreadableSnapshotError,
 )
-from snapd.hostinger.models import Action, ActionPage, Backup, ShapeError, Snapshot, VirtualMachine
+from snapd.hostinger.models import Action, ActionPage, Backup, Snapshot, VirtualMachine
 from snapd.hostinger.observer import ApiObserver, NullObserver
 from snapd.hostinger.transport import Transport
 
@@ -34,8 +32,6 @@ __all__ = ["DEFAULT_BASE_URL", "HostingerClient"]
 
 # Stops a server that always claims more pages from looping the client forever.
 _MAX_PAGES = 100
-
-_Record = TypeVar("_Record")
 
 
 class HostingerClient:
@@ -123,13 +119,13 @@ class HostingerClient:
     def list_virtual_machines(self) -> list[VirtualMachine]:
         """Every VM the token can see (the API does not paginate this list)."""
         answer = self._call("GET", "list_vms")
-        items = _items(answer.body, "list_vms")
-        return [_parse(VirtualMachine.from_json, item, "list_vms") for item in items]
+        items = bodies.items(answer.body, "list_vms")
+        return [bodies.parse(VirtualMachine.from_json, item, "list_vms") for item in items]
 
     def get_virtual_machine(self, virtual_machine_id: int) -> VirtualMachine:
         """One VM, with its ``state`` and ``actions_lock``. Raises NotFoundError."""
         answer = self._call("GET", "get_vm", virtualMachineId=virtual_machine_id)
-        return _parse(VirtualMachine.from_json, _resource(answer.body), "get_vm")
+        return bodies.parse(VirtualMachine.from_json, bodies.resource(answer.body), "get_vm")
 
     def get_snapshot(self, virtual_machine_id: int) -> Snapshot | None:
         """The VM's snapshot, or ``None`` when it has none.
@@ -145,12 +141,14 @@ class HostingerClient:
         except NotFoundError:
             return None
         except InvalidResponseError as error:
-            raise _unreadable_snapshot(error.message, error.status, error.correlation_id) from None
+            raise bodies.unreadable_snapshot(
+                error.message, error.status, error.correlation_id
+            ) from None
         try:
-            return Snapshot.from_json(_resource(answer.body))
+            return Snapshot.from_json(bodies.resource(answer.body))
         except Exception as problem:
-            why = _describe(problem)
-            raise _unreadable_snapshot(why, answer.status, answer.correlation_id) from None
+            why = bodies.describe(problem)
+            raise bodies.unreadable_snapshot(why, answer.status, answer.correlation_id) from None
 
     def create_snapshot(self, virtual_machine_id: int) -> Action:
         """Start a snapshot, which replaces the VM's current one. Sent exactly once.
@@ -174,16 +172,16 @@ class HostingerClient:
         answer = self._call(
             "GET", "get_action", virtualMachineId=virtual_machine_id, actionId=action_id
         )
-        return _parse(Action.from_json, _resource(answer.body), "get_action")
+        return bodies.parse(Action.from_json, bodies.resource(answer.body), "get_action")
 
     def list_actions(self, virtual_machine_id: int, page: int = 1) -> ActionPage:
         """One page (numbered from 1) of the VM's actions, as the API orders them."""
         answer = self._call(
             "GET", "list_actions", {"page": page}, virtualMachineId=virtual_machine_id
         )
-        items = _items(answer.body, "list_actions")
-        actions = tuple(_parse(Action.from_json, item, "list_actions") for item in items)
-        current_page, per_page, total = _page_meta(answer.body, page, len(actions))
+        items = bodies.items(answer.body, "list_actions")
+        actions = tuple(bodies.parse(Action.from_json, item, "list_actions") for item in items)
+        current_page, per_page, total = bodies.page_meta(answer.body, page, len(actions))
         return ActionPage(
             actions=actions, current_page=current_page, per_page=per_page, total=total
         )
@@ -195,9 +193,9 @@ class HostingerClient:
             answer = self._call(
                 "GET", "list_backups", {"page": page}, virtualMachineId=virtual_machine_id
             )
-            items = _items(answer.body, "list_backups")
-            backups.extend(_parse(Backup.from_json, item, "list_backups") for item in items)
-            current_page, per_page, total = _page_meta(answer.body, page, len(items))
+            items = bodies.items(answer.body, "list_backups")
+            backups.extend(bodies.parse(Backup.from_json, item, "list_backups") for item in items)
+            current_page, per_page, total = bodies.page_meta(answer.body, page, len(items))
             if not items or current_page * per_page >= total:
                 break
         return backups
@@ -224,73 +222,15 @@ class HostingerClient:
     def _action(self, method: str, name: str, virtual_machine_id: int) -> Action:
         answer = self._call(method, name, virtualMachineId=virtual_machine_id)
         try:
-            return Action.from_json(_resource(answer.body))
+            return Action.from_json(bodies.resource(answer.body))
         except Exception as problem:
             # The server accepted the request; only its description of the action is
             # unreadable, so the action may well exist.
             raise AmbiguousRequestError(
-                f"request accepted but the answer is not an action: {_describe(problem)}",
+                f"request accepted but the answer is not an action: {bodies.describe(problem)}",
                 endpoint=ENDPOINTS[name],
                 method=method,
                 status=answer.status,
                 correlation_id=answer.correlation_id,
                 reason=FailureReason.RESPONSE,
             ) from None
-
-
-def _resource(body: Any) -> Any:
-    """Unwrap ``{"data": {...}}`` when a server wraps a single resource."""
-    if isinstance(body, dict) and "id" not in body and "data" in body:
-        return body["data"] if isinstance(body["data"], dict | None) else body
-    return body
-
-
-def _items(body: Any, name: str) -> list[Any]:
-    """The list in a bare array answer or in a ``{"data": [...]}`` page."""
-    if isinstance(body, dict):
-        body = body.get("data")
-    if not isinstance(body, list):
-        raise _invalid(name, f"expected a JSON array of items, got {type(body).__name__}")
-    return body
-
-
-def _page_meta(body: Any, requested_page: int, item_count: int) -> tuple[int, int, int]:
-    """(current_page, per_page, total) from ``meta``; a single full page when absent."""
-    meta = body.get("meta") if isinstance(body, dict) else None
-    if not isinstance(meta, dict):
-        return requested_page, max(item_count, 1), (requested_page - 1) * item_count + item_count
-
-    def number(key: str, default: int) -> int:
-        value = meta.get(key)
-        return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-    per_page = max(number("per_page", item_count), 1)
-    return number("current_page", requested_page), per_page, number("total", item_count)
-
-
-def _parse(build: Callable[[Any], _Record], data: Any, name: str) -> _Record:
-    try:
-        return build(data)
-    except Exception as problem:
-        # Whatever a record's parsing trips over, the caller gets the client's own error.
-        raise _invalid(name, _describe(problem)) from None
-
-
-def _describe(problem: Exception) -> str:
-    """The text of our own shape errors; only the class of anything else (its text might
-    quote the answer at length)."""
-    if isinstance(problem, ShapeError):
-        return str(problem)
-    return f"unreadable record ({type(problem).__name__})"
-
-
-def _invalid(name: str, detail: str) -> InvalidResponseError:
-    return InvalidResponseError(detail, endpoint=ENDPOINTS[name], method="GET", status=200)
-
-
-def _unreadable_snapshot(why: str, status: int | None, correlation: str | None) -> ApiError:
-    template = ENDPOINTS["get_snapshot"]
-    message = f"the snapshot answer is not a snapshot: {why}"
-    return UnreadableSnapshotError(
-        message, endpoint=template, status=status, correlation_id=correlation
-    )

@@ -13,11 +13,17 @@ usable integer ``id`` is rejected, with :class:`ShapeError`; the client turns th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from snapd.hostinger.fields import (
+    ShapeError,
+    enum_text,
+    json_object,
+    optional_int,
+    optional_str,
+    required_id,
+)
 from snapd.hostinger.timestamps import parse_timestamp
 
 __all__ = [
@@ -33,53 +39,6 @@ __all__ = [
 
 #: Only these action states end an action; every other value means "still running".
 FINAL_ACTION_STATES = frozenset({"success", "error"})
-
-#: Stand-in for a missing enum-like field, so that such a record is never mistaken for a
-#: known state (``unknown`` is not ``running``, not ``success``).
-UNKNOWN = "unknown"
-
-
-class ShapeError(ValueError):
-    """A JSON value does not have the shape a record needs."""
-
-
-def _optional_int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        # ASCII digits only ("²" is a digit to str.isdigit) and a sane length, so that
-        # int() can neither fail nor be made to work on a megabyte of digits.
-        if text.isascii() and text.isdigit() and len(text) <= 30:
-            return int(text)
-    return None
-
-
-def _required_id(data: Mapping[str, Any], record: str) -> int:
-    identifier = _optional_int(data.get("id"))
-    if identifier is None:
-        raise ShapeError(f"{record} without an integer id")
-    return identifier
-
-
-def _optional_str(value: object) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _state(value: object) -> str:
-    return value if isinstance(value, str) and value else UNKNOWN
-
-
-def _object(data: object, record: str) -> Mapping[str, Any]:
-    if not isinstance(data, Mapping):
-        raise ShapeError(f"{record} is not a JSON object but {type(data).__name__}")
-    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +68,13 @@ class VirtualMachine:
     @classmethod
     def from_json(cls, data: object) -> VirtualMachine:
         """Build from one decoded JSON object. Raises :class:`ShapeError`."""
-        fields = _object(data, "virtual machine")
+        fields = json_object(data, "virtual machine")
         return cls(
-            id=_required_id(fields, "virtual machine"),
-            state=_state(fields.get("state")),
-            actions_lock=_state(fields.get("actions_lock")),
-            hostname=_optional_str(fields.get("hostname")),
-            plan=_optional_str(fields.get("plan")),
+            id=required_id(fields, "virtual machine"),
+            state=enum_text(fields.get("state")),
+            actions_lock=enum_text(fields.get("actions_lock")),
+            hostname=optional_str(fields.get("hostname")),
+            plan=optional_str(fields.get("plan")),
         )
 
 
@@ -157,7 +116,7 @@ class Snapshot:
         """
         if data is None:
             return None
-        fields = _object(data, "snapshot")
+        fields = json_object(data, "snapshot")
         if "id" in fields and fields["id"] is None:
             return None
         if all(value is None for value in fields.values()):
@@ -168,10 +127,10 @@ class Snapshot:
         if created_at is None and raw_created_at is not None:
             unreadable_text = str(raw_created_at)[:_RAW_TEXT_LIMIT]
         return cls(
-            id=_required_id(fields, "snapshot"),
+            id=required_id(fields, "snapshot"),
             created_at=created_at,
             expires_at=parse_timestamp(fields.get("expires_at")),
-            restore_time=_optional_int(fields.get("restore_time")),
+            restore_time=optional_int(fields.get("restore_time")),
             created_at_unreadable=created_at is None,
             created_at_raw=unreadable_text,
         )
@@ -204,11 +163,11 @@ class Action:
     @classmethod
     def from_json(cls, data: object) -> Action:
         """Build from one decoded JSON object. Raises :class:`ShapeError`."""
-        fields = _object(data, "action")
+        fields = json_object(data, "action")
         return cls(
-            id=_required_id(fields, "action"),
-            name=_optional_str(fields.get("name")) or "",
-            state=_state(fields.get("state")),
+            id=required_id(fields, "action"),
+            name=optional_str(fields.get("name")) or "",
+            state=enum_text(fields.get("state")),
             created_at=parse_timestamp(fields.get("created_at")),
             updated_at=parse_timestamp(fields.get("updated_at")),
         )
@@ -242,11 +201,11 @@ class Backup:
     @classmethod
     def from_json(cls, data: object) -> Backup:
         """Build from one decoded JSON object. Raises :class:`ShapeError`."""
-        fields = _object(data, "backup")
+        fields = json_object(data, "backup")
         return cls(
-            id=_required_id(fields, "backup"),
-            size=_optional_int(fields.get("size")),
-            restore_time=_optional_int(fields.get("restore_time")),
-            location=_optional_str(fields.get("location")),
+            id=required_id(fields, "backup"),
+            size=optional_int(fields.get("size")),
+            restore_time=optional_int(fields.get("restore_time")),
+            location=optional_str(fields.get("location")),
             created_at=parse_timestamp(fields.get("created_at")),
         )

@@ -187,6 +187,26 @@ class CallContext:
         except Exception:
             logger().warning("hostinger_observer_failed", hook="request_retried", exc_info=True)
 
+    def log_end(
+        self,
+        status: int | None,
+        started: float,
+        correlation_id: str | None,
+        now: float,
+        error_kind: str | None = None,
+    ) -> None:
+        """Log the call's end at debug level: its status, duration and attempts."""
+        logger().debug(
+            "hostinger_request",
+            method=self.method,
+            endpoint=self.endpoint,
+            status=status,
+            seconds=round(now - started, 3),
+            attempts=self.attempts,
+            correlation_id=correlation_id,
+            error=error_kind,
+        )
+
 
 def is_connect_failure(error: BaseException) -> bool:
     """True for urllib3 errors raised before the request left this host.

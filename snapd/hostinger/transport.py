@@ -31,11 +31,12 @@ from snapd.hostinger.answers import (
     deadline_error,
     failure_error,
     interpret,
+    not_sent_error,
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
 from snapd.hostinger.connections import Connections
 from snapd.hostinger.deadlines import DeadlineTimers
-from snapd.hostinger.errors import ApiError, ConnectionFailedError, FailureReason
+from snapd.hostinger.errors import ApiError, FailureReason
 from snapd.hostinger.exchange import DeadlineExceededError, Line, Reply, exchange
 from snapd.hostinger.observer import ApiObserver, RetryReason
 from snapd.hostinger.retries import (
@@ -43,7 +44,6 @@ from snapd.hostinger.retries import (
     RETRY_AFTER_STATUSES,
     CallContext,
     backoff_seconds,
-    logger,
     retry_after_seconds,
 )
 from snapd.hostinger.serverclock import ServerClock
@@ -155,7 +155,7 @@ class Transport:
             try:
                 call.start_attempt()
             except BudgetClosedError:
-                raise _not_sent(method, endpoint) from None
+                raise not_sent_error(method, endpoint) from None
             if started is None:
                 started = call.attempt_started
             attempt = self._attempt(call, path, params)
@@ -168,7 +168,7 @@ class Transport:
         outcome = attempt.outcome
         correlation_id = outcome.correlation_id
         error_kind = type(outcome).__name__ if attempt.status is None else None
-        _log_call(call, attempt.status, started, correlation_id, self._monotonic(), error_kind)
+        call.log_end(attempt.status, started, correlation_id, self._monotonic(), error_kind)
         if isinstance(outcome, ApiError):
             raise outcome
         return outcome
@@ -245,33 +245,3 @@ def _retry_after(reply: Reply, wall_clock: Callable[[], float]) -> float | None:
     if reply.status not in RETRY_AFTER_STATUSES:
         return None
     return retry_after_seconds(reply.headers, wall_clock)
-
-
-def _not_sent(method: str, endpoint: str) -> ConnectionFailedError:
-    """The process is stopping and the request was never sent."""
-    return ConnectionFailedError(
-        f"{method} {endpoint}: not sent, snapd is stopping",
-        endpoint=endpoint,
-        method=method,
-        reason=FailureReason.STOPPED,
-    )
-
-
-def _log_call(
-    call: CallContext,
-    status: int | None,
-    started: float,
-    correlation_id: str | None,
-    now: float,
-    error_kind: str | None = None,
-) -> None:
-    logger().debug(
-        "hostinger_request",
-        method=call.method,
-        endpoint=call.endpoint,
-        status=status,
-        seconds=round(now - started, 3),
-        attempts=call.attempts,
-        correlation_id=correlation_id,
-        error=error_kind,
-    )

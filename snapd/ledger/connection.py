@@ -2,7 +2,8 @@
 
 The daemon and the CLI (``snapd once``, ``snapd hold``, ``snapd status``) open the same
 file at the same time. WAL mode lets readers run beside a writer, and the busy timeout
-makes a writer wait for another instead of failing.
+makes a writer wait for another instead of failing. Opening it for reading only (no
+writes, no migration) is :mod:`snapd.ledger.read_only`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from snapd.ledger.records import LedgerError
-from snapd.ledger.schema import SCHEMA_VERSION, migrate, read_schema
+from snapd.ledger.schema import migrate
 
 LEDGER_FILE_NAME = "ledger.sqlite3"
 BUSY_TIMEOUT = timedelta(seconds=10)
@@ -96,62 +97,6 @@ def can_write(state_dir: Path) -> bool:
         return not path.exists() or os.access(path, os.W_OK)
     except (OSError, ValueError):
         return False
-
-
-def open_read_only_database(state_dir: Path) -> tuple[sqlite3.Connection, Path]:
-    """Open the existing ``state_dir/ledger.sqlite3`` for reading only (SQLite ``mode=ro``).
-
-    For a user who may read the ledger but not write it (monitoring): nothing is created
-    or changed, no folder, no file, no migration. Writes through the connection fail.
-
-    Raises:
-        LedgerError: there is no ledger yet, it is not a snapd ledger, its schema is not
-            this snapd's, or SQLite cannot open it.
-    """
-    path = state_dir / LEDGER_FILE_NAME
-    if not path.is_file():
-        raise LedgerError(
-            f"ledger {path} does not exist, and {state_dir} cannot be written to create it"
-        )
-    try:
-        connection = _connect_read_only(path, immutable=False)
-        try:
-            read_schema(connection, path)
-        except sqlite3.OperationalError:
-            connection.close()
-            # A WAL database needs its -shm file, which a reader cannot create in a folder
-            # it may not write. Without a -wal file every change is in the main file (the
-            # last writer checkpointed it), so reading it as immutable misses nothing.
-            if path.with_name(path.name + "-wal").exists():
-                raise
-            connection = _connect_read_only(path, immutable=True)
-    except sqlite3.Error as error:
-        raise LedgerError(f"ledger {path} cannot be opened: {error}") from None
-    try:
-        version = read_schema(connection, path)
-        if version != SCHEMA_VERSION:
-            raise LedgerError(
-                f"ledger {path} has schema version {version}, this snapd reads "
-                f"{SCHEMA_VERSION}; open it once as a user who can write it to upgrade it"
-            )
-    except LedgerError:
-        connection.close()
-        raise
-    except sqlite3.Error as error:
-        connection.close()
-        raise LedgerError(f"ledger {path} cannot be read: {error}") from None
-    return connection, path
-
-
-def _connect_read_only(path: Path, *, immutable: bool) -> sqlite3.Connection:
-    query = "mode=ro&immutable=1" if immutable else "mode=ro"
-    return sqlite3.connect(
-        f"{path.resolve().as_uri()}?{query}",
-        uri=True,
-        timeout=BUSY_TIMEOUT.total_seconds(),
-        isolation_level=None,
-        check_same_thread=False,
-    )
 
 
 def _check_state_dir(state_dir: Path) -> None:

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 
 import structlog
 
+from snapd.clock import Clock, SystemClock
 from snapd.ledger.advisory import process_identity
 from snapd.ledger.liveness import HOLDER_ALIVE, ProcessLiveness
 from snapd.ledger.locks import (
@@ -76,9 +77,16 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
     """
 
     def __init__(
-        self, pool: SessionPool, liveness: ProcessLiveness, lease_seconds: float = LEASE_SECONDS
+        self,
+        pool: SessionPool,
+        liveness: ProcessLiveness,
+        lease_seconds: float = LEASE_SECONDS,
+        *,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` (default: the system's) paces the renewal of the leases held."""
         self._pool = pool
+        self._clock = clock or SystemClock()
         self._liveness = liveness
         self._lease = lease_seconds
         self._identity = process_identity()
@@ -186,7 +194,7 @@ class LeasedVirtualMachineLocks(VirtualMachineLocks):
 
     def _renew_loop(self) -> None:
         failing = False
-        while not self._stopped.wait(self._lease / 3):
+        while not self._clock.wait(self._stopped, self._lease / 3):
             try:
                 self.renew()
             except LedgerError as error:

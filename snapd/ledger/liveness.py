@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.ledger.advisory import LIVENESS_NAMESPACE, ConnectionSettings
 from snapd.ledger.postgres import IDLE_CHECK_SECONDS, connect, one_line
 from snapd.ledger.records import LedgerError
@@ -41,8 +41,16 @@ _ATTEMPTS = 3
 class ProcessLiveness:
     """This process's liveness session and key; thread-safe; close at the end."""
 
-    def __init__(self, settings: ConnectionSettings, statement_timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        statement_timeout_seconds: float,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
+        """``clock`` (default: the system's) times how long the session was not heard of."""
         self._settings = settings
+        self._clock = clock or SystemClock()
         self._statement_timeout = statement_timeout_seconds
         self._guard = threading.Lock()
         self._connection: psycopg.Connection[Any] | None = None
@@ -57,11 +65,11 @@ class ProcessLiveness:
         when it cannot be had."""
         with self._guard:
             connection = self._connection
-            stale = check or monotonic() - self._heard > IDLE_CHECK_SECONDS
+            stale = check or self._clock.monotonic() - self._heard > IDLE_CHECK_SECONDS
             if connection is not None and stale and not connection.closed:
                 try:
                     connection.execute("SELECT 1")
-                    self._heard = monotonic()
+                    self._heard = self._clock.monotonic()
                 except psycopg.Error:
                     connection.close()
             if connection is None or connection.closed or connection.broken:
@@ -88,7 +96,7 @@ class ProcessLiveness:
                 row = connection.execute(_TAKE_KEY, (LIVENESS_NAMESPACE,)).fetchone()
                 if row is not None and row[0]:
                     self._connection, self._key = connection, int(row[1])
-                    self._heard = monotonic()
+                    self._heard = self._clock.monotonic()
                     return
         except psycopg.Error as error:
             connection.close()

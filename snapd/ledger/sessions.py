@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from snapd.clock import monotonic
+from snapd.clock import Clock, SystemClock
 from snapd.config.masking import mask_url
 from snapd.ledger.advisory import ConnectionSettings
 from snapd.ledger.postgres import IDLE_CHECK_SECONDS, connect, one_line
@@ -37,13 +37,17 @@ class SessionPool:
         *,
         statement_timeout_seconds: float,
         wait_seconds: float,
+        clock: Clock | None = None,
     ) -> None:
+        """``clock`` (default: the system's) times the wait for a free session and how
+        long a session was idle."""
         if size < 1:
             raise ValueError(f"a session pool needs at least one session, got {size}")
         self._settings = settings
         self._size = size
         self._statement_timeout = statement_timeout_seconds
         self._wait = wait_seconds
+        self._clock = clock or SystemClock()
         self._free: list[tuple[psycopg.Connection[Any], float]] = []  # and idle since
         self._opened = 0
         self._closed = False
@@ -82,10 +86,7 @@ class SessionPool:
 
     def _borrow(self) -> psycopg.Connection[Any]:
         with self._changed:
-            ready = self._changed.wait_for(
-                lambda: self._closed or self._free or self._opened < self._size,
-                timeout=self._wait,
-            )
+            ready = self._wait_for_a_session()
             if self._closed:
                 raise LedgerError(f"ledger {mask_url(self._settings.dsn)} is closed")
             if not ready:
@@ -98,7 +99,7 @@ class SessionPool:
                 self._opened += 1  # reserved before connecting, so the bound holds
         if reused is not None:
             connection, idle_since = reused
-            if monotonic() - idle_since < IDLE_CHECK_SECONDS or _answers(connection):
+            if self._clock.monotonic() - idle_since < IDLE_CHECK_SECONDS or _answers(connection):
                 return connection
             # Ended by the server meanwhile (a restart, idle_session_timeout): replace it,
             # still within the bound, instead of failing the caller's statement.
@@ -110,11 +111,22 @@ class SessionPool:
                 self._changed.notify()
             raise
 
+    def _wait_for_a_session(self) -> bool:
+        """Wait (holding ``_changed``) until the pool is closed, a session is free or one
+        may be opened, at most ``wait_seconds``; True if that happened in time."""
+        deadline = self._clock.monotonic() + self._wait
+        while not (self._closed or self._free or self._opened < self._size):
+            left = deadline - self._clock.monotonic()
+            if left <= 0:
+                return False
+            self._clock.wait(self._changed, left)
+        return True
+
     def _give_back(self, connection: psycopg.Connection[Any]) -> None:
         usable = not (connection.closed or connection.broken)
         with self._changed:
             if usable and not self._closed:
-                self._free.append((connection, monotonic()))
+                self._free.append((connection, self._clock.monotonic()))
                 connection = None  # type: ignore[assignment]
             else:
                 self._opened -= 1

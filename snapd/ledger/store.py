@@ -19,7 +19,8 @@ from snapd.ledger import attempts
 from snapd.ledger import holds as hold_table
 from snapd.ledger import pending as pending_table
 from snapd.ledger.base import LedgerBase
-from snapd.ledger.connection import open_database, open_read_only_database
+from snapd.ledger.connection import open_database
+from snapd.ledger.read_only import open_read_only_database
 from snapd.ledger.records import AttemptRecord, Hold, LedgerError, PendingAction
 
 

@@ -14,23 +14,22 @@ Scheduled creates (:mod:`snapd.pipeline.engine`) and the operator's restore and 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import Protocol, TypeVar
 
 import structlog
 
 from snapd.clock import Clock
-from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import HostingerClient
 from snapd.ledger import Ledger, LockLostError, OperationKind, PendingAction
+from snapd.pipeline.attempt_terms import ActionWaiter, AttemptContext, R
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.recheck import IntentRecheck
 from snapd.pipeline.record import Recorder
-from snapd.pipeline.resolve import Resolution, ResolutionState, ResolutionWatch
+from snapd.pipeline.resolve import Resolution, ResolutionState, ResolutionWatch, resolution_verdict
 from snapd.pipeline.send import Ambiguous, Recheck, Refusal, SendFailed, SendRefused, send_once
-from snapd.pipeline.verify import SUCCESS_REASONS, Verdict, replaced_snapshot, verify
+from snapd.pipeline.verify import Verdict, replaced_snapshot, verify
 from snapd.pipeline.wait import (
     ActionWatch,
     PollSettings,
@@ -42,25 +41,6 @@ from snapd.pipeline.wait import (
 )
 
 log = structlog.get_logger("snapd.attempting")
-
-R = TypeVar("R")
-
-
-class ActionWaiter(Protocol):
-    """Runs a watch elsewhere (the poller) and finishes its result later; without one, the
-    watch runs on the calling thread."""
-
-    def __call__(self, watch: Watch[R]) -> Later[R]: ...
-
-
-@dataclass(frozen=True)
-class AttemptContext:
-    """What one attempt is about: the VM's policy, the kind, the slot, when it began."""
-
-    policy: VirtualMachinePolicy
-    kind: OperationKind
-    slot: datetime | None
-    started: datetime
 
 
 class AttemptRunner:
@@ -174,7 +154,9 @@ class AttemptRunner:
 
         def adopt(resolution: Resolution) -> Later[Outcome]:
             if resolution.action is None:
-                verdict = self._resolution_verdict(context.kind, resolution)
+                if resolution.state is ResolutionState.UNAUTHORIZED:
+                    self.observer.api_unauthorized()
+                verdict = resolution_verdict(context.kind, resolution)
                 return Later.of(self._record(context, pending, verdict, correlation_id))
             adopted = replace(pending, action_id=resolution.action.id)
             self.ledger.add_pending(adopted)
@@ -233,22 +215,6 @@ class AttemptRunner:
             return learned
         return self.ledger.last_action_seconds(virtual_machine_id)
 
-    def _resolution_verdict(self, kind: OperationKind, resolution: Resolution) -> Verdict:
-        """An intent whose action was not found: what observation says it ended with."""
-        if resolution.state is ResolutionState.OBSERVED:
-            detail = f"no action found, but {resolution.detail}"
-            return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, resolution.snapshot)
-        if resolution.state is ResolutionState.UNAUTHORIZED:
-            self.observer.api_unauthorized()
-            return Verdict(
-                Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, resolution.detail, None, False
-            )
-        if resolution.state is ResolutionState.STOPPED:
-            return Verdict(
-                Result.INTERRUPTED, OutcomeReason.INTERRUPTED, resolution.detail, None, False
-            )
-        return Verdict(Result.AMBIGUOUS, OutcomeReason.AMBIGUOUS, resolution.detail, None)
-
     def _refused(
         self, context: AttemptContext, intent: PendingAction, refused: SendRefused
     ) -> Outcome:
@@ -275,17 +241,9 @@ class AttemptRunner:
         record: bool = True,
     ) -> Outcome:
         return self.recorder.finish(
-            context.policy,
-            context.kind,
-            context.slot,
-            context.started,
-            verdict.result,
-            verdict.reason,
-            verdict.detail,
-            old=replaced_snapshot(pending),
-            new=verdict.new_snapshot,
-            action_id=pending.action_id,
-            correlation_id=correlation_id,
-            record=record,
+            context.policy, context.kind, context.slot, context.started,
+            verdict.result, verdict.reason, verdict.detail,
+            old=replaced_snapshot(pending), new=verdict.new_snapshot,
+            action_id=pending.action_id, correlation_id=correlation_id, record=record,
             settles=pending if record and verdict.settled else None,
-        )
+        )  # fmt: skip

@@ -29,7 +29,8 @@ from snapd.ledger.locks import (
     VirtualMachineBusyError,
     VirtualMachineLocks,
 )
-from snapd.pipeline.attempt import ActionWaiter, AttemptContext, AttemptRunner
+from snapd.pipeline.attempt import AttemptRunner
+from snapd.pipeline.attempt_terms import ActionWaiter, AttemptContext
 from snapd.pipeline.decide import Decision, Facts, Reason
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.later import Later

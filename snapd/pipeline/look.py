@@ -17,7 +17,7 @@ from snapd.backoff import Backoff
 from snapd.clock import Clock, sleep_before
 from snapd.hostinger import ApiError, HostingerClient, RateLimitedError
 from snapd.ledger import Ledger
-from snapd.pipeline.attempt import AttemptContext
+from snapd.pipeline.attempt_terms import AttemptContext
 from snapd.pipeline.decide import Decision, Facts, Step, decide
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.outcome import Outcome, OutcomeObserver, OutcomeReason, Result, failure_reason

@@ -22,7 +22,8 @@ from snapd.config import VirtualMachinePolicy
 from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import Hold, Ledger, OperationKind
 from snapd.ledger.locks import VirtualMachineLocks
-from snapd.pipeline.attempt import AttemptContext, AttemptRunner
+from snapd.pipeline.attempt import AttemptRunner
+from snapd.pipeline.attempt_terms import AttemptContext
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import (
     AnyReason,

@@ -28,8 +28,14 @@ from snapd.backoff import Backoff
 from snapd.clock import Clock
 from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import OperationKind, PendingAction
-from snapd.pipeline.outcome import SnapshotState, snapshot_state
-from snapd.pipeline.verify import attempt_began, is_new_snapshot, replaced_snapshot
+from snapd.pipeline.outcome import OutcomeReason, Result, SnapshotState, snapshot_state
+from snapd.pipeline.verify import (
+    SUCCESS_REASONS,
+    Verdict,
+    attempt_began,
+    is_new_snapshot,
+    replaced_snapshot,
+)
 from snapd.pipeline.wait import wait_for
 
 log = structlog.get_logger("snapd.resolving")
@@ -194,3 +200,22 @@ def resolve(
     old intent). Never sends anything.
     """
     return wait_for(client, clock, ResolutionWatch(pending, deadline), should_stop)
+
+
+def resolution_verdict(kind: OperationKind, resolution: Resolution) -> Verdict:
+    """An intent whose action was not found: what observation says it ended with.
+
+    (A refused token is the caller's to report: this only names the verdict.)
+    """
+    if resolution.state is ResolutionState.OBSERVED:
+        detail = f"no action found, but {resolution.detail}"
+        return Verdict(Result.SUCCESS, SUCCESS_REASONS[kind], detail, resolution.snapshot)
+    if resolution.state is ResolutionState.UNAUTHORIZED:
+        return Verdict(
+            Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, resolution.detail, None, False
+        )
+    if resolution.state is ResolutionState.STOPPED:
+        return Verdict(
+            Result.INTERRUPTED, OutcomeReason.INTERRUPTED, resolution.detail, None, False
+        )
+    return Verdict(Result.AMBIGUOUS, OutcomeReason.AMBIGUOUS, resolution.detail, None)

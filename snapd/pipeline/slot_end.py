@@ -14,7 +14,7 @@ import structlog
 from snapd.checks.hooks import HookResult, hook_environment
 from snapd.config import HookCommand, VirtualMachinePolicy
 from snapd.ledger import OperationKind
-from snapd.pipeline.attempt import AttemptContext
+from snapd.pipeline.attempt_terms import AttemptContext
 from snapd.pipeline.outcome import (
     AnyReason,
     Outcome,

@@ -13,12 +13,10 @@ from prometheus_client import CollectorRegistry
 
 from snapd.clock import ManualClock
 from snapd.config.rpo import recovery_point_objective
-from snapd.daemon.inventory import (
+from snapd.daemon.inventory import FleetInventory
+from snapd.daemon.inventory_pacing import (
     BACKUP_ROTATION_PASSES,
-    FleetInventory,
     backups_per_pass,
-    inventory_interval,
-    request_spacing,
     requests_per_pass,
 )
 from snapd.fakeapi import FakeHostinger
@@ -57,25 +55,6 @@ def test_the_rpo_is_exported_per_vm_in_seconds() -> None:
     assert registry.get_sample_value("snapd_policy_rpo_seconds", {"vm": "7"}) == 88200.0
     metrics.set_policy_rpo(7, None)
     assert registry.get_sample_value("snapd_policy_rpo_seconds", {"vm": "7"}) is None
-
-
-@pytest.mark.parametrize(
-    ("fleet_size", "requests_per_minute"), [(1, 60), (100, 60), (1000, 6000), (5000, 600)]
-)
-def test_the_inventory_uses_at_most_a_tenth_of_the_request_budget(
-    fleet_size: int, requests_per_minute: int
-) -> None:
-    interval = inventory_interval(fleet_size, requests_per_minute)
-    per_minute = requests_per_pass(fleet_size) / (interval.total_seconds() / 60)
-    assert per_minute <= requests_per_minute / 10
-    # Within a pass the requests are spaced to the same share.
-    assert 60 / request_spacing(requests_per_minute) <= requests_per_minute / 10
-
-
-def test_a_small_fleet_is_looked_at_every_five_minutes_and_a_large_one_less_often() -> None:
-    assert inventory_interval(2, 60) == timedelta(minutes=5)
-    # 1 list + 100 snapshot reads + 9 VMs' backups, at 6 requests a minute.
-    assert inventory_interval(100, 60) == timedelta(seconds=110 * 10)
 
 
 class RunFinishingDuringTheRead(Listener):

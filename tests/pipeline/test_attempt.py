@@ -8,7 +8,8 @@ import pytest
 
 from snapd.fakeapi import Fault
 from snapd.ledger import OperationKind
-from snapd.pipeline.attempt import AttemptContext, AttemptRunner
+from snapd.pipeline.attempt import AttemptRunner
+from snapd.pipeline.attempt_terms import AttemptContext
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import NullOutcomeObserver, OutcomeReason, Result, SnapshotState
 from snapd.pipeline.send import Refusal

@@ -11,7 +11,7 @@ from snapd.checks.result import HookResult
 from snapd.config.model import HookCommand
 from snapd.fakeapi import Fault
 from snapd.ledger import OperationKind
-from snapd.pipeline.attempt import AttemptContext
+from snapd.pipeline.attempt_terms import AttemptContext
 from snapd.pipeline.decide import Step
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.look import IdleLook

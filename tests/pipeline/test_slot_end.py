@@ -11,7 +11,7 @@ import pytest
 from snapd.checks.result import HookResult
 from snapd.config.model import HookCommand
 from snapd.ledger import OperationKind
-from snapd.pipeline.attempt import AttemptContext
+from snapd.pipeline.attempt_terms import AttemptContext
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import Outcome, OutcomeReason, Result, StateOperation
 from snapd.pipeline.record import Recorder
