@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import random
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,12 +23,13 @@ from snapd.clock import ManualClock
 from snapd.config import Config, HealthCheck, VirtualMachinePolicy
 from snapd.config.ledger import LedgerSettings
 from snapd.config.schedule import build_trigger, iter_slots, previous_slot
-from snapd.pipeline.outcome import Result
+from snapd.pipeline.outcome import Outcome, Result
 from snapd.runtime import Runtime, budget_on, open_runtime
 from snapd.simulate.faults import Trouble, TroubleKind
 from snapd.simulate.invariants import Before, Invariants
 from snapd.simulate.record import History
-from snapd.simulate.world import FakeApi
+from snapd.simulate.waits import VirtualPoller
+from snapd.simulate.world import FakeApi, Request
 
 STOPPED_STATE = "stopped"
 
@@ -40,6 +42,7 @@ class _Event:
     virtual_machine_id: int = field(compare=False, default=0)
     slot: datetime | None = field(compare=False, default=None)
     trouble: Trouble | None = field(compare=False, default=None)
+    step: Callable[[], None] | None = field(compare=False, default=None)
 
 
 class Simulation:
@@ -82,6 +85,7 @@ class Simulation:
                     event = heapq.heappop(self._events)
                     self._advance_to(event.moment)
                     self._handle(runtime, event)
+                    self._drain()
             finally:
                 runtime.close()
         self._advance_to(self.end)
@@ -100,7 +104,11 @@ class Simulation:
         # real command: the simulation touches nothing outside this process.
         runtime.engine.health_check = self._health_check
         runtime.engine.hook_runner = lambda hook, environment: HookResult(True, "simulated hook")
+        self._poller = VirtualPoller(runtime.client, self.clock, self._at)
         return runtime
+
+    def _at(self, moment: datetime, step: Callable[[], None]) -> None:
+        self._push(moment, "step", step=step)
 
     def _health_check(self, check: HealthCheck) -> HookResult:
         """Fails while the running VM is unhealthy; the URL is never asked."""
@@ -137,7 +145,9 @@ class Simulation:
             self.clock.advance(seconds)
 
     def _handle(self, runtime: Runtime, event: _Event) -> None:
-        if event.kind == "slot":
+        if event.step is not None:
+            event.step()
+        elif event.kind == "slot":
             policy = self.config.vm(event.virtual_machine_id)
             assert event.slot is not None
             self._next_slot(policy, event.slot)
@@ -191,22 +201,29 @@ class Simulation:
         )
         before = Before(created, manual, unhealthy)
         self._running = vm
-        outcome = runtime.engine.start_slot(policy, slot).result()
+        later = runtime.engine.start_slot(policy, slot, self._poller)
         self._running = None
-        creates = self._creates_since(vm)
+        creates = self._creates(self._drain(), vm)
         self.invariants.check_slot(policy, slot, before, creates)
+        later.then(lambda outcome: self._finished(vm, created, outcome, len(creates)))
+
+    def _finished(self, vm: int, created: datetime | None, outcome: Outcome, creates: int) -> None:
+        """The slot's end (at once, or when its action ended): its restore point, its veto."""
         after = _created_at(self.api.snapshot_of(vm))
         if after is not None and after != created:
             self.history.restore_point(vm, after)
-        self.history.outcome(
-            vm, outcome.result is Result.SKIPPED, str(outcome.reason), len(creates)
-        )
+        skipped = outcome.result is Result.SKIPPED
+        self.history.outcome(vm, skipped, str(outcome.reason), creates)
 
-    def _creates_since(self, vm: int) -> list[datetime]:
-        """The creates for ``vm`` since the last look, counting every request on the way."""
+    def _drain(self) -> list[Request]:
+        """The requests since the last look, counted per day and per minute."""
         requests = list(self.api.requests)
         self.api.clear_requests()
         self.history.requests(request.at for request in requests)
+        return requests
+
+    @staticmethod
+    def _creates(requests: list[Request], vm: int) -> list[datetime]:
         suffix = f"/virtual-machines/{vm}/snapshot"
         return [r.at for r in requests if r.method == "POST" and r.path.endswith(suffix)]
 
