@@ -5,7 +5,8 @@ pipeline, so an action that takes minutes completes when the pipeline has waited
 virtual minutes, and nothing sleeps for real. Slots come from the policy's own trigger
 (cron, time zone, DST), delayed by a seeded jitter; a slot missed while the daemon is
 down is caught up at its restart by the daemon's rule (the latest slot within
-``catch_up``). Slots due together run one after another.
+``catch_up``). Slots due together look and send one after another; their actions are
+polled as events (``waits``), so the waits overlap as with the daemon's poller.
 """
 
 from __future__ import annotations
