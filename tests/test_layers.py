@@ -35,6 +35,8 @@ RANKS = {
     "snapd.runtime": 5,
     "snapd.daemon": 6,
     "snapd.cli": 7,
+    # Drives the runtime on virtual time; the fake API is handed in by the command line.
+    "snapd.simulate": 7,
 }
 FAKE = "snapd.fakeapi"
 # Packages of one rank that must not know each other.

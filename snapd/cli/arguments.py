@@ -12,6 +12,7 @@ from typing import Any
 
 from snapd import __version__
 from snapd.cli.commands import config, daemon, demo, holds, inspect, manual, notify, once, plan
+from snapd.cli.commands import simulate as simulate_command
 from snapd.cli.commands import status as status_command
 from snapd.cli.options import VERBOSE_HELP, Parser, WholeWordsFormatter, config_option
 from snapd.fakeapi import grammar as fake_api_grammar
@@ -45,6 +46,7 @@ GRAMMARS = (
     inspect.add_arguments,
     holds.add_arguments,
     manual.add_arguments,
+    simulate_command.add_arguments,
 )
 
 

@@ -33,6 +33,7 @@ COMMANDS = {
     "manual": "snapd.cli.commands.manual",
     "fake_api": "snapd.fakeapi.command",
     "notify_test": "snapd.cli.commands.notify",
+    "simulate": "snapd.cli.commands.simulate",
 }
 
 

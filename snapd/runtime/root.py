@@ -92,6 +92,13 @@ def _unix_time_of(clock: Clock) -> Callable[[], float]:
     return lambda: clock.now().timestamp()
 
 
+def budget_on(config: Config, clock: Clock) -> RequestBudget:
+    """The request budget paced on ``clock`` (a manual one: the simulation's virtual time)."""
+    return RequestBudget(
+        config.api.requests_per_minute, monotonic=clock.monotonic, sleep=clock.sleep
+    )
+
+
 @dataclass
 class Runtime:
     """Everything a command that talks to the API needs; close it when done."""

@@ -1,0 +1,49 @@
+"""What the simulator needs of the embedded fake API, as a protocol.
+
+The command line builds the fake (only it may load ``snapd.fakeapi``) and hands it in;
+the simulator speaks to it through the API like the daemon, and through these controls
+to make the world misbehave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class Request(Protocol):
+    """One request the fake received (``snapd.fakeapi``'s ``RecordedRequest``)."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+
+class FakeApi(Protocol):
+    """The controls of ``snapd.fakeapi.FakeHostinger`` the simulator uses."""
+
+    token: str
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def requests(self) -> Sequence[Request]: ...
+
+    def clear_requests(self) -> None: ...
+
+    def set_vm_state(self, vm_id: int, state: str) -> None: ...
+
+    def set_snapshot(self, vm_id: int, created_at: datetime) -> Any: ...
+
+    def snapshot_of(self, vm_id: int) -> Any: ...
+
+    def start_outage(self) -> None: ...
+
+    def end_outage(self) -> None: ...
