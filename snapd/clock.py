@@ -103,11 +103,12 @@ class SystemClock:
 
 
 class _Waiter:
-    """One wait on a ``ManualClock``: its virtual end, and the condition to notify then."""
+    """One wait on a ``ManualClock``: its virtual end, condition to notify, thread's name."""
 
     def __init__(self, end: datetime, condition: threading.Condition) -> None:
         self.end = end
         self.condition = condition
+        self.thread_name = threading.current_thread().name
         self.expired = False
 
 
@@ -183,6 +184,12 @@ class ManualClock:
         with self._lock:
             return len(self._waiters)
 
+    def earliest_wait_end(self, thread_name: str | None = None) -> datetime | None:
+        """When the first pending wait (of the threads named ``thread_name``) ends; None if none."""
+        with self._lock:
+            ends = [one.end for one in self._waiters if thread_name in (None, one.thread_name)]
+        return min(ends, default=None)
+
     def advance(self, seconds: float) -> None:
         """Move the clock forward by ``seconds``; waits that end by then return."""
         with self._lock:
@@ -213,11 +220,10 @@ class ManualClock:
 class InterruptibleClock:
     """A clock whose ``sleep`` ends early when ``stop`` is set.
 
-    The daemon hands this to the pipeline so that SIGTERM does not wait out a minute-long
-    poll interval: the wait returns, the pipeline sees that it should stop, and the
-    pending action stays recorded for the next start. Without ``inner`` it is the real
-    clock; with one (a ``ManualClock`` in tests) it tells that clock's time and sleeps on
-    it, unless a stop was asked.
+    The daemon hands this to the pipeline so that SIGTERM does not wait out a pause (a
+    retry's backoff): the sleep returns and the pipeline sees that it should stop. Without
+    ``inner`` it is the real clock; with one (a ``ManualClock`` in tests) it tells that
+    clock's time and sleeps on it, unless a stop was asked.
     """
 
     def __init__(self, stop: threading.Event, inner: Clock | None = None) -> None:

@@ -23,6 +23,7 @@ from snapd.pipeline.engine import Engine
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import NullOutcomeObserver, Outcome
 from snapd.pipeline.wait import PollSettings
+from tests.support.clock_driver import PollerClockDriver
 from tests.support.postgres import postgres_cluster, postgres_dsn  # noqa: F401 - fixtures
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -86,6 +87,21 @@ def clock_start() -> datetime:
 def clock(clock_start: datetime) -> ManualClock:
     """A manual clock shared by the fake API and the pipeline: waits cost no real time."""
     return ManualClock(clock_start)
+
+
+@pytest.fixture
+def drive_poller(clock: ManualClock) -> Iterator[PollerClockDriver]:
+    """Moves ``clock`` to the end of each of the poller's waits, for the whole test."""
+    with PollerClockDriver(clock) as driver:
+        yield driver
+
+
+@pytest.fixture
+def gate(clock: ManualClock) -> Iterator[PollerClockDriver]:
+    """Drives the poller's waits once the test opens it (``gate.open.set()``): until
+    then the actions stay in flight."""
+    with PollerClockDriver(clock, opened=False) as driver:
+        yield driver
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from snapd.clock import InterruptibleClock, ManualClock, SystemClock
 
@@ -86,6 +86,24 @@ def test_a_manual_clock_wakes_only_the_waits_whose_end_has_passed() -> None:
     event.set()
     long.join(STUCK_SECONDS)
     assert long_results == [True]
+
+
+def test_a_manual_clock_tells_when_the_first_pending_wait_of_a_named_thread_ends() -> None:
+    clock = ManualClock(START)
+    event = threading.Event()
+    assert clock.earliest_wait_end() is None
+    later = threading.Thread(target=lambda: clock.wait(event, 100), name="later", daemon=True)
+    sooner = threading.Thread(target=lambda: clock.wait(event, 10), name="sooner", daemon=True)
+    later.start()
+    sooner.start()
+    _wait_until_waiting(clock, 2)
+    assert clock.earliest_wait_end() == START + timedelta(seconds=10)
+    assert clock.earliest_wait_end("later") == START + timedelta(seconds=100)
+    assert clock.earliest_wait_end("nobody") is None
+    event.set()
+    later.join(STUCK_SECONDS)
+    sooner.join(STUCK_SECONDS)
+    assert clock.earliest_wait_end() is None
 
 
 def test_a_wait_of_no_time_on_a_manual_clock_tells_whether_the_event_is_set() -> None:

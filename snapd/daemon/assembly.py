@@ -124,8 +124,7 @@ def _assemble(
         token=token,
     )
     settings = settings or DaemonSettings()
-    # An injected clock (a test's manual one) passes the poller's time too.
-    fleet = runtime.fleet(settings.workers, sleep=None if clock is None else daemon_clock.sleep)
+    fleet = runtime.fleet(settings.workers)
     parts = DaemonParts(
         runtime,
         services,

@@ -42,9 +42,8 @@ Done = Callable[[Outcome | None, BaseException | None], None]
 class FleetRunner:
     """Queues slots, runs them on ``workers`` threads, waits for actions on one more.
 
-    ``sleep`` is the poller's way to pass time (``None``: the real clock; a manual clock's
-    ``sleep`` in tests and benchmarks). ``requests_per_minute`` is the request budget,
-    for the expected finish of a large pass.
+    The poller waits on the engine's clock. ``requests_per_minute`` is the request
+    budget, for the expected finish of a large pass.
     """
 
     def __init__(
@@ -54,7 +53,6 @@ class FleetRunner:
         workers: int = DEFAULT_WORKERS,
         requests_per_minute: float | None = None,
         urgency: Urgency | None = None,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.engine = engine
         self.clock = engine.clock
@@ -66,7 +64,6 @@ class FleetRunner:
             engine.clock,
             self.pool.submit,
             should_stop=lambda: engine.should_stop(),
-            sleep=sleep,
         )
         self._lock = threading.Lock()
         self._in_pass = False

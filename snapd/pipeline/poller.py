@@ -33,9 +33,12 @@ from snapd.pipeline.wait import Watch
 
 log = structlog.get_logger("snapd.poller")
 
-# While actions are in flight and the clock is real, the poller sleeps on its condition
-# and still looks at ``should_stop`` at least this often.
+# While actions are in flight the poller waits on its condition and still looks at
+# ``should_stop`` at least this often (a stop need not notify the poller).
 STOP_CHECK_SECONDS = 1.0
+
+# The poller's thread, by name: a test's clock driver moves time only for its waits.
+THREAD_NAME = "snapd-poller"
 
 Dispatch = Callable[[Callable[[], None]], None]
 R = TypeVar("R")
@@ -52,11 +55,10 @@ class _Entry:
 class ActionPoller:
     """Polls every watched action from one thread; ``watch`` is thread-safe.
 
-    ``dispatch(step)`` runs ``step`` on a worker (the continuation of the slot).
-    ``sleep``: how the poller passes time until the next poll is due. ``None`` waits on
-    ``clock`` (real or manual) for a condition that a new, earlier action or a stop
-    interrupts; a test's manual clock may pass its own ``sleep``, which moves virtual
-    time instead of waiting for it to move.
+    ``dispatch(step)`` runs ``step`` on a worker (the continuation of the slot). The
+    poller passes time only by waiting on ``clock`` (real or manual) for a condition that
+    a new, earlier action or a stop interrupts: on a manual clock, whoever drives that
+    clock decides when the next poll is due.
     """
 
     def __init__(
@@ -66,13 +68,11 @@ class ActionPoller:
         dispatch: Dispatch,
         *,
         should_stop: Callable[[], bool] = lambda: False,
-        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.clock = clock
         self.dispatch = dispatch
         self.should_stop = should_stop
-        self._sleep = sleep
         self._heap: list[_Entry] = []
         self._numbers = itertools.count()
         self._changed = threading.Condition()
@@ -111,7 +111,7 @@ class ActionPoller:
 
     def _start_thread(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="snapd-poller", daemon=True)
+            self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
@@ -136,10 +136,7 @@ class ActionPoller:
                 delay = (self._heap[0].due - self.clock.now()).total_seconds()
                 if delay <= 0:
                     return heapq.heappop(self._heap)
-                if self._sleep is None:
-                    self.clock.wait(self._changed, min(delay, STOP_CHECK_SECONDS))
-                    continue
-            self._sleep(delay)
+                self.clock.wait(self._changed, min(delay, STOP_CHECK_SECONDS))
 
     def _turn(self, entry: _Entry) -> None:
         """Poll one action; hand its end over, or put it back for its next poll."""

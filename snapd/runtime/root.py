@@ -112,18 +112,14 @@ class Runtime:
     operations: Operations
     budget: RequestBudget
 
-    def fleet(
-        self, workers: int = DEFAULT_WORKERS, *, sleep: Callable[[float], None] | None = None
-    ) -> FleetRunner:
+    def fleet(self, workers: int = DEFAULT_WORKERS) -> FleetRunner:
         """The workers and the poller that run this runtime's slots, oldest restore point
-        first (from the ledger's last successes). ``sleep`` passes the poller's time (None:
-        the real clock; a manual clock's ``sleep`` in tests and benchmarks)."""
+        first (from the ledger's last successes). The poller waits on the runtime's clock."""
         return FleetRunner(
             self.engine,
             workers=workers,
             requests_per_minute=self.config.api.requests_per_minute,
             urgency=Urgency(self.ledger.last_successes()),
-            sleep=sleep,
         )
 
     def policies(self, virtual_machine_ids: list[int], every: bool) -> list[VirtualMachinePolicy]:

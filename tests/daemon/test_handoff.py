@@ -15,8 +15,10 @@ from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
+from snapd.pipeline.poller import THREAD_NAME
 from tests.conftest import TOKEN, FakeSettings
-from tests.support.fleet import Gate, wait_until
+from tests.support.clock_driver import PollerClockDriver
+from tests.support.fleet import wait_until
 
 
 @pytest.fixture
@@ -51,10 +53,9 @@ def daemon(fake: FakeHostinger, clock: ManualClock, tmp_path: Path) -> Iterator[
 
 
 def test_a_vm_whose_action_is_with_the_poller_is_still_running(
-    daemon: Daemon, fake: FakeHostinger, clock: ManualClock
+    daemon: Daemon, fake: FakeHostinger, clock: ManualClock, gate: PollerClockDriver
 ) -> None:
-    gate = Gate(clock)
-    daemon.runs.fleet = daemon.runtime.fleet(2, sleep=gate.sleep)
+    daemon.runs.fleet = daemon.runtime.fleet(2)
     jobs_clock = ManualClock(clock.now())
     daemon.runs.jobs = RunningJobs(jobs_clock)
     vm = fake.vm_ids[0]
@@ -78,3 +79,20 @@ def test_a_vm_whose_action_is_with_the_poller_is_still_running(
     assert events.count("snapshot_finished") == 1
     assert fake.count("POST", "/snapshot") == 1
     assert [row.outcome for row in daemon.runtime.ledger.history(vm)] == ["success"]
+
+
+def test_a_daemon_on_a_manual_clock_leaves_its_time_to_whoever_drives_the_clock(
+    daemon: Daemon, fake: FakeHostinger, clock: ManualClock
+) -> None:
+    started = clock.now()
+    vm = fake.vm_ids[0]
+    daemon._run_slot(vm, None, "refresh")
+    wait_until(lambda: daemon.fleet.poller.in_flight() == 1, "the action to be in flight")
+    wait_until(
+        lambda: clock.earliest_wait_end(THREAD_NAME) is not None, "the poller to wait on the clock"
+    )
+    assert clock.now() == started  # waiting for its next look did not move the time
+    with PollerClockDriver(clock):
+        assert daemon.jobs.wait_idle(20) == 0
+    assert [row.outcome for row in daemon.runtime.ledger.history(vm)] == ["success"]
+    assert clock.now() > started

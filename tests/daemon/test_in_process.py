@@ -31,6 +31,9 @@ from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import Outcome, Result, SnapshotState
 from tests.conftest import TOKEN, FakeSettings
 
+# The poller's waits end as soon as it starts them: its time is driven.
+pytestmark = pytest.mark.usefixtures("drive_poller")
+
 WAIT_SECONDS = 20.0
 
 #: Every snapd sample name (and its label names) a daemon serves after one success, one

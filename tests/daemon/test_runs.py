@@ -22,8 +22,8 @@ from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.later import Later
 from snapd.pipeline.outcome import Outcome
 from tests.conftest import Pipeline, make_policy
+from tests.support.clock_driver import PollerClockDriver
 from tests.support.daemon import metric_value
-from tests.support.fleet import Gate
 
 WAIT_SECONDS = 30.0
 
@@ -50,14 +50,13 @@ class Finished:
 class Runs:
     slots: SlotRuns
     finished: Finished
-    gate: Gate
+    gate: PollerClockDriver
     registry: CollectorRegistry
 
 
 @pytest.fixture
-def runs(pipeline: Pipeline) -> Iterator[Runs]:
-    gate = Gate(pipeline.clock)
-    fleet = FleetRunner(pipeline.engine, workers=2, sleep=gate.sleep)
+def runs(pipeline: Pipeline, gate: PollerClockDriver) -> Iterator[Runs]:
+    fleet = FleetRunner(pipeline.engine, workers=2)
     registry = CollectorRegistry()
     worker = DeliveryWorker()
     finished = Finished()

@@ -12,9 +12,12 @@ from snapd.pipeline.outcome import Result
 from tests.conftest import Pipeline, make_policy
 from tests.support.fleet import Collected
 
+# The poller's waits end as soon as it starts them: its time is driven.
+pytestmark = pytest.mark.usefixtures("drive_poller")
+
 
 def test_every_submitted_slot_delivers_its_outcome_once(pipeline: Pipeline) -> None:
-    fleet = FleetRunner(pipeline.engine, workers=2, sleep=pipeline.clock.sleep)
+    fleet = FleetRunner(pipeline.engine, workers=2)
     collected = Collected()
 
     for vm in pipeline.fake.vm_ids:
@@ -30,9 +33,7 @@ def test_every_submitted_slot_delivers_its_outcome_once(pipeline: Pipeline) -> N
 
 
 def test_a_queue_longer_than_the_workers_announces_a_pass_once(pipeline: Pipeline) -> None:
-    fleet = FleetRunner(
-        pipeline.engine, workers=1, requests_per_minute=60, sleep=pipeline.clock.sleep
-    )
+    fleet = FleetRunner(pipeline.engine, workers=1, requests_per_minute=60)
     release = threading.Event()
     fleet.pool.submit(lambda: release.wait(30) and None)  # the one worker is busy
     collected = Collected()
@@ -49,7 +50,7 @@ def test_a_queue_longer_than_the_workers_announces_a_pass_once(pipeline: Pipelin
 
 
 def test_a_closed_fleet_takes_no_new_slot(pipeline: Pipeline) -> None:
-    fleet = FleetRunner(pipeline.engine, workers=1, sleep=pipeline.clock.sleep)
+    fleet = FleetRunner(pipeline.engine, workers=1)
     fleet.close()
 
     with pytest.raises(RuntimeError, match="closed"):

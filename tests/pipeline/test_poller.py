@@ -14,7 +14,8 @@ from snapd.fakeapi import FakeHostinger, Fault
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.outcome import Outcome, Result
 from tests.conftest import TOKEN, FakeMaker, FakeSettings, Pipeline, build_pipeline, make_policy
-from tests.support.fleet import Collected, Gate, wait_until
+from tests.support.clock_driver import PollerClockDriver
+from tests.support.fleet import Collected, wait_until
 
 FLEET = 200
 THREAD_LIMIT = 64
@@ -39,7 +40,7 @@ def fleet_pipeline(
 
 
 def stop_while_in_flight(
-    fleet: FleetRunner, vms: list[int], stop: threading.Event, gate: Gate
+    fleet: FleetRunner, vms: list[int], stop: threading.Event, gate: PollerClockDriver
 ) -> Collected:
     """Run ``vms`` on ``fleet`` and set ``stop`` once every action is in flight."""
     collected = Collected()
@@ -68,10 +69,12 @@ def assert_adopted_on(
 
 
 def test_two_hundred_slots_in_flight_use_a_bounded_number_of_threads(
-    fleet_pipeline: Pipeline, big_fake: FakeHostinger, clock: ManualClock
+    fleet_pipeline: Pipeline, big_fake: FakeHostinger, gate: PollerClockDriver
 ) -> None:
-    gate = Gate(clock)
-    fleet = FleetRunner(fleet_pipeline.engine, workers=16, sleep=gate.sleep)
+    fleet = FleetRunner(
+        fleet_pipeline.engine,
+        workers=16,
+    )
     collected = Collected()
     for vm in big_fake.vm_ids:
         fleet.submit_slot(make_policy(vm), None, collected.done)
@@ -93,13 +96,15 @@ def test_two_hundred_slots_in_flight_use_a_bounded_number_of_threads(
 
 
 def test_a_stop_while_actions_are_in_flight_keeps_them_pending_for_the_next_run(
-    fleet_pipeline: Pipeline, big_fake: FakeHostinger, clock: ManualClock, tmp_path: Path
+    fleet_pipeline: Pipeline, big_fake: FakeHostinger, gate: PollerClockDriver
 ) -> None:
     vms = big_fake.vm_ids[:5]
     stop = threading.Event()
     fleet_pipeline.engine.should_stop = stop.is_set
-    gate = Gate(clock)
-    fleet = FleetRunner(fleet_pipeline.engine, workers=2, sleep=gate.sleep)
+    fleet = FleetRunner(
+        fleet_pipeline.engine,
+        workers=2,
+    )
     with structlog.testing.capture_logs() as logs:
         collected = stop_while_in_flight(fleet, vms, stop, gate)
         fleet.close()
@@ -112,17 +117,19 @@ def test_a_stop_while_actions_are_in_flight_keeps_them_pending_for_the_next_run(
     assert big_fake.count("POST", "/snapshot") == len(vms)
 
     fleet_pipeline.engine.should_stop = lambda: False
-    again = FleetRunner(fleet_pipeline.engine, workers=2, sleep=clock.sleep)
+    again = FleetRunner(fleet_pipeline.engine, workers=2)
     assert_adopted_on(again, fleet_pipeline, big_fake, vms)
 
 
 def test_an_ambiguous_create_is_resolved_by_the_poller_not_by_a_sleeping_worker(
-    pipeline: Pipeline, fake: FakeHostinger, clock: ManualClock
+    pipeline: Pipeline, fake: FakeHostinger, gate: PollerClockDriver
 ) -> None:
     unknown, other = fake.vm_ids[0], fake.vm_ids[1]
     fake.inject(Fault(kind="status", endpoint="create_snapshot", count=1, status=500))
-    gate = Gate(clock)
-    fleet = FleetRunner(pipeline.engine, workers=1, sleep=gate.sleep)
+    fleet = FleetRunner(
+        pipeline.engine,
+        workers=1,
+    )
     collected = Collected()
     fleet.submit_slot(make_policy(unknown), None, collected.done)  # its create gets the 500
     fleet.submit_slot(make_policy(other), None, collected.done)
@@ -138,7 +145,7 @@ def test_an_ambiguous_create_is_resolved_by_the_poller_not_by_a_sleeping_worker(
 
 
 def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
-    pipeline: Pipeline, fake: FakeHostinger, clock: ManualClock
+    pipeline: Pipeline, fake: FakeHostinger, drive_poller: PollerClockDriver
 ) -> None:
     vm = fake.vm_ids[0]
     judge = pipeline.engine.attempts._judge
@@ -147,7 +154,7 @@ def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
         raise RuntimeError("a defect while verifying")
 
     pipeline.engine.attempts._judge = broken  # type: ignore[method-assign]
-    fleet = FleetRunner(pipeline.engine, workers=1, sleep=clock.sleep)
+    fleet = FleetRunner(pipeline.engine, workers=1)
     collected = Collected()
     fleet.submit_slot(make_policy(vm), None, collected.done)
     with collected.changed:
@@ -161,15 +168,17 @@ def test_a_defect_after_the_wait_reaches_done_and_releases_the_vm(
 
 
 def test_a_runner_that_was_told_to_stop_waits_again_once_it_may_go_on(
-    fleet_pipeline: Pipeline, big_fake: FakeHostinger, clock: ManualClock
+    fleet_pipeline: Pipeline, big_fake: FakeHostinger, gate: PollerClockDriver
 ) -> None:
     """A replica that loses the lead (``should_stop``) and wins it back keeps its runner:
     the waits it then hands over must be polled, not ended as stopped at once."""
     vms = big_fake.vm_ids[:3]
     standing_by = threading.Event()
     fleet_pipeline.engine.should_stop = standing_by.is_set
-    gate = Gate(clock)
-    fleet = FleetRunner(fleet_pipeline.engine, workers=2, sleep=gate.sleep)
+    fleet = FleetRunner(
+        fleet_pipeline.engine,
+        workers=2,
+    )
     lost = stop_while_in_flight(fleet, vms, standing_by, gate)
     assert {outcome.result for outcome in lost.outcomes} == {Result.INTERRUPTED}
 

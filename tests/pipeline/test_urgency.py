@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
 import structlog
 
 from snapd.clock import ManualClock, utc_text
@@ -15,6 +16,9 @@ from snapd.pipeline.urgency import Urgency
 from tests.conftest import START, Pipeline, make_policy
 from tests.support.fleet import Collected
 
+# The poller's waits end as soon as it starts them: its time is driven.
+pytestmark = pytest.mark.usefixtures("drive_poller")
+
 
 def test_with_one_worker_the_oldest_restore_point_is_created_first(
     pipeline: Pipeline, fake: FakeHostinger, clock: ManualClock
@@ -22,9 +26,7 @@ def test_with_one_worker_the_oldest_restore_point_is_created_first(
     one_day, two_days = fake.vm_ids[0], fake.vm_ids[1]
     never = fake.vm_ids[2]  # no success known: the most urgent
     urgency = Urgency({one_day: START - timedelta(days=1), two_days: START - timedelta(days=2)})
-    fleet = FleetRunner(
-        pipeline.engine, workers=1, urgency=urgency, requests_per_minute=60, sleep=clock.sleep
-    )
+    fleet = FleetRunner(pipeline.engine, workers=1, urgency=urgency, requests_per_minute=60)
     busy = threading.Event()
     fleet.pool.submit(lambda: busy.wait(30))  # the one worker is busy while the pass queues
     collected = Collected()

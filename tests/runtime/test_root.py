@@ -19,6 +19,9 @@ from snapd.runtime import Runtime, open_runtime
 from tests.conftest import TOKEN
 from tests.support.fleet import Collected
 
+# The poller's waits end as soon as it starts them: its time is driven.
+pytestmark = pytest.mark.usefixtures("drive_poller")
+
 
 @pytest.fixture
 def runtime(fake: FakeHostinger, clock: ManualClock, tmp_path: Path) -> Iterator[Runtime]:
@@ -37,7 +40,7 @@ def runtime(fake: FakeHostinger, clock: ManualClock, tmp_path: Path) -> Iterator
 def test_a_slot_whose_started_hook_declines_sends_nothing_and_ends_without_an_outcome(
     runtime: Runtime, fake: FakeHostinger, clock: ManualClock
 ) -> None:
-    fleet = runtime.fleet(2, sleep=clock.sleep)
+    fleet = runtime.fleet(2)
     collected = Collected()
     policy = runtime.config.vms[0]
     fleet.submit_slot(policy, None, collected.done, started=lambda: False)
@@ -52,7 +55,7 @@ def test_a_slot_whose_started_hook_declines_sends_nothing_and_ends_without_an_ou
 def test_the_started_hook_runs_on_the_worker_before_the_slots_first_request(
     runtime: Runtime, fake: FakeHostinger, clock: ManualClock
 ) -> None:
-    fleet = runtime.fleet(2, sleep=clock.sleep)
+    fleet = runtime.fleet(2)
     collected = Collected()
     requests_when_started: list[int] = []
 
@@ -74,13 +77,13 @@ def test_the_runtime_builds_the_fleet_on_its_engine_with_the_ledgers_last_succes
     runtime: Runtime, fake: FakeHostinger, clock: ManualClock
 ) -> None:
     never, done = runtime.config.vms
-    first = runtime.fleet(1, sleep=clock.sleep)
+    first = runtime.fleet(1)
     collected = Collected()
     first.submit_slot(done, None, collected.done)
     collected.wait_for(1)
     first.close()
 
-    fleet = runtime.fleet(3, sleep=clock.sleep)
+    fleet = runtime.fleet(3)
     try:
         assert fleet.engine is runtime.engine
         assert fleet.requests_per_minute == 6000

@@ -1,28 +1,11 @@
-"""Helpers of the fleet tests: a gate on the poller's sleep, the outcomes delivered, a wait."""
+"""Helpers of the fleet tests: the outcomes delivered, a wait."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
 
-from snapd.clock import ManualClock
 from snapd.pipeline.outcome import Outcome
-
-
-class Gate:
-    """The poller's sleep, held shut until the test opens it: actions stay in flight."""
-
-    def __init__(self, clock: ManualClock, stop: threading.Event | None = None) -> None:
-        self.clock = clock
-        self.open = threading.Event()
-        self.stop = stop or threading.Event()
-
-    def sleep(self, seconds: float) -> None:
-        for _ in range(3000):
-            if self.open.is_set() or self.stop.is_set():
-                break
-            self.open.wait(0.01)
-        self.clock.sleep(seconds)
 
 
 class Collected:
