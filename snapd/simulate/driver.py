@@ -24,6 +24,7 @@ from snapd.clock import ManualClock
 from snapd.config import Config, HealthCheck, VirtualMachinePolicy
 from snapd.config.ledger import LedgerSettings
 from snapd.config.schedule import build_trigger, iter_slots, previous_slot
+from snapd.ledger import Hold
 from snapd.pipeline.outcome import Outcome, Result
 from snapd.runtime import Runtime, budget_on, open_runtime
 from snapd.simulate.faults import Trouble, TroubleKind
@@ -71,6 +72,7 @@ class Simulation:
         self._order = 0
         self._unhealthy: set[int] = set()
         self._stopped: set[int] = set()
+        self._held: set[int] = set()
         self._running: int | None = None  # the VM whose slot runs now
         self._manual: dict[int, datetime] = {}
         self._daemon_down = False
@@ -176,10 +178,22 @@ class Simulation:
                 self.api.set_snapshot(vm, now)
                 self._manual[vm] = now
                 self.history.restore_point(vm, now)
+        elif trouble.kind is TroubleKind.HOLD:
+            self._hold(runtime, vms, now + trouble.length, begin=begin)
         elif trouble.kind is TroubleKind.DAEMON_DOWN:
             self._daemon_down = begin
             if not begin:
                 self._catch_up(runtime, now)
+
+    def _hold(self, runtime: Runtime, vms: list[int], until: datetime, *, begin: bool) -> None:
+        """An operator's hold, through the ledger as ``snapd hold`` and ``snapd release``."""
+        for vm in vms:
+            if begin:
+                runtime.ledger.set_hold(Hold(vm, until, "simulated hold", self.clock.now()))
+                self._held.add(vm)
+            else:
+                runtime.ledger.release_hold(vm)
+                self._held.discard(vm)
 
     def _catch_up(self, runtime: Runtime, now: datetime) -> None:
         """At the restart, each VM that missed a slot runs its latest one within catch_up once."""
@@ -200,7 +214,7 @@ class Simulation:
         unhealthy = vm in self._stopped or (
             vm in self._unhealthy and policy.health_check is not None
         )
-        before = Before(created, manual, unhealthy)
+        before = Before(created, manual, unhealthy, held=vm in self._held)
         self._running = vm
         later = runtime.engine.start_slot(policy, slot, self._poller)
         self._running = None

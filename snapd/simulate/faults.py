@@ -8,6 +8,7 @@ them from the seed; a YAML file lists them itself::
     - {kind: stopped, vm: 1268054, at: 9d, length: 6h}     # the VM is stopped
     - {kind: manual, vm: 1268054, at: 5d}            # a person takes a snapshot
     - {kind: daemon_down, at: 10d, length: 2d}       # the daemon is stopped
+    - {kind: hold, vm: 1268054, at: 12d, length: 2d}  # an operator holds the VM
 
 ``at`` counts from the start of the simulation; durations use the policy's syntax.
 """
@@ -34,6 +35,7 @@ class TroubleKind(StrEnum):
     STOPPED = "stopped"
     MANUAL = "manual"
     DAEMON_DOWN = "daemon_down"
+    HOLD = "hold"
 
 
 PRESETS = ("none", "typical", "harsh")
@@ -76,6 +78,11 @@ def preset(name: str, vm_ids: list[int], days: int, seed: int) -> list[Trouble]:
         if chance.random() < (0.5 if harsh else 0.2):
             troubles.append(
                 Trouble(TroubleKind.MANUAL, timedelta(hours=chance.uniform(0, days * 24)), vm=vm)
+            )
+        if chance.random() < (0.2 if harsh else 0.05):
+            start = timedelta(hours=chance.uniform(0, days * 24))
+            troubles.append(
+                Trouble(TroubleKind.HOLD, start, timedelta(hours=chance.uniform(1, 36)), vm)
             )
     if harsh:
         start = timedelta(hours=chance.uniform(0, days * 24))
@@ -122,4 +129,6 @@ def _trouble(source: str, index: int, item: object, vm_ids: list[int]) -> Troubl
         raise UsageError(f"{where}: vm {vm} is not in the policy")
     if kind is TroubleKind.MANUAL and vm is None:
         raise UsageError(f"{where}: a manual snapshot needs a vm")
+    if kind is TroubleKind.HOLD and (vm is None or length <= timedelta(0)):
+        raise UsageError(f"{where}: a hold needs a vm and a length")
     return Trouble(kind, at, length, vm)

@@ -17,6 +17,7 @@ FAULT_REASONS = {
     TroubleKind.STOPPED: "stopped",
     TroubleKind.MANUAL: "manual snapshot protected",
     TroubleKind.DAEMON_DOWN: "daemon down",
+    TroubleKind.HOLD: "hold",
 }
 
 

@@ -64,7 +64,7 @@ def test_a_harsh_month_for_thirty_vms_breaks_no_invariant_within_thirty_seconds(
     ("faults", "message"),
     [
         ("nowhere.yaml", "neither a preset (none, typical, harsh) nor a readable file"),
-        ("bad-kind.yaml", "fault 1: needs kind (outage, unhealthy, stopped, manual, daemon_down)"),
+        ("bad-kind.yaml", "needs kind (outage, unhealthy, stopped, manual, daemon_down, hold)"),
         ("bad-vm.yaml", "fault 1: vm 7 is not in the policy"),
     ],
 )

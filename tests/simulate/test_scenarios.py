@@ -37,6 +37,19 @@ def test_a_vm_unhealthy_for_three_days_goes_without_a_restore_point_for_that_lon
     assert vetoes == {"health_check_failed": 3}
 
 
+def test_a_vm_held_for_two_days_gets_no_snapshot_until_the_hold_ends(
+    capsys: Capture, tmp_path: Path
+) -> None:
+    faults = "- {kind: hold, vm: 1002, at: 2d, length: 2d}\n"
+    run = simulate(capsys, tmp_path, "--days", "6", faults=faults)
+    assert run.code == 1
+    assert [gap["why"] for gap in run.gaps(1002)] == ["hold"]
+    assert run.gaps(1001) == []
+    vetoes = run.report["virtual_machines"][1]["vetoes"]
+    assert vetoes == {"held": 2}
+    assert run.report["breaches"] == []
+
+
 def test_an_outage_of_thirty_hours_leaves_a_gap_named_outage(
     capsys: Capture, tmp_path: Path
 ) -> None:
