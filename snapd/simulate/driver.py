@@ -27,6 +27,7 @@ from snapd.config.schedule import build_trigger, iter_slots, previous_slot
 from snapd.ledger import Hold
 from snapd.pipeline.outcome import Outcome, Result
 from snapd.runtime import Runtime, budget_on, open_runtime
+from snapd.simulate.api_faults import API_KINDS, ApiFaults
 from snapd.simulate.faults import Trouble, TroubleKind
 from snapd.simulate.invariants import Before, Invariants
 from snapd.simulate.record import History
@@ -107,6 +108,7 @@ class Simulation:
         # real command: the simulation touches nothing outside this process.
         runtime.engine.health_check = self._health_check
         runtime.engine.hook_runner = lambda hook, environment: HookResult(True, "simulated hook")
+        self._api_faults = ApiFaults(self.api)
         self._poller = VirtualPoller(runtime.client, self.clock, self._at)
         return runtime
 
@@ -136,10 +138,8 @@ class Simulation:
     def _next_slot(self, policy: VirtualMachinePolicy, after: datetime) -> None:
         trigger = build_trigger(policy.schedule, policy.timezone)
         for slot in iter_slots(trigger, after):
-            delay = self.chance.uniform(0, policy.jitter.total_seconds())
-            self._push(
-                slot + timedelta(seconds=delay), "slot", virtual_machine_id=policy.id, slot=slot
-            )
+            delay = timedelta(seconds=self.chance.uniform(0, policy.jitter.total_seconds()))
+            self._push(slot + delay, "slot", virtual_machine_id=policy.id, slot=slot)
             return
 
     def _advance_to(self, moment: datetime) -> None:
@@ -164,8 +164,8 @@ class Simulation:
     def _trouble(self, runtime: Runtime, trouble: Trouble, *, begin: bool) -> None:
         now = self.clock.now()
         vms = [trouble.vm] if trouble.vm is not None else [p.id for p in self.config.vms]
-        if trouble.kind is TroubleKind.OUTAGE:
-            self.api.start_outage() if begin else self.api.end_outage()
+        if trouble.kind in API_KINDS:
+            self._api_faults.play(trouble, begin=begin)
         elif trouble.kind is TroubleKind.STOPPED:
             for vm in vms:
                 self.api.set_vm_state(vm, STOPPED_STATE if begin else "running")
@@ -190,10 +190,9 @@ class Simulation:
         for vm in vms:
             if begin:
                 runtime.ledger.set_hold(Hold(vm, until, "simulated hold", self.clock.now()))
-                self._held.add(vm)
             else:
                 runtime.ledger.release_hold(vm)
-                self._held.discard(vm)
+            (self._held.add if begin else self._held.discard)(vm)
 
     def _catch_up(self, runtime: Runtime, now: datetime) -> None:
         """At the restart, each VM that missed a slot runs its latest one within catch_up once."""

@@ -18,6 +18,10 @@ FAULT_REASONS = {
     TroubleKind.MANUAL: "manual snapshot protected",
     TroubleKind.DAEMON_DOWN: "daemon down",
     TroubleKind.HOLD: "hold",
+    TroubleKind.STORM: "storm",
+    TroubleKind.FAILED_ACTIONS: "failed actions",
+    TroubleKind.SLOW_ACTIONS: "slow actions",
+    TroubleKind.CLOCK_SKEW: "clock skew",
 }
 
 
