@@ -30,7 +30,8 @@ from snapd.runtime import Runtime, budget_on, open_runtime
 from snapd.simulate.api_faults import API_KINDS, ApiFaults
 from snapd.simulate.faults import Trouble, TroubleKind
 from snapd.simulate.invariants import Before, Invariants
-from snapd.simulate.record import History
+from snapd.simulate.record import History, created_at, creates_of
+from snapd.simulate.refresh import refresh_planner
 from snapd.simulate.waits import VirtualPoller
 from snapd.simulate.world import FakeApi, Request
 
@@ -109,8 +110,12 @@ class Simulation:
         runtime.engine.health_check = self._health_check
         runtime.engine.hook_runner = lambda hook, environment: HookResult(True, "simulated hook")
         self._api_faults = ApiFaults(self.api)
+        self._refresh = refresh_planner(self.config, self.clock, self._queue_refresh)
         self._poller = VirtualPoller(runtime.client, self.clock, self._at)
         return runtime
+
+    def _queue_refresh(self, vm: int, moment: datetime) -> None:
+        self._push(moment, "refresh", virtual_machine_id=vm, slot=moment)
 
     def _at(self, moment: datetime, step: Callable[[], None]) -> None:
         self._push(moment, "step", step=step)
@@ -150,10 +155,11 @@ class Simulation:
     def _handle(self, runtime: Runtime, event: _Event) -> None:
         if event.step is not None:
             event.step()
-        elif event.kind == "slot":
+        elif event.kind in ("slot", "refresh"):
             policy = self.config.vm(event.virtual_machine_id)
             assert event.slot is not None
-            self._next_slot(policy, event.slot)
+            if event.kind == "slot":
+                self._next_slot(policy, event.slot)
             if self._daemon_down:
                 self._missed[policy.id] = event.slot
             else:
@@ -208,7 +214,7 @@ class Simulation:
     def _run_slot(self, runtime: Runtime, policy: VirtualMachinePolicy, slot: datetime) -> None:
         vm = policy.id
         current = self.api.snapshot_of(vm)
-        created = _created_at(current)
+        created = created_at(current)
         manual = created is not None and self._manual.get(vm) == created
         unhealthy = vm in self._stopped or (
             vm in self._unhealthy and policy.health_check is not None
@@ -217,15 +223,16 @@ class Simulation:
         self._running = vm
         later = runtime.engine.start_slot(policy, slot, self._poller)
         self._running = None
-        creates = self._creates(self._drain(), vm)
+        creates = creates_of(self._drain(), vm)
         self.invariants.check_slot(policy, slot, before, creates)
         later.then(lambda outcome: self._finished(vm, created, outcome, len(creates)))
 
     def _finished(self, vm: int, created: datetime | None, outcome: Outcome, creates: int) -> None:
         """The slot's end (at once, or when its action ended): its restore point, its veto."""
-        after = _created_at(self.api.snapshot_of(vm))
+        after = created_at(self.api.snapshot_of(vm))
         if after is not None and after != created:
             self.history.restore_point(vm, after)
+        self._refresh.outcome(outcome)
         skipped = outcome.result is Result.SKIPPED
         self.history.outcome(vm, skipped, str(outcome.reason), creates)
 
@@ -235,14 +242,3 @@ class Simulation:
         self.api.clear_requests()
         self.history.requests(request.at for request in requests)
         return requests
-
-    @staticmethod
-    def _creates(requests: list[Request], vm: int) -> list[datetime]:
-        suffix = f"/virtual-machines/{vm}/snapshot"
-        return [r.at for r in requests if r.method == "POST" and r.path.endswith(suffix)]
-
-
-def _created_at(snapshot: object) -> datetime | None:
-    if not isinstance(snapshot, dict) or not snapshot.get("created_at"):
-        return None
-    return datetime.fromisoformat(str(snapshot["created_at"]))
