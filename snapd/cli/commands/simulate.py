@@ -83,7 +83,7 @@ def simulate(
         history = simulation.run()
     finally:
         api.stop()  # type: ignore[attr-defined]
-    return build_report(history, simulation.invariants)
+    return build_report(history, simulation.invariants, config.api.requests_per_minute)
 
 
 def _start(text: str) -> datetime:
