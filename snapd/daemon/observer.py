@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.daemon.scheduler import RunPurpose, SlotScheduler, refresh_time
+from snapd.daemon.scheduler import RunPurpose, refresh_time
 from snapd.hostinger import ApiError
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
@@ -25,6 +26,22 @@ from snapd.pipeline.outcome import FanOut, NullOutcomeObserver, Outcome, Snapsho
 log = structlog.get_logger("snapd.daemon")
 
 PolicyLookup = Callable[[int], VirtualMachinePolicy | None]
+
+
+class RefreshScheduler(Protocol):
+    """What ``RefreshPlanner`` needs of a scheduler (``SlotScheduler``, or a simulation's)."""
+
+    def next_slot(self, virtual_machine_id: int) -> datetime | None: ...
+
+    def run_soon(
+        self,
+        virtual_machine_id: int,
+        slot: datetime | None,
+        purpose: RunPurpose,
+        at: datetime | None = None,
+    ) -> None: ...
+
+
 HoldLookup = Callable[[int], bool]  # whether an operator hold on the VM is active now
 
 
@@ -77,7 +94,7 @@ class HoldGauge(NullOutcomeObserver):
 class RefreshPlanner(NullOutcomeObserver):
     """Schedules a refresh for a snapshot that would expire before the VM's next slot."""
 
-    def __init__(self, policy: PolicyLookup, scheduler: SlotScheduler, clock: Clock) -> None:
+    def __init__(self, policy: PolicyLookup, scheduler: RefreshScheduler, clock: Clock) -> None:
         self.policy = policy
         self.scheduler = scheduler
         self.clock = clock

@@ -65,7 +65,6 @@ class FakeHostinger(MachineControls):
             raise ValueError(f"action_seconds must not be negative, got {action_seconds}")
         self.token = token
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.action_seconds = action_seconds
         self.verbose = verbose
         self.no_snapshot_as = no_snapshot_as
         self._state = FakeState(
@@ -154,6 +153,15 @@ class FakeHostinger(MachineControls):
         return self._state.virtual_machine_ids()
 
     @property
+    def action_seconds(self) -> float:
+        """How long an action created from now on takes (unless a fault shapes it)."""
+        return self._state.action_seconds
+
+    @action_seconds.setter
+    def action_seconds(self, seconds: float) -> None:
+        self._state.action_seconds = seconds
+
+    @property
     def no_snapshot_as(self) -> str:
         """How ``GET …/snapshot`` answers for a VM without snapshot: 404, null, empty or
         null_fields (see ``Fault``), unless a ``no_snapshot_as`` fault says otherwise."""
@@ -228,6 +236,10 @@ class FakeHostinger(MachineControls):
     def inject(self, fault: Fault) -> None:
         """Arm ``fault`` (see ``Fault`` for the kinds)."""
         self._faults.add(fault)
+
+    def remove_fault(self, fault: Fault) -> None:
+        """Disarm ``fault`` (every copy of it), leaving the other faults armed."""
+        self._faults.remove(fault)
 
     def clear_faults(self) -> None:
         """Disarm every fault."""

@@ -196,6 +196,11 @@ class FaultInjector:
         with self._lock:
             self._armed.append(_Armed(fault))
 
+    def remove(self, fault: Fault) -> None:
+        """Disarm every armed copy of ``fault``; the others stay."""
+        with self._lock:
+            self._armed = [armed for armed in self._armed if armed.fault != fault]
+
     def clear(self) -> None:
         """Disarm every fault."""
         with self._lock:

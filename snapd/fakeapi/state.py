@@ -57,7 +57,7 @@ class ApiState:
         seed: int,
     ) -> None:
         self._clock = clock
-        self._action_seconds = action_seconds
+        self.action_seconds = action_seconds  # how long a new action takes; may change
         self._lock = threading.RLock()
         generator = random.Random(seed)
         now = clock.now()
@@ -247,7 +247,7 @@ class ApiState:
         self, virtual_machine_id: int, name: str, choose: TimelineChooser
     ) -> JsonObject:
         now = self._clock.now()
-        timeline = choose() or default_timeline(self._action_seconds)
+        timeline = choose() or default_timeline(self.action_seconds)
         action = ActionRecord(
             self._next_action_id,
             virtual_machine_id,

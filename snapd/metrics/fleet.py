@@ -33,7 +33,8 @@ class FleetMetrics:
         self.hold = table.gauge("snapd_hold_active", "1 while an operator hold is active.")
         self.rpo = table.gauge(
             "snapd_policy_rpo_seconds",
-            "The oldest the restore point may be: longest slot gap + jitter + action_timeout.",
+            "The oldest the restore point may be: longest slot gap + the time zone's DST "
+            "shift + jitter + action_timeout.",
         )
         self.reload_successful = Gauge(
             "snapd_config_last_reload_successful",

@@ -24,11 +24,14 @@ from snapd.clock import ManualClock
 from snapd.config import Config, HealthCheck, VirtualMachinePolicy
 from snapd.config.ledger import LedgerSettings
 from snapd.config.schedule import build_trigger, iter_slots, previous_slot
+from snapd.ledger import Hold
 from snapd.pipeline.outcome import Outcome, Result
 from snapd.runtime import Runtime, budget_on, open_runtime
+from snapd.simulate.api_faults import API_KINDS, ApiFaults
 from snapd.simulate.faults import Trouble, TroubleKind
 from snapd.simulate.invariants import Before, Invariants
-from snapd.simulate.record import History
+from snapd.simulate.record import History, created_at, creates_of
+from snapd.simulate.refresh import refresh_planner
 from snapd.simulate.waits import VirtualPoller
 from snapd.simulate.world import FakeApi, Request
 
@@ -71,6 +74,7 @@ class Simulation:
         self._order = 0
         self._unhealthy: set[int] = set()
         self._stopped: set[int] = set()
+        self._held: set[int] = set()
         self._running: int | None = None  # the VM whose slot runs now
         self._manual: dict[int, datetime] = {}
         self._daemon_down = False
@@ -105,8 +109,13 @@ class Simulation:
         # real command: the simulation touches nothing outside this process.
         runtime.engine.health_check = self._health_check
         runtime.engine.hook_runner = lambda hook, environment: HookResult(True, "simulated hook")
+        self._api_faults = ApiFaults(self.api)
+        self._refresh = refresh_planner(self.config, self.clock, self._queue_refresh)
         self._poller = VirtualPoller(runtime.client, self.clock, self._at)
         return runtime
+
+    def _queue_refresh(self, vm: int, moment: datetime) -> None:
+        self._push(moment, "refresh", virtual_machine_id=vm, slot=moment)
 
     def _at(self, moment: datetime, step: Callable[[], None]) -> None:
         self._push(moment, "step", step=step)
@@ -134,10 +143,8 @@ class Simulation:
     def _next_slot(self, policy: VirtualMachinePolicy, after: datetime) -> None:
         trigger = build_trigger(policy.schedule, policy.timezone)
         for slot in iter_slots(trigger, after):
-            delay = self.chance.uniform(0, policy.jitter.total_seconds())
-            self._push(
-                slot + timedelta(seconds=delay), "slot", virtual_machine_id=policy.id, slot=slot
-            )
+            delay = timedelta(seconds=self.chance.uniform(0, policy.jitter.total_seconds()))
+            self._push(slot + delay, "slot", virtual_machine_id=policy.id, slot=slot)
             return
 
     def _advance_to(self, moment: datetime) -> None:
@@ -148,10 +155,11 @@ class Simulation:
     def _handle(self, runtime: Runtime, event: _Event) -> None:
         if event.step is not None:
             event.step()
-        elif event.kind == "slot":
+        elif event.kind in ("slot", "refresh"):
             policy = self.config.vm(event.virtual_machine_id)
             assert event.slot is not None
-            self._next_slot(policy, event.slot)
+            if event.kind == "slot":
+                self._next_slot(policy, event.slot)
             if self._daemon_down:
                 self._missed[policy.id] = event.slot
             else:
@@ -162,8 +170,8 @@ class Simulation:
     def _trouble(self, runtime: Runtime, trouble: Trouble, *, begin: bool) -> None:
         now = self.clock.now()
         vms = [trouble.vm] if trouble.vm is not None else [p.id for p in self.config.vms]
-        if trouble.kind is TroubleKind.OUTAGE:
-            self.api.start_outage() if begin else self.api.end_outage()
+        if trouble.kind in API_KINDS:
+            self._api_faults.play(trouble, begin=begin)
         elif trouble.kind is TroubleKind.STOPPED:
             for vm in vms:
                 self.api.set_vm_state(vm, STOPPED_STATE if begin else "running")
@@ -176,10 +184,21 @@ class Simulation:
                 self.api.set_snapshot(vm, now)
                 self._manual[vm] = now
                 self.history.restore_point(vm, now)
+        elif trouble.kind is TroubleKind.HOLD:
+            self._hold(runtime, vms, now + trouble.length, begin=begin)
         elif trouble.kind is TroubleKind.DAEMON_DOWN:
             self._daemon_down = begin
             if not begin:
                 self._catch_up(runtime, now)
+
+    def _hold(self, runtime: Runtime, vms: list[int], until: datetime, *, begin: bool) -> None:
+        """An operator's hold, through the ledger as ``snapd hold`` and ``snapd release``."""
+        for vm in vms:
+            if begin:
+                runtime.ledger.set_hold(Hold(vm, until, "simulated hold", self.clock.now()))
+            else:
+                runtime.ledger.release_hold(vm)
+            (self._held.add if begin else self._held.discard)(vm)
 
     def _catch_up(self, runtime: Runtime, now: datetime) -> None:
         """At the restart, each VM that missed a slot runs its latest one within catch_up once."""
@@ -195,24 +214,25 @@ class Simulation:
     def _run_slot(self, runtime: Runtime, policy: VirtualMachinePolicy, slot: datetime) -> None:
         vm = policy.id
         current = self.api.snapshot_of(vm)
-        created = _created_at(current)
+        created = created_at(current)
         manual = created is not None and self._manual.get(vm) == created
         unhealthy = vm in self._stopped or (
             vm in self._unhealthy and policy.health_check is not None
         )
-        before = Before(created, manual, unhealthy)
+        before = Before(created, manual, unhealthy, held=vm in self._held)
         self._running = vm
         later = runtime.engine.start_slot(policy, slot, self._poller)
         self._running = None
-        creates = self._creates(self._drain(), vm)
+        creates = creates_of(self._drain(), vm)
         self.invariants.check_slot(policy, slot, before, creates)
         later.then(lambda outcome: self._finished(vm, created, outcome, len(creates)))
 
     def _finished(self, vm: int, created: datetime | None, outcome: Outcome, creates: int) -> None:
         """The slot's end (at once, or when its action ended): its restore point, its veto."""
-        after = _created_at(self.api.snapshot_of(vm))
+        after = created_at(self.api.snapshot_of(vm))
         if after is not None and after != created:
             self.history.restore_point(vm, after)
+        self._refresh.outcome(outcome)
         skipped = outcome.result is Result.SKIPPED
         self.history.outcome(vm, skipped, str(outcome.reason), creates)
 
@@ -222,14 +242,3 @@ class Simulation:
         self.api.clear_requests()
         self.history.requests(request.at for request in requests)
         return requests
-
-    @staticmethod
-    def _creates(requests: list[Request], vm: int) -> list[datetime]:
-        suffix = f"/virtual-machines/{vm}/snapshot"
-        return [r.at for r in requests if r.method == "POST" and r.path.endswith(suffix)]
-
-
-def _created_at(snapshot: object) -> datetime | None:
-    if not isinstance(snapshot, dict) or not snapshot.get("created_at"):
-        return None
-    return datetime.fromisoformat(str(snapshot["created_at"]))

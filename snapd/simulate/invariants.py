@@ -21,6 +21,7 @@ class Rule(StrEnum):
     MIN_AGE = "a create while the snapshot was younger than min_age"
     PROTECT_MANUAL = "a create over a manual snapshot younger than protect_manual"
     UNHEALTHY = "a create while the VM was unhealthy"
+    HELD = "a create while the VM was held"
     RPO = "no restore point for longer than the RPO outside injected faults"
 
 
@@ -39,6 +40,7 @@ class Before:
     snapshot_created: datetime | None
     manual: bool
     unhealthy: bool
+    held: bool = False
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Invariants:
             self._created_for.add(key)
             if before.unhealthy:
                 self._breach(moment, policy.id, Rule.UNHEALTHY)
+            if before.held:
+                self._breach(moment, policy.id, Rule.HELD)
             if before.snapshot_created is None:
                 continue
             age = moment - before.snapshot_created

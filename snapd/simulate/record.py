@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.simulate.faults import Trouble, TroubleKind
+from snapd.simulate.world import Request
 
 #: Why a restore point may be missing, by the fault that covered the moment.
 FAULT_REASONS = {
@@ -17,6 +18,11 @@ FAULT_REASONS = {
     TroubleKind.STOPPED: "stopped",
     TroubleKind.MANUAL: "manual snapshot protected",
     TroubleKind.DAEMON_DOWN: "daemon down",
+    TroubleKind.HOLD: "hold",
+    TroubleKind.STORM: "storm",
+    TroubleKind.FAILED_ACTIONS: "failed actions",
+    TroubleKind.SLOW_ACTIONS: "slow actions",
+    TroubleKind.CLOCK_SKEW: "clock skew",
 }
 
 
@@ -68,3 +74,16 @@ class History:
         for moment in moments:
             self.per_day[moment.date().isoformat()] += 1
             self.per_minute[moment.replace(second=0, microsecond=0)] += 1
+
+
+def creates_of(requests: Sequence[Request], vm: int) -> list[datetime]:
+    """The moments of the snapshot creates for ``vm`` among ``requests``."""
+    suffix = f"/virtual-machines/{vm}/snapshot"
+    return [r.at for r in requests if r.method == "POST" and r.path.endswith(suffix)]
+
+
+def created_at(snapshot: object) -> datetime | None:
+    """When the fake's snapshot (its JSON) was created; None without one."""
+    if not isinstance(snapshot, dict) or not snapshot.get("created_at"):
+        return None
+    return datetime.fromisoformat(str(snapshot["created_at"]))

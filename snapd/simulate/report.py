@@ -15,6 +15,7 @@ from typing import Any
 
 from snapd.config.rpo import recovery_point_objective
 from snapd.simulate.invariants import Breach, Invariants, Rule
+from snapd.simulate.rate import first_minute_over_limit
 from snapd.simulate.record import History, Machine
 
 RPO_MISSED = 1
@@ -85,8 +86,16 @@ def _machine_row(machine: Machine, history: History, invariants: Invariants) -> 
     }
 
 
-def build_report(history: History, invariants: Invariants) -> dict[str, Any]:
-    """Per VM and for the fleet, as plain data; RPO misses outside any fault are breaches."""
+def build_report(
+    history: History, invariants: Invariants, requests_per_minute: int
+) -> dict[str, Any]:
+    """Per VM and for the fleet, as plain data; RPO misses outside any fault are breaches.
+
+    ``first_minute_over_rate_limit`` is the first cron minute whose expected calls exceed
+    ``requests_per_minute`` (see ``rate``), or "never".
+    """
+    policies = [machine.policy for machine in history.machines.values()]
+    over = first_minute_over_limit(policies, history.start, history.end, requests_per_minute)
     machines = [
         _machine_row(machine, history, invariants)
         for _, machine in sorted(history.machines.items())
@@ -99,6 +108,7 @@ def build_report(history: History, invariants: Invariants) -> dict[str, Any]:
         "virtual_machines": machines,
         "api_calls_per_day_peak": max(history.per_day.values(), default=0),
         "peak_requests_in_one_minute": max(history.per_minute.values(), default=0),
+        "first_minute_over_rate_limit": _iso(over) if over is not None else "never",
         "breaches": [
             {
                 "moment": _iso(breach.moment),
@@ -144,7 +154,8 @@ def format_table(report: dict[str, Any], requests_per_minute: int) -> str:
     lines.append(
         f"API calls in the busiest day: {report['api_calls_per_day_peak']} "
         f"(budget {requests_per_minute * 1440}); peak in one minute: "
-        f"{report['peak_requests_in_one_minute']} (limit {requests_per_minute})"
+        f"{report['peak_requests_in_one_minute']} (limit {requests_per_minute}); "
+        f"first cron minute over the limit: {report['first_minute_over_rate_limit']}"
     )
     for breach in report["breaches"]:
         detail = f" ({breach['detail']})" if breach["detail"] else ""

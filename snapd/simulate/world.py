@@ -47,3 +47,18 @@ class FakeApi(Protocol):
     def start_outage(self) -> None: ...
 
     def end_outage(self) -> None: ...
+
+    def start_storm(self, status: int, share: float) -> None:
+        """Answer ``status`` (without executing) to a ``share`` of all calls."""
+
+    def end_storm(self, status: int, share: float) -> None: ...
+
+    def start_failed_actions(self, share: float) -> None:
+        """A ``share`` of the snapshot actions created from now on end in ``error``."""
+
+    def end_failed_actions(self, share: float) -> None: ...
+
+    #: How long an action created from now on takes, in seconds.
+    action_seconds: float
+    #: Seconds the server's clock runs ahead of the simulation's (negative: behind).
+    clock_skew: float

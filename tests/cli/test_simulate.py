@@ -64,8 +64,12 @@ def test_a_harsh_month_for_thirty_vms_breaks_no_invariant_within_thirty_seconds(
     ("faults", "message"),
     [
         ("nowhere.yaml", "neither a preset (none, typical, harsh) nor a readable file"),
-        ("bad-kind.yaml", "fault 1: needs kind (outage, unhealthy, stopped, manual, daemon_down)"),
+        ("bad-kind.yaml", "needs kind (outage, unhealthy, stopped, manual, daemon_down, hold, "),
         ("bad-vm.yaml", "fault 1: vm 7 is not in the policy"),
+        ("bad-share.yaml", "fault 1: share must be above 0 and at most 1"),
+        ("bad-status.yaml", "fault 1: status must be an HTTP error status (400 to 599)"),
+        ("bad-slow.yaml", "fault 1: slow_actions needs seconds above 0"),
+        ("bad-hold.yaml", "fault 1: a hold needs a vm and a length"),
     ],
 )
 def test_a_bad_faults_argument_is_one_line_and_exit_code_2(
@@ -73,6 +77,10 @@ def test_a_bad_faults_argument_is_one_line_and_exit_code_2(
 ) -> None:
     write(tmp_path, "bad-kind.yaml", "- {kind: flood, at: 1d}\n")
     write(tmp_path, "bad-vm.yaml", "- {kind: stopped, vm: 7, at: 1d, length: 1h}\n")
+    write(tmp_path, "bad-share.yaml", "- {kind: storm, at: 1d, length: 1h, share: 2}\n")
+    write(tmp_path, "bad-status.yaml", "- {kind: storm, at: 1d, length: 1h, status: 200}\n")
+    write(tmp_path, "bad-slow.yaml", "- {kind: slow_actions, at: 1d, length: 1h}\n")
+    write(tmp_path, "bad-hold.yaml", "- {kind: hold, at: 1d, length: 1h}\n")
     policy = write(tmp_path, "policy.yaml", _fleet(2))
     code = main(["simulate", "-c", str(policy), "--faults", str(tmp_path / faults)])
     errors = capsys.readouterr().err

@@ -10,6 +10,7 @@ import pytest
 
 from snapd.checks.result import HookResult
 from snapd.config import VirtualMachinePolicy
+from snapd.ledger.base import LedgerBase
 from snapd.pipeline import engine, look, recheck, slot_checks
 from snapd.pipeline.decide import Guards
 from snapd.pipeline.engine import Engine
@@ -114,3 +115,16 @@ def test_a_slot_that_silently_never_runs_breaks_the_rpo_outside_any_fault(
     assert run.rules == [Rule.RPO.value]
     assert run.gaps(1002)[0]["why"] == "missed"
     assert run.gaps(1001) == []
+
+
+def test_a_create_while_the_vm_is_held_is_a_breach(
+    capsys: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A ledger that forgets every hold: the pipeline no longer sees the operator's.
+    monkeypatch.setattr(LedgerBase, "active_hold", lambda self, vm, now: None)
+    faults = "- {kind: hold, vm: 1002, at: 1d, length: 1d}\n"
+    run = simulate(capsys, tmp_path, "--days", "3", faults=faults)
+    assert run.code == 3
+    assert run.rules == [Rule.HELD.value]
+    assert run.report["breaches"][0]["vm"] == 1002
+    assert run.report["breaches"][0]["moment"].startswith("2026-01-06T03:00")

@@ -44,7 +44,19 @@ def build_api(config: Config, clock: ManualClock, seed: int) -> FakeApi:
             self.inject(Fault("status", status=503, count=None))
 
         def end_outage(self) -> None:
-            self.clear_faults()
+            self.remove_fault(Fault("status", status=503, count=None))
+
+        def start_storm(self, status: int, share: float) -> None:
+            self.inject(Fault("status", status=status, probability=share))
+
+        def end_storm(self, status: int, share: float) -> None:
+            self.remove_fault(Fault("status", status=status, probability=share))
+
+        def start_failed_actions(self, share: float) -> None:
+            self.inject(Fault("action_error", "create_snapshot", probability=share))
+
+        def end_failed_actions(self, share: float) -> None:
+            self.remove_fault(Fault("action_error", "create_snapshot", probability=share))
 
     api = SimulatedApi(
         token=TOKEN, vm_count=span, action_seconds=ACTION_SECONDS, seed=seed,
@@ -71,7 +83,7 @@ def simulate(
         history = simulation.run()
     finally:
         api.stop()  # type: ignore[attr-defined]
-    return build_report(history, simulation.invariants)
+    return build_report(history, simulation.invariants, config.api.requests_per_minute)
 
 
 def _start(text: str) -> datetime:
