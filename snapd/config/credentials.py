@@ -41,20 +41,31 @@ class Token:
     __str__ = __repr__
 
 
-def _read_token_file(path: Path) -> Token:
+def read_secret_file(path: Path, what: str) -> str:
+    """The stripped text of a secret file (``what`` names it in errors: "token file",
+    "ledger password file"); raise ``CredentialError`` (one line, never the content) when
+    it cannot be read or is empty."""
     try:
         # Windows editors start a UTF-8 file with a byte-order mark; it is not part of
-        # the token, and left in it would be refused as a "control character".
+        # the secret, and left in a token it would be refused as a "control character".
         text = path.read_text(encoding="utf-8-sig").strip()
-        status = path.stat()
     except FileNotFoundError:
-        raise CredentialError(f"token file {path}: file not found") from None
+        raise CredentialError(f"{what} {path}: file not found") from None
     except PermissionError:
-        raise CredentialError(f"token file {path}: permission denied") from None
+        raise CredentialError(f"{what} {path}: permission denied") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise CredentialError(f"token file {path}: cannot read ({type(error).__name__})") from None
+        raise CredentialError(f"{what} {path}: cannot read ({type(error).__name__})") from None
     if not text:
-        raise CredentialError(f"token file {path}: file is empty")
+        raise CredentialError(f"{what} {path}: file is empty")
+    return text
+
+
+def _read_token_file(path: Path) -> Token:
+    text = read_secret_file(path, "token file")
+    try:
+        status = path.stat()
+    except OSError as error:
+        raise CredentialError(f"token file {path}: cannot read ({type(error).__name__})") from None
     warning = None
     if _readable_by_others(status):
         warning = f"token file {path} is readable by group or others; chmod 600 it"

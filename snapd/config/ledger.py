@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from snapd.config.credentials import CredentialError
+from snapd.config.credentials import read_secret_file
 from snapd.config.durations import format_duration, parse_duration
 from snapd.config.masking import mask_url
 from snapd.config.yaml_source import KeyPath
@@ -176,20 +176,7 @@ def load_ledger_password(
     path = _password_path(settings, environment)
     if path is None:
         return environment.get(PASSWORD_VARIABLE) or None
-    try:
-        # A leading byte-order mark (Windows editors) is not part of the password.
-        text = path.read_text(encoding="utf-8-sig").strip()
-    except FileNotFoundError:
-        raise CredentialError(f"ledger password file {path}: file not found") from None
-    except PermissionError:
-        raise CredentialError(f"ledger password file {path}: permission denied") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise CredentialError(
-            f"ledger password file {path}: cannot read ({type(error).__name__})"
-        ) from None
-    if not text:
-        raise CredentialError(f"ledger password file {path}: file is empty")
-    return text
+    return read_secret_file(path, "ledger password file")
 
 
 def password_file_warning(
