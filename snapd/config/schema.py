@@ -64,6 +64,9 @@ VIRTUAL_MACHINE_STATES = (
     "stopping_recovery",
 )
 
+# A name for logs, metric labels and ledger rows: short, and safe in a file name.
+ACCOUNT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+
 VM_SETTINGS: dict[str, Any] = {
     "schedule": {
         "type": "string",
@@ -115,6 +118,11 @@ VM_SETTINGS: dict[str, Any] = {
     "pre_hook": _hook("command run before the snapshot; a non-zero exit vetoes it"),
     "post_hook": _hook("command run after every attempt, with SNAPD_RESULT set"),
     "notify": NOTIFY_SCHEMA,
+    "account": {
+        "type": "string",
+        "pattern": ACCOUNT_NAME_PATTERN,
+        "description": "name of the `accounts` entry the VM belongs to (default: the only one)",
+    },
 }
 
 _VM_PROPERTIES: dict[str, Any] = {
@@ -150,6 +158,27 @@ POLICY_SCHEMA: dict[str, Any] = {
                     "minimum": 1,
                     # Far above any real API limit, and small enough for float arithmetic.
                     "maximum": 100_000,
+                },
+            },
+        },
+        "accounts": {
+            "type": "array",
+            "minItems": 1,
+            "description": "several Hostinger accounts, each with its own token and budget",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
+                    "token_file": {"type": "string", "minLength": 1},
+                    "requests_per_minute": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": 100_000,
+                        "description": "this token's budget (default api.requests_per_minute)",
+                    },
+                    "base_url": {"type": "string", "format": "http-url"},
                 },
             },
         },
