@@ -17,6 +17,32 @@ from typing import Any
 from snapd.config.model import AccountSettings, ApiSettings, Reporter, VirtualMachinePolicy
 from snapd.config.yaml_source import KeyPath
 
+# A name for logs, metric labels and ledger rows: short, and safe in a file name.
+ACCOUNT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
+
+# The ``accounts`` key of ``snapd.config.schema.POLICY_SCHEMA``.
+ACCOUNTS_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "minItems": 1,
+    "description": "several Hostinger accounts, each with its own token and budget",
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name"],
+        "properties": {
+            "name": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
+            "token_file": {"type": "string", "minLength": 1},
+            "requests_per_minute": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 100_000,
+                "description": "this token's budget (default api.requests_per_minute)",
+            },
+            "base_url": {"type": "string", "format": "http-url"},
+        },
+    },
+}
+
 
 def build_accounts(
     data: dict[str, Any],

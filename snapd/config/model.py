@@ -136,6 +136,10 @@ class Config:
         api = self.api
         return (AccountSettings("", api.token_file, api.requests_per_minute, api.base_url),)
 
+    def account_of(self, policy: VirtualMachinePolicy) -> AccountSettings:
+        """The account ``policy``'s VM belongs to (the policy file guarantees one)."""
+        return next(account for account in self.account_list() if account.name == policy.account)
+
     def vm(self, virtual_machine_id: int) -> VirtualMachinePolicy:
         """Return the policy of ``virtual_machine_id``; raise ``KeyError`` if not listed."""
         for policy in self.vms:

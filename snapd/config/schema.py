@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from snapd.config.accounts import ACCOUNT_NAME_PATTERN, ACCOUNTS_SCHEMA
 from snapd.config.durations import DURATION_PATTERN
 from snapd.config.hook_environment import ENVIRONMENT_SCHEMA
 from snapd.config.notify import NOTIFY_SCHEMA
@@ -63,9 +64,6 @@ VIRTUAL_MACHINE_STATES = (
     "recovery",
     "stopping_recovery",
 )
-
-# A name for logs, metric labels and ledger rows: short, and safe in a file name.
-ACCOUNT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
 VM_SETTINGS: dict[str, Any] = {
     "schedule": {
@@ -161,27 +159,7 @@ POLICY_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "accounts": {
-            "type": "array",
-            "minItems": 1,
-            "description": "several Hostinger accounts, each with its own token and budget",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["name"],
-                "properties": {
-                    "name": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
-                    "token_file": {"type": "string", "minLength": 1},
-                    "requests_per_minute": {
-                        "type": "integer",
-                        "minimum": 1,
-                        "maximum": 100_000,
-                        "description": "this token's budget (default api.requests_per_minute)",
-                    },
-                    "base_url": {"type": "string", "format": "http-url"},
-                },
-            },
-        },
+        "accounts": ACCOUNTS_SCHEMA,
         "defaults": {
             "type": "object",
             "additionalProperties": False,

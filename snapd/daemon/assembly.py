@@ -22,6 +22,7 @@ from snapd.ledger import Ledger
 from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
 from snapd.pipeline.wait import PollSettings
 from snapd.runtime import (
+    AccountOptions,
     UsageError,
     build_leadership,
     build_services,
@@ -116,6 +117,7 @@ def _assemble(
         config,
         ledger=ledger,
         budget=services.budget,
+        accounts=AccountOptions(budgets=services.budgets),
         clock=daemon_clock,
         observer=observer,
         api_observer=services.metrics,

@@ -11,7 +11,7 @@ from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.ledger.locks import StateDirectoryLock
-from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.accounts import SlotRunner
 from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.runtime import Runtime, Services
 
@@ -38,5 +38,5 @@ class DaemonParts:
     policies: PolicyBook
     stop_event: threading.Event
     signals: queue.Queue[str]
-    fleet: FleetRunner  # the workers and the poller, from ``Runtime.fleet``
+    fleet: SlotRunner  # the workers and the poller, from ``Runtime.fleet``
     instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir

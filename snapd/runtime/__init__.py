@@ -4,18 +4,18 @@
 client, the engine, the fleet runner and the daemon's services on top of them.
 """
 
+from snapd.runtime.accounts import AccountOptions
 from snapd.runtime.root import (
     COMMAND_LINE_CONNECTION_RETRY_SECONDS,
     Readiness,
     Runtime,
-    Services,
     UsageError,
     budget_on,
     build_client,
-    build_services,
     check_readiness,
     open_runtime,
 )
+from snapd.runtime.services import Services, build_services
 from snapd.runtime.state import (
     LEADERSHIP_RETRY_VARIABLE,
     build_leadership,
@@ -26,6 +26,7 @@ from snapd.runtime.state import (
 __all__ = [
     "COMMAND_LINE_CONNECTION_RETRY_SECONDS",
     "LEADERSHIP_RETRY_VARIABLE",
+    "AccountOptions",
     "Readiness",
     "Runtime",
     "Services",

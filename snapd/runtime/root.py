@@ -13,24 +13,20 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
 from snapd.clock import Clock, SystemClock, unix_time
-from snapd.config import Config, VirtualMachinePolicy
+from snapd.config import AccountSettings, Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger, backends
 from snapd.ledger.locks import VirtualMachineLocks
-from snapd.metrics import Metrics
-from snapd.metrics.process import register_process_collectors
-from snapd.notify.delivery import DeliveryWorker
-from snapd.notify.notifier import Notifier
+from snapd.pipeline.accounts import AccountFleets, SlotRunner
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.urgency import Urgency
@@ -38,6 +34,14 @@ from snapd.pipeline.wait import PollSettings
 from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.readiness import Readiness as Readiness
 from snapd.readiness import check_readiness as check_readiness
+from snapd.runtime.accounts import (
+    AccountConnection,
+    AccountOptions,
+    EngineSettings,
+    close_all,
+    close_clients,
+    connect,
+)
 from snapd.runtime.state import open_ledger, operation_locks
 
 log = structlog.get_logger("snapd.runtime")
@@ -55,8 +59,10 @@ def build_client(
     token: str | None = None,
     connection_retry_seconds: float | None = None,
     clock: Clock | None = None,
+    account: AccountSettings | None = None,
 ) -> HostingerClient:
-    """The API client with the token from the usual places; raise ``UsageError``.
+    """The API client of ``account`` (default: the policy's first, the ``api`` one without
+    ``accounts``) with its token from the usual places; raise ``UsageError``.
 
     ``clock`` (default: the real one) is the local time the client compares the API's
     ``Date`` and ``Retry-After`` dates with: the runtime's own, so that a manual clock
@@ -67,19 +73,21 @@ def build_client(
     read that cannot connect (see :data:`COMMAND_LINE_CONNECTION_RETRY_SECONDS`); the
     daemon keeps the client's default.
     """
+    account = account or config.account_list()[0]
     if token is None:
         readiness = check_readiness(config, hooks=False)
-        if readiness.problems or readiness.token is None:
+        found = readiness.tokens.get(account.name)
+        if readiness.problems or found is None:
             raise UsageError(*readiness.problems)
         for warning in readiness.warnings:
             log.warning("secret_file_permissions", detail=warning)
-        token = readiness.token.value
+        token = found.value
     try:
         return HostingerClient(
-            base_url=config.api.base_url,
+            base_url=account.base_url,
             token=token,
             timeout=config.api.timeout.total_seconds(),
-            budget=budget or RequestBudget(config.api.requests_per_minute),
+            budget=budget or RequestBudget(account.requests_per_minute),
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
             wall_clock=unix_time if clock is None else _unix_time_of(clock),
@@ -111,16 +119,34 @@ class Runtime:
     engine: Engine
     operations: Operations
     budget: RequestBudget
+    # Every account's connection by name; ``client`` and the rest above are the first's.
+    connections: dict[str, AccountConnection] = field(default_factory=dict)
 
-    def fleet(self, workers: int = DEFAULT_WORKERS) -> FleetRunner:
+    def fleet(self, workers: int = DEFAULT_WORKERS) -> SlotRunner:
         """The workers and the poller that run this runtime's slots, oldest restore point
-        first (from the ledger's last successes). The poller waits on the runtime's clock."""
-        return FleetRunner(
-            self.engine,
-            workers=workers,
-            requests_per_minute=self.config.api.requests_per_minute,
-            urgency=Urgency(self.ledger.last_successes()),
-        )
+        first (from the ledger's last successes). The poller waits on the runtime's clock.
+        With several accounts, each has its own workers and poller (``AccountFleets``)."""
+        urgency = Urgency(self.ledger.last_successes())
+        if len(self.connections) <= 1:
+            rate = self.config.account_list()[0].requests_per_minute
+            return FleetRunner(
+                self.engine, workers=workers, requests_per_minute=rate, urgency=urgency
+            )
+        runners = {
+            name: FleetRunner(
+                connection.engine,
+                workers=workers,
+                requests_per_minute=connection.account.requests_per_minute,
+                urgency=urgency,
+            )
+            for name, connection in self.connections.items()
+        }
+        return AccountFleets(runners)
+
+    def operations_for(self, policy: VirtualMachinePolicy) -> Operations:
+        """The operations (restore, delete) on the client of ``policy``'s account."""
+        connection = self.connections.get(policy.account)
+        return connection.operations if connection is not None else self.operations
 
     def policies(self, virtual_machine_ids: list[int], every: bool) -> list[VirtualMachinePolicy]:
         """The policies named on the command line; raise ``UsageError`` for unknown ids."""
@@ -136,9 +162,28 @@ class Runtime:
         return {policy.id for policy in self.config.vms}
 
     def close(self) -> None:
-        self.client.close()
+        if self.connections:
+            close_all(self.connections)
+        else:
+            self.client.close()
         self.locks.close()
         self.ledger.close()
+
+
+def _client_of(
+    config: Config,
+    account: AccountSettings,
+    options: AccountOptions,
+    budget: RequestBudget,
+    settings: tuple[float | None, Clock],
+) -> HostingerClient:
+    """``build_client`` for ``account`` with what ``options`` hold for it."""
+    connection_retry_seconds, clock = settings
+    return build_client(
+        config, budget=budget, observer=options.observer(account.name),
+        token=options.tokens.get(account.name), connection_retry_seconds=connection_retry_seconds,
+        clock=clock, account=account,
+    )  # fmt: skip
 
 
 def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each with a default
@@ -153,69 +198,41 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     token: str | None = None,
     ledger: Ledger | None = None,
     connection_retry_seconds: float | None = None,
+    accounts: AccountOptions | None = None,
 ) -> Runtime:
-    """Build the runtime for ``config``; raise ``UsageError``.
-
-    ``ledger``, when given, is already open (the daemon's observer reads holds from it).
+    """Build the runtime for ``config``; raise ``UsageError``. ``ledger``, when given, is
+    already open (the daemon's observer reads holds from it). ``budget``, ``token`` and
+    ``api_observer`` serve the first account; ``accounts`` gives each its own (see
+    ``AccountOptions``; what it leaves out comes from the policy and the usual places).
     """
     chosen_clock = clock or SystemClock()
-    budget = budget or RequestBudget(config.api.requests_per_minute)
+    options = (accounts or AccountOptions()).with_single(config, budget, token, api_observer)
+    budgets = {account.name: options.budget(account) for account in config.account_list()}
+    clients: dict[str, HostingerClient] = {}
     try:
-        client = build_client(
-            config,
-            budget=budget,
-            observer=api_observer,
-            token=token,
-            connection_retry_seconds=connection_retry_seconds,
-            clock=chosen_clock,
-        )
+        for account in config.account_list():
+            clients[account.name] = _client_of(
+                config, account, options, budgets[account.name],
+                (connection_retry_seconds, chosen_clock),
+            )  # fmt: skip
+        if ledger is None:
+            ledger = open_ledger(config)
     except UsageError:
+        close_clients(clients)
         if ledger is not None:
             ledger.close()
         raise
-    if ledger is None:
-        try:
-            ledger = open_ledger(config)
-        except UsageError:
-            client.close()
-            raise
     locks = operation_locks(config)
     if config.ledger.shared:
         backends.fence_pending_rows(ledger, locks)
-    # One shared view of the fleet per runtime: the VMs of a pass (``once --all``, or the
-    # daemon's slots that fall due together) take their state from one list call.
-    engine = Engine(
-        client, ledger, locks, chosen_clock,
-        observer=observer, poll=poll, should_stop=should_stop,
-        fleet=FleetView(client, chosen_clock),
+    engines = EngineSettings(observer, poll, should_stop)
+    connections = {
+        account.name: connect(account, clients[account.name], budgets[account.name],
+                              (ledger, locks, chosen_clock), engines)
+        for account in config.account_list()
+    }  # fmt: skip
+    first = next(iter(connections.values()))
+    return Runtime(
+        config, first.client, ledger, locks, chosen_clock, first.engine, first.operations,
+        first.budget, connections,
     )  # fmt: skip
-    operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
-    return Runtime(config, client, ledger, locks, chosen_clock, engine, operations, budget)
-
-
-@dataclass
-class Services:
-    """What the daemon adds to a runtime: metrics, notifications, the shared budget."""
-
-    metrics: Metrics
-    notifier: Notifier
-    budget: RequestBudget
-
-
-def build_services(
-    config: Config,
-    policy: Callable[[int], VirtualMachinePolicy | None],
-    clock: Clock,
-) -> Services:
-    """A fresh metrics registry (with the process and platform series), the notifier and
-    the request budget for ``config``.
-
-    Notifications have their own worker and session: a hanging receiver cannot hold up a
-    slot, and they do not count against the Hostinger request budget.
-    """
-    metrics = Metrics()
-    register_process_collectors(metrics.registry)
-    notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), clock=clock)
-    budget = RequestBudget(config.api.requests_per_minute)
-    metrics.budget_changed(budget.learned_requests_per_minute)
-    return Services(metrics, notifier, budget)

@@ -77,7 +77,7 @@ def run_once(
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
     if interrupted:
-        fleet.pool.join(STOP_BOUND_SECONDS)
+        fleet.join(STOP_BOUND_SECONDS)
     errors = results.errors
     if errors and not interrupted:
         _report_state_errors(errors)
