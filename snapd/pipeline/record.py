@@ -89,6 +89,7 @@ class Recorder:
             new_snapshot=new,
             correlation_id=correlation_id,
             dry_run=dry_run,
+            account=policy.account,
         )
         if record:
             try:
@@ -157,4 +158,5 @@ def attempt_record(outcome: Outcome) -> AttemptRecord:
         new_snapshot_created_at=new.created_at if new else None,
         correlation_id=outcome.correlation_id,
         dry_run=outcome.dry_run,
+        account=outcome.account,
     )

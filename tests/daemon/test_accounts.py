@@ -21,6 +21,7 @@ from snapd.config import load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.fakeapi.accounts import FakeAccount, FakeAccounts
+from snapd.ledger.store import SqliteLedger
 
 pytestmark = pytest.mark.usefixtures("drive_poller")
 
@@ -112,6 +113,9 @@ def test_a_revoked_token_in_one_account_leaves_the_other_snapshotting_once_per_s
     assert sorted(b_posts) == [f"/api/vps/v1/virtual-machines/{vm}/snapshot" for vm in AGENCY_B]
     assert accounts["agency-a"].count("POST") == 0
     assert {request.status for request in accounts["agency-a"].requests} == {401}
+    # The ledger's rows name the account of their VM.
+    with SqliteLedger.open(tmp_path / "state") as ledger:
+        assert {row.account for row in ledger.history()} == {"agency-b"}
     first: dict[str, Any] = refused()[0]
     assert (first["account"], first["log_level"]) == ("agency-a", "error")
     assert codes == [0]
