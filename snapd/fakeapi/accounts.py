@@ -22,13 +22,15 @@ from snapd.fakeapi.fake import FakeHostinger
 
 @dataclass(frozen=True)
 class FakeAccount:
-    """One account of the fake: its token, its VMs, its limit (None: no limit)."""
+    """One account of the fake: its token, its VMs, its limit (None: no limit; a sliding
+    window of ``requests_per_minute``, or ``fixed_window`` as ``FakeHostinger`` has it)."""
 
     name: str
     token: str
     vm_count: int = 3
     first_vm_id: int = 1268054
     requests_per_minute: int | None = None
+    fixed_window: tuple[int, float] | None = None
 
 
 class AccountRouter:
@@ -79,6 +81,7 @@ class FakeAccounts:
                 vm_count=account.vm_count,
                 first_vm_id=account.first_vm_id,
                 requests_per_minute=account.requests_per_minute,
+                fixed_window=account.fixed_window,
                 action_seconds=action_seconds,
                 clock=clock,
                 seed=index,

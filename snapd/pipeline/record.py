@@ -126,8 +126,12 @@ class Recorder:
 def _log(outcome: Outcome) -> None:
     """The outcome's one log line: ``snapshot_finished``, ``restore_finished``, ..."""
     log_method = log.info if outcome.result in UNREMARKABLE else log.warning
+    # With several accounts the line names the VM's (also when no slot context is bound:
+    # a resumed action's continuation).
+    account = {"account": outcome.account} if outcome.account else {}
     log_method(
         f"{outcome.kind}_finished",
+        **account,
         vm=outcome.virtual_machine_id,
         slot=outcome.slot,
         result=outcome.result.value,
