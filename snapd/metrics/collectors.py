@@ -73,6 +73,11 @@ class Metrics:
         """
         self.fleet.register_vms(virtual_machine_ids)
 
+    def set_accounts(self, accounts: dict[int, str]) -> None:
+        """Each VM's account (VM id -> name), for the ``account`` label of its series;
+        empty for a policy without ``accounts``, whose series carry no such label."""
+        self.table.set_accounts(accounts)
+
     def forget_vms(self, keep: set[int]) -> None:
         """Remove every per-VM series whose VM is not in ``keep`` (a reload dropped it)."""
         self.table.forget(keep)

@@ -105,6 +105,7 @@ def test_a_revoked_token_in_one_account_leaves_the_other_snapshotting_once_per_s
             _wait_until(lambda: bool(refused()), "the refused token to be reported")
             _wait_until(lambda: daemon.jobs.count() == 0, "the runs to end")
             assert thread.is_alive()
+            exposition = daemon.metrics.exposition().decode()
         finally:
             daemon.request_stop()
             thread.join(WAIT_SECONDS)
@@ -119,3 +120,9 @@ def test_a_revoked_token_in_one_account_leaves_the_other_snapshotting_once_per_s
     first: dict[str, Any] = refused()[0]
     assert (first["account"], first["log_level"]) == ("agency-a", "error")
     assert codes == [0]
+    # Per-VM series name their account; a VM of the refused account has no success.
+    success = 'snapd_snapshot_attempts_total{{account="{}",result="success",vm="{}"}} 1.0'
+    for vm in AGENCY_B:
+        assert success.format("agency-b", vm) in exposition
+    assert 'snapd_hold_active{account="agency-a",vm="100"} 0.0' in exposition
+    assert 'account="agency-a",result="success"' not in exposition
