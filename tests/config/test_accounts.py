@@ -133,3 +133,28 @@ def test_an_accounts_token_comes_from_its_credential_its_file_or_its_variable(
     # The unnamed account's variable is not another account's fallback.
     with pytest.raises(CredentialError, match="no API token for account agency-d"):
         load_account_token("agency-d", None, {"HOSTINGER_API_TOKEN": "other"})
+
+
+def test_config_show_lists_the_accounts_with_their_tokens_masked(
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(TWO_ACCOUNTS + "vms:\n  - {id: 1, account: agency-a}\n")
+    _tokens(path.parent)
+
+    assert main(["config", "show", "-c", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert f"- name: agency-a\n  base_url: https://developers.hostinger.com\n  token: '*** (from " \
+        f"{path.parent}/a.token)'\n  requests_per_minute: 30\n" in out  # fmt: skip
+    assert "token-a" not in out
+    assert "  account: agency-a\n" in out
+
+
+def test_config_show_of_a_policy_without_accounts_names_no_account(
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config('vms: [{id: 1, schedule: "@daily"}]\n')
+
+    assert main(["config", "show", "-c", str(path)]) == 0
+
+    assert "account" not in capsys.readouterr().out

@@ -24,7 +24,7 @@ from snapd.config import (
     load_config,
     state_dir_note,
 )
-from snapd.config.credentials import CredentialError, load_token
+from snapd.config.credentials import CredentialError, load_account_token, load_token
 from snapd.config.durations import format_duration
 from snapd.config.masking import mask_url
 from snapd.config.notify import NotifySettings, shown
@@ -93,7 +93,7 @@ def _shown(value: Any) -> Any:
 def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in vars(policy).items():
-        if value is None:
+        if value is None or (key == "account" and not value):  # "": no accounts listed
             continue
         if isinstance(value, HealthCheck):
             # The URL may carry a password or an API key; the hook's argv carries none
@@ -137,8 +137,26 @@ def show(path: Path) -> int:
         "log": {"format": config.log.format, "level": config.log.level},
         "vms": [_vm_settings(policy) for policy in config.vms],
     }
+    if config.accounts:
+        effective = {"api": effective.pop("api"), "accounts": _accounts(config), **effective}
     sys.stdout.write(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True))
     return ExitCode.OK
+
+
+def _accounts(config: Config) -> list[dict[str, Any]]:
+    """The ``accounts`` list as ``config show`` prints it, each token masked."""
+    shown = []
+    for account in config.accounts:
+        try:
+            token = load_account_token(account.name, account.token_file)
+            token_text = f"*** (from {token.source})"
+        except CredentialError as error:
+            token_text = f"(none: {error})"
+        shown.append({
+            "name": account.name, "base_url": mask_url(account.base_url), "token": token_text,
+            "requests_per_minute": account.requests_per_minute,
+        })  # fmt: skip
+    return shown
 
 
 def schema() -> int:
