@@ -1,5 +1,5 @@
-"""``snapd status`` with several accounts: each account read with its own token, one
-table per account under its name."""
+"""``snapd status``, ``history`` and ``plan`` with several accounts: each account read with
+its own token, one table (or list) per account under its name."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import pytest
 from snapd.cli import main
 from snapd.clock import ManualClock
 from snapd.fakeapi.accounts import FakeAccount, FakeAccounts
+from snapd.ledger import AttemptRecord, OperationKind
+from snapd.ledger.store import SqliteLedger
+from snapd.pipeline.outcome import Result
 from tests.daemon.test_accounts import AGENCY_A, AGENCY_B, write_two_account_policy
 from tests.support.fakeapi import START
 
@@ -43,3 +46,48 @@ def test_status_reads_each_account_with_its_token_and_groups_the_table_by_accoun
         assert fake.count("GET", "/virtual-machines") == 1
         assert {request.status for request in fake.requests} == {200, 404}
         assert fake.count("GET", "/snapshot") == len(vms)
+
+
+def test_history_groups_the_ledger_by_account(
+    accounts: FakeAccounts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_two_account_policy(tmp_path, accounts.base_url)
+    with SqliteLedger.open(tmp_path / "state") as ledger:
+        for vm, account in ((AGENCY_B[0], "agency-b"), (AGENCY_A[0], "agency-a")):
+            ledger.record_attempt(
+                AttemptRecord(
+                    vm,
+                    OperationKind.SNAPSHOT,
+                    START,
+                    START,
+                    START,
+                    Result.SUCCESS,
+                    "done",
+                    account=account,
+                )
+            )
+
+    assert main(["history", "-c", str(path)]) == 0
+
+    out = capsys.readouterr().out
+    assert out.index("account agency-a") < out.index(f" {AGENCY_A[0]} ")
+    assert out.index(f" {AGENCY_A[0]} ") < out.index("account agency-b")
+    assert out.index("account agency-b") < out.index(f" {AGENCY_B[0]} ")
+
+
+def test_plan_lists_each_accounts_vms_under_its_name(
+    accounts: FakeAccounts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_two_account_policy(tmp_path, accounts.base_url)
+
+    assert main(["plan", "-c", str(path), "--count", "1"]) == 0
+
+    lines = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert lines == [
+        "account agency-a",
+        "100 (id 100): '0 3 * * *' in UTC",
+        "101 (id 101): '0 3 * * *' in UTC",
+        "account agency-b",
+        "200 (id 200): '0 3 * * *' in UTC",
+        "201 (id 201): '0 3 * * *' in UTC",
+    ]

@@ -22,12 +22,18 @@ def plan(
     count: int,
     after: datetime,
 ) -> int:
-    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time."""
+    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time;
+    with several accounts, the VMs of each under an ``account NAME`` line."""
     config = load_or_report(path)
     if config is None:
         return ExitCode.USAGE
     lines: list[str] = []
-    for policy in config.vms:
+    account_order = {account.name: index for index, account in enumerate(config.accounts)}
+    # With several accounts, the VMs under their account's name, in the policy's order.
+    policies = sorted(config.vms, key=lambda policy: account_order.get(policy.account, 0))
+    for index, policy in enumerate(policies):
+        if config.accounts and (index == 0 or policies[index - 1].account != policy.account):
+            lines.append(f"account {policy.account}")
         zone = load_timezone(policy.timezone)
         trigger = build_trigger(policy.schedule, policy.timezone)
         lines.append(
