@@ -117,7 +117,11 @@ def _assemble(
         config,
         ledger=ledger,
         budget=services.budget,
-        accounts=AccountOptions(budgets=services.budgets),
+        accounts=AccountOptions(
+            budgets=services.budgets,
+            # With several accounts each keeps its token's state apart in the metrics.
+            observers=services.metrics.api_observer_of if config.several_accounts else None,
+        ),
         clock=daemon_clock,
         observer=observer,
         api_observer=services.metrics,

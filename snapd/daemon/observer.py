@@ -172,7 +172,8 @@ class DaemonObserver(FanOut):
             detail="the API refused the token; no snapshot is taken until snapd runs with one "
             "it accepts",
         )
-        self.api_unauthorized()
+        if not account:  # an account's own API observer saw its 401 already
+            self.api_unauthorized()
 
     def outcome_count(self, virtual_machine_id: int) -> int:
         """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""

@@ -106,6 +106,8 @@ def test_a_revoked_token_in_one_account_leaves_the_other_snapshotting_once_per_s
             _wait_until(lambda: daemon.jobs.count() == 0, "the runs to end")
             assert thread.is_alive()
             exposition = daemon.metrics.exposition().decode()
+            # agency-b's successes do not clear agency-a's refused token.
+            readiness = daemon.readiness()
         finally:
             daemon.request_stop()
             thread.join(WAIT_SECONDS)
@@ -126,3 +128,5 @@ def test_a_revoked_token_in_one_account_leaves_the_other_snapshotting_once_per_s
         assert success.format("agency-b", vm) in exposition
     assert 'snapd_hold_active{account="agency-a",vm="100"} 0.0' in exposition
     assert 'account="agency-a",result="success"' not in exposition
+    assert "snapd_api_authentication_ok 0.0" in exposition
+    assert readiness[0] is False
