@@ -23,6 +23,7 @@ from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
 from snapd.pipeline.wait import PollSettings
 from snapd.runtime import (
     AccountOptions,
+    Services,
     UsageError,
     build_leadership,
     build_services,
@@ -82,6 +83,13 @@ def build_daemon(
     return daemon
 
 
+def _account_options(config: Config, services: Services) -> AccountOptions:
+    """Each account's budget; with several accounts, each account's API observer, which
+    keeps its token's state apart in the metrics."""
+    observers = services.metrics.api_observer_of if config.several_accounts else None
+    return AccountOptions(budgets=services.budgets, observers=observers)
+
+
 def _create_state_dir(state_dir: Path) -> None:
     try:
         state_dir.mkdir(mode=0o700, exist_ok=True)
@@ -117,11 +125,7 @@ def _assemble(
         config,
         ledger=ledger,
         budget=services.budget,
-        accounts=AccountOptions(
-            budgets=services.budgets,
-            # With several accounts each keeps its token's state apart in the metrics.
-            observers=services.metrics.api_observer_of if config.several_accounts else None,
-        ),
+        accounts=_account_options(config, services),
         clock=daemon_clock,
         observer=observer,
         api_observer=services.metrics,
