@@ -125,9 +125,3 @@ def close_all(connections: Mapping[str, AccountConnection]) -> None:
     """Close every account's client."""
     for connection in connections.values():
         connection.client.close()
-
-
-def close_budgets(connections: Mapping[str, AccountConnection]) -> None:
-    """Close every account's budget: requests queued behind one give up at once."""
-    for connection in connections.values():
-        connection.budget.close()
