@@ -72,7 +72,7 @@ class StartupHook(Protocol):
 class MachineListener(Protocol):
     """Hears the account's VM list of each pass (what ``status`` shows as STATE)."""
 
-    def machines_listed(self, machines: Sequence[VirtualMachine]) -> None: ...
+    def machines_listed(self, machines: Sequence[VirtualMachine], account: str = "") -> None: ...
 
 
 @dataclass
@@ -148,7 +148,7 @@ class FleetInventory:
             summary.failed += 1
             return summary
         if self.machines is not None:
-            self.machines.machines_listed(machines)
+            self.machines.machines_listed(machines, self.account)
         listed = {machine.id for machine in machines}
         startup, self._looked = not self._looked, True
         spacing = self.startup_spacing if startup else self.spacing

@@ -20,7 +20,9 @@ from snapd.clock import ManualClock
 from snapd.config import load_config
 from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
+from snapd.daemon.fleet_status import MachineStates
 from snapd.fakeapi.accounts import FakeAccount, FakeAccounts
+from snapd.hostinger import VirtualMachine
 from snapd.ledger.store import SqliteLedger
 
 pytestmark = pytest.mark.usefixtures("drive_poller")
@@ -130,3 +132,16 @@ def test_a_revoked_token_in_one_account_leaves_the_other_snapshotting_once_per_s
     assert 'account="agency-a",result="success"' not in exposition
     assert "snapd_api_authentication_ok 0.0" in exposition
     assert readiness[0] is False
+
+
+def test_the_status_view_keeps_every_accounts_latest_vm_list(clock: ManualClock) -> None:
+    states = MachineStates(clock)
+
+    def machine(vm: int, state: str) -> VirtualMachine:
+        return VirtualMachine(id=vm, state=state, actions_lock="unlocked", hostname=None, plan=None)
+
+    states.machines_listed([machine(100, "running")], "agency-a")
+    states.machines_listed([machine(200, "stopped")], "agency-b")
+    states.machines_listed([machine(100, "stopping")], "agency-a")
+
+    assert states.snapshot()[1] == {100: ("stopping", False), 200: ("stopped", False)}
