@@ -22,6 +22,7 @@ RANKS = {
     "snapd": 0,  # the package itself: __version__
     "snapd.backoff": 0,
     "snapd.clock": 0,
+    "snapd.clock_wrappers": 0,  # clocks on a clock: interruptible, stepping
     "snapd.errors": 0,
     "snapd.logs": 0,
     "snapd.config": 1,

@@ -23,7 +23,7 @@ from snapd.config import Config
 def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: list[int]) -> int:
     """``snapd once``: the pipeline for the chosen VMs now; 130 after Ctrl-C."""
     from snapd.cli.commands.once import run_once
-    from snapd.clock import InterruptibleClock
+    from snapd.clock_wrappers import InterruptibleClock
     from snapd.notify.notifier import drain_seconds, one_shot_notifier
     from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
 

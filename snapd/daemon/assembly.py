@@ -10,7 +10,8 @@ import queue
 import threading
 from pathlib import Path
 
-from snapd.clock import Clock, InterruptibleClock
+from snapd.clock import Clock
+from snapd.clock_wrappers import InterruptibleClock
 from snapd.config import Config
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.leader import LeaderAwareClock, LeaderRole

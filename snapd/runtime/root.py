@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import structlog
 
-from snapd.clock import Clock, SystemClock, unix_time
+from snapd.clock import Clock, ManualClock, SystemClock
+from snapd.clock_wrappers import SteppingClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
@@ -82,21 +83,16 @@ def build_client(
             budget=budget or RequestBudget(config.api.requests_per_minute),
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
-            wall_clock=unix_time if clock is None else _unix_time_of(clock),
+            clock=clock,
         )
     except ValueError as error:
         raise UsageError(f"cannot use the API settings: {error}") from None
 
 
-def _unix_time_of(clock: Clock) -> Callable[[], float]:
-    return lambda: clock.now().timestamp()
-
-
-def budget_on(config: Config, clock: Clock) -> RequestBudget:
-    """The request budget paced on ``clock`` (a manual one: the simulation's virtual time)."""
-    return RequestBudget(
-        config.api.requests_per_minute, monotonic=clock.monotonic, sleep=clock.sleep
-    )
+def budget_on(config: Config, clock: ManualClock) -> RequestBudget:
+    """The request budget paced on ``clock``, the simulation's virtual time: one thread
+    drives it, so a wait for the next slot advances the clock (a ``SteppingClock``)."""
+    return RequestBudget(config.api.requests_per_minute, SteppingClock(clock))
 
 
 @dataclass
