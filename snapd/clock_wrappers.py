@@ -55,7 +55,8 @@ class InterruptibleClock:
         if self._stop.is_set():
             return False
         with self._watching(target):
-            return not self._stop.is_set() and self._inner.wait(target, seconds)
+            notified = not self._stop.is_set() and self._inner.wait(target, seconds)
+            return notified and not self._stop.is_set()  # the stop's notice is no answer
 
     def sleep(self, seconds: float) -> None:
         """Wait ``seconds`` unless stopped; a manual inner clock is advanced (its sleep)."""

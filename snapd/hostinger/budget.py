@@ -59,10 +59,8 @@ class RequestBudget:
     Args:
         requests_per_minute: configured steady rate, the ceiling of the learned one;
             must be positive.
-        clock: tells the monotonic time and waits (default: the real clock). Each wait
-            is ``clock.wait`` on the budget's closed event, which :meth:`close` sets: a
-            closed budget ends every wait at once. A manual clock (tests, simulation)
-            makes every wait end only when the clock is moved.
+        clock: tells the monotonic time and waits (default: the real one); each wait
+            is ``clock.wait`` on the closed event, so :meth:`close` ends it at once.
         burst: how many slots are free after an idle period; default
             ``max(1, requests_per_minute // 10)``.
 

@@ -70,9 +70,9 @@ def run_demo(vm_count: int = 3, run_for: float | None = None, *, keep: bool = Fa
     ``snapd history``); otherwise the folder is removed.
     """
     # Loaded here: the command line parses without the fake API or the daemon.
-    from snapd.daemon.assembly import build_daemon
     from snapd.fakeapi import FakeHostinger
     from snapd.pipeline.wait import PollSettings
+    from snapd.runtime.daemon import build_daemon
 
     token = secrets.token_urlsafe(24)
     fake = FakeHostinger(token=token, vm_count=vm_count, action_seconds=DEMO_ACTION_SECONDS)
