@@ -16,6 +16,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from snapd.cli.argument_types import duration, positive_int
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 DEMO_ACTION_SECONDS = 3.0
 DEMO_METRICS_PORT = 9891
 # The poller's delays (seconds): short, for actions that take DEMO_ACTION_SECONDS.
-DEMO_POLL_DELAYS = {"first_delay": 1.0, "minimum_delay": 0.5, "maximum_delay": 5.0, "factor": 1.5}
+DEMO_POLL_DELAYS = MappingProxyType(
+    {"first_delay": 1.0, "minimum_delay": 0.5, "maximum_delay": 5.0, "factor": 1.5}
+)
 
 
 def _free_port(host: str, preferred: int) -> int:
