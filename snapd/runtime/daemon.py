@@ -158,7 +158,9 @@ def build_services(
     """
     metrics = Metrics()
     register_process_collectors(metrics.registry)
-    notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), clock=clock)
+    # The retries' backoff waits on the daemon's clock: a stop ends it, a test drives it.
+    worker = DeliveryWorker(metrics.notification_finished, clock=clock)
+    notifier = Notifier(policy, worker, clock=clock)
     budget = RequestBudget(config.api.requests_per_minute, budget_clock or clock)
     metrics.budget_changed(budget.learned_requests_per_minute)
     return Services(metrics, notifier, budget)
