@@ -239,7 +239,8 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
             startup=CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now()),
             startup_spacing=request_spacing(requests_per_minute, STARTUP_BUDGET_SHARE),
             machines=self.fleet_status.machines,
-            # The spacing paces real requests against the API's real-time budget: it is
-            # waited on the system clock (the default) even when the daemon's is manual.
+            # The spacing is waited on the daemon's clock, as every other wait of the
+            # daemon: a stop ends it at once, and a manual clock drives it in tests.
+            clock=self.clock,
         )
         schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)

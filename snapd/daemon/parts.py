@@ -1,4 +1,8 @@
-"""What a daemon is built from, and how ``snapd run`` was asked to run."""
+"""What a daemon is built from, and how ``snapd run`` was asked to run.
+
+The composition root (:mod:`snapd.runtime.daemon`) builds every part; this package
+only names what it receives, so it never imports the root.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,41 @@ import queue
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
+from snapd.clock import Clock
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
+from snapd.hostinger import HostingerClient
+from snapd.hostinger.budget import RequestBudget
+from snapd.ledger import Ledger
 from snapd.ledger.locks import StateDirectoryLock
+from snapd.metrics import Metrics
+from snapd.notify.notifier import Notifier
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.workers import DEFAULT_WORKERS
-from snapd.runtime import Runtime, Services
+
+
+class DaemonRuntime(Protocol):
+    """What the daemon uses of the runtime the root built (``snapd.runtime.Runtime``)."""
+
+    client: HostingerClient
+    ledger: Ledger
+    clock: Clock
+
+    def close(self) -> None:
+        """Close the client, the locks and the ledger."""
+        ...
+
+
+@dataclass
+class Services:
+    """What the daemon adds to a runtime: metrics, notifications, the shared budget."""
+
+    metrics: Metrics
+    notifier: Notifier
+    budget: RequestBudget
 
 
 @dataclass(frozen=True)
@@ -29,9 +60,9 @@ class DaemonSettings:
 
 @dataclass
 class DaemonParts:
-    """What a daemon is built from; ``snapd.daemon.assembly.build_daemon`` makes them."""
+    """What a daemon is built from; ``snapd.runtime.daemon.build_daemon`` makes them."""
 
-    runtime: Runtime
+    runtime: DaemonRuntime
     services: Services
     observer: DaemonObserver
     scheduler: SlotScheduler

@@ -113,14 +113,6 @@ class Notifier:
         self.worker.close(timeout)
 
 
-def one_shot_notifier(config: Config) -> Notifier | None:
-    """The notifier of a command that runs once (``snapd once``); None without targets."""
-    policies = {policy.id: policy for policy in config.vms if policy.notify is not None}
-    if not policies:
-        return None
-    return Notifier(policies.get, DeliveryWorker())
-
-
 def drain_seconds(config: Config) -> float:
     """How long a one-shot command waits for its notifications before it exits:
     every attempt of the slowest target, with the backoff between them, at most a minute."""

@@ -17,10 +17,11 @@ means "look again later".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 import structlog
 
@@ -41,11 +42,13 @@ from snapd.pipeline.wait import wait_for
 log = structlog.get_logger("snapd.resolving")
 
 # Action names as the API reports them, by the operation that started them.
-ACTION_NAMES: dict[str, tuple[str, ...]] = {
-    OperationKind.SNAPSHOT: ("create_snapshot", "snapshot_create", "create snapshot"),
-    OperationKind.RESTORE: ("restore_snapshot", "snapshot_restore", "restore snapshot"),
-    OperationKind.DELETE: ("delete_snapshot", "snapshot_delete", "delete snapshot"),
-}
+ACTION_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        OperationKind.SNAPSHOT: ("create_snapshot", "snapshot_create", "create snapshot"),
+        OperationKind.RESTORE: ("restore_snapshot", "snapshot_restore", "restore snapshot"),
+        OperationKind.DELETE: ("delete_snapshot", "snapshot_delete", "delete snapshot"),
+    }
+)
 ACTION_PAGES_TO_SEARCH = 2
 # Between the Date header read before the send and the action's created_at lie the
 # header's one-second resolution and the server's own processing; a minute covers both.

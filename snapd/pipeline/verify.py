@@ -9,8 +9,10 @@ says nothing about the action, so its pending row stays for the next run.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import OperationKind, PendingAction
@@ -28,18 +30,22 @@ CLOCK_SKEW = timedelta(seconds=5)
 
 # How a finished wait reads in the ledger before the read-back, and whether it settles
 # the pending row (True: the action's end was seen).
-WAIT_VERDICTS = {
-    WaitState.SUCCESS: (Result.SUCCESS, OutcomeReason.CREATED, True),
-    WaitState.ERROR: (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
-    WaitState.TIMEOUT: (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
-    WaitState.UNAUTHORIZED: (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
-    WaitState.STOPPED: (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
-}
-SUCCESS_REASONS: dict[str, OutcomeReason] = {
-    OperationKind.SNAPSHOT: OutcomeReason.CREATED,
-    OperationKind.DELETE: OutcomeReason.DELETED,
-    OperationKind.RESTORE: OutcomeReason.RESTORED,
-}
+WAIT_VERDICTS = MappingProxyType(
+    {
+        WaitState.SUCCESS: (Result.SUCCESS, OutcomeReason.CREATED, True),
+        WaitState.ERROR: (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
+        WaitState.TIMEOUT: (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
+        WaitState.UNAUTHORIZED: (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
+        WaitState.STOPPED: (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
+    }
+)
+SUCCESS_REASONS: Mapping[str, OutcomeReason] = MappingProxyType(
+    {
+        OperationKind.SNAPSHOT: OutcomeReason.CREATED,
+        OperationKind.DELETE: OutcomeReason.DELETED,
+        OperationKind.RESTORE: OutcomeReason.RESTORED,
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,19 @@
 """The composition root: the one package that builds real objects from a policy.
 
 ``state`` opens the ledger, the per-VM locks and the leadership; ``root`` builds the
-client, the engine, the fleet runner and the daemon's services on top of them.
+client, the budget, the engine, the fleet runner and ``once``'s notifier on top of them;
+``daemon`` (imported by its users only: it loads the scheduler) builds a whole daemon:
+its scheduler, observer, notifier, metrics and budget, handed to ``snapd.daemon``.
 """
 
 from snapd.runtime.root import (
     COMMAND_LINE_CONNECTION_RETRY_SECONDS,
     Readiness,
     Runtime,
-    Services,
     UsageError,
     budget_on,
     build_client,
-    build_services,
+    build_one_shot_notifier,
     check_readiness,
     open_runtime,
 )
@@ -28,12 +29,11 @@ __all__ = [
     "LEADERSHIP_RETRY_VARIABLE",
     "Readiness",
     "Runtime",
-    "Services",
     "UsageError",
     "budget_on",
     "build_client",
     "build_leadership",
-    "build_services",
+    "build_one_shot_notifier",
     "check_readiness",
     "open_ledger",
     "open_runtime",

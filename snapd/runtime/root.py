@@ -1,10 +1,11 @@
 """The composition root: the one place that builds real objects from a policy.
 
 The client and its request budget, the ledger, the per-VM locks, the engine and the
-operations (``open_runtime``), the workers and poller that run slots (``Runtime.fleet``),
-and for the daemon the metrics and the notifier (``build_services``). Everything below
-receives what it needs; nothing else builds these. The clock is handed in (a manual one
-and the in-process fake API's base URL in tests), so the same root serves every command.
+operations (``open_runtime``), the workers and poller that run slots (``Runtime.fleet``)
+and the notifier of ``snapd once``; :mod:`snapd.runtime.daemon` adds the daemon's parts.
+Everything below receives what it needs; nothing else builds these. The clock is handed
+in (a manual one and the in-process fake API's base URL in tests), so the same root
+serves every command.
 
 Every failure here is the operator's to fix (no token, a missing state directory, an
 unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
@@ -17,15 +18,14 @@ from dataclasses import dataclass
 
 import structlog
 
-from snapd.clock import Clock, SystemClock, unix_time
+from snapd.clock import Clock, ManualClock, SystemClock
+from snapd.clock_wrappers import SteppingClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger, backends
 from snapd.ledger.locks import VirtualMachineLocks
-from snapd.metrics import Metrics
-from snapd.metrics.process import register_process_collectors
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
@@ -82,21 +82,16 @@ def build_client(
             budget=budget or RequestBudget(config.api.requests_per_minute),
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
-            wall_clock=unix_time if clock is None else _unix_time_of(clock),
+            clock=clock,
         )
     except ValueError as error:
         raise UsageError(f"cannot use the API settings: {error}") from None
 
 
-def _unix_time_of(clock: Clock) -> Callable[[], float]:
-    return lambda: clock.now().timestamp()
-
-
-def budget_on(config: Config, clock: Clock) -> RequestBudget:
-    """The request budget paced on ``clock`` (a manual one: the simulation's virtual time)."""
-    return RequestBudget(
-        config.api.requests_per_minute, monotonic=clock.monotonic, sleep=clock.sleep
-    )
+def budget_on(config: Config, clock: ManualClock) -> RequestBudget:
+    """The request budget paced on ``clock``, the simulation's virtual time: one thread
+    drives it, so a wait for the next slot advances the clock (a ``SteppingClock``)."""
+    return RequestBudget(config.api.requests_per_minute, SteppingClock(clock))
 
 
 @dataclass
@@ -193,29 +188,9 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     return Runtime(config, client, ledger, locks, chosen_clock, engine, operations, budget)
 
 
-@dataclass
-class Services:
-    """What the daemon adds to a runtime: metrics, notifications, the shared budget."""
-
-    metrics: Metrics
-    notifier: Notifier
-    budget: RequestBudget
-
-
-def build_services(
-    config: Config,
-    policy: Callable[[int], VirtualMachinePolicy | None],
-    clock: Clock,
-) -> Services:
-    """A fresh metrics registry (with the process and platform series), the notifier and
-    the request budget for ``config``.
-
-    Notifications have their own worker and session: a hanging receiver cannot hold up a
-    slot, and they do not count against the Hostinger request budget.
-    """
-    metrics = Metrics()
-    register_process_collectors(metrics.registry)
-    notifier = Notifier(policy, DeliveryWorker(metrics.notification_finished), clock=clock)
-    budget = RequestBudget(config.api.requests_per_minute)
-    metrics.budget_changed(budget.learned_requests_per_minute)
-    return Services(metrics, notifier, budget)
+def build_one_shot_notifier(config: Config) -> Notifier | None:
+    """The notifier of a command that runs once (``snapd once``); None without targets."""
+    policies = {policy.id: policy for policy in config.vms if policy.notify is not None}
+    if not policies:
+        return None
+    return Notifier(policies.get, DeliveryWorker())

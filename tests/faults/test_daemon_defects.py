@@ -16,9 +16,9 @@ import structlog
 
 from snapd.clock import ManualClock
 from snapd.config import HealthCheck, HookCommand, load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import START, TOKEN, FakeMaker, FakeSettings, make_policy
 from tests.support.daemon import DaemonProcess
 from tests.support.policy import write_policy

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from snapd.cli.argument_types import virtual_machine_reference
@@ -17,10 +18,12 @@ from snapd.pipeline.outcome import Result
 if TYPE_CHECKING:
     from snapd.runtime import Runtime
 
-WARNINGS = {
-    "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
-    "delete": "the VM will have no snapshot to restore from",
-}
+WARNINGS = MappingProxyType(
+    {
+        "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
+        "delete": "the VM will have no snapshot to restore from",
+    }
+)
 
 
 def confirm(question: str, ask: Callable[[str], str] | None = None) -> bool:

@@ -28,7 +28,7 @@ from snapd.ledger import Ledger
 
 __all__ = ["READERS", "STATUS_HEADERS", "status", "status_from_daemon"]
 
-STATUS_HEADERS = [
+STATUS_HEADERS = (
     "VM",
     "NAME",
     "STATE",
@@ -38,7 +38,7 @@ STATUS_HEADERS = [
     "HOLD",
     "NEXT RUN",
     "PENDING",
-]
+)
 #: Snapshot reads in flight at once; the request budget sets the pace, these only hide
 #: the latency of each answer.
 READERS = 16
