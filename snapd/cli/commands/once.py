@@ -202,7 +202,8 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
         "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
         "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
-        "resumes it).",
+        "resumes it). Notifications still being sent at the end get a bounded wait: three "
+        "times the slowest target's timeout plus 3 s of backoff, at most 60 s.",
     )
     targets = once.add_mutually_exclusive_group(required=True)
     targets.add_argument(
