@@ -6,8 +6,8 @@ ping or webhook URL as configured) has a lane of its own (``snapd.notify.lanes``
 receiver that hangs, trickles or is being retried delays only its own notifications. Every
 attempt is bounded by its timeout in total and reads at most 64 KiB of the answer
 (``snapd.notify.transport``); transient failures are retried a bounded number of times
-with backoff, outside the Hostinger request budget. URLs are secrets: logs carry only their scheme and host, and
-never an exception's text (``requests`` puts the whole URL into it).
+with backoff, outside the Hostinger request budget. URLs are secrets: logs carry only their
+scheme and host, and never an exception's text (``requests`` puts the whole URL into it).
 """
 
 from __future__ import annotations
