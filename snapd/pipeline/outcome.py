@@ -42,6 +42,9 @@ class OutcomeReason(StrEnum):
     BUSY = "busy"
     BUSY_TIMEOUT = "busy_timeout"
     CONNECTION_FAILED = "connection_failed"
+    # The API's TLS certificate was not trusted (FailureReason.CERTIFICATE): every later
+    # request would fail alike, so a wait ends at once instead of polling to its timeout.
+    CERTIFICATE_UNTRUSTED = "certificate_untrusted"
     ACTION_ERROR = "action_error"
     ACTION_TIMEOUT = "action_timeout"
     SNAPSHOT_CHANGED = "snapshot_changed"

@@ -3,7 +3,8 @@
 An action that reports ``success`` is not yet a restore point: after a create the snapshot
 is read back and must be newer than the attempt (allowing for clock skew) or carry a new
 id; after a delete it must be gone. Otherwise the outcome is ``unverified``, a failure.
-A wait that ended without the action's final state (timeout, a refused token, a stop)
+A wait that ended without the action's final state (timeout, a refused token, an
+untrusted certificate, a stop)
 says nothing about the action, so its pending row stays for the next run.
 """
 
@@ -33,6 +34,7 @@ WAIT_VERDICTS = {
     WaitState.ERROR: (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
     WaitState.TIMEOUT: (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
     WaitState.UNAUTHORIZED: (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
+    WaitState.CERTIFICATE: (Result.FAILED, OutcomeReason.CERTIFICATE_UNTRUSTED, False),
     WaitState.STOPPED: (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
 }
 SUCCESS_REASONS: dict[str, OutcomeReason] = {
