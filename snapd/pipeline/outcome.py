@@ -31,6 +31,8 @@ class OutcomeReason(StrEnum):
     """Why an attempt ended as it did; a skip's reasons are ``decide.Reason``."""
 
     CREATED = "created"
+    # Created and verified although the health check failed: the VM had no restore point.
+    CREATED_UNHEALTHY = "created_unhealthy"
     DELETED = "deleted"
     RESTORED = "restored"
     UNVERIFIED = "unverified"

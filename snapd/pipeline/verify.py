@@ -10,7 +10,7 @@ says nothing about the action, so its pending row stays for the next run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from snapd.hostinger import ApiError, HostingerClient
@@ -53,6 +53,15 @@ class Verdict:
     detail: str
     new_snapshot: SnapshotState | None
     settled: bool = True
+
+
+def taken_unhealthy(verdict: Verdict) -> Verdict:
+    """``verdict`` of a create decided although the health check failed: a success is
+    ``created_unhealthy`` (anything else stays as it is)."""
+    if verdict.reason is not OutcomeReason.CREATED:
+        return verdict
+    detail = f"{verdict.detail}; taken while the health check failed"
+    return replace(verdict, reason=OutcomeReason.CREATED_UNHEALTHY, detail=detail)
 
 
 def replaced_snapshot(pending: PendingAction) -> SnapshotState | None:
