@@ -17,9 +17,10 @@ import requests
 
 from snapd.checks.abortable import AbortableAdapter
 from snapd.checks.failures import causes
-from snapd.checks.result import HookResult, duration_text, log_outcome
+from snapd.checks.result import HookResult, log_outcome
 from snapd.config import HealthCheck
 from snapd.config.masking import mask_url
+from snapd.logs import duration_text
 
 __all__ = ["run_health_check"]
 

@@ -153,6 +153,7 @@ def _build(
         log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
         stop_timeout=_stop_timeout(data.get("stop_timeout"), report),
         ledger=build_ledger_settings(data.get("ledger", {}), document.path, report),
+        key_lines=dict(document.lines),
     )
 
 

@@ -140,13 +140,13 @@ def test_validate_refuses_what_run_and_status_refuse_with_the_same_lines(
     once_lines = _lines(capsys)
 
     assert validate_lines == [
-        f"snapd: error: {path}: api.base_url: API base URL 'http://example.com' uses plain "
+        f"snapd: error: {path}:1: api.base_url: API base URL 'http://example.com' uses plain "
         "http to a host that is not loopback; the token would cross the network "
         "unencrypted. Use https://.",
         f"snapd: error: token file {empty}: file is empty",
-        f"snapd: error: {path}: pre_hook.command: command not found: "
+        f"snapd: error: {path}:4: defaults.pre_hook.command: command not found: "
         f"{tmp_path / 'missing-hook'} (virtual machine(s) 1)",
-        f"snapd: error: {path}: post_hook.command: command is not executable: "
+        f"snapd: error: {path}:6: vms[0].post_hook.command: command is not executable: "
         f"{not_executable} (virtual machine(s) 1)",
     ]
     assert status_lines == validate_lines[:2]

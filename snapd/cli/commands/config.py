@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from snapd.cli.commands import ExitCode
-from snapd.cli.options import verbose_option
+from snapd.cli.options import verbose_option, with_policy_hint
 from snapd.config import (
     Config,
     ConfigError,
@@ -38,7 +38,7 @@ def load_or_report(
     try:
         return load_config(path, offline=offline, environ=environ)
     except ConfigError as error:
-        for problem in error.problems:
+        for problem in with_policy_hint(error.problems):
             print(f"snapd: error: {problem}", file=sys.stderr)
         return None
 
@@ -100,6 +100,8 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
             # by contract (secrets belong in files or the environment), so it is shown.
             settings[key] = {name: _shown(item) for name, item in vars(value).items()}
             settings[key]["url"] = mask_url(value.url)
+            if not value.expect_status:  # empty means any 2xx, not "none"
+                settings[key]["expect_status"] = "any 2xx"
         elif isinstance(value, HookCommand):
             settings[key] = {"command": list(value.command), "timeout": _shown(value.timeout)}
             if value.environment:  # shown under its policy key; names only, no values

@@ -57,3 +57,15 @@ def load_ready(arguments: argparse.Namespace) -> Config:
     config = load(arguments)
     check_ready(config)
     return config
+
+
+def refused_token(config: Config) -> str:
+    """What to say when the API refused the token: where that token came from (a file,
+    the systemd credential, the environment), so that the operator knows what to fix."""
+    from snapd.config.credentials import CredentialError, load_token
+
+    try:
+        origin = load_token(config.api.token_file).origin
+    except CredentialError:
+        return "the API refused the token"
+    return f"the API refused the token from {origin}; replace it there"
