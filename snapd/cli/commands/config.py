@@ -48,9 +48,10 @@ def validate(
 ) -> int:
     """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
 
-    The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks).
-    ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file`` or
-    ``state_dir``, which belong to the machine the policy is meant for.
+    The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks),
+    then a connection to a PostgreSQL ledger (made and closed; nothing is created).
+    ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file``,
+    ``state_dir`` or the database, which belong to the machine the policy is meant for.
     ``credentials_directory`` stands for ``$CREDENTIALS_DIRECTORY``: the token is looked
     for as the service manager will hand it over (a missing folder is an error).
     """
@@ -71,9 +72,16 @@ def validate(
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
     for warning in readiness.warnings:
         print(f"snapd: warning: {warning}", file=sys.stderr)
-    for problem in readiness.problems:
+    problems = list(readiness.problems)
+    if not offline and config.ledger.shared:
+        from snapd.ledger.backends import shared_ledger_problem
+
+        # run connects before anything else; a refused connection or password is found now.
+        ledger_problem = shared_ledger_problem(config.ledger)
+        problems += [ledger_problem] if ledger_problem is not None else []
+    for problem in problems:
         print(f"snapd: error: {problem}", file=sys.stderr)
-    if readiness.problems:
+    if problems:
         return ExitCode.USAGE
     print(f"{path}: valid, {len(config.vms)} virtual machine(s)", file=sys.stdout)
     note = None if offline else state_dir_note(config)
@@ -173,14 +181,16 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         parents=[config_option],
         help="check the policy as run does; list every problem as FILE:LINE: path: message",
         description="Check the policy file and everything run checks before it starts: "
-        "the API base URL, the token, state_dir and the hook commands. Exit 0 when valid, "
+        "the API base URL, the token, state_dir, the hook commands and, for a PostgreSQL "
+        "ledger, a connection to the database (made and closed again). Exit 0 when valid, "
         "2 with every problem listed.",
     )
     validate.add_argument(
         "--offline",
         action="store_true",
-        help="check the policy alone (for CI): not the token, api.token_file, state_dir "
-        "or the hook commands, which belong to the machine that runs it",
+        help="check the policy alone (for CI): not the token, api.token_file, state_dir, "
+        "the hook commands or the PostgreSQL connection, which belong to the machine that "
+        "runs it",
     )
     validate.add_argument(
         "--credentials-dir",
