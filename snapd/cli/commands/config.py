@@ -22,6 +22,7 @@ from snapd.config import (
     HookCommand,
     VirtualMachinePolicy,
     load_config,
+    machine_problems,
     state_dir_note,
 )
 from snapd.config.credentials import CredentialError, load_token
@@ -66,13 +67,16 @@ def validate(
             )
             return ExitCode.USAGE
         environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
-    config = load_or_report(path, offline=offline, environ=environment)
+    # The file first, alone (its problems are all found in one pass); then, on the policy
+    # it describes, every check of this machine, all reported together.
+    config = load_or_report(path, offline=True, environ=environment)
     if config is None:
         return ExitCode.USAGE
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
     for warning in readiness.warnings:
         print(f"snapd: warning: {warning}", file=sys.stderr)
-    problems = list(readiness.problems)
+    problems = [] if offline else machine_problems(config, environment)
+    problems += readiness.problems
     if not offline and config.ledger.shared:
         from snapd.ledger.backends import shared_ledger_problem
 
@@ -124,8 +128,9 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
 
 
 def show(path: Path) -> int:
-    """Print the effective policy (defaults applied, token masked) as YAML."""
-    config = load_or_report(path)
+    """Print the effective policy (defaults applied, token masked) as YAML; this machine's
+    paths are not checked (a production policy is shown on a laptop as well)."""
+    config = load_or_report(path, offline=True)
     if config is None:
         return ExitCode.USAGE
     try:
@@ -207,7 +212,9 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "show",
         parents=[config_option],
         help="print the effective per-VM settings (defaults applied, token masked)",
-        description="Print the effective policy as YAML, defaults applied; the token is ***.",
+        description="Print the effective policy as YAML, defaults applied; the token is ***. "
+        "Only the file is checked, not this machine's paths (state_dir, api.token_file): a "
+        "production policy can be shown anywhere.",
     )
     show.set_defaults(command="config_show")
     schema = config_commands.add_parser(
