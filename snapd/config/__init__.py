@@ -19,6 +19,7 @@ from snapd.config.policy_file import (
     DEFAULT_CONFIG_PATH,
     UNEXPECTED_PROBLEM,
     load_config,
+    machine_problems,
     state_dir_note,
 )
 from snapd.config.vms import BUILT_IN_DEFAULTS
@@ -36,5 +37,6 @@ __all__ = [
     "MetricsSettings",
     "VirtualMachinePolicy",
     "load_config",
+    "machine_problems",
     "state_dir_note",
 ]

@@ -149,6 +149,7 @@ def deliveries(
                     body=ping_body(notification).encode(),
                     content_type="text/plain; charset=utf-8",
                     timeout=settings.ping.timeout.total_seconds(),
+                    target=settings.ping.url,
                 )
             )
     for hook in settings.webhooks:
@@ -163,6 +164,7 @@ def deliveries(
                 body=webhook_body(notification, hook.format),
                 content_type="application/json",
                 timeout=hook.timeout.total_seconds(),
+                target=hook.url,
             )
         )
     return found

@@ -37,7 +37,7 @@ from snapd.pipeline.verify import (
     is_new_snapshot,
     replaced_snapshot,
 )
-from snapd.pipeline.wait import wait_for
+from snapd.pipeline.wait import untrusted, wait_for
 
 log = structlog.get_logger("snapd.resolving")
 
@@ -63,6 +63,7 @@ class ResolutionState(StrEnum):
     UNRESOLVED = "unresolved"
     UNAUTHORIZED = "unauthorized"
     STOPPED = "stopped"
+    CERTIFICATE = "certificate"
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ class Resolution:
 
     ``state``: ``action`` (``action`` is the action to wait for), ``observed`` (no action
     found, but the snapshot shows the request ran; ``snapshot`` is what it left),
-    ``unresolved`` (nothing showed either way by the deadline), ``unauthorized`` or
-    ``stopped``.
+    ``unresolved`` (nothing showed either way by the deadline), ``unauthorized``,
+    ``certificate`` (the API's TLS certificate was not trusted: looking again would not
+    help, and the intent stays recorded) or ``stopped``.
     """
 
     state: ResolutionState
@@ -163,6 +165,8 @@ class ResolutionWatch:
         except AuthenticationError as error:
             return Resolution(ResolutionState.UNAUTHORIZED, f"the API refused the token: {error}")
         except ApiError as error:
+            if untrusted(error):
+                return Resolution(ResolutionState.CERTIFICATE, error.message)
             log.warning(
                 "resolution_read_failed",
                 vm=vm,
@@ -216,6 +220,10 @@ def resolution_verdict(kind: OperationKind, resolution: Resolution) -> Verdict:
     if resolution.state is ResolutionState.UNAUTHORIZED:
         return Verdict(
             Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, resolution.detail, None, False
+        )
+    if resolution.state is ResolutionState.CERTIFICATE:
+        return Verdict(
+            Result.FAILED, OutcomeReason.CERTIFICATE_UNTRUSTED, resolution.detail, None, False
         )
     if resolution.state is ResolutionState.STOPPED:
         return Verdict(

@@ -108,10 +108,10 @@ def test_a_sighup_while_the_policy_is_read_does_not_kill_the_daemon(
         "import snapd.cli.commands.loading as loading\n"
         "import snapd.cli.dispatch as cli\n"
         "load = loading.load\n"
-        "def load_slowly(arguments):\n"
+        "def load_slowly(arguments, **options):\n"
         "    os.kill(os.getpid(), signal.SIGHUP)\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
-        "    return load(arguments)\n"
+        "    return load(arguments, **options)\n"
         "loading.load = load_slowly\n"
         f"sys.exit(cli.main(['run', '-c', {str(policy)!r}]))\n"
     )

@@ -10,14 +10,15 @@ import argparse
 import difflib
 
 from snapd.cli.commands import UsageError
-from snapd.config import Config, ConfigError, load_config
+from snapd.config import Config, ConfigError, load_config, machine_problems
 
 
-def load(arguments: argparse.Namespace) -> Config:
-    """Load the policy and set up logging as it asks."""
+def load(arguments: argparse.Namespace, *, offline: bool = False) -> Config:
+    """Load the policy and set up logging as it asks; ``offline``: this machine's paths
+    are left for the caller to check."""
     from snapd.logs import configure_logging
 
-    config = load_config(arguments.config)
+    config = load_config(arguments.config, offline=offline)
     configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
     return config
 
@@ -43,17 +44,30 @@ def resolve_all(config: Config, references: list[str]) -> list[int]:
 
 
 def check_ready(config: Config) -> None:
-    """For the commands that run hooks: every check of ``config validate``, all at once
-    (the other commands meet the token and base URL checks when their client is built)."""
+    """For the commands that run hooks: every check of ``config validate`` on this
+    machine (its paths, the token, the base URL, the hooks), all reported at once (the
+    other commands meet the token and base URL checks when their client is built)."""
     from snapd.readiness import check_readiness
 
-    problems = check_readiness(config).problems
+    problems = machine_problems(config) + list(check_readiness(config).problems)
     if problems:
-        raise ConfigError(list(problems))
+        raise ConfigError(problems)
 
 
 def load_ready(arguments: argparse.Namespace) -> Config:
-    """``load``, then ``check_ready``: for ``once`` and ``run``."""
-    config = load(arguments)
+    """``load`` (the file), then ``check_ready`` (this machine): for ``once`` and ``run``."""
+    config = load(arguments, offline=True)
     check_ready(config)
     return config
+
+
+def refused_token(config: Config) -> str:
+    """What to say when the API refused the token: where that token came from (a file,
+    the systemd credential, the environment), so that the operator knows what to fix."""
+    from snapd.config.credentials import CredentialError, load_token
+
+    try:
+        origin = load_token(config.api.token_file).origin
+    except CredentialError:
+        return "the API refused the token"
+    return f"the API refused the token from {origin}; replace it there"

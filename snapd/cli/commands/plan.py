@@ -22,8 +22,9 @@ def plan(
     count: int,
     after: datetime,
 ) -> int:
-    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time."""
-    config = load_or_report(path)
+    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time.
+    Reads the policy only: this machine's paths are not checked (nothing is written)."""
+    config = load_or_report(path, offline=True)
     if config is None:
         return ExitCode.USAGE
     lines: list[str] = []
@@ -55,7 +56,9 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "plan",
         parents=[config_option],
         help="show the next scheduled slots of every VM",
-        description="Print the next slots of every VM, in UTC and in the VM's time zone.",
+        description="Print the next slots of every VM, in UTC and in the VM's time zone. "
+        "Only the file is checked, not this machine's paths (state_dir, api.token_file): a "
+        "production policy can be previewed anywhere.",
     )
     plan.add_argument(
         "--count", type=positive_int, default=5, metavar="N", help="slots per VM (default 5)"

@@ -21,9 +21,10 @@ from typing import Any, TextIO
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import age, iso_utc, table
 from snapd.cli.commands.inspect import pending_text
+from snapd.cli.commands.loading import refused_token
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.schedule import build_trigger, next_slots
-from snapd.hostinger import ApiError, HostingerClient
+from snapd.hostinger import ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import Ledger
 
 __all__ = ["READERS", "STATUS_HEADERS", "status", "status_from_daemon"]
@@ -106,6 +107,8 @@ def status(config: Config, client: HostingerClient, ledger: Ledger, now: datetim
         machines = {machine.id: machine for machine in client.list_virtual_machines()}
     except ApiError as error:
         print(f"snapd: error: cannot list the virtual machines: {error}", file=sys.stderr)
+        if isinstance(error, AuthenticationError):
+            print(f"snapd: error: {refused_token(config)}", file=sys.stderr)
         return ExitCode.FAILURE
     listed = [policy.id for policy in config.vms if policy.id in machines]
     progress = _Progress(len(listed), sys.stderr)
