@@ -8,6 +8,7 @@ needed, so a manual clock drives everything.
 
 from __future__ import annotations
 
+import heapq
 import random
 import threading
 from collections.abc import Callable
@@ -73,8 +74,11 @@ class ApiState:
         self._next_snapshot_id = 300_000 + generator.randrange(100_000)
         self._snapshots: dict[int, SnapshotRecord] = {}
         self._actions: dict[int, ActionRecord] = {}
-        # Actions that have not taken effect yet (running, or never finishing).
-        self._pending: list[ActionRecord] = []
+        self._actions_by_machine: dict[int, list[ActionRecord]] = {}
+        # Actions not yet in effect (running or never finishing) by VM, those that will
+        # finish by when: no answer scans every action of a large fleet.
+        self._pending: dict[int, list[ActionRecord]] = {}
+        self._finishing: list[tuple[datetime, int, ActionRecord]] = []
         self.clock_skew = timedelta(0)
         self.action_list_lag = timedelta(0)
         self.snapshot_time_style = "iso"  # how created_at is written (model.TIME_STYLES)
@@ -130,8 +134,8 @@ class ApiState:
             self._require_machine(virtual_machine_id)
             actions = [
                 a
-                for a in self._actions.values()
-                if a.virtual_machine_id == virtual_machine_id and a.created_at + lag <= now
+                for a in self._actions_by_machine.get(virtual_machine_id, ())
+                if a.created_at + lag <= now
             ]
             actions.sort(key=lambda action: (action.created_at, action.action_id), reverse=True)
             return [action.to_json(now) for action in actions]
@@ -206,13 +210,9 @@ class ApiState:
     def _settle(self) -> datetime:
         """Apply every action that has finished by now; return now."""
         now = self._clock.now()
-        finished = []
-        for action in self._pending:
-            finished_at = action.finished_at()
-            if finished_at is not None and finished_at <= now:
-                finished.append((finished_at, action.action_id, action))
-        for finished_at, _, action in sorted(finished, key=lambda item: (item[0], item[1])):
-            self._pending.remove(action)
+        while self._finishing and self._finishing[0][0] <= now:  # by finish, then id
+            finished_at, _, action = heapq.heappop(self._finishing)
+            self._pending[action.virtual_machine_id].remove(action)
             if action.final_state() == "success":
                 self._apply_success(action, finished_at)
         return now
@@ -258,7 +258,11 @@ class ApiState:
         )
         self._next_action_id += 1
         self._actions[action.action_id] = action
-        self._pending.append(action)
+        self._actions_by_machine.setdefault(virtual_machine_id, []).append(action)
+        self._pending.setdefault(virtual_machine_id, []).append(action)
+        finished_at = action.finished_at()
+        if finished_at is not None:
+            heapq.heappush(self._finishing, (finished_at, action.action_id, action))
         # A timeline may be final from the start (a single "success" state, zero seconds).
         self._settle()
         return action.to_json(now)
@@ -282,13 +286,13 @@ class ApiState:
     def _is_locked(self, virtual_machine_id: int) -> bool:
         if self._machines[virtual_machine_id].manually_locked:
             return True
-        return any(action.virtual_machine_id == virtual_machine_id for action in self._pending)
+        return bool(self._pending.get(virtual_machine_id))
 
     def _machine_json(self, virtual_machine_id: int) -> JsonObject:
         machine = self._machines[virtual_machine_id]
         restoring = any(
-            action.virtual_machine_id == virtual_machine_id and action.name in _RESTORING_ACTIONS
-            for action in self._pending
+            action.name in _RESTORING_ACTIONS
+            for action in self._pending.get(virtual_machine_id, ())
         )
         return machine.to_json(
             state="restoring" if restoring else machine.state,
