@@ -16,6 +16,7 @@ from snapd.config.model import DEFAULT_BASE_URL
 from snapd.hostinger import bodies
 from snapd.hostinger.answers import Answer
 from snapd.hostinger.budget import RequestBudget
+from snapd.hostinger.connections import ConnectionSource
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
 from snapd.hostinger.errors import (
     AmbiguousRequestError,
@@ -55,6 +56,8 @@ class HostingerClient:
         wall_clock: local Unix time (default :func:`snapd.clock.unix_time`), for ``Retry-After``
             dates and the server clock offset. Pass the clock whose ``now`` is later
             given to :meth:`server_now` (a test's manual clock, for instance).
+        connections: where HTTP attempts get their connection (default: real sockets);
+            see :class:`~snapd.hostinger.connections.ConnectionSource`.
 
     Raises:
         ValueError: an unusable base URL (plain http to a non-loopback host included),
@@ -77,6 +80,7 @@ class HostingerClient:
         connection_retry_seconds: float | None = None,
         sleep: Callable[[float], None] | None = None,
         wall_clock: Callable[[], float] = unix_time,
+        connections: ConnectionSource | None = None,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,
@@ -90,6 +94,7 @@ class HostingerClient:
             connection_retry_seconds=connection_retry_seconds,
             sleep=sleep,
             wall_clock=wall_clock,
+            connections=connections,
         )
 
     @property

@@ -34,7 +34,7 @@ from snapd.hostinger.answers import (
     not_sent_error,
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
-from snapd.hostinger.connections import Connections
+from snapd.hostinger.connections import Connections, ConnectionSource
 from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.errors import ApiError, FailureReason
 from snapd.hostinger.exchange import DeadlineExceededError, Line, Reply, exchange
@@ -87,6 +87,7 @@ class Transport:
             cuts short.
         monotonic: the clock for deadlines and durations (default: the system's).
         wall_clock: Unix time, for ``Retry-After`` dates and the server clock offset.
+        connections: where attempts get a connection (default: real sockets of its own).
     """
 
     def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
@@ -105,6 +106,7 @@ class Transport:
         sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] | None = None,
         wall_clock: Callable[[], float] = unix_time,
+        connections: ConnectionSource | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -124,9 +126,8 @@ class Transport:
         self.server_clock = ServerClock()
         self._session = build_session(self.base_url, token, user_agent)
         # The connections and the deadline keeper are this transport's own: close() ends both.
-        self._line = Line(
-            Connections(self._session.verify), DeadlineTimers(), self._session.proxies
-        )
+        own = connections or Connections(self._session.verify)
+        self._line = Line(own, DeadlineTimers(), self._session.proxies)
 
     def request(
         self,
