@@ -29,6 +29,8 @@ from snapd.pipeline.outcome import Outcome, Result
 from snapd.runtime import Runtime, budget_on, open_runtime
 from snapd.simulate.api_faults import API_KINDS, ApiFaults
 from snapd.simulate.faults import Trouble, TroubleKind
+from snapd.simulate.folder import memory_folder
+from snapd.simulate.inprocess import IN_PROCESS_BASE_URL, InProcessConnections
 from snapd.simulate.invariants import Before, Invariants
 from snapd.simulate.record import History, created_at, creates_of
 from snapd.simulate.refresh import refresh_planner
@@ -82,7 +84,7 @@ class Simulation:
 
     def run(self) -> History:
         """Walk every event to the end; return what happened (breaches in ``invariants``)."""
-        with tempfile.TemporaryDirectory(prefix="snapd-simulate-") as state:
+        with tempfile.TemporaryDirectory(prefix="snapd-simulate-", dir=memory_folder()) as state:
             runtime = self._runtime(Path(state))
             try:
                 self._schedule_everything()
@@ -99,12 +101,15 @@ class Simulation:
     def _runtime(self, state: Path) -> Runtime:
         config = replace(
             self.config,
-            api=replace(self.config.api, base_url=self.api.base_url),
+            api=replace(self.config.api, base_url=IN_PROCESS_BASE_URL),
             state_dir=state,
             ledger=LedgerSettings(),
         )
         budget = budget_on(config, self.clock)
-        runtime = open_runtime(config, clock=self.clock, budget=budget, token=self.api.token)
+        runtime = open_runtime(
+            config, clock=self.clock, budget=budget, token=self.api.token,
+            connections=InProcessConnections(self.api),
+        )  # fmt: skip
         # Health checks are decided here (the VM's simulated health), and no hook runs a
         # real command: the simulation touches nothing outside this process.
         runtime.engine.health_check = self._health_check
