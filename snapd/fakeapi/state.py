@@ -28,10 +28,10 @@ from snapd.fakeapi.model import (
     paginate,
     styled_timestamp,
 )
+from snapd.fakeapi.texts import MachineTexts, RawJson
 
-# Called at the moment an action is created; returns the timeline to use, or None for
-# the normal one. The fault injector hides behind it, so that a fault is only used up
-# by a call that really creates an action.
+# Called when an action is created: its timeline, or None for the normal one. The fault
+# injector hides behind it, so only a call that creates an action uses a fault up.
 TimelineChooser = Callable[[], Timeline | None]
 
 _RESTORING_ACTIONS = frozenset({"restore_snapshot", "restore_backup"})
@@ -82,6 +82,7 @@ class ApiState:
         self.clock_skew = timedelta(0)
         self.action_list_lag = timedelta(0)
         self.snapshot_time_style = "iso"  # how created_at is written (model.TIME_STYLES)
+        self._texts = MachineTexts()  # the VM list's texts, encoded once each
 
     def server_now(self) -> datetime:
         """The server's clock: the fake's clock plus ``clock_skew``."""
@@ -94,11 +95,12 @@ class ApiState:
         with self._lock:
             return list(self._machines)
 
-    def list_virtual_machines(self) -> list[JsonObject]:
-        """All VMs as ``VirtualMachineResource`` objects (a bare list, as the API answers)."""
+    def list_virtual_machines(self) -> RawJson:
+        """All VMs as a JSON array of ``VirtualMachineResource`` (bare, as the API answers)."""
         with self._lock:
             self._settle()
-            return [self._machine_json(machine_id) for machine_id in self._machines]
+            machines = self._machines
+            return self._texts.array((machines[m], *self._shown(m)) for m in machines)
 
     def get_virtual_machine(self, virtual_machine_id: int) -> JsonObject:
         """One VM; ``FakeApiError`` 404 when unknown."""
@@ -155,11 +157,8 @@ class ApiState:
         with self._lock:
             self._settle()
             self._require_machine(virtual_machine_id)
-            backups = sorted(
-                self._backups[virtual_machine_id],
-                key=lambda backup: (backup.created_at, backup.backup_id),
-                reverse=True,
-            )
+            backups = self._backups[virtual_machine_id]
+            backups = sorted(backups, key=lambda item: (item.created_at, item.backup_id))[::-1]
             return paginate([backup.to_json() for backup in backups], page)
 
     # ----- changing, as the API does ------------------------------------------------
@@ -288,13 +287,13 @@ class ApiState:
             return True
         return bool(self._pending.get(virtual_machine_id))
 
+    def _shown(self, virtual_machine_id: int) -> tuple[str, str]:
+        """The VM's state and actions lock, as the API shows them now."""
+        pending = self._pending.get(virtual_machine_id, ())
+        restoring = any(action.name in _RESTORING_ACTIONS for action in pending)
+        state = "restoring" if restoring else self._machines[virtual_machine_id].state
+        return state, "locked" if self._is_locked(virtual_machine_id) else "unlocked"
+
     def _machine_json(self, virtual_machine_id: int) -> JsonObject:
-        machine = self._machines[virtual_machine_id]
-        restoring = any(
-            action.name in _RESTORING_ACTIONS
-            for action in self._pending.get(virtual_machine_id, ())
-        )
-        return machine.to_json(
-            state="restoring" if restoring else machine.state,
-            actions_lock="locked" if self._is_locked(virtual_machine_id) else "unlocked",
-        )
+        state, lock = self._shown(virtual_machine_id)
+        return self._machines[virtual_machine_id].to_json(state=state, actions_lock=lock)
