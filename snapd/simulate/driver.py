@@ -118,7 +118,7 @@ class Simulation:
         runtime.engine.health_check = self._health_check
         runtime.engine.hook_runner = lambda hook, environment: HookResult(True, "simulated hook")
         self._api_faults = ApiFaults(self.api)
-        self._refresh = refresh_planner(self.config, self._scheduler)
+        self._refresh = refresh_planner(self._scheduler)
         self._poller = VirtualPoller(runtime.client, self.clock, self._at)
         return runtime
 
@@ -164,7 +164,7 @@ class Simulation:
         if event.step is not None:
             event.step()
         elif event.kind in ("slot", "run"):
-            policy = self.config.vm(event.virtual_machine_id)
+            policy = self._scheduler.policies[event.virtual_machine_id]
             if event.kind == "slot":
                 assert event.slot is not None
                 self._next_slot(policy, event.slot)
@@ -199,7 +199,7 @@ class Simulation:
             if not begin:
                 # A new process: its scheduler forgot the one-off runs, its planner too.
                 self._life += 1
-                self._refresh = refresh_planner(self.config, self._scheduler)
+                self._refresh = refresh_planner(self._scheduler)
                 start_daemon(runtime, self.config, self._scheduler, self._refresh)
 
     def _hold(self, runtime: Runtime, vms: list[int], until: datetime, *, begin: bool) -> None:

@@ -28,13 +28,15 @@ class SimulatedScheduler:
         self.config = config
         self.clock = clock
         self.queue = queue
+        #: Each VM's policy by id (``Config.vm`` looks through the list: slow for a fleet).
+        self.policies = {policy.id: policy for policy in config.vms}
         self._triggers: dict[int, StandardCronTrigger] = {}
 
     def trigger(self, virtual_machine_id: int) -> StandardCronTrigger:
         """The VM's un-jittered trigger (built on first use)."""
         trigger = self._triggers.get(virtual_machine_id)
         if trigger is None:
-            policy = self.config.vm(virtual_machine_id)
+            policy = self.policies[virtual_machine_id]
             trigger = build_trigger(policy.schedule, policy.timezone)
             self._triggers[virtual_machine_id] = trigger
         return trigger
@@ -58,6 +60,6 @@ class SimulatedScheduler:
         self.queue(virtual_machine_id, slot, at or self.clock.now())
 
 
-def refresh_planner(config: Config, scheduler: SimulatedScheduler) -> RefreshPlanner:
+def refresh_planner(scheduler: SimulatedScheduler) -> RefreshPlanner:
     """The daemon's planner, queueing its refreshes on ``scheduler``."""
-    return RefreshPlanner(lambda vm: config.vm(vm), scheduler, scheduler.clock)
+    return RefreshPlanner(scheduler.policies.get, scheduler, scheduler.clock)
