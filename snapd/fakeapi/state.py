@@ -289,10 +289,11 @@ class ApiState:
 
     def _shown(self, virtual_machine_id: int) -> tuple[str, str]:
         """The VM's state and actions lock, as the API shows them now."""
-        pending = self._pending.get(virtual_machine_id, ())
+        machine, pending = self._machines[virtual_machine_id], self._pending.get(virtual_machine_id)
+        if not pending:  # most VMs of a fleet, most of the time
+            return machine.state, "locked" if machine.manually_locked else "unlocked"
         restoring = any(action.name in _RESTORING_ACTIONS for action in pending)
-        state = "restoring" if restoring else self._machines[virtual_machine_id].state
-        return state, "locked" if self._is_locked(virtual_machine_id) else "unlocked"
+        return "restoring" if restoring else machine.state, "locked"
 
     def _machine_json(self, virtual_machine_id: int) -> JsonObject:
         state, lock = self._shown(virtual_machine_id)
