@@ -16,6 +16,7 @@ from snapd.config.model import DEFAULT_BASE_URL
 from snapd.hostinger import bodies
 from snapd.hostinger.answers import Answer
 from snapd.hostinger.budget import RequestBudget
+from snapd.hostinger.connections import ConnectionSource
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
 from snapd.hostinger.errors import (
     AmbiguousRequestError,
@@ -56,6 +57,8 @@ class HostingerClient:
             clock, for instance). The waits between read retries go on the budget's
             clock (:meth:`RequestBudget.wait_before_retry`), so closing the budget ends
             them.
+        connections: where HTTP attempts get their connection (default: real sockets);
+            see :class:`~snapd.hostinger.connections.ConnectionSource`.
 
     Raises:
         ValueError: an unusable base URL (plain http to a non-loopback host included),
@@ -77,6 +80,7 @@ class HostingerClient:
         backoff_factor: float = 0.5,
         connection_retry_seconds: float | None = None,
         clock: Clock | None = None,
+        connections: ConnectionSource | None = None,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,
@@ -89,6 +93,7 @@ class HostingerClient:
             backoff_factor=backoff_factor,
             connection_retry_seconds=connection_retry_seconds,
             clock=clock,
+            connections=connections,
         )
 
     @property

@@ -34,7 +34,7 @@ from snapd.hostinger.answers import (
     not_sent_error,
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
-from snapd.hostinger.connections import Connections
+from snapd.hostinger.connections import Connections, ConnectionSource
 from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.errors import ApiError, FailureReason
 from snapd.hostinger.exchange import DeadlineExceededError, Line, Reply, exchange
@@ -85,6 +85,7 @@ class Transport:
             command line sets a few seconds, so that an operator is not held for minutes.
         clock: the local clock whose ``now`` is compared with the API's ``Retry-After``
             dates and ``Date`` header (default: the real one).
+        connections: where attempts get a connection (default: real sockets of its own).
 
     The waits between retries are the budget's
     (:meth:`RequestBudget.wait_before_retry`): they go on its clock, and closing the
@@ -106,6 +107,7 @@ class Transport:
         max_retries: int = 10,
         connection_retry_seconds: float | None = None,
         clock: Clock | None = None,
+        connections: ConnectionSource | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -125,9 +127,8 @@ class Transport:
         self.server_clock = ServerClock()
         self._session = build_session(self.base_url, token, user_agent)
         # The connections and the deadline keeper are this transport's own: close() ends both.
-        self._line = Line(
-            Connections(self._session.verify), DeadlineTimers(), self._session.proxies
-        )
+        own = connections or Connections(self._session.verify)
+        self._line = Line(own, DeadlineTimers(), self._session.proxies)
 
     def request(
         self,

@@ -24,6 +24,7 @@ from snapd.config import Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
+from snapd.hostinger.connections import ConnectionSource
 from snapd.ledger import Ledger, backends
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.notify.delivery import DeliveryWorker
@@ -55,6 +56,7 @@ def build_client(
     token: str | None = None,
     connection_retry_seconds: float | None = None,
     clock: Clock | None = None,
+    connections: ConnectionSource | None = None,
 ) -> HostingerClient:
     """The API client with the token from the usual places; raise ``UsageError``.
 
@@ -65,7 +67,8 @@ def build_client(
     The checks are ``check_readiness``'s (without the hooks), so what ``config validate``
     accepts is what this accepts. ``connection_retry_seconds`` bounds the retries of a
     read that cannot connect (see :data:`COMMAND_LINE_CONNECTION_RETRY_SECONDS`); the
-    daemon keeps the client's default.
+    daemon keeps the client's default. ``connections`` replaces the client's sockets (the
+    simulation's in-process fake API); everything above them stays the same.
     """
     if token is None:
         readiness = check_readiness(config, hooks=False)
@@ -83,6 +86,7 @@ def build_client(
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
             clock=clock,
+            connections=connections,
         )
     except ValueError as error:
         raise UsageError(f"cannot use the API settings: {error}") from None
@@ -148,22 +152,21 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     token: str | None = None,
     ledger: Ledger | None = None,
     connection_retry_seconds: float | None = None,
+    connections: ConnectionSource | None = None,
 ) -> Runtime:
     """Build the runtime for ``config``; raise ``UsageError``.
 
     ``ledger``, when given, is already open (the daemon's observer reads holds from it).
+    ``connections``: see ``build_client``.
     """
     chosen_clock = clock or SystemClock()
     budget = budget or RequestBudget(config.api.requests_per_minute)
     try:
         client = build_client(
-            config,
-            budget=budget,
-            observer=api_observer,
-            token=token,
-            connection_retry_seconds=connection_retry_seconds,
-            clock=chosen_clock,
-        )
+            config, budget=budget, observer=api_observer, token=token,
+            connection_retry_seconds=connection_retry_seconds, clock=chosen_clock,
+            connections=connections,
+        )  # fmt: skip
     except UsageError:
         if ledger is not None:
             ledger.close()
