@@ -26,10 +26,10 @@ if __package__ in (None, ""):  # run as a script
 from bench.common import TOKEN, sampled, start_fake, write_policy
 from snapd.clock import ManualClock
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.logs import configure_logging
 from snapd.pipeline.wait import PollSettings
+from snapd.runtime.daemon import build_daemon
 
 STEP_SECONDS = 1.0
 STEP_EVERY = 0.01

@@ -112,7 +112,8 @@ class _Waiter:
         self.expired = False
 
 
-def _condition_of(event: threading.Event) -> threading.Condition:
+def condition_of(event: threading.Event) -> threading.Condition:
+    """The condition an event notifies when it is set (to wait on it with a clock)."""
     # CPython's Event is a flag guarded by a Condition (``_cond``), notified by set():
     # waiting on that condition lets the clock wake the waiter without polling.
     condition: threading.Condition = vars(event)["_cond"]
@@ -154,7 +155,7 @@ class ManualClock:
         another thread, or a sleep) to ``seconds`` past now. No real-time timeout."""
         if isinstance(target, threading.Event):
             event: threading.Event | None = target
-            condition = _condition_of(target)
+            condition = condition_of(target)
         else:
             event, condition = None, target
         with self._lock:
@@ -215,36 +216,3 @@ class ManualClock:
         for waiter in expired:
             with waiter.condition:
                 waiter.condition.notify_all()
-
-
-class InterruptibleClock:
-    """A clock whose ``sleep`` ends early when ``stop`` is set.
-
-    The daemon hands this to the pipeline so that SIGTERM does not wait out a pause (a
-    retry's backoff): the sleep returns and the pipeline sees that it should stop. Without
-    ``inner`` it is the real clock; with one (a ``ManualClock`` in tests) it tells that
-    clock's time and sleeps on it, unless a stop was asked.
-    """
-
-    def __init__(self, stop: threading.Event, inner: Clock | None = None) -> None:
-        self._stop = stop
-        self._inner = inner or SystemClock()
-        self._real = inner is None
-
-    def now(self) -> datetime:
-        return self._inner.now()
-
-    def monotonic(self) -> float:
-        return self._inner.monotonic()
-
-    def wait(self, target: Waitable, seconds: float) -> bool:
-        """The inner clock's wait; a stop does not cut it short (set ``target`` for that)."""
-        return self._inner.wait(target, seconds)
-
-    def sleep(self, seconds: float) -> None:
-        if seconds <= 0:
-            return
-        if self._real:
-            self._stop.wait(seconds)
-        elif not self._stop.is_set():
-            self._inner.sleep(seconds)

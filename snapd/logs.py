@@ -15,21 +15,26 @@ import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any, TextIO
 
 import structlog
 
 from snapd.clock import utc_text
 
-LEVELS = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-}
+LEVELS = MappingProxyType(
+    {
+        "debug": logging.DEBUG,
+        "info": logging.INFO,
+        "warning": logging.WARNING,
+        "error": logging.ERROR,
+    }
+)
 
 #: The syslog priority of each level (sd-daemon(3)): 7 debug, 6 info, 4 warning, 3 error.
-PRIORITIES = {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2, "exception": 3}
+PRIORITIES = MappingProxyType(
+    {"debug": 7, "info": 6, "warning": 4, "error": 3, "critical": 2, "exception": 3}
+)
 
 #: The console log fits a terminal this wide: longer lines wrap, indented.
 CONSOLE_COLUMNS = 120

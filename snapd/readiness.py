@@ -51,12 +51,13 @@ def check_readiness(
     problems: list[str] = []
     warnings: list[str] = []
     tokens: dict[str, Token] = {}
-    for account in config.account_list():
-        where = f"accounts[{account.name}].base_url" if account.name else "api.base_url"
+    for index, account in enumerate(config.account_list()):
+        # A named account's own base_url, else the api one it inherits.
+        own = ("accounts", index, "base_url") if account.name else ("api", "base_url")
         try:
             check_base_url(account.base_url)
         except ValueError as error:
-            problems.append(f"{config.source}: {where}: {error}")
+            problems.append(f"{config.located(own, ('api', 'base_url'))}: {error}")
         if token:
             found = _account_token(account.name, account.token_file, environ, problems)
             if found is not None:
@@ -92,16 +93,21 @@ def _account_token(
 def _hook_problems(config: Config) -> list[str]:
     """One line per hook command that cannot start here, naming the VMs that use it."""
     users: dict[tuple[str, str], list[str]] = {}
-    for policy in config.vms:
+    where: dict[tuple[str, str], str] = {}
+    for index, policy in enumerate(config.vms):
         for kind, hook in (("pre_hook", policy.pre_hook), ("post_hook", policy.post_hook)):
             if hook is not None:
-                users.setdefault((kind, hook.command[0]), []).append(str(policy.id))
+                key = (kind, hook.command[0])
+                users.setdefault(key, []).append(str(policy.id))
+                # The VM's own setting, else the defaults' (the first VM using it names it).
+                own, inherited = ("vms", index, kind, "command"), ("defaults", kind, "command")
+                where.setdefault(key, config.located(own, inherited))
     problems = []
     for (kind, executable), virtual_machines in users.items():
         reason = _unusable_command(executable)
         if reason is not None:
             problems.append(
-                f"{config.source}: {kind}.command: {reason}: {executable} "
+                f"{where[(kind, executable)]}: {reason}: {executable} "
                 f"(virtual machine(s) {', '.join(virtual_machines)})"
             )
     return problems

@@ -205,7 +205,7 @@ def build_pipeline(
         budget=RequestBudget(100_000),
         retry_total_seconds=5.0,
         backoff_factor=0.01,
-        wall_clock=lambda: clock.now().timestamp(),
+        clock=clock,
     )
     ledger = SqliteLedger.open(state_dir)
     locks = VirtualMachineLocks(state_dir)

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from snapd.clock import InterruptibleClock, ManualClock, SystemClock
+from snapd.clock import ManualClock, SystemClock
+from snapd.clock_wrappers import InterruptibleClock
 
 START = datetime(2025, 1, 5, 3, 0, tzinfo=UTC)
 # A bound on real time for a thread that should already have finished: never waited out

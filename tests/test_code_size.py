@@ -8,6 +8,7 @@ in objects that are built by the composition root and handed down.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "snapd"
@@ -107,3 +108,116 @@ def test_no_module_keeps_mutable_state() -> None:
         for name in mutable_module_state(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+# -- every module-level name is a constant, a type alias, a logger, a TypeVar or __all__ --
+
+_CONSTANT_NAME = re.compile(r"_?[A-Z][A-Z0-9_]*")
+_ALIAS_NAME = re.compile(r"_?[A-Z][A-Za-z0-9]*")
+# Calls whose result cannot change: immutable containers and values, records (frozen
+# dataclasses and named tuples, by the project's convention), compiled patterns.
+_IMMUTABLE_CALLS = {
+    "frozenset", "tuple", "MappingProxyType", "timedelta", "datetime", "date", "compile",
+    "Path", "range", "len", "sum", "Table",
+    "create", "add_column",  # a table's DDL, as text
+}  # fmt: skip
+# Constants bound to a dict or a list today, with why; the list may only shrink.
+KNOWN_MUTABLE_CONSTANTS = {
+    # JSON Schema documents and their parts: jsonschema and json.dumps want plain dicts.
+    "config/hook_environment.py:ENVIRONMENT_SCHEMA", "config/notify.py:_TIMEOUT",
+    "config/notify.py:_URL", "config/notify.py:NOTIFY_SCHEMA", "config/schema.py:VM_SETTINGS",
+    "config/schema.py:_VM_PROPERTIES", "config/schema.py:POLICY_SCHEMA",
+    # Lookup tables of the policy's reader and of other areas, still to be frozen.
+    "config/cron.py:MACROS", "config/cron.py:MONTH_NAMES", "config/cron.py:WEEKDAY_NAMES",
+    "config/durations.py:_UNITS", "config/validate.py:_TYPE_NAMES", "config/validate.py:FORMATS",
+    "config/vms.py:BUILT_IN_DEFAULTS", "config/vms.py:_DURATION_KEYS", "cli/dispatch.py:COMMANDS",
+    "ledger/tables.py:TYPE_NAMES", "simulate/record.py:FAULT_REASONS",
+    "fakeapi/__init__.py:_HOMES", "fakeapi/dispatch.py:_NULL_SNAPSHOT",
+    "fakeapi/faultspec.py:_READERS", "fakeapi/fleet.py:_TEMPLATES", "fakeapi/registry.py:BY_NAME",
+    "fakeapi/routes.py:_TABLE",
+    # argparse value types made by one factory (functions, named as functions are)
+    "fakeapi/grammar.py:_positive_integer", "fakeapi/grammar.py:_non_negative_integer",
+    "fakeapi/grammar.py:_non_negative_seconds",
+}  # fmt: skip
+
+
+def _immutable(value: ast.expr) -> bool:
+    """Whether ``value`` builds something that cannot change (read statically)."""
+    if isinstance(value, ast.Constant | ast.JoinedStr | ast.Name | ast.Attribute | ast.Subscript):
+        return True  # a literal, another constant, an enum member, an element of a constant
+    if isinstance(value, ast.Tuple):
+        return all(_immutable(element) for element in value.elts)
+    if isinstance(value, ast.BinOp):
+        return _immutable(value.left) and (
+            _immutable(value.right) or isinstance(value.right, ast.Set)  # frozenset - {..}
+        )
+    if isinstance(value, ast.UnaryOp):
+        return _immutable(value.operand)
+    if isinstance(value, ast.Starred):  # another constant's elements, inside a tuple
+        return _immutable(value.value)
+    if isinstance(value, ast.Call):
+        function = value.func
+        name = function.id if isinstance(function, ast.Name) else None
+        if isinstance(function, ast.Attribute):
+            name = function.attr
+        return name in _IMMUTABLE_CALLS or bool(name and _ALIAS_NAME.fullmatch(name))
+    return False
+
+
+def _type_expression(value: ast.expr) -> bool:
+    if isinstance(value, ast.Name | ast.Attribute | ast.Subscript):
+        return True
+    if isinstance(value, ast.BinOp) and isinstance(value.op, ast.BitOr):
+        return _type_expression(value.left) and _type_expression(value.right)
+    return isinstance(value, ast.Constant) and value.value is None
+
+
+def _called(value: ast.expr, *names: str) -> bool:
+    function = value.func if isinstance(value, ast.Call) else None
+    name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", None)
+    return name in names
+
+
+def module_state(source: str) -> list[str]:
+    """The module-level names ``source`` binds to anything but a constant: an UPPER_CASE
+    name bound to an immutable value, a CamelCase type alias, a logger, a TypeVar or
+    ``__all__``."""
+    found = []
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign) or node.value is None:
+            continue
+        value = node.value
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        for target in targets:
+            elements = target.elts if isinstance(target, ast.Tuple) else [target]
+            for name in (ast.unparse(element) for element in elements):
+                if name == "__all__" or _called(value, "TypeVar"):
+                    continue
+                if name in ("log", "logger") and _called(value, "get_logger", "getLogger"):
+                    continue
+                if _CONSTANT_NAME.fullmatch(name) and _immutable(value):
+                    continue
+                if _ALIAS_NAME.fullmatch(name) and _type_expression(value):
+                    continue
+                found.append(name)
+    return found
+
+
+def test_the_constant_finder_tells_constants_aliases_and_loggers_from_state() -> None:
+    source = (
+        "LIMIT = 3\nNAMES = ('a', 'b')\nTABLE = MappingProxyType({'a': 1})\n"
+        "KINDS = frozenset(Kind) - {Kind.UNKNOWN}\nRule = Callable[[int], bool]\n"
+        "Number = int | float\nlog = structlog.get_logger('x')\nT = TypeVar('T')\n"
+        "__all__ = ['f']\nCACHE = {}\nSEEN = []\nregistry = Registry()\ncount = 0\n"
+    )
+    assert module_state(source) == ["CACHE", "SEEN", "registry", "count"]
+
+
+def test_every_module_level_name_is_a_constant_an_alias_or_a_logger() -> None:
+    found = {
+        f"{path.relative_to(PACKAGE)}:{name}"
+        for path in MODULES
+        for name in module_state(path.read_text(encoding="utf-8"))
+    }
+    assert sorted(found - KNOWN_MUTABLE_CONSTANTS) == []
+    assert sorted(KNOWN_MUTABLE_CONSTANTS - found) == [], "frozen since: take them off the list"

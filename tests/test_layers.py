@@ -1,9 +1,10 @@
 """The import direction of the package: every layer imports only the layers below it.
 
-``cli`` → ``daemon`` → ``runtime`` → ``metrics``/``notify`` → ``pipeline`` →
-``checks``/``hostinger``/``ledger`` → ``config`` → ``clock``/``logs``/``backoff``. The
-embedded fake API stands beside the stack: it uses only the clock, and only the command
-line loads it (lazily).
+``cli`` → ``simulate`` → ``runtime`` → ``daemon`` → ``readiness`` → ``metrics``/``notify``
+→ ``pipeline`` → ``checks``/``hostinger``/``ledger`` → ``config`` → ``clock``/``logs``/
+``backoff``. The composition root (``runtime``) ranks above the daemon: it builds every
+part of one, and the daemon receives them. The embedded fake API stands beside the stack:
+it uses only the clock, and only the command line loads it (lazily).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ RANKS = {
     "snapd": 0,  # the package itself: __version__
     "snapd.backoff": 0,
     "snapd.clock": 0,
+    "snapd.clock_wrappers": 0,  # clocks on a clock: interruptible, stepping
     "snapd.errors": 0,
     "snapd.logs": 0,
     "snapd.config": 1,
@@ -32,11 +34,12 @@ RANKS = {
     "snapd.metrics": 4,
     "snapd.notify": 4,
     "snapd.readiness": 5,
-    "snapd.runtime": 5,
     "snapd.daemon": 6,
-    "snapd.cli": 7,
+    # The composition root: builds the client, the ledger, the daemon's parts.
+    "snapd.runtime": 7,
     # Drives the runtime on virtual time; the fake API is handed in by the command line.
-    "snapd.simulate": 7,
+    "snapd.simulate": 8,
+    "snapd.cli": 9,
 }
 FAKE = "snapd.fakeapi"
 # Packages of one rank that must not know each other.
@@ -171,6 +174,9 @@ ROOT_ONLY = {
     "open_shared_ledger",
     "open_read_only",
     "shared_operation_locks",
+    "SlotScheduler",
+    "DaemonObserver",
+    "Notifier",
 }
 # A constructor call outside the root, with why it may stay: the client paces a caller
 # that passes no budget (a test, a one-off script) with one of its own.

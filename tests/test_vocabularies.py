@@ -12,9 +12,9 @@ from snapd.pipeline.verify import WAIT_VERDICTS
 from snapd.pipeline.wait import WaitState
 
 
-def test_a_wait_ends_in_one_of_six_states_spelled_as_before() -> None:
+def test_a_wait_ends_in_one_of_seven_states_spelled_as_before() -> None:
     assert [state.value for state in WaitState] == [
-        "success", "error", "gone", "timeout", "unauthorized", "stopped"
+        "success", "error", "gone", "timeout", "unauthorized", "stopped", "certificate"
     ]  # fmt: skip
 
 
@@ -22,9 +22,9 @@ def test_every_wait_state_but_gone_has_a_verdict_and_gone_is_judged_by_the_snaps
     assert set(WAIT_VERDICTS) == set(WaitState) - {WaitState.GONE}
 
 
-def test_a_resolution_ends_in_one_of_five_states_spelled_as_before() -> None:
+def test_a_resolution_ends_in_one_of_six_states_spelled_as_before() -> None:
     assert [state.value for state in ResolutionState] == [
-        "action", "observed", "unresolved", "unauthorized", "stopped"
+        "action", "observed", "unresolved", "unauthorized", "stopped", "certificate"
     ]  # fmt: skip
 
 

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Iterator
 
 import requests
 
 from snapd.checks.abortable import AbortableAdapter
-from snapd.checks.result import HookResult, duration_text, log_outcome
+from snapd.checks.failures import causes
+from snapd.checks.result import HookResult, log_outcome
 from snapd.config import HealthCheck
 from snapd.config.masking import mask_url
+from snapd.logs import duration_text
 
 __all__ = ["run_health_check"]
 
@@ -91,31 +92,15 @@ def _request_failure(error: requests.RequestException) -> str:
     """A short reason from the chain of wrapped exceptions inside a requests error."""
     if isinstance(error, (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema)):
         return "invalid URL"
-    causes = list(_causes(error))
-    for cause in causes:
+    chain = list(causes(error))
+    for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return f"TLS certificate not trusted: {cause.verify_message}"
     if isinstance(error, requests.exceptions.SSLError):
         return "TLS handshake failed"
-    for cause in causes:
+    for cause in chain:
         if isinstance(cause, OSError) and cause.strerror:
             return str(cause.strerror).lower()
     if isinstance(error, requests.ConnectionError):
         return "connection failed"
     return type(error).__name__
-
-
-def _causes(error: BaseException) -> Iterator[BaseException]:
-    """``error`` and what it wraps: requests and urllib3 keep causes in ``reason``,
-    in ``args`` or as the exception being handled when they were raised."""
-    pending = [error]
-    seen: set[int] = set()
-    while pending and len(seen) < 20:
-        cause = pending.pop(0)
-        if id(cause) in seen:
-            continue
-        seen.add(id(cause))
-        yield cause
-        reason = getattr(cause, "reason", None)
-        candidates = [reason, *cause.args, cause.__cause__, cause.__context__]
-        pending += [item for item in candidates if isinstance(item, BaseException)]

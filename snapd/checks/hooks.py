@@ -21,10 +21,11 @@ from datetime import datetime, timedelta
 from typing import IO
 
 from snapd.checks.health_check import run_health_check
-from snapd.checks.result import HookResult, duration_text, log_outcome
+from snapd.checks.result import HookResult, log_outcome
 from snapd.clock import Clock, SystemClock, utc_text
 from snapd.config import HookCommand
 from snapd.config.hook_environment import hook_variables, withheld
+from snapd.logs import duration_text
 
 __all__ = ["HookResult", "hook_environment", "run_health_check", "run_hook"]
 

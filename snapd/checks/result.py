@@ -7,11 +7,8 @@ Shared by ``snapd.checks.health_check`` and ``snapd.checks.hooks``: both return 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 import structlog
-
-from snapd.config.durations import format_duration
 
 
 @dataclass(frozen=True)
@@ -59,10 +56,3 @@ def log_outcome(
         show = log.debug if result.ok else log.info
         vm = {} if virtual_machine_id is None else {"vm": virtual_machine_id}
         show(f"{event.removesuffix('_finished')}_output", output=result.output, **vm)
-
-
-def duration_text(duration: timedelta) -> str:
-    """``10s``, ``2m``, ``0.5s``: the way durations are written in the policy."""
-    if duration.total_seconds() == int(duration.total_seconds()) and duration >= timedelta(0):
-        return format_duration(duration)
-    return f"{duration.total_seconds():g}s"

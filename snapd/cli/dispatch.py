@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from snapd.cli.arguments import build_parser
 from snapd.cli.commands import ExitCode, UsageError
+from snapd.cli.options import with_policy_hint
 from snapd.config import ConfigError
 
 # Each command's module, by the name its grammar sets (``command=``); each has
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command: int = importlib.import_module(COMMANDS[name]).run(arguments)
         return command
     except ConfigError as error:
-        for problem in error.problems:
+        for problem in with_policy_hint(error.problems):
             print(f"snapd: error: {problem}", file=sys.stderr)
         return ExitCode.USAGE
     except UsageError as error:

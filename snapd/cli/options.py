@@ -54,6 +54,18 @@ def default_config() -> tuple[Path, str]:
     return DEFAULT_CONFIG_PATH, "$SNAPD_CONFIG overrides it"
 
 
+def with_policy_hint(problems: list[str]) -> list[str]:
+    """``problems`` with a hint on the line that says the policy file used without ``-c``
+    is missing: where that path came from, and how to name another."""
+    path, _ = default_config()
+    missing = f"{path}: file not found"
+    if os.environ.get("SNAPD_CONFIG"):
+        hint = "the policy named by $SNAPD_CONFIG; fix it, or pass -c FILE"
+    else:
+        hint = "the default policy file; pass -c FILE or set $SNAPD_CONFIG to use another"
+    return [f"{line} ({hint})" if line == missing else line for line in problems]
+
+
 def config_option(*, top_level: bool = False) -> argparse.ArgumentParser:
     """``-c FILE`` (and, on a command, ``-v``): on the top level with the default, on a
     command without one, so that ``snapd -c F status`` and ``snapd status -c F`` mean

@@ -23,11 +23,15 @@ from snapd.config import Config
 def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: list[int]) -> int:
     """``snapd once``: the pipeline for the chosen VMs now; 130 after Ctrl-C."""
     from snapd.cli.commands.once import run_once
-    from snapd.clock import InterruptibleClock
-    from snapd.notify.notifier import drain_seconds, one_shot_notifier
-    from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, open_runtime
+    from snapd.clock_wrappers import InterruptibleClock
+    from snapd.notify.notifier import drain_seconds
+    from snapd.runtime import (
+        COMMAND_LINE_CONNECTION_RETRY_SECONDS,
+        build_one_shot_notifier,
+        open_runtime,
+    )
 
-    notifier = one_shot_notifier(config)
+    notifier = build_one_shot_notifier(config)
     # Ctrl-C sets the event that the pipelines and their clock watch, as in the daemon.
     stop = threading.Event()
     runtime = open_runtime(
@@ -62,9 +66,10 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
 
 def daemon(arguments: argparse.Namespace, load: Callable[[argparse.Namespace], Config]) -> int:
     """``snapd run``: the daemon until SIGTERM or SIGINT."""
-    from snapd.daemon.assembly import DaemonSettings, build_daemon
+    from snapd.daemon.parts import DaemonSettings
     from snapd.daemon.signals import signal_handlers
     from snapd.metrics import MetricsServerError
+    from snapd.runtime.daemon import build_daemon
 
     # Handlers first: a SIGHUP while the policy is read (systemd's reload, a log rotation)
     # must not kill the process; it is acted on once the daemon runs.

@@ -20,6 +20,7 @@ from snapd.config.policy_file import (
     DEFAULT_CONFIG_PATH,
     UNEXPECTED_PROBLEM,
     load_config,
+    machine_problems,
     state_dir_note,
 )
 from snapd.config.vms import BUILT_IN_DEFAULTS
@@ -38,5 +39,6 @@ __all__ = [
     "MetricsSettings",
     "VirtualMachinePolicy",
     "load_config",
+    "machine_problems",
     "state_dir_note",
 ]

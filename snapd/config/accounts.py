@@ -20,28 +20,31 @@ from snapd.config.yaml_source import KeyPath
 # A name for logs, metric labels and ledger rows: short, and safe in a file name.
 ACCOUNT_NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$"
 
-# The ``accounts`` key of ``snapd.config.schema.POLICY_SCHEMA``.
-ACCOUNTS_SCHEMA: dict[str, Any] = {
-    "type": "array",
-    "minItems": 1,
-    "description": "several Hostinger accounts, each with its own token and budget",
-    "items": {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name"],
-        "properties": {
-            "name": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
-            "token_file": {"type": "string", "minLength": 1},
-            "requests_per_minute": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": 100_000,
-                "description": "this token's budget (default api.requests_per_minute)",
+
+def accounts_schema() -> dict[str, Any]:
+    """The ``accounts`` key of ``snapd.config.schema.POLICY_SCHEMA`` (a fresh dict each
+    call: no module-level state)."""
+    return {
+        "type": "array",
+        "minItems": 1,
+        "description": "several Hostinger accounts, each with its own token and budget",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
+                "token_file": {"type": "string", "minLength": 1},
+                "requests_per_minute": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 100_000,
+                    "description": "this token's budget (default api.requests_per_minute)",
+                },
+                "base_url": {"type": "string", "format": "http-url"},
             },
-            "base_url": {"type": "string", "format": "http-url"},
         },
-    },
-}
+    }
 
 
 def build_accounts(
@@ -51,13 +54,12 @@ def build_accounts(
     report: Reporter,
     *,
     policy_path: Path,
-    check_files: bool,
 ) -> tuple[tuple[AccountSettings, ...], list[VirtualMachinePolicy]]:
     """The policy's accounts and its VMs with their account filled in.
 
     ``api`` supplies what an account leaves out (base URL, requests per minute); a relative
-    ``token_file`` is read beside ``policy_path``. ``check_files``: whether each
-    ``token_file`` must be readable now. Reports a duplicate account name, a VM naming an
+    ``token_file`` is read beside ``policy_path`` (whether it is readable is checked with
+    the machine, ``policy_file.machine_problems``). Reports a duplicate account name, a VM naming an
     unknown account, a VM without one when there are several, and a VM naming an account
     in a policy without ``accounts``.
     """
@@ -77,8 +79,6 @@ def build_accounts(
             continue
         text = entry.get("token_file")
         token_file = policy_path.parent / text if text else None
-        if check_files and token_file is not None:
-            check_token_file(token_file, ("accounts", index, "token_file"), report)
         accounts.append(
             AccountSettings(
                 name=entry["name"],

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 CONTAINER_SECRET = Path("/run/secrets/hostinger_api_token")
@@ -39,6 +39,8 @@ class Token:
     value: str
     source: str
     warning: str | None = None
+    #: Where it came from in words, for a message about a refused token.
+    origin: str = ""
 
     def __repr__(self) -> str:
         return f"Token(source={self.source!r}, value='***')"
@@ -110,14 +112,17 @@ def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None
     environment = os.environ if environ is None else environ
     credential = handed_over(environment)
     if credential is not None:
-        return _read_token_file(credential)
+        origin = f"the systemd credential {CREDENTIAL_NAME} ({credential})"
+        return replace(_read_token_file(credential), origin=origin)
     if token_file is not None:
-        return _read_token_file(token_file)
+        return replace(_read_token_file(token_file), origin=f"api.token_file {token_file}")
     if CONTAINER_SECRET.exists():
-        return _read_token_file(CONTAINER_SECRET)
+        origin = f"the mounted secret {CONTAINER_SECRET}"
+        return replace(_read_token_file(CONTAINER_SECRET), origin=origin)
     value = environment.get(ENVIRONMENT_VARIABLE, "").strip()
     if value:
-        return Token(value=value, source=ENVIRONMENT_VARIABLE)
+        origin = f"the environment variable {ENVIRONMENT_VARIABLE}"
+        return Token(value=value, source=ENVIRONMENT_VARIABLE, origin=origin)
     raise CredentialError(
         "no API token: set api.token_file, provide the systemd credential "
         f"'{CREDENTIAL_NAME}', mount {CONTAINER_SECRET}, or export {ENVIRONMENT_VARIABLE}"
@@ -142,13 +147,15 @@ def load_account_token(
     if credentials_directory:
         candidate = Path(credentials_directory) / f"{CREDENTIAL_NAME}-{account}"
         if candidate.exists():
-            return _read_token_file(candidate)
+            origin = f"the systemd credential {CREDENTIAL_NAME}-{account} ({candidate})"
+            return replace(_read_token_file(candidate), origin=origin)
     if token_file is not None:
-        return _read_token_file(token_file)
+        origin = f"account {account}'s token_file {token_file}"
+        return replace(_read_token_file(token_file), origin=origin)
     variable = account_environment_variable(account)
     value = environment.get(variable, "").strip()
     if value:
-        return Token(value=value, source=variable)
+        return Token(value=value, source=variable, origin=f"the environment variable {variable}")
     raise CredentialError(
         f"no API token for account {account}: set its token_file, provide the systemd "
         f"credential '{CREDENTIAL_NAME}-{account}', or export {variable}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from snapd.logs import duration_text
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 # ASCII digits only: ``\d`` would also accept digits of other scripts.
 _PART = re.compile(r"([0-9]+)([smhdw])")
@@ -49,13 +51,6 @@ def _shortened(value: object) -> str:
 
 
 def format_duration(duration: timedelta) -> str:
-    """Render ``duration`` the way it would be written in the policy (``1d6h``, ``0s``)."""
-    remaining = int(duration.total_seconds())
-    if remaining == 0:
-        return "0s"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        count, remaining = divmod(remaining, size)
-        if count:
-            parts.append(f"{count}{unit}")
-    return "".join(parts)
+    """Render ``duration`` in whole seconds the way it would be written in the policy
+    (``1d6h``, ``0s``): snapd's one duration format (``snapd.logs.duration_text``)."""
+    return duration_text(timedelta(seconds=int(duration.total_seconds())))

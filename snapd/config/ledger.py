@@ -58,12 +58,13 @@ class LedgerSettings:
         return self.backend == POSTGRESQL
 
     def shown(self) -> dict[str, Any]:
-        """The settings for ``config show``: the DSN masked, the password never."""
+        """The settings for ``config show``: the DSN masked (its user shown: not a secret,
+        and the database's errors name it), the password never."""
         if not self.shared:
             return {"backend": self.backend}
         return {
             "backend": self.backend,
-            "dsn": mask_url(self.dsn or ""),
+            "dsn": mask_url(self.dsn or "", keep_user=True),
             "password": password_source(self) or "(none: libpq defaults, e.g. ~/.pgpass)",
             "fleet": self.fleet,
             "max_connections": self.max_connections,

@@ -14,13 +14,15 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "***"
 
 
-def mask_url(url: str) -> str:
+def mask_url(url: str, *, keep_user: bool = False) -> str:
     """``url`` with its user, password, query values and fragment replaced by ``***``.
 
     Scheme, host, port and path are kept, as they say which service is meant:
     ``https://user:pass@host:8443/healthz?key=abc&probe`` becomes
-    ``https://***:***@host:8443/healthz?key=***&***``. Never raises: a URL that cannot be
-    split (``http://[fd00::1/x?key=a``) is masked by plain text rules, more coarsely.
+    ``https://***:***@host:8443/healthz?key=***&***``. ``keep_user`` keeps a user that
+    comes without a password (a database DSN's: its errors name the user anyway). Never
+    raises: a URL that cannot be split (``http://[fd00::1/x?key=a``) is masked by plain
+    text rules, more coarsely.
     """
     try:
         parts = urlsplit(url)
@@ -29,7 +31,10 @@ def mask_url(url: str) -> str:
     netloc = parts.netloc
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
-        netloc = f"{MASK}:{MASK}@{host}" if ":" in userinfo else f"{MASK}@{host}"
+        if ":" in userinfo:
+            netloc = f"{MASK}:{MASK}@{host}"
+        elif not keep_user:
+            netloc = f"{MASK}@{host}"
     query = "&".join(_mask_parameter(parameter) for parameter in parts.query.split("&"))
     fragment = MASK if parts.fragment else ""
     return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from snapd.config.ledger import LedgerSettings
 from snapd.config.notify import NotifySettings
-from snapd.config.yaml_source import KeyPath
+from snapd.config.yaml_source import KeyPath, format_path
 
 Reporter = Callable[[KeyPath, str], None]
 
@@ -139,6 +139,16 @@ class Config:
     def account_of(self, policy: VirtualMachinePolicy) -> AccountSettings:
         """The account ``policy``'s VM belongs to (the policy file guarantees one)."""
         return next(account for account in self.account_list() if account.name == policy.account)
+
+    # The line of each key of the policy file, for the checks made after it was read.
+    key_lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def located(self, *candidates: KeyPath) -> str:
+        """``FILE:LINE: KEY`` for the first of ``candidates`` the policy file spells out
+        (the last one, on line 1, when it spells none): where a later check's problem is."""
+        found = next((path for path in candidates if path in self.key_lines), None)
+        chosen = found if found is not None else candidates[-1]
+        return f"{self.source}:{self.key_lines.get(chosen, 1)}: {format_path(chosen)}"
 
     def vm(self, virtual_machine_id: int) -> VirtualMachinePolicy:
         """Return the policy of ``virtual_machine_id``; raise ``KeyError`` if not listed."""

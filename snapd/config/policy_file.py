@@ -109,10 +109,38 @@ def _load_config(path: Path, offline: bool, environ: Mapping[str, str] | None) -
     vms = build_vms(document.data, broken, report)
     if problems:
         raise _in_line_order(problems)
-    config = _build(document, vms, report, offline, environ)
+    config = _build(document, vms, report)
+    if not offline:
+        _check_machine(config, environ, report)
     if problems:
         raise _in_line_order(problems)
     return config
+
+
+def machine_problems(config: Config, environ: Mapping[str, str] | None = None) -> list[str]:
+    """What ``load_config`` checks on this machine beyond the file (``api.token_file``,
+    ``state_dir``), for a policy loaded ``offline``: one ``FILE:LINE: key: message`` each.
+
+    A command can then report them with the token's and the hooks' problems in one run.
+    """
+    problems: list[str] = []
+
+    def report(key_path: KeyPath, message: str) -> None:
+        problems.append(f"{config.located(key_path)}: {message}")
+
+    _check_machine(config, environ, report)
+    return problems
+
+
+def _check_machine(config: Config, environ: Mapping[str, str] | None, report: Reporter) -> None:
+    # The service's dynamic user may not read a root-owned token_file; it needs not to
+    # when the credential, which wins, was handed over.
+    if config.api.token_file is not None and handed_over(environ) is None:
+        check_token_file(config.api.token_file, ("api", "token_file"), report)
+    for index, account in enumerate(config.accounts):
+        if account.token_file is not None:
+            check_token_file(account.token_file, ("accounts", index, "token_file"), report)
+    _check_state_dir(config.state_dir, report)
 
 
 def _in_line_order(problems: list[tuple[int, str]]) -> ConfigError:
@@ -120,24 +148,12 @@ def _in_line_order(problems: list[tuple[int, str]]) -> ConfigError:
     return ConfigError([text for _, text in sorted(problems, key=lambda problem: problem[0])])
 
 
-def _build(
-    document: YamlDocument,
-    vms: list[VirtualMachinePolicy],
-    report: Reporter,
-    offline: bool,
-    environ: Mapping[str, str] | None,
-) -> Config:
+def _build(document: YamlDocument, vms: list[VirtualMachinePolicy], report: Reporter) -> Config:
     data: dict[str, Any] = document.data
     api = data.get("api", {})
     host, _, port = data.get("metrics", {}).get("listen", "127.0.0.1:9891").rpartition(":")
     token_file = _beside_policy(document.path, api.get("token_file"))
     state_dir = document.path.parent / data.get("state_dir", DEFAULT_STATE_DIR)
-    if not offline:
-        # The service's dynamic user may not read a root-owned token_file; it needs not to
-        # when the credential, which wins, was handed over.
-        if token_file is not None and handed_over(environ) is None:
-            check_token_file(token_file, ("api", "token_file"), report)
-        _check_state_dir(state_dir, report)
     log = data.get("log", {})
     api_settings = ApiSettings(
         base_url=api.get("base_url", DEFAULT_BASE_URL).rstrip("/"),
@@ -145,9 +161,7 @@ def _build(
         timeout=positive(api.get("timeout", "30s"), ("api", "timeout"), report),
         requests_per_minute=api.get("requests_per_minute", 60),
     )
-    accounts, vms = build_accounts(
-        data, api_settings, vms, report, policy_path=document.path, check_files=not offline
-    )
+    accounts, vms = build_accounts(data, api_settings, vms, report, policy_path=document.path)
     return Config(
         source=document.path,
         api=api_settings,
@@ -158,6 +172,7 @@ def _build(
         log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
         stop_timeout=_stop_timeout(data.get("stop_timeout"), report),
         ledger=build_ledger_settings(data.get("ledger", {}), document.path, report),
+        key_lines=dict(document.lines),
     )
 
 

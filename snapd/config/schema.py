@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from snapd.config.accounts import ACCOUNT_NAME_PATTERN, ACCOUNTS_SCHEMA
+from snapd.config.accounts import ACCOUNT_NAME_PATTERN, accounts_schema
 from snapd.config.durations import DURATION_PATTERN
 from snapd.config.hook_environment import ENVIRONMENT_SCHEMA
 from snapd.config.notify import NOTIFY_SCHEMA
@@ -159,7 +159,7 @@ POLICY_SCHEMA: dict[str, Any] = {
                 },
             },
         },
-        "accounts": ACCOUNTS_SCHEMA,
+        "accounts": accounts_schema(),
         "defaults": {
             "type": "object",
             "additionalProperties": False,

@@ -9,16 +9,31 @@ snapshot that pass read: no VM is read twice for it.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
 from snapd.config import VirtualMachinePolicy
-from snapd.daemon.scheduler import RunPurpose, SlotScheduler
+from snapd.daemon.scheduler import RunPurpose
 from snapd.ledger import Ledger
 from snapd.pipeline.outcome import SnapshotState
 
 log = structlog.get_logger("snapd.daemon")
+
+
+class CatchUpScheduler(Protocol):
+    """What a catch-up needs of a scheduler (``SlotScheduler``, or a simulation's)."""
+
+    def last_slot(self, virtual_machine_id: int, window: timedelta) -> datetime | None: ...
+
+    def run_soon(
+        self,
+        virtual_machine_id: int,
+        slot: datetime | None,
+        purpose: RunPurpose,
+        at: datetime | None = None,
+    ) -> None: ...
 
 
 class CatchUp:
@@ -36,7 +51,7 @@ class CatchUp:
     def __init__(
         self,
         ledger: Ledger,
-        scheduler: SlotScheduler,
+        scheduler: CatchUpScheduler,
         resuming: Collection[int],
         since: datetime,
     ) -> None:

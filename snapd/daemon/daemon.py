@@ -59,7 +59,8 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         self.runtime = parts.runtime
         self.metrics = parts.services.metrics
         self.notifier = parts.services.notifier
-        self.budgets = list(parts.services.budgets.values()) or [parts.services.budget]
+        self.budget = parts.services.budget  # the first account's
+        self.budgets = list(parts.services.budgets.values()) or [self.budget]
         self.observer = parts.observer
         self.scheduler = parts.scheduler
         self.scheduler.bind(self._run_slot)
@@ -227,9 +228,10 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         self.runs.submit(policy, slot, purpose)
 
     def _start_inventory(self, resuming: set[int]) -> None:
-        """The periodic inventory of each account; its first pass is the start-up look."""
+        """The periodic inventory of each account; its first pass is the start-up look
+        (catch-up)."""
         startup = CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now())
         listeners = InventoryParts(self.observer, self.metrics, self.fleet_status.machines,
-                                   self.stop_event, self.scheduler)  # fmt: skip
+                                   self.stop_event, self.scheduler, self.clock)  # fmt: skip
         start_inventories(lambda: self.config, self.runtime.connections, listeners, startup,
                           self.settings.inventory_every)  # fmt: skip

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import structlog
 
+from snapd.clock import Clock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.durations import format_duration
 from snapd.daemon.inventory import (
@@ -29,21 +30,23 @@ from snapd.daemon.inventory_pacing import (
     inventory_interval,
     request_spacing,
 )
+from snapd.daemon.parts import AccountLink
 from snapd.daemon.scheduler import SlotScheduler
-from snapd.runtime.accounts import AccountConnection
 
 log = structlog.get_logger("snapd.daemon")
 
 
 @dataclass(frozen=True)
 class InventoryParts:
-    """What every account's inventory shares: who hears a pass, the stop, the scheduler."""
+    """What every account's inventory shares: who hears a pass, the stop, the scheduler,
+    and the clock the spacing is waited on."""
 
     snapshots: SnapshotListener
     backups: BackupListener
     machines: MachineListener
     stop: threading.Event
     scheduler: SlotScheduler
+    clock: Clock
 
 
 def _vms_of(current: Callable[[], Config], account: str) -> list[VirtualMachinePolicy]:
@@ -53,7 +56,7 @@ def _vms_of(current: Callable[[], Config], account: str) -> list[VirtualMachineP
 
 def start_inventories(
     current: Callable[[], Config],
-    connections: Mapping[str, AccountConnection],
+    connections: Mapping[str, AccountLink],
     parts: InventoryParts,
     startup: StartupHook,
     every: timedelta | None,
@@ -75,8 +78,9 @@ def start_inventories(
             startup_spacing=request_spacing(rate, STARTUP_BUDGET_SHARE),
             machines=parts.machines,
             account=account.name,
-            # The spacing paces real requests against the API's real-time budget: it is
-            # waited on the system clock (the default) even when the daemon's is manual.
+            # The spacing is waited on the daemon's clock, as every other wait of the
+            # daemon: a stop ends it at once, and a manual clock drives it in tests.
+            clock=parts.clock,
         )
         schedule_inventory(parts.scheduler, inventory, config, every, requests_per_minute=rate)
 

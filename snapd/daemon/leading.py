@@ -15,12 +15,12 @@ from snapd.config import Config
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import CatchUp
 from snapd.daemon.leader import LeaderRole, TakeoverRetries
+from snapd.daemon.parts import DaemonRuntime
 from snapd.daemon.runs import SlotRuns
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.startup import remember_successes, schedule_resumes
 from snapd.metrics import Metrics
 from snapd.pipeline.accounts import SlotRunner
-from snapd.runtime import Runtime
 
 if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
@@ -32,7 +32,7 @@ class FollowsLeadership:
     config: Config
     clock: Clock
     metrics: Metrics
-    runtime: Runtime
+    runtime: DaemonRuntime
     runs: SlotRuns
     scheduler: SlotScheduler
     stop_event: threading.Event

@@ -1,19 +1,74 @@
-"""What a daemon is built from, and how ``snapd run`` was asked to run."""
+"""What a daemon is built from, and how ``snapd run`` was asked to run.
+
+The composition root (:mod:`snapd.runtime.daemon`) builds every part; this package
+only names what it receives, so it never imports the root.
+"""
 
 from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
+from snapd.clock import Clock
+from snapd.config import AccountSettings
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
+from snapd.hostinger import HostingerClient
+from snapd.hostinger.budget import RequestBudget
+from snapd.ledger import Ledger
 from snapd.ledger.locks import StateDirectoryLock
+from snapd.metrics import Metrics
+from snapd.notify.notifier import Notifier
 from snapd.pipeline.accounts import SlotRunner
 from snapd.pipeline.workers import DEFAULT_WORKERS
-from snapd.runtime import Runtime, Services
+
+
+class AccountLink(Protocol):
+    """What the daemon uses of one account's connection (``snapd.runtime.accounts``)."""
+
+    @property
+    def account(self) -> AccountSettings: ...
+
+    @property
+    def client(self) -> HostingerClient: ...
+
+
+class DaemonRuntime(Protocol):
+    """What the daemon uses of the runtime the root built (``snapd.runtime.Runtime``)."""
+
+    @property
+    def client(self) -> HostingerClient: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def connections(self) -> Mapping[str, AccountLink]:
+        """Every account's connection by name (the client the inventory uses)."""
+        ...
+
+    def close(self) -> None:
+        """Close the client, the locks and the ledger."""
+        ...
+
+
+@dataclass
+class Services:
+    """What the daemon adds to a runtime: metrics, notifications, the request budgets."""
+
+    metrics: Metrics
+    notifier: Notifier
+    budget: RequestBudget
+    # Every account's budget by name (``budget`` is the first's): the limit is per token.
+    budgets: dict[str, RequestBudget] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -29,9 +84,9 @@ class DaemonSettings:
 
 @dataclass
 class DaemonParts:
-    """What a daemon is built from; ``snapd.daemon.assembly.build_daemon`` makes them."""
+    """What a daemon is built from; ``snapd.runtime.daemon.build_daemon`` makes them."""
 
-    runtime: Runtime
+    runtime: DaemonRuntime
     services: Services
     observer: DaemonObserver
     scheduler: SlotScheduler

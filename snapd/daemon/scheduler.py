@@ -31,6 +31,8 @@ log = structlog.get_logger("snapd.scheduler")
 MISFIRE_GRACE = timedelta(days=1)
 # Threads that fire jobs: queueing a slot takes microseconds, housekeeping a few of them.
 SCHEDULER_THREADS = 6
+# Their names (``snapd-scheduler_0`` and on): what a test's clock driver recognises.
+SCHEDULER_THREAD_PREFIX = "snapd-scheduler"
 
 
 class RunPurpose(StrEnum):
@@ -95,7 +97,11 @@ class SlotScheduler:
         self._policies: dict[int, VirtualMachinePolicy] = {}
         self._scheduler = _BackgroundScheduler(
             timezone=UTC,
-            executors={"default": ThreadPoolExecutor(SCHEDULER_THREADS)},
+            executors={
+                "default": ThreadPoolExecutor(
+                    SCHEDULER_THREADS, pool_kwargs={"thread_name_prefix": SCHEDULER_THREAD_PREFIX}
+                )
+            },
             job_defaults={
                 "coalesce": True,
                 "max_instances": 1,

@@ -14,6 +14,7 @@ from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.durations import format_duration
 from snapd.config.masking import mask_url
 from snapd.config.rpo import recovery_point_objective
+from snapd.daemon.catch_up import CatchUpScheduler
 from snapd.daemon.scheduler import RunPurpose, SlotScheduler
 from snapd.ledger import Ledger
 from snapd.metrics import Metrics
@@ -23,7 +24,7 @@ log = structlog.get_logger("snapd.daemon")
 
 
 def schedule_resumes(
-    ledger: Ledger, scheduler: SlotScheduler, policies: Sequence[VirtualMachinePolicy]
+    ledger: Ledger, scheduler: CatchUpScheduler, policies: Sequence[VirtualMachinePolicy]
 ) -> set[int]:
     """Resume each pending action at once; return the VMs being resumed.
 

@@ -25,6 +25,7 @@ from snapd.fakeapi.model import Timeline
 from snapd.fakeapi.registry import BY_NAME, Call
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog
 from snapd.fakeapi.routes import Route, resolve
+from snapd.fakeapi.texts import RawJson
 
 # What a mangled answer looks like: cut off in the middle of an object.
 MALFORMED_BODY = b'{"id": 8123712, "name": "create_snapshot", "state": '
@@ -58,7 +59,7 @@ class FakeResponse:
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value).encode()
+    return bytes(value) if isinstance(value, RawJson) else json.dumps(value).encode()
 
 
 class Dispatcher:

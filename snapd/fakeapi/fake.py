@@ -8,6 +8,7 @@ from types import TracebackType
 
 from snapd.clock import Clock, SystemClock
 from snapd.fakeapi.controls import FakeState
+from snapd.fakeapi.direct import DirectAnswer, Headers, answer_directly
 from snapd.fakeapi.dispatch import Dispatcher
 from snapd.fakeapi.faults import NO_SNAPSHOT_ANSWERS, Fault, FaultInjector
 from snapd.fakeapi.limiter import make_limiter
@@ -36,10 +37,9 @@ class FakeHostinger(MachineControls):
     (actions' ``created_at``/``updated_at``, the ``created_at``/``expires_at`` of a
     snapshot an action makes) and the ``Date`` header of every answer follow the server
     clock; action progress follows the fake's clock. ``action_list_lag`` (seconds) keeps a
-    new action out of ``GET …/actions`` for that long, while ``GET …/actions/{id}`` finds
-    it at once.
+    new action out of ``GET …/actions`` for that long (``GET …/actions/{id}`` finds it).
 
-    Use as a context manager (starts on an ephemeral port) or call ``start``/``stop``.
+    Use as a context manager (on an ephemeral port), ``start``/``stop`` it, or ``answer``.
     """
 
     def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
@@ -76,12 +76,11 @@ class FakeHostinger(MachineControls):
         )
         self._faults = FaultInjector(seed)
         self._log = RequestLog()
-        limiter = make_limiter(requests_per_minute, fixed_window, retry_after)
         self.dispatcher = Dispatcher(
             token=token,
             state=self._state,
             faults=self._faults,
-            limiter=limiter,
+            limiter=make_limiter(requests_per_minute, fixed_window, retry_after),
             log=self._log,
             clock=self.clock,
             seed=seed,
@@ -137,6 +136,10 @@ class FakeHostinger(MachineControls):
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def answer(self, method: str, target: str, headers: Headers) -> DirectAnswer:
+        """Answer in this thread, as the HTTP server would: see ``snapd.fakeapi.direct``."""
+        return answer_directly(self.answerer, method, target, headers)
 
     @property
     def base_url(self) -> str:

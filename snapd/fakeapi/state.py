@@ -8,6 +8,7 @@ needed, so a manual clock drives everything.
 
 from __future__ import annotations
 
+import heapq
 import random
 import threading
 from collections.abc import Callable
@@ -27,10 +28,10 @@ from snapd.fakeapi.model import (
     paginate,
     styled_timestamp,
 )
+from snapd.fakeapi.texts import MachineTexts, RawJson
 
-# Called at the moment an action is created; returns the timeline to use, or None for
-# the normal one. The fault injector hides behind it, so that a fault is only used up
-# by a call that really creates an action.
+# Called when an action is created: its timeline, or None for the normal one. The fault
+# injector hides behind it, so only a call that creates an action uses a fault up.
 TimelineChooser = Callable[[], Timeline | None]
 
 _RESTORING_ACTIONS = frozenset({"restore_snapshot", "restore_backup"})
@@ -73,11 +74,15 @@ class ApiState:
         self._next_snapshot_id = 300_000 + generator.randrange(100_000)
         self._snapshots: dict[int, SnapshotRecord] = {}
         self._actions: dict[int, ActionRecord] = {}
-        # Actions that have not taken effect yet (running, or never finishing).
-        self._pending: list[ActionRecord] = []
+        self._actions_by_machine: dict[int, list[ActionRecord]] = {}
+        # Actions not yet in effect (running or never finishing) by VM, those that will
+        # finish by when: no answer scans every action of a large fleet.
+        self._pending: dict[int, list[ActionRecord]] = {}
+        self._finishing: list[tuple[datetime, int, ActionRecord]] = []
         self.clock_skew = timedelta(0)
         self.action_list_lag = timedelta(0)
         self.snapshot_time_style = "iso"  # how created_at is written (model.TIME_STYLES)
+        self._texts = MachineTexts()  # the VM list's texts, encoded once each
 
     def server_now(self) -> datetime:
         """The server's clock: the fake's clock plus ``clock_skew``."""
@@ -90,11 +95,12 @@ class ApiState:
         with self._lock:
             return list(self._machines)
 
-    def list_virtual_machines(self) -> list[JsonObject]:
-        """All VMs as ``VirtualMachineResource`` objects (a bare list, as the API answers)."""
+    def list_virtual_machines(self) -> RawJson:
+        """All VMs as a JSON array of ``VirtualMachineResource`` (bare, as the API answers)."""
         with self._lock:
             self._settle()
-            return [self._machine_json(machine_id) for machine_id in self._machines]
+            machines = self._machines
+            return self._texts.array((machines[m], *self._shown(m)) for m in machines)
 
     def get_virtual_machine(self, virtual_machine_id: int) -> JsonObject:
         """One VM; ``FakeApiError`` 404 when unknown."""
@@ -130,8 +136,8 @@ class ApiState:
             self._require_machine(virtual_machine_id)
             actions = [
                 a
-                for a in self._actions.values()
-                if a.virtual_machine_id == virtual_machine_id and a.created_at + lag <= now
+                for a in self._actions_by_machine.get(virtual_machine_id, ())
+                if a.created_at + lag <= now
             ]
             actions.sort(key=lambda action: (action.created_at, action.action_id), reverse=True)
             return [action.to_json(now) for action in actions]
@@ -151,11 +157,8 @@ class ApiState:
         with self._lock:
             self._settle()
             self._require_machine(virtual_machine_id)
-            backups = sorted(
-                self._backups[virtual_machine_id],
-                key=lambda backup: (backup.created_at, backup.backup_id),
-                reverse=True,
-            )
+            backups = self._backups[virtual_machine_id]
+            backups = sorted(backups, key=lambda item: (item.created_at, item.backup_id))[::-1]
             return paginate([backup.to_json() for backup in backups], page)
 
     # ----- changing, as the API does ------------------------------------------------
@@ -206,13 +209,9 @@ class ApiState:
     def _settle(self) -> datetime:
         """Apply every action that has finished by now; return now."""
         now = self._clock.now()
-        finished = []
-        for action in self._pending:
-            finished_at = action.finished_at()
-            if finished_at is not None and finished_at <= now:
-                finished.append((finished_at, action.action_id, action))
-        for finished_at, _, action in sorted(finished, key=lambda item: (item[0], item[1])):
-            self._pending.remove(action)
+        while self._finishing and self._finishing[0][0] <= now:  # by finish, then id
+            finished_at, _, action = heapq.heappop(self._finishing)
+            self._pending[action.virtual_machine_id].remove(action)
             if action.final_state() == "success":
                 self._apply_success(action, finished_at)
         return now
@@ -258,7 +257,11 @@ class ApiState:
         )
         self._next_action_id += 1
         self._actions[action.action_id] = action
-        self._pending.append(action)
+        self._actions_by_machine.setdefault(virtual_machine_id, []).append(action)
+        self._pending.setdefault(virtual_machine_id, []).append(action)
+        finished_at = action.finished_at()
+        if finished_at is not None:
+            heapq.heappush(self._finishing, (finished_at, action.action_id, action))
         # A timeline may be final from the start (a single "success" state, zero seconds).
         self._settle()
         return action.to_json(now)
@@ -282,15 +285,16 @@ class ApiState:
     def _is_locked(self, virtual_machine_id: int) -> bool:
         if self._machines[virtual_machine_id].manually_locked:
             return True
-        return any(action.virtual_machine_id == virtual_machine_id for action in self._pending)
+        return bool(self._pending.get(virtual_machine_id))
+
+    def _shown(self, virtual_machine_id: int) -> tuple[str, str]:
+        """The VM's state and actions lock, as the API shows them now."""
+        machine, pending = self._machines[virtual_machine_id], self._pending.get(virtual_machine_id)
+        if not pending:  # most VMs of a fleet, most of the time
+            return machine.state, "locked" if machine.manually_locked else "unlocked"
+        restoring = any(action.name in _RESTORING_ACTIONS for action in pending)
+        return "restoring" if restoring else machine.state, "locked"
 
     def _machine_json(self, virtual_machine_id: int) -> JsonObject:
-        machine = self._machines[virtual_machine_id]
-        restoring = any(
-            action.virtual_machine_id == virtual_machine_id and action.name in _RESTORING_ACTIONS
-            for action in self._pending
-        )
-        return machine.to_json(
-            state="restoring" if restoring else machine.state,
-            actions_lock="locked" if self._is_locked(virtual_machine_id) else "unlocked",
-        )
+        state, lock = self._shown(virtual_machine_id)
+        return self._machines[virtual_machine_id].to_json(state=state, actions_lock=lock)

@@ -14,8 +14,12 @@ The budget hands out slots in time, in the order callers ask (first come, first 
   with a catch-up for a fleet must not fire a minute's worth of requests in its first
   second. Over any 60-second window at most ``requests_per_minute + burst`` requests are
   sent, so the configured rate should sit a little below the real limit;
-* a caller reserves its slot under the lock and sleeps once, until that slot: a request
-  that goes out wakes nobody else, so a thousand waiting threads cost one wake-up each;
+* a caller reserves its slot under the lock and waits once, on the budget's clock, until
+  that slot: a request that goes out wakes nobody else, so a thousand waiting threads
+  cost one wake-up each. Every wait (the slots', and
+  :meth:`RequestBudget.wait_before_retry` for a retry's backoff) is the clock's
+  interruptible ``wait`` on the budget's closed event, so :meth:`RequestBudget.close`
+  ends it at once and a manual clock drives it;
 * a pause (from a 429 ``Retry-After`` or an exhausted ``X-RateLimit-Remaining``) moves
   every reserved slot behind its end, still in order and at the steady pace, so a pause
   is never followed by a burst. One pause lasts at most :data:`MAXIMUM_RATE_LIMIT_PAUSE`:
@@ -30,9 +34,8 @@ The budget hands out slots in time, in the order callers ask (first come, first 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
-from snapd.clock import SystemClock
+from snapd.clock import Clock, SystemClock
 from snapd.hostinger.learned_rate import LearnedRate, ServerWindow
 from snapd.hostinger.waiting_line import WaitingLine
 
@@ -56,9 +59,8 @@ class RequestBudget:
     Args:
         requests_per_minute: configured steady rate, the ceiling of the learned one;
             must be positive.
-        monotonic: monotonic seconds (default :func:`snapd.clock.monotonic`).
-        sleep: how to wait (default: a wait that :meth:`close` ends at once). Tests pass
-            a function that advances a fake clock instead.
+        clock: tells the monotonic time and waits (default: the real one); each wait
+            is ``clock.wait`` on the closed event, so :meth:`close` ends it at once.
         burst: how many slots are free after an idle period; default
             ``max(1, requests_per_minute // 10)``.
 
@@ -69,8 +71,7 @@ class RequestBudget:
     def __init__(
         self,
         requests_per_minute: float = 60,
-        monotonic: Callable[[], float] | None = None,
-        sleep: Callable[[float], None] | None = None,
+        clock: Clock | None = None,
         *,
         burst: int | None = None,
     ) -> None:
@@ -82,11 +83,11 @@ class RequestBudget:
         self._learned = LearnedRate(requests_per_minute)
         self._capacity = capacity
         self._interval = 60.0 / requests_per_minute
-        self._monotonic = monotonic or SystemClock().monotonic
+        self._clock = clock or SystemClock()
+        self._monotonic = self._clock.monotonic
+        # Every wait ends early when the budget is closed, so that callers queued behind
+        # a busy budget give up at once when the process stops.
         self._closed = threading.Event()
-        # The default wait ends early when the budget is closed, so that callers queued
-        # behind a busy budget give up at once when the process stops.
-        self._sleep = sleep or self._closed.wait
         self._lock = threading.Lock()
         now = self._monotonic()
         # The slot the next caller gets unless the burst allows sooner; starts "full".
@@ -139,10 +140,10 @@ class RequestBudget:
         waited = 0.0
         try:
             while True:
-                # Sleep outside the lock: nobody is blocked behind a waiting caller. Only a
+                # Wait outside the lock: nobody is blocked behind a waiting caller. Only a
                 # pause that arrived meanwhile (it moves the slot) makes this loop again.
                 delay = slot - now
-                self._sleep(delay)
+                self._clock.wait(self._closed, delay)
                 waited += delay
                 with self._lock:
                     self._refuse_if_closed()
@@ -154,11 +155,11 @@ class RequestBudget:
             with self._lock:
                 self._waiting.leave(ticket)
 
-    def wait(self, seconds: float) -> None:
-        """Wait ``seconds`` with this budget's sleeper; by default the wait ends early when
-        the budget is closed, so a retry backoff does not hold up stopping."""
+    def wait_before_retry(self, seconds: float) -> None:
+        """Wait ``seconds`` on this budget's clock; the wait ends early when the budget is
+        closed, so a retry's backoff does not hold up stopping."""
         if seconds > 0:
-            self._sleep(seconds)
+            self._clock.wait(self._closed, seconds)
 
     def close(self) -> None:
         """Refuse every request from now on and wake everyone waiting (to stop)."""

@@ -7,15 +7,16 @@ error mapping are described in :mod:`snapd.hostinger.transport`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 
 from snapd import __version__
-from snapd.clock import unix_time
+from snapd.clock import Clock
 from snapd.config.model import DEFAULT_BASE_URL
 from snapd.hostinger import bodies
 from snapd.hostinger.answers import Answer
 from snapd.hostinger.budget import RequestBudget
+from snapd.hostinger.connections import ConnectionSource
 from snapd.hostinger.endpoints import ENDPOINTS, endpoint_path
 from snapd.hostinger.errors import (
     AmbiguousRequestError,
@@ -50,11 +51,14 @@ class HostingerClient:
         backoff_factor: exponential backoff base between read retries, seconds.
         connection_retry_seconds: a read whose connection cannot be made (refused,
             unreachable) is retried only this long; default ``retry_total_seconds``.
-        sleep: how to wait between read retries; by default the budget's wait, which
-            ends early when the budget is closed. Tests pass a recorder.
-        wall_clock: local Unix time (default :func:`snapd.clock.unix_time`), for ``Retry-After``
-            dates and the server clock offset. Pass the clock whose ``now`` is later
-            given to :meth:`server_now` (a test's manual clock, for instance).
+        clock: the local clock, whose ``now`` is compared with ``Retry-After`` dates and
+            the API's ``Date`` (the server clock offset); default: the real one. Pass the
+            clock whose ``now`` is later given to :meth:`server_now` (a test's manual
+            clock, for instance). The waits between read retries go on the budget's
+            clock (:meth:`RequestBudget.wait_before_retry`), so closing the budget ends
+            them.
+        connections: where HTTP attempts get their connection (default: real sockets);
+            see :class:`~snapd.hostinger.connections.ConnectionSource`.
 
     Raises:
         ValueError: an unusable base URL (plain http to a non-loopback host included),
@@ -75,8 +79,8 @@ class HostingerClient:
         retry_total_seconds: float = 120.0,
         backoff_factor: float = 0.5,
         connection_retry_seconds: float | None = None,
-        sleep: Callable[[float], None] | None = None,
-        wall_clock: Callable[[], float] = unix_time,
+        clock: Clock | None = None,
+        connections: ConnectionSource | None = None,
     ) -> None:
         self._transport = Transport(
             base_url=base_url,
@@ -88,8 +92,8 @@ class HostingerClient:
             retry_total_seconds=retry_total_seconds,
             backoff_factor=backoff_factor,
             connection_retry_seconds=connection_retry_seconds,
-            sleep=sleep,
-            wall_clock=wall_clock,
+            clock=clock,
+            connections=connections,
         )
 
     @property

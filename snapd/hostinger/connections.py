@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from requests.utils import DEFAULT_CA_BUNDLE_PATH
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util import make_headers
 
-__all__ = ["Connections", "Route"]
+__all__ = ["ConnectionSource", "Connections", "Route"]
 
 #: Idle connections kept per client; more only while more attempts run at once.
 MAXIMUM_IDLE = 16
@@ -45,6 +46,17 @@ class Route:
         self.key = (self.scheme, self.host, self.port, proxy)
         #: Headers the request itself carries for a plain HTTP proxy (its credentials).
         self.proxy_headers = _proxy_headers(proxy) if forwarded else {}
+
+
+class ConnectionSource(Protocol):
+    """Where an attempt takes its connection from and gives it back to: the client's own
+    :class:`Connections`, or a stand-in that answers in-process (the simulation's)."""
+
+    def take(self, route: Route, connect_timeout: float) -> HTTPConnection: ...
+
+    def give_back(self, route: Route, connection: HTTPConnection) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class Connections:

@@ -26,7 +26,7 @@ from urllib3.exceptions import NewConnectionError, ProxyError
 from urllib3.response import BaseHTTPResponse
 
 from snapd.clock import unix_time
-from snapd.hostinger.connections import Connections, Route
+from snapd.hostinger.connections import ConnectionSource, Route
 from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.watchdog import Watchdog
 
@@ -67,7 +67,7 @@ class Line:
     """What an attempt goes through: the client's connections and deadline keeper, and
     the proxies by scheme."""
 
-    connections: Connections
+    connections: ConnectionSource
     timers: DeadlineTimers
     proxies: Mapping[str, str]
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import requests
 
-from snapd.clock import SystemClock, unix_time
+from snapd.clock import Clock, SystemClock
 from snapd.hostinger.access import check_base_url
 from snapd.hostinger.answers import (
     IDEMPOTENT_METHODS,
@@ -34,7 +34,7 @@ from snapd.hostinger.answers import (
     not_sent_error,
 )
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
-from snapd.hostinger.connections import Connections
+from snapd.hostinger.connections import Connections, ConnectionSource
 from snapd.hostinger.deadlines import DeadlineTimers
 from snapd.hostinger.errors import ApiError, FailureReason
 from snapd.hostinger.exchange import DeadlineExceededError, Line, Reply, exchange
@@ -83,10 +83,14 @@ class Transport:
         connection_retry_seconds: no retry of a GET whose connection could not be made
             (refused, unreachable) starts later than this after the first attempt; a
             command line sets a few seconds, so that an operator is not held for minutes.
-        sleep: waits between retries; default: the budget's wait, which a closed budget
-            cuts short.
-        monotonic: the clock for deadlines and durations (default: the system's).
-        wall_clock: Unix time, for ``Retry-After`` dates and the server clock offset.
+        clock: the local clock whose ``now`` is compared with the API's ``Retry-After``
+            dates and ``Date`` header (default: the real one).
+        connections: where attempts get a connection (default: real sockets of its own).
+
+    The waits between retries are the budget's
+    (:meth:`RequestBudget.wait_before_retry`): they go on its clock, and closing the
+    budget ends them. An attempt's deadline and the retry
+    time bound are measured on the real monotonic clock: they bound real sockets.
     """
 
     def __init__(  # noqa: PLR0913 - optional collaborators and settings, each with a default
@@ -102,9 +106,8 @@ class Transport:
         backoff_factor: float,
         max_retries: int = 10,
         connection_retry_seconds: float | None = None,
-        sleep: Callable[[float], None] | None = None,
-        monotonic: Callable[[], float] | None = None,
-        wall_clock: Callable[[], float] = unix_time,
+        clock: Clock | None = None,
+        connections: ConnectionSource | None = None,
     ) -> None:
         if not timeout > 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -118,15 +121,14 @@ class Transport:
         self._max_retries = max(0, max_retries)
         limit = connection_retry_seconds
         self._connection_retry_seconds = max(0.0, retry_total_seconds if limit is None else limit)
-        self._sleep = sleep if sleep is not None else budget.wait
-        self._monotonic = monotonic or SystemClock().monotonic
-        self._wall_clock = wall_clock
+        self._monotonic = SystemClock().monotonic
+        local = clock or SystemClock()
+        self._wall_clock: Callable[[], float] = lambda: local.now().timestamp()
         self.server_clock = ServerClock()
         self._session = build_session(self.base_url, token, user_agent)
         # The connections and the deadline keeper are this transport's own: close() ends both.
-        self._line = Line(
-            Connections(self._session.verify), DeadlineTimers(), self._session.proxies
-        )
+        own = connections or Connections(self._session.verify)
+        self._line = Line(own, DeadlineTimers(), self._session.proxies)
 
     def request(
         self,
@@ -164,7 +166,7 @@ class Transport:
                 break
             assert attempt.retry_reason is not None
             call.note_retry(attempt.retry_reason, attempt.status)
-            self._sleep(wait)
+            self._budget.wait_before_retry(wait)
         outcome = attempt.outcome
         correlation_id = outcome.correlation_id
         error_kind = type(outcome).__name__ if attempt.status is None else None

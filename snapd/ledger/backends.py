@@ -54,6 +54,21 @@ def open_shared_ledger(settings: LedgerSettings, fence: Fence | None) -> Ledger:
     return ledger
 
 
+def shared_ledger_problem(settings: LedgerSettings) -> str | None:
+    """Why ``run`` could not reach the shared ledger (no driver, no password, a refused
+    connection, a refused password), or None: one connection is made and closed again,
+    nothing is created or migrated. For ``config validate``."""
+    try:
+        module = _import("snapd.ledger.postgres")
+        connection = module.connect(
+            connection_settings(settings, "snapd-validate"), LOCK_STATEMENT_TIMEOUT_SECONDS
+        )
+    except LedgerError as error:
+        return str(error)
+    connection.close()
+    return None
+
+
 def shared_operation_locks(settings: LedgerSettings) -> VirtualMachineLocks:
     """Per-VM operation locks as leased rows of the shared ledger: a liveness session and
     a pool of the sessions ``max_connections`` leaves beside the ledger's and the

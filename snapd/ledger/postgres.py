@@ -62,7 +62,8 @@ def connect(
     try:
         return psycopg.connect(settings.dsn, **settings.keywords(statement_timeout_seconds))  # type: ignore[arg-type]
     except psycopg.Error as error:
-        raise LedgerError(f"ledger {mask_url(settings.dsn)}: {one_line(error)}") from None
+        location = mask_url(settings.dsn, keep_user=True)  # the user is no secret
+        raise LedgerError(f"ledger {location}: {one_line(error)}") from None
 
 
 def one_line(error: BaseException) -> str:
@@ -83,7 +84,7 @@ class PostgresLedger(LedgerBase):
     ) -> None:
         self._clock = clock or SystemClock()  # times the idle check of the connection
         self._settings = settings
-        self._location = mask_url(settings.dsn)
+        self._location = mask_url(settings.dsn, keep_user=True)
         self._fence = fence
         self._lock_tokens: LockTokens | None = None
         self._lock = threading.Lock()

@@ -67,7 +67,7 @@ class SessionPool:
             yield connection
         except psycopg.Error as error:
             self._give_back(connection)
-            raise LedgerError(f"ledger {mask_url(self._settings.dsn)}: {one_line(error)}") from None
+            raise LedgerError(f"ledger {self._location()}: {one_line(error)}") from None
         except BaseException:
             self._give_back(connection)
             raise
@@ -88,10 +88,10 @@ class SessionPool:
         with self._changed:
             ready = self._wait_for_a_session()
             if self._closed:
-                raise LedgerError(f"ledger {mask_url(self._settings.dsn)} is closed")
+                raise LedgerError(f"ledger {self._location()} is closed")
             if not ready:
                 raise LedgerError(
-                    f"ledger {mask_url(self._settings.dsn)}: all {self._size} database "
+                    f"ledger {self._location()}: all {self._size} database "
                     f"session(s) of the VM locks stayed busy for {self._wait:g} s"
                 )
             reused = self._free.pop() if self._free else None
@@ -110,6 +110,10 @@ class SessionPool:
                 self._opened -= 1
                 self._changed.notify()
             raise
+
+    def _location(self) -> str:
+        """The DSN as messages show it: masked, but with its user (no secret)."""
+        return mask_url(self._settings.dsn, keep_user=True)
 
     def _wait_for_a_session(self) -> bool:
         """Wait (holding ``_changed``) until the pool is closed, a session is free or one

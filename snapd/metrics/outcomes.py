@@ -16,17 +16,25 @@ from prometheus_client import CollectorRegistry, Histogram
 from snapd.ledger import OperationKind
 from snapd.metrics.series import VirtualMachineTable, timestamp
 from snapd.pipeline.decide import Reason
-from snapd.pipeline.outcome import ATTEMPT_RESULTS, Outcome, Result, SnapshotState
+from snapd.pipeline.outcome import (
+    ATTEMPT_RESULTS,
+    Outcome,
+    OutcomeReason,
+    Result,
+    SnapshotState,
+)
 
 __all__ = ["SKIP_REASONS", "SNAPSHOT_DURATION_BUCKETS", "OutcomeMetrics"]
 
 #: A snapshot takes minutes; action_timeout defaults to 30 minutes, so the top is 1 h.
 SNAPSHOT_DURATION_BUCKETS = (30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1200.0, 1800.0, 2700.0, 3600.0)
 
-#: The reasons a decision can skip a slot with. ``create`` is not a skip and a dry run is
+#: The reasons a decision can skip a slot with. The creates are not skips and a dry run is
 #: not one.
 SKIP_REASONS = tuple(
-    reason.value for reason in Reason if reason not in (Reason.CREATE, Reason.DRY_RUN)
+    reason.value
+    for reason in Reason
+    if reason not in (Reason.CREATE, Reason.CREATE_UNHEALTHY, Reason.DRY_RUN)
 )
 _KNOWN_SKIP_REASONS = frozenset(reason.value for reason in Reason)
 _OTHER = "other"
@@ -51,6 +59,12 @@ class OutcomeMetrics:
             "snapd_snapshot_skips",
             "Snapshot slots a guard skipped, by the decision's reason.",
             "reason",
+        )
+        self.unhealthy = table.counter(
+            "snapd_snapshot_unhealthy",
+            "Verified snapshots taken although the health check failed (the VM had no "
+            "restore point to protect).",
+            None,
         )
         self.last_duration = table.gauge(
             "snapd_snapshot_last_duration_seconds",
@@ -143,6 +157,8 @@ class OutcomeMetrics:
             reason = outcome.reason if outcome.reason in _KNOWN_SKIP_REASONS else _OTHER
             self.skips.inc(vm, reason)
         if outcome.result is Result.SUCCESS:
+            if outcome.reason == OutcomeReason.CREATED_UNHEALTHY:
+                self.unhealthy.inc(vm)
             self._set_last_success(vm, timestamp(outcome.finished_at))
             seconds = max(outcome.seconds, 0.0)
             self.duration.observe(seconds)

@@ -156,8 +156,9 @@ class VirtualMachineTable:
     def gauge(self, name: str, documentation: str) -> VirtualMachineFamily:
         return self._add(VirtualMachineFamily(self, name, documentation, "gauge", None))
 
-    def counter(self, name: str, documentation: str, label: str) -> VirtualMachineFamily:
-        """A counter named without ``_total`` (as prometheus_client names counters)."""
+    def counter(self, name: str, documentation: str, label: str | None) -> VirtualMachineFamily:
+        """A counter named without ``_total`` (as prometheus_client names counters);
+        ``label`` None: labelled by ``vm`` only."""
         return self._add(VirtualMachineFamily(self, name, documentation, "counter", label))
 
     def _add(self, family: VirtualMachineFamily) -> VirtualMachineFamily:

@@ -1,13 +1,13 @@
-"""Sending notifications: one bounded queue and one thread per destination.
+"""Sending notifications: one bounded queue and one thread per target.
 
 Nothing here may slow a snapshot down, and no receiver may slow another down. ``submit``
-never blocks (a full queue drops the notification, logged and counted); each destination
-(scheme, host and port) has a lane of its own (``snapd.notify.lanes``), so a receiver that
-hangs or trickles delays only its own notifications. Every attempt is bounded by its
-timeout in total and reads at most 64 KiB of the answer (``snapd.notify.transport``);
-transient failures are retried a bounded number of times with backoff, outside the
-Hostinger request budget. URLs are secrets: logs carry only their scheme and host, and
-never an exception's text (``requests`` puts the whole URL into it).
+never blocks (a full queue drops the notification, logged and counted); each target (a
+ping or webhook URL as configured) has a lane of its own (``snapd.notify.lanes``), so a
+receiver that hangs, trickles or is being retried delays only its own notifications. Every
+attempt is bounded by its timeout in total and reads at most 64 KiB of the answer
+(``snapd.notify.transport``); transient failures are retried a bounded number of times
+with backoff, outside the Hostinger request budget. URLs are secrets: logs carry only their
+scheme and host, and never an exception's text (``requests`` puts the whole URL into it).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ log = structlog.get_logger("snapd.notify")
 
 #: kind: ping or webhook; result: sent, failed or dropped (queue full, or left at stop).
 Counter = Callable[[str, str], None]
-#: Deliveries waiting per destination at most; more are dropped.
+#: Deliveries waiting per target at most; more are dropped.
 MAXIMUM_QUEUE = 1000
 ATTEMPTS = 3
 BACKOFF_SECONDS = 1.0
@@ -49,6 +49,9 @@ class Delivery:
     body: bytes
     content_type: str
     timeout: float  # seconds, for one attempt in total
+    #: The target as configured (before ``{vm_id}`` is filled in and the ping's suffix is
+    #: added): deliveries of one target share a lane and keep their order. "" = the URL.
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,13 @@ def _retryable(status: int | None) -> bool:
 
 
 class DeliveryWorker:
-    """Owns the lanes, one per destination, made on first use.
+    """Owns the lanes, one per target, made on first use.
 
     Args:
         counter: called with (kind, result) for each finished or dropped delivery.
         attempts: tries per delivery (1 = no retry).
         backoff: seconds before the first retry, doubled for each further one.
-        maximum_queue: deliveries waiting per destination at most; more are dropped.
+        maximum_queue: deliveries waiting per target at most; more are dropped.
         clock: what the backoff and the closing deadline are measured on (default: the
             real clock: the requests themselves are real).
     """
@@ -97,14 +100,15 @@ class DeliveryWorker:
         self._stop = threading.Event()
 
     def submit(self, delivery: Delivery) -> bool:
-        """Queue ``delivery`` on its destination's lane without waiting; False (logged,
-        counted as dropped) when that lane is full or the worker is closed."""
+        """Queue ``delivery`` on its target's lane without waiting; False (logged, counted
+        as dropped) when that lane is full or the worker is closed."""
         destination = public_url(delivery.url)
+        key = f"{delivery.kind} {delivery.target or delivery.url}"
         with self._lock:
-            lane = None if self._closed else self._lanes.get(destination)
+            lane = None if self._closed else self._lanes.get(key)
             if lane is None and not self._closed:
-                name = f"snapd-notify {destination}"
-                lane = self._lanes[destination] = Lane(name, self.maximum_queue, self._send)
+                name = f"snapd-notify {destination}"  # the key is a secret, the host is not
+                lane = self._lanes[key] = Lane(name, self.maximum_queue, self._send)
         if lane is not None and lane.offer(delivery):
             return True
         log.warning(

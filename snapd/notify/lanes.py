@@ -1,7 +1,7 @@
-"""One lane per destination: a bounded queue and the thread that sends what is in it.
+"""One lane per target: a bounded queue and the thread that sends what is in it.
 
-A receiver that hangs or trickles holds only its own lane; every other destination's
-notifications go on. Within a lane, deliveries keep their order (a VM's ``/start`` ping
+A receiver that hangs, trickles or is being retried holds only its own lane; every other
+target's notifications go on. Within a lane, deliveries keep their order (a VM's ``/start`` ping
 arrives before its success ping).
 """
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from snapd import __version__
@@ -15,21 +16,25 @@ from snapd.clock import utc_text
 from snapd.pipeline.outcome import Outcome, Result, SnapshotState
 
 FAILURE_RESULTS = (Result.FAILED, Result.UNVERIFIED, Result.TIMEOUT, Result.AMBIGUOUS)
-_EVENTS = {
-    Result.SUCCESS: "success",
-    Result.DRY_RUN: "success",  # a rehearsal that would have created; marked dry_run
-    Result.SKIPPED: "skip",
-    **{result: "failure" for result in FAILURE_RESULTS},
-}
-_HEADLINES = {
-    "start": "slot started",
-    "success": "snapshot verified",
-    "failure": "snapshot FAILED",
-    "skip": "slot skipped",
-    "expiring": "snapshot expires soon",
-    "hold_expiring": "snapshot expires while the VM is on hold",
-    "test": "test notification",
-}
+_EVENTS = MappingProxyType(
+    {
+        Result.SUCCESS: "success",
+        Result.DRY_RUN: "success",  # a rehearsal that would have created; marked dry_run
+        Result.SKIPPED: "skip",
+        **{result: "failure" for result in FAILURE_RESULTS},
+    }
+)
+_HEADLINES = MappingProxyType(
+    {
+        "start": "slot started",
+        "success": "snapshot verified",
+        "failure": "snapshot FAILED",
+        "skip": "slot skipped",
+        "expiring": "snapshot expires soon",
+        "hold_expiring": "snapshot expires while the VM is on hold",
+        "test": "test notification",
+    }
+)
 
 
 @dataclass(frozen=True)

@@ -113,14 +113,6 @@ class Notifier:
         self.worker.close(timeout)
 
 
-def one_shot_notifier(config: Config) -> Notifier | None:
-    """The notifier of a command that runs once (``snapd once``); None without targets."""
-    policies = {policy.id: policy for policy in config.vms if policy.notify is not None}
-    if not policies:
-        return None
-    return Notifier(policies.get, DeliveryWorker())
-
-
 def drain_seconds(config: Config) -> float:
     """How long a one-shot command waits for its notifications before it exits:
     every attempt of the slowest target, with the backoff between them, at most a minute."""
@@ -157,6 +149,7 @@ def deliveries(
                     body=ping_body(notification).encode(),
                     content_type="text/plain; charset=utf-8",
                     timeout=settings.ping.timeout.total_seconds(),
+                    target=settings.ping.url,
                 )
             )
     for hook in settings.webhooks:
@@ -171,6 +164,7 @@ def deliveries(
                 body=webhook_body(notification, hook.format),
                 content_type="application/json",
                 timeout=hook.timeout.total_seconds(),
+                target=hook.url,
             )
         )
     return found

@@ -10,11 +10,13 @@ receiver of a ping or a webhook has anything that long to say.
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import HTTPError
 
 from snapd.checks.abortable import AbortableAdapter
+from snapd.checks.failures import connection_problem
 
 #: Bytes of an answer read at most.
 ANSWER_LIMIT = 64 * 1024
@@ -44,8 +46,10 @@ class Transfer:
 
         Returns the status (None when no answer came) and a problem ("" when the status is
         2xx and the whole answer was read): ``HTTP 500``, ``timed out after 10s``,
-        ``answer longer than 64 KiB`` or an exception's class name, never its text (which
-        holds the URL, a secret). Never raises for what the network or the receiver does.
+        ``answer longer than 64 KiB``, ``connection refused by HOST:PORT`` (the cause
+        named from the exception's type, never its text, which holds the URL, a secret)
+        or, for a cause not named, the exception's class name. Never raises for what the
+        network or the receiver does.
         """
         deadline = threading.Timer(timeout, self.abort, (f"timed out after {timeout:g}s",))
         deadline.daemon = True
@@ -76,7 +80,7 @@ class Transfer:
                 # Raw bytes: a compressed answer is not inflated (it could be a bomb).
                 read = answer.raw.read(ANSWER_LIMIT + 1, decode_content=False)
         except (requests.RequestException, HTTPError, OSError) as error:
-            return status, self._problem(error, timeout)
+            return status, self._problem(error, timeout, url)
         with self._lock:
             if self._why:  # cut off: what was read may look like a short, complete answer
                 return status, self._why
@@ -84,10 +88,18 @@ class Transfer:
             return status, f"answer longer than {ANSWER_LIMIT // 1024} KiB"
         return status, ""
 
-    def _problem(self, error: Exception, timeout: float) -> str:
+    def _problem(self, error: Exception, timeout: float, url: str) -> str:
         with self._lock:
             if self._why:
                 return self._why
         if isinstance(error, requests.Timeout):
             return f"timed out after {timeout:g}s"
-        return type(error).__name__
+        return connection_problem(error, _address(url)) or type(error).__name__
+
+
+def _address(url: str) -> str:
+    """``host:port`` of ``url`` (the port the scheme implies when it names none)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname or ""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

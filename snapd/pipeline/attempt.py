@@ -29,7 +29,7 @@ from snapd.pipeline.recheck import IntentRecheck
 from snapd.pipeline.record import Recorder
 from snapd.pipeline.resolve import Resolution, ResolutionState, ResolutionWatch, resolution_verdict
 from snapd.pipeline.send import Ambiguous, Recheck, Refusal, SendFailed, SendRefused, send_once
-from snapd.pipeline.verify import Verdict, replaced_snapshot, verify
+from snapd.pipeline.verify import Verdict, replaced_snapshot, taken_unhealthy, verify
 from snapd.pipeline.wait import (
     ActionWatch,
     PollSettings,
@@ -240,6 +240,7 @@ class AttemptRunner:
         *,
         record: bool = True,
     ) -> Outcome:
+        verdict = taken_unhealthy(verdict) if context.unhealthy else verdict
         return self.recorder.finish(
             context.policy, context.kind, context.slot, context.started,
             verdict.result, verdict.reason, verdict.detail,

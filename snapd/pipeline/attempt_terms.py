@@ -29,9 +29,12 @@ class ActionWaiter(Protocol):
 
 @dataclass(frozen=True)
 class AttemptContext:
-    """What one attempt is about: the VM's policy, the kind, the slot, when it began."""
+    """What one attempt is about: the VM's policy, the kind, the slot, when it began;
+    ``unhealthy``: a create decided although the health check failed (``create_unhealthy``),
+    recorded on success as ``created_unhealthy``."""
 
     policy: VirtualMachinePolicy
     kind: OperationKind
     slot: datetime | None
     started: datetime
+    unhealthy: bool = False

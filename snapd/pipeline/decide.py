@@ -28,6 +28,9 @@ class Reason(StrEnum):
     """Named reasons; they are metric label values, so the set is closed."""
 
     CREATE = "create"
+    # A create although the health check failed: the VM has no restore point (no snapshot,
+    # or only an expired one), so nothing good can be overwritten.
+    CREATE_UNHEALTHY = "create_unhealthy"
     VM_STATE_NOT_ALLOWED = "vm_state_not_allowed"
     ACTIONS_LOCKED = "actions_locked"
     HELD = "held"
@@ -58,6 +61,7 @@ class Facts:
     run yet; ``check_cause`` is the failed one's short reason (``connection refused``,
     ``exit code 3: disk full``). ``snapshot_present`` with ``snapshot_created_at`` None is
     a snapshot whose age nobody knows; without ``snapshot_present`` the VM has no snapshot.
+    ``snapshot_expires_at`` (None: not known) in the past means it is no restore point.
     """
 
     now: datetime
@@ -66,6 +70,7 @@ class Facts:
     snapshot_created_at: datetime | None
     snapshot_made_by_snapd: bool
     snapshot_present: bool = False
+    snapshot_expires_at: datetime | None = None
     held_until: datetime | None = None
     slot_already_done: bool = False
     health_ok: bool | None = None
@@ -92,6 +97,14 @@ def _age(facts: Facts) -> timedelta | None:
     return facts.now - facts.snapshot_created_at
 
 
+def _no_restore_point(facts: Facts) -> bool:
+    """True when a create would overwrite nothing worth keeping: the VM has no snapshot,
+    or only one that has expired."""
+    if not facts.snapshot_present and facts.snapshot_created_at is None:
+        return True
+    return facts.snapshot_expires_at is not None and facts.snapshot_expires_at <= facts.now
+
+
 def _skip(reason: Reason, detail: str) -> Decision:
     return Decision(Step.SKIP, reason, detail)
 
@@ -101,7 +114,9 @@ def decide(facts: Facts, guards: Guards) -> Decision:
 
     Guards are checked in a fixed order, the cheapest and most final first. ``force``
     ignores ``min_age``, ``protect_manual`` and holds, nothing else: a stopped or busy
-    VM, a failed health check or a vetoing hook still stop a forced run.
+    VM, a failed health check or a vetoing hook still stop a forced run. A failed health
+    check does not stop the first snapshot of a VM without a restore point (none, or only
+    an expired one): there is nothing to protect, so it is taken as ``create_unhealthy``.
     """
     if facts.slot_already_done:
         return _skip(Reason.SLOT_ALREADY_DONE, "this slot already has a verified snapshot")
@@ -136,13 +151,23 @@ def decide(facts: Facts, guards: Guards) -> Decision:
             )
     if facts.actions_locked:
         return Decision(Step.DEFER, Reason.ACTIONS_LOCKED, "another action runs on the VM")
+    return _after_checks(facts)
+
+
+def _after_checks(facts: Facts) -> Decision:
+    """The end of ``decide``: what the health check and the pre-hook said, then dry-run."""
     cause = f": {facts.check_cause}" if facts.check_cause else ""
-    if facts.health_ok is False:
+    unhealthy = facts.health_ok is False
+    if unhealthy and not _no_restore_point(facts):
         return _skip(Reason.HEALTH_CHECK_FAILED, f"health check failed{cause}")
     if facts.pre_hook_ok is False:
         return _skip(Reason.HOOK_VETOED, f"pre-hook vetoed the snapshot{cause}")
+    anyway = f"health check failed{cause}, but the VM has no restore point to protect"
     if facts.dry_run:
-        return _skip(Reason.DRY_RUN, "dry run: would create a snapshot")
+        why = f" ({anyway})" if unhealthy else ""
+        return _skip(Reason.DRY_RUN, f"dry run: would create a snapshot{why}")
+    if unhealthy:
+        return Decision(Step.CREATE, Reason.CREATE_UNHEALTHY, f"{anyway}: taking it")
     return Decision(Step.CREATE, Reason.CREATE, "all guards passed")
 
 

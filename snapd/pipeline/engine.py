@@ -207,7 +207,7 @@ class Engine:
             return Later.of(looked)
         preflight, facts, decision = looked
         if decision.creates:
-            decision = run_checks(
+            decision, facts = run_checks(
                 context.policy, context.slot, facts, dry_run, self.health_check, self.hook_runner
             )
             if decision.creates:
@@ -217,7 +217,7 @@ class Engine:
                     detail = f"the snapshot could not be read again before the create: {error}"
                     reason = failure_reason(error)
                     return Later.of(self.end.failed(context, reason, detail, error.correlation_id))
-        log.info(
+        (log.warning if decision.reason is Reason.CREATE_UNHEALTHY else log.info)(
             "decision",
             vm=context.policy.id,
             slot=context.slot,
@@ -237,6 +237,7 @@ class Engine:
             self.client, self.ledger, self.clock, self.observer,
             context.policy, context.slot, facts, force,
         )  # fmt: skip
+        context = replace(context, unhealthy=decision.reason is Reason.CREATE_UNHEALTHY)
         sent = self.attempts.start_later(context, preflight.snapshot, waiter, recheck)
         return sent.then(lambda outcome: self.end.after(outcome, context.policy))
 

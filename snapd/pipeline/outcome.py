@@ -31,6 +31,8 @@ class OutcomeReason(StrEnum):
     """Why an attempt ended as it did; a skip's reasons are ``decide.Reason``."""
 
     CREATED = "created"
+    # Created and verified although the health check failed: the VM had no restore point.
+    CREATED_UNHEALTHY = "created_unhealthy"
     DELETED = "deleted"
     RESTORED = "restored"
     UNVERIFIED = "unverified"
@@ -42,6 +44,9 @@ class OutcomeReason(StrEnum):
     BUSY = "busy"
     BUSY_TIMEOUT = "busy_timeout"
     CONNECTION_FAILED = "connection_failed"
+    # The API's TLS certificate was not trusted (FailureReason.CERTIFICATE): every later
+    # request would fail alike, so a wait ends at once instead of polling to its timeout.
+    CERTIFICATE_UNTRUSTED = "certificate_untrusted"
     ACTION_ERROR = "action_error"
     ACTION_TIMEOUT = "action_timeout"
     SNAPSHOT_CHANGED = "snapshot_changed"

@@ -71,6 +71,7 @@ def collect_facts(
         snapshot_created_at=snapshot.created_at if snapshot else None,
         snapshot_made_by_snapd=made_by_snapd,
         snapshot_present=snapshot is not None,
+        snapshot_expires_at=snapshot.expires_at if snapshot else None,
         held_until=hold.until if hold else None,
         slot_already_done=slot is not None and ledger.slot_succeeded(policy.id, slot),
         force=force,

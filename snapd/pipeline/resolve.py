@@ -17,10 +17,11 @@ means "look again later".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import MappingProxyType
 
 import structlog
 
@@ -36,16 +37,18 @@ from snapd.pipeline.verify import (
     is_new_snapshot,
     replaced_snapshot,
 )
-from snapd.pipeline.wait import wait_for
+from snapd.pipeline.wait import untrusted, wait_for
 
 log = structlog.get_logger("snapd.resolving")
 
 # Action names as the API reports them, by the operation that started them.
-ACTION_NAMES: dict[str, tuple[str, ...]] = {
-    OperationKind.SNAPSHOT: ("create_snapshot", "snapshot_create", "create snapshot"),
-    OperationKind.RESTORE: ("restore_snapshot", "snapshot_restore", "restore snapshot"),
-    OperationKind.DELETE: ("delete_snapshot", "snapshot_delete", "delete snapshot"),
-}
+ACTION_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        OperationKind.SNAPSHOT: ("create_snapshot", "snapshot_create", "create snapshot"),
+        OperationKind.RESTORE: ("restore_snapshot", "snapshot_restore", "restore snapshot"),
+        OperationKind.DELETE: ("delete_snapshot", "snapshot_delete", "delete snapshot"),
+    }
+)
 ACTION_PAGES_TO_SEARCH = 2
 # Between the Date header read before the send and the action's created_at lie the
 # header's one-second resolution and the server's own processing; a minute covers both.
@@ -60,6 +63,7 @@ class ResolutionState(StrEnum):
     UNRESOLVED = "unresolved"
     UNAUTHORIZED = "unauthorized"
     STOPPED = "stopped"
+    CERTIFICATE = "certificate"
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,9 @@ class Resolution:
 
     ``state``: ``action`` (``action`` is the action to wait for), ``observed`` (no action
     found, but the snapshot shows the request ran; ``snapshot`` is what it left),
-    ``unresolved`` (nothing showed either way by the deadline), ``unauthorized`` or
-    ``stopped``.
+    ``unresolved`` (nothing showed either way by the deadline), ``unauthorized``,
+    ``certificate`` (the API's TLS certificate was not trusted: looking again would not
+    help, and the intent stays recorded) or ``stopped``.
     """
 
     state: ResolutionState
@@ -160,6 +165,8 @@ class ResolutionWatch:
         except AuthenticationError as error:
             return Resolution(ResolutionState.UNAUTHORIZED, f"the API refused the token: {error}")
         except ApiError as error:
+            if untrusted(error):
+                return Resolution(ResolutionState.CERTIFICATE, error.message)
             log.warning(
                 "resolution_read_failed",
                 vm=vm,
@@ -213,6 +220,10 @@ def resolution_verdict(kind: OperationKind, resolution: Resolution) -> Verdict:
     if resolution.state is ResolutionState.UNAUTHORIZED:
         return Verdict(
             Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, resolution.detail, None, False
+        )
+    if resolution.state is ResolutionState.CERTIFICATE:
+        return Verdict(
+            Result.FAILED, OutcomeReason.CERTIFICATE_UNTRUSTED, resolution.detail, None, False
         )
     if resolution.state is ResolutionState.STOPPED:
         return Verdict(

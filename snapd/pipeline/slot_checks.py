@@ -32,9 +32,10 @@ def run_checks(
     dry_run: bool,
     health_check: Callable[[HealthCheck], HookResult],
     hook_runner: Callable[[HookCommand, Mapping[str, str]], HookResult],
-) -> Decision:
+) -> tuple[Decision, Facts]:
     """Run the health check and (outside dry-run, and only after a passing health check)
-    the pre-hook; decide again on what they said."""
+    the pre-hook; decide again on what they said. Returns the decision and the facts with
+    the checks' results (what a later re-decision carries)."""
     health = pre_hook = None
     if policy.health_check is not None:
         health = health_check(policy.health_check)
@@ -48,7 +49,7 @@ def run_checks(
         check_cause=(failed.cause or failed.detail) if failed else "",
         dry_run=dry_run,
     )
-    return decide(checked, guards_of(policy))
+    return decide(checked, guards_of(policy)), checked
 
 
 def decide_before_create(  # noqa: PLR0913 - the engine's collaborators and the slot's facts

@@ -3,14 +3,17 @@
 An action that reports ``success`` is not yet a restore point: after a create the snapshot
 is read back and must be newer than the attempt (allowing for clock skew) or carry a new
 id; after a delete it must be gone. Otherwise the outcome is ``unverified``, a failure.
-A wait that ended without the action's final state (timeout, a refused token, a stop)
+A wait that ended without the action's final state (timeout, a refused token, an
+untrusted certificate, a stop)
 says nothing about the action, so its pending row stays for the next run.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from types import MappingProxyType
 
 from snapd.hostinger import ApiError, HostingerClient
 from snapd.ledger import OperationKind, PendingAction
@@ -28,18 +31,23 @@ CLOCK_SKEW = timedelta(seconds=5)
 
 # How a finished wait reads in the ledger before the read-back, and whether it settles
 # the pending row (True: the action's end was seen).
-WAIT_VERDICTS = {
-    WaitState.SUCCESS: (Result.SUCCESS, OutcomeReason.CREATED, True),
-    WaitState.ERROR: (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
-    WaitState.TIMEOUT: (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
-    WaitState.UNAUTHORIZED: (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
-    WaitState.STOPPED: (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
-}
-SUCCESS_REASONS: dict[str, OutcomeReason] = {
-    OperationKind.SNAPSHOT: OutcomeReason.CREATED,
-    OperationKind.DELETE: OutcomeReason.DELETED,
-    OperationKind.RESTORE: OutcomeReason.RESTORED,
-}
+WAIT_VERDICTS = MappingProxyType(
+    {
+        WaitState.SUCCESS: (Result.SUCCESS, OutcomeReason.CREATED, True),
+        WaitState.ERROR: (Result.FAILED, OutcomeReason.ACTION_ERROR, True),
+        WaitState.TIMEOUT: (Result.TIMEOUT, OutcomeReason.ACTION_TIMEOUT, False),
+        WaitState.UNAUTHORIZED: (Result.FAILED, OutcomeReason.AUTHENTICATION_FAILED, False),
+        WaitState.CERTIFICATE: (Result.FAILED, OutcomeReason.CERTIFICATE_UNTRUSTED, False),
+        WaitState.STOPPED: (Result.INTERRUPTED, OutcomeReason.INTERRUPTED, False),
+    }
+)
+SUCCESS_REASONS: Mapping[str, OutcomeReason] = MappingProxyType(
+    {
+        OperationKind.SNAPSHOT: OutcomeReason.CREATED,
+        OperationKind.DELETE: OutcomeReason.DELETED,
+        OperationKind.RESTORE: OutcomeReason.RESTORED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,15 @@ class Verdict:
     detail: str
     new_snapshot: SnapshotState | None
     settled: bool = True
+
+
+def taken_unhealthy(verdict: Verdict) -> Verdict:
+    """``verdict`` of a create decided although the health check failed: a success is
+    ``created_unhealthy`` (anything else stays as it is)."""
+    if verdict.reason is not OutcomeReason.CREATED:
+        return verdict
+    detail = f"{verdict.detail}; taken while the health check failed"
+    return replace(verdict, reason=OutcomeReason.CREATED_UNHEALTHY, detail=detail)
 
 
 def replaced_snapshot(pending: PendingAction) -> SnapshotState | None:

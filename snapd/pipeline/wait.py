@@ -16,7 +16,15 @@ from typing import Protocol, TypeVar
 import structlog
 
 from snapd.clock import Clock
-from snapd.hostinger import Action, ApiError, AuthenticationError, HostingerClient, NotFoundError
+from snapd.hostinger import (
+    Action,
+    ApiError,
+    AuthenticationError,
+    ConnectionFailedError,
+    FailureReason,
+    HostingerClient,
+    NotFoundError,
+)
 
 log = structlog.get_logger("snapd.waiting")
 
@@ -92,6 +100,7 @@ class WaitState(StrEnum):
     TIMEOUT = "timeout"
     UNAUTHORIZED = "unauthorized"
     STOPPED = "stopped"
+    CERTIFICATE = "certificate"
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,9 @@ class WaitResult:
 
     ``state`` is ``success`` or ``error`` (the action's own final state), ``gone`` (the API
     answered 404: it no longer knows the action, so only the snapshot can tell),
-    ``timeout``, ``unauthorized`` (the token was refused while polling) or ``stopped``.
-    Only the first three end the action; after the others it stays pending.
+    ``timeout``, ``unauthorized`` (the token was refused while polling), ``certificate``
+    (the API's TLS certificate was not trusted while polling) or ``stopped``. Only the
+    first three end the action; after the others it stays pending.
     """
 
     state: WaitState
@@ -156,9 +166,10 @@ class ActionWatch:
     def poll(self, client: HostingerClient) -> WaitResult | None:
         """Read the action once: the wait's end, or None to poll again after ``pause``.
 
-        Transient API errors are logged and polled through; an authentication error ends
-        the wait (state ``unauthorized``), and so does a 404 (state ``gone``): an action
-        the API has forgotten will not come back by polling.
+        Transient API errors are logged and polled through. What polling cannot cure ends
+        the wait at once: a refused token (state ``unauthorized``), an untrusted TLS
+        certificate (state ``certificate``) and a 404 (state ``gone``: an action the API
+        has forgotten will not come back).
         """
         self.delay = min(self.delay * self.settings.factor, self.settings.maximum_delay)
         self.polled = True
@@ -174,6 +185,8 @@ class ActionWatch:
                 WaitState.GONE, self.last, f"the API no longer knows action {action_id}"
             )
         except ApiError as error:
+            if untrusted(error):
+                return WaitResult(WaitState.CERTIFICATE, self.last, error.message)
             log.warning(
                 "action_poll_failed",
                 vm=vm,
@@ -190,6 +203,11 @@ class ActionWatch:
                 f"action {action_id} ended in {self.last.state}",
             )
         return None
+
+
+def untrusted(error: ApiError) -> bool:
+    """True when ``error`` is an untrusted TLS certificate: the same on every later try."""
+    return isinstance(error, ConnectionFailedError) and error.reason == FailureReason.CERTIFICATE
 
 
 def wait_for(

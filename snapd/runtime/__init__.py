@@ -1,7 +1,10 @@
 """The composition root: the one package that builds real objects from a policy.
 
 ``state`` opens the ledger, the per-VM locks and the leadership; ``root`` builds the
-client, the engine, the fleet runner and the daemon's services on top of them.
+client, the budget, the engine, the fleet runner and ``once``'s notifier on top of them,
+one client, budget and engine per account (``accounts``); ``daemon`` (imported by its
+users only: it loads the scheduler) builds a whole daemon: its scheduler, observer and
+``services`` (notifier, metrics, each account's budget), handed to ``snapd.daemon``.
 """
 
 from snapd.runtime.accounts import AccountOptions
@@ -12,10 +15,10 @@ from snapd.runtime.root import (
     UsageError,
     budget_on,
     build_client,
+    build_one_shot_notifier,
     check_readiness,
     open_runtime,
 )
-from snapd.runtime.services import Services, build_services
 from snapd.runtime.state import (
     LEADERSHIP_RETRY_VARIABLE,
     build_leadership,
@@ -29,12 +32,11 @@ __all__ = [
     "AccountOptions",
     "Readiness",
     "Runtime",
-    "Services",
     "UsageError",
     "budget_on",
     "build_client",
     "build_leadership",
-    "build_services",
+    "build_one_shot_notifier",
     "check_readiness",
     "open_ledger",
     "open_runtime",

@@ -18,10 +18,13 @@ from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger
 from snapd.ledger.locks import VirtualMachineLocks
+from snapd.pipeline.accounts import AccountFleets
 from snapd.pipeline.engine import Engine
+from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
+from snapd.pipeline.urgency import Urgency
 from snapd.pipeline.wait import PollSettings
 
 
@@ -107,16 +110,49 @@ def connect(
     return AccountConnection(account, client, budget, engine, operations)
 
 
+def connect_all(
+    config: Config,
+    built: tuple[Mapping[str, HostingerClient], Mapping[str, RequestBudget]],
+    state: tuple[Ledger, VirtualMachineLocks, Clock],
+    settings: EngineSettings,
+) -> dict[str, AccountConnection]:
+    """``connect`` every account of ``config`` with its client and budget (``built``)."""
+    clients, budgets = built
+    return {
+        account.name: connect(account, clients[account.name], budgets[account.name], state,
+                              settings)
+        for account in config.account_list()
+    }  # fmt: skip
+
+
+def account_fleets(
+    connections: Mapping[str, AccountConnection], workers: int, urgency: Urgency
+) -> AccountFleets:
+    """One ``FleetRunner`` per account, on its engine and at its rate, sharing ``urgency``
+    (oldest restore point first across every account)."""
+    runners = {
+        name: FleetRunner(
+            connection.engine,
+            workers=workers,
+            requests_per_minute=connection.account.requests_per_minute,
+            urgency=urgency,
+        )
+        for name, connection in connections.items()
+    }
+    return AccountFleets(runners)
+
+
 def close_clients(clients: Mapping[str, HostingerClient]) -> None:
     """Close the clients built so far (a later account's failed)."""
     for client in clients.values():
         client.close()
 
 
-def account_budgets(config: Config) -> dict[str, RequestBudget]:
-    """A fresh request budget per account, at that account's ``requests_per_minute``."""
+def account_budgets(config: Config, clock: Clock) -> dict[str, RequestBudget]:
+    """A fresh request budget per account, at that account's ``requests_per_minute``,
+    pacing and waiting on ``clock``."""
     return {
-        account.name: RequestBudget(account.requests_per_minute)
+        account.name: RequestBudget(account.requests_per_minute, clock)
         for account in config.account_list()
     }
 

@@ -1,10 +1,11 @@
 """The composition root: the one place that builds real objects from a policy.
 
 The client and its request budget, the ledger, the per-VM locks, the engine and the
-operations (``open_runtime``), the workers and poller that run slots (``Runtime.fleet``),
-and for the daemon the metrics and the notifier (``build_services``). Everything below
-receives what it needs; nothing else builds these. The clock is handed in (a manual one
-and the in-process fake API's base URL in tests), so the same root serves every command.
+operations (``open_runtime``), the workers and poller that run slots (``Runtime.fleet``)
+and the notifier of ``snapd once``; :mod:`snapd.runtime.daemon` adds the daemon's parts.
+Everything below receives what it needs; nothing else builds these. The clock is handed
+in (a manual one and the in-process fake API's base URL in tests), so the same root
+serves every command.
 
 Every failure here is the operator's to fix (no token, a missing state directory, an
 unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
@@ -17,14 +18,18 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from snapd.clock import Clock, SystemClock, unix_time
+from snapd.clock import Clock, ManualClock, SystemClock
+from snapd.clock_wrappers import SteppingClock
 from snapd.config import AccountSettings, Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
+from snapd.hostinger.connections import ConnectionSource
 from snapd.ledger import Ledger, backends
 from snapd.ledger.locks import VirtualMachineLocks
-from snapd.pipeline.accounts import AccountFleets, SlotRunner
+from snapd.notify.delivery import DeliveryWorker
+from snapd.notify.notifier import Notifier
+from snapd.pipeline.accounts import SlotRunner
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.fleet import FleetRunner
 from snapd.pipeline.operations import Operations
@@ -38,9 +43,10 @@ from snapd.runtime.accounts import (
     AccountConnection,
     AccountOptions,
     EngineSettings,
+    account_fleets,
     close_all,
     close_clients,
-    connect,
+    connect_all,
 )
 from snapd.runtime.state import open_ledger, operation_locks
 
@@ -59,6 +65,7 @@ def build_client(
     token: str | None = None,
     connection_retry_seconds: float | None = None,
     clock: Clock | None = None,
+    connections: ConnectionSource | None = None,
     account: AccountSettings | None = None,
 ) -> HostingerClient:
     """The API client of ``account`` (default: the policy's first, the ``api`` one without
@@ -71,7 +78,8 @@ def build_client(
     The checks are ``check_readiness``'s (without the hooks), so what ``config validate``
     accepts is what this accepts. ``connection_retry_seconds`` bounds the retries of a
     read that cannot connect (see :data:`COMMAND_LINE_CONNECTION_RETRY_SECONDS`); the
-    daemon keeps the client's default.
+    daemon keeps the client's default. ``connections`` replaces the client's sockets (the
+    simulation's in-process fake API); everything above them stays the same.
     """
     account = account or config.account_list()[0]
     if token is None:
@@ -90,21 +98,17 @@ def build_client(
             budget=budget or RequestBudget(account.requests_per_minute),
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
-            wall_clock=unix_time if clock is None else _unix_time_of(clock),
+            clock=clock,
+            connections=connections,
         )
     except ValueError as error:
         raise UsageError(f"cannot use the API settings: {error}") from None
 
 
-def _unix_time_of(clock: Clock) -> Callable[[], float]:
-    return lambda: clock.now().timestamp()
-
-
-def budget_on(config: Config, clock: Clock) -> RequestBudget:
-    """The request budget paced on ``clock`` (a manual one: the simulation's virtual time)."""
-    return RequestBudget(
-        config.api.requests_per_minute, monotonic=clock.monotonic, sleep=clock.sleep
-    )
+def budget_on(config: Config, clock: ManualClock) -> RequestBudget:
+    """The request budget paced on ``clock``, the simulation's virtual time: one thread
+    drives it, so a wait for the next slot advances the clock (a ``SteppingClock``)."""
+    return RequestBudget(config.api.requests_per_minute, SteppingClock(clock))
 
 
 @dataclass
@@ -132,16 +136,7 @@ class Runtime:
             return FleetRunner(
                 self.engine, workers=workers, requests_per_minute=rate, urgency=urgency
             )
-        runners = {
-            name: FleetRunner(
-                connection.engine,
-                workers=workers,
-                requests_per_minute=connection.account.requests_per_minute,
-                urgency=urgency,
-            )
-            for name, connection in self.connections.items()
-        }
-        return AccountFleets(runners)
+        return account_fleets(self.connections, workers, urgency)
 
     def operations_for(self, policy: VirtualMachinePolicy) -> Operations:
         """The operations (restore, delete) on the client of ``policy``'s account."""
@@ -170,20 +165,23 @@ class Runtime:
         self.ledger.close()
 
 
-def _client_of(
+def _build_clients(
     config: Config,
-    account: AccountSettings,
-    options: AccountOptions,
-    budget: RequestBudget,
-    settings: tuple[float | None, Clock],
-) -> HostingerClient:
-    """``build_client`` for ``account`` with what ``options`` hold for it."""
-    connection_retry_seconds, clock = settings
-    return build_client(
-        config, budget=budget, observer=options.observer(account.name),
-        token=options.tokens.get(account.name), connection_retry_seconds=connection_retry_seconds,
-        clock=clock, account=account,
-    )  # fmt: skip
+    given: tuple[AccountOptions, dict[str, RequestBudget]],
+    settings: tuple[float | None, Clock, ConnectionSource | None],
+    clients: dict[str, HostingerClient],
+) -> None:
+    """``build_client`` for every account with what ``given`` holds for it, into
+    ``clients`` (so that a caller can close those built before one raised)."""
+    options, budgets = given
+    connection_retry_seconds, clock, connections = settings
+    for account in config.account_list():
+        clients[account.name] = build_client(
+            config, budget=budgets[account.name], observer=options.observer(account.name),
+            token=options.tokens.get(account.name),
+            connection_retry_seconds=connection_retry_seconds, clock=clock,
+            connections=connections, account=account,
+        )  # fmt: skip
 
 
 def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each with a default
@@ -198,23 +196,24 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     token: str | None = None,
     ledger: Ledger | None = None,
     connection_retry_seconds: float | None = None,
+    connections: ConnectionSource | None = None,
     accounts: AccountOptions | None = None,
 ) -> Runtime:
-    """Build the runtime for ``config``; raise ``UsageError``. ``ledger``, when given, is
-    already open (the daemon's observer reads holds from it). ``budget``, ``token`` and
-    ``api_observer`` serve the first account; ``accounts`` gives each its own (see
-    ``AccountOptions``; what it leaves out comes from the policy and the usual places).
+    """Build the runtime for ``config``; raise ``UsageError``.
+
+    ``ledger``, when given, is already open (the daemon's observer reads holds from it).
+    ``connections``: see ``build_client`` (every account's client uses it). ``budget``,
+    ``token`` and ``api_observer`` serve the first account; ``accounts`` gives each its
+    own (see ``AccountOptions``; what it leaves out comes from the policy and the usual
+    places).
     """
     chosen_clock = clock or SystemClock()
     options = (accounts or AccountOptions()).with_single(config, budget, token, api_observer)
     budgets = {account.name: options.budget(account) for account in config.account_list()}
     clients: dict[str, HostingerClient] = {}
     try:
-        for account in config.account_list():
-            clients[account.name] = _client_of(
-                config, account, options, budgets[account.name],
-                (connection_retry_seconds, chosen_clock),
-            )  # fmt: skip
+        settings = (connection_retry_seconds, chosen_clock, connections)
+        _build_clients(config, (options, budgets), settings, clients)
         if ledger is None:
             ledger = open_ledger(config)
     except UsageError:
@@ -225,14 +224,20 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     locks = operation_locks(config)
     if config.ledger.shared:
         backends.fence_pending_rows(ledger, locks)
-    engines = EngineSettings(observer, poll, should_stop)
-    connections = {
-        account.name: connect(account, clients[account.name], budgets[account.name],
-                              (ledger, locks, chosen_clock), engines)
-        for account in config.account_list()
-    }  # fmt: skip
-    first = next(iter(connections.values()))
+    account_connections = connect_all(
+        config, (clients, budgets), (ledger, locks, chosen_clock),
+        EngineSettings(observer, poll, should_stop),
+    )  # fmt: skip
+    first = next(iter(account_connections.values()))
     return Runtime(
         config, first.client, ledger, locks, chosen_clock, first.engine, first.operations,
-        first.budget, connections,
+        first.budget, account_connections,
     )  # fmt: skip
+
+
+def build_one_shot_notifier(config: Config) -> Notifier | None:
+    """The notifier of a command that runs once (``snapd once``); None without targets."""
+    policies = {policy.id: policy for policy in config.vms if policy.notify is not None}
+    if not policies:
+        return None
+    return Notifier(policies.get, DeliveryWorker())

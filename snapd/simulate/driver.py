@@ -4,8 +4,8 @@ One ``ManualClock`` is shared by the fake API, the client, the request budget an
 pipeline, so an action that takes minutes completes when the pipeline has waited
 virtual minutes, and nothing sleeps for real. Slots come from the policy's own trigger
 (cron, time zone, DST), delayed by a seeded jitter; a slot missed while the daemon is
-down is caught up at its restart by the daemon's rule (the latest slot within
-``catch_up``). Slots due together look and send one after another; their actions are
+down is caught up at its restart by the daemon's own start-up look (``restart``). Slots
+due together look and send one after another; their actions are
 polled as events (``waits``), so the waits overlap as with the daemon's poller.
 """
 
@@ -23,15 +23,18 @@ from snapd.checks.result import HookResult
 from snapd.clock import ManualClock
 from snapd.config import Config, HealthCheck, VirtualMachinePolicy
 from snapd.config.ledger import LedgerSettings
-from snapd.config.schedule import build_trigger, iter_slots, previous_slot
+from snapd.config.schedule import iter_slots
 from snapd.ledger import Hold
 from snapd.pipeline.outcome import Outcome, Result
 from snapd.runtime import Runtime, budget_on, open_runtime
 from snapd.simulate.api_faults import API_KINDS, ApiFaults
 from snapd.simulate.faults import Trouble, TroubleKind
+from snapd.simulate.folder import memory_folder
+from snapd.simulate.inprocess import IN_PROCESS_BASE_URL, InProcessConnections
 from snapd.simulate.invariants import Before, Invariants
 from snapd.simulate.record import History, created_at, creates_of
-from snapd.simulate.refresh import refresh_planner
+from snapd.simulate.refresh import SimulatedScheduler, refresh_planner
+from snapd.simulate.restart import start_daemon
 from snapd.simulate.waits import VirtualPoller
 from snapd.simulate.world import FakeApi, Request
 
@@ -47,6 +50,7 @@ class _Event:
     slot: datetime | None = field(compare=False, default=None)
     trouble: Trouble | None = field(compare=False, default=None)
     step: Callable[[], None] | None = field(compare=False, default=None)
+    life: int = field(compare=False, default=0)
 
 
 class Simulation:
@@ -78,11 +82,12 @@ class Simulation:
         self._running: int | None = None  # the VM whose slot runs now
         self._manual: dict[int, datetime] = {}
         self._daemon_down = False
-        self._missed: dict[int, datetime] = {}
+        self._scheduler = SimulatedScheduler(config, clock, self._queue_run)
+        self._life = 0  # how many restarts the daemon had: its one-off runs die with it
 
     def run(self) -> History:
         """Walk every event to the end; return what happened (breaches in ``invariants``)."""
-        with tempfile.TemporaryDirectory(prefix="snapd-simulate-") as state:
+        with tempfile.TemporaryDirectory(prefix="snapd-simulate-", dir=memory_folder()) as state:
             runtime = self._runtime(Path(state))
             try:
                 self._schedule_everything()
@@ -99,23 +104,27 @@ class Simulation:
     def _runtime(self, state: Path) -> Runtime:
         config = replace(
             self.config,
-            api=replace(self.config.api, base_url=self.api.base_url),
+            api=replace(self.config.api, base_url=IN_PROCESS_BASE_URL),
             state_dir=state,
             ledger=LedgerSettings(),
         )
         budget = budget_on(config, self.clock)
-        runtime = open_runtime(config, clock=self.clock, budget=budget, token=self.api.token)
+        runtime = open_runtime(
+            config, clock=self.clock, budget=budget, token=self.api.token,
+            connections=InProcessConnections(self.api),
+        )  # fmt: skip
         # Health checks are decided here (the VM's simulated health), and no hook runs a
         # real command: the simulation touches nothing outside this process.
         runtime.engine.health_check = self._health_check
         runtime.engine.hook_runner = lambda hook, environment: HookResult(True, "simulated hook")
         self._api_faults = ApiFaults(self.api)
-        self._refresh = refresh_planner(self.config, self.clock, self._queue_refresh)
+        self._refresh = refresh_planner(self._scheduler)
         self._poller = VirtualPoller(runtime.client, self.clock, self._at)
         return runtime
 
-    def _queue_refresh(self, vm: int, moment: datetime) -> None:
-        self._push(moment, "refresh", virtual_machine_id=vm, slot=moment)
+    def _queue_run(self, vm: int, slot: datetime | None, moment: datetime) -> None:
+        """A run outside the schedule (refresh, catch-up, resume), as ``run_soon`` asks."""
+        self._push(moment, "run", virtual_machine_id=vm, slot=slot, life=self._life)
 
     def _at(self, moment: datetime, step: Callable[[], None]) -> None:
         self._push(moment, "step", step=step)
@@ -141,8 +150,7 @@ class Simulation:
             self.history.fault(trouble, self.start, self.config)
 
     def _next_slot(self, policy: VirtualMachinePolicy, after: datetime) -> None:
-        trigger = build_trigger(policy.schedule, policy.timezone)
-        for slot in iter_slots(trigger, after):
+        for slot in iter_slots(self._scheduler.trigger(policy.id), after):
             delay = timedelta(seconds=self.chance.uniform(0, policy.jitter.total_seconds()))
             self._push(slot + delay, "slot", virtual_machine_id=policy.id, slot=slot)
             return
@@ -155,14 +163,14 @@ class Simulation:
     def _handle(self, runtime: Runtime, event: _Event) -> None:
         if event.step is not None:
             event.step()
-        elif event.kind in ("slot", "refresh"):
-            policy = self.config.vm(event.virtual_machine_id)
-            assert event.slot is not None
+        elif event.kind in ("slot", "run"):
+            policy = self._scheduler.policies[event.virtual_machine_id]
             if event.kind == "slot":
+                assert event.slot is not None
                 self._next_slot(policy, event.slot)
-            if self._daemon_down:
-                self._missed[policy.id] = event.slot
-            else:
+            # A stopped daemon runs nothing, a restarted one forgot its one-off runs: what
+            # it owes, its start-up look finds.
+            if not self._daemon_down and (event.kind == "slot" or event.life == self._life):
                 self._run_slot(runtime, policy, event.slot)
         elif event.trouble is not None:
             self._trouble(runtime, event.trouble, begin=event.kind == "begin")
@@ -189,7 +197,10 @@ class Simulation:
         elif trouble.kind is TroubleKind.DAEMON_DOWN:
             self._daemon_down = begin
             if not begin:
-                self._catch_up(runtime, now)
+                # A new process: its scheduler forgot the one-off runs, its planner too.
+                self._life += 1
+                self._refresh = refresh_planner(self._scheduler)
+                start_daemon(runtime, self.config, self._scheduler, self._refresh)
 
     def _hold(self, runtime: Runtime, vms: list[int], until: datetime, *, begin: bool) -> None:
         """An operator's hold, through the ledger as ``snapd hold`` and ``snapd release``."""
@@ -200,26 +211,19 @@ class Simulation:
                 runtime.ledger.release_hold(vm)
             (self._held.add if begin else self._held.discard)(vm)
 
-    def _catch_up(self, runtime: Runtime, now: datetime) -> None:
-        """At the restart, each VM that missed a slot runs its latest one within catch_up once."""
-        missed, self._missed = self._missed, {}
-        for policy in self.config.vms:
-            if policy.id not in missed:
-                continue
-            trigger = build_trigger(policy.schedule, policy.timezone)
-            slot = previous_slot(trigger, now, policy.catch_up)
-            if slot is not None:
-                self._run_slot(runtime, policy, slot)
-
-    def _run_slot(self, runtime: Runtime, policy: VirtualMachinePolicy, slot: datetime) -> None:
+    def _run_slot(
+        self, runtime: Runtime, policy: VirtualMachinePolicy, slot: datetime | None
+    ) -> None:
         vm = policy.id
         current = self.api.snapshot_of(vm)
         created = created_at(current)
         manual = created is not None and self._manual.get(vm) == created
-        unhealthy = vm in self._stopped or (
-            vm in self._unhealthy and policy.health_check is not None
-        )
-        before = Before(created, manual, unhealthy, held=vm in self._held)
+        failing = vm in self._unhealthy and policy.health_check is not None
+        expired = created is None or self.clock.now() - created >= policy.snapshot_lifetime
+        before = Before(
+            created, manual, vm in self._stopped or failing, held=vm in self._held,
+            unhealthy_without_restore_point=failing and expired and vm not in self._stopped,
+        )  # fmt: skip
         self._running = vm
         later = runtime.engine.start_slot(policy, slot, self._poller)
         self._running = None

@@ -41,6 +41,9 @@ class Before:
     manual: bool
     unhealthy: bool
     held: bool = False
+    # The health check failed, but the VM had no restore point (none, or only an expired
+    # one): a create is then allowed (``create_unhealthy``), a stopped VM still is not.
+    unhealthy_without_restore_point: bool = False
 
 
 @dataclass
@@ -63,7 +66,7 @@ class Invariants:
             if key in self._created_for:
                 self._breach(moment, policy.id, Rule.TWO_CREATES, f"slot {slot}")
             self._created_for.add(key)
-            if before.unhealthy:
+            if before.unhealthy and not before.unhealthy_without_restore_point:
                 self._breach(moment, policy.id, Rule.UNHEALTHY)
             if before.held:
                 self._breach(moment, policy.id, Rule.HELD)

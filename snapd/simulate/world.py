@@ -1,15 +1,18 @@
 """What the simulator needs of the embedded fake API, as a protocol.
 
 The command line builds the fake (only it may load ``snapd.fakeapi``) and hands it in;
-the simulator speaks to it through the API like the daemon, and through these controls
-to make the world misbehave.
+the simulator speaks to it through the API like the daemon (its client's connections
+answer in-process, see ``inprocess``), and through these controls to make the world
+misbehave.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
+
+from snapd.simulate.inprocess import DirectAnswer
 
 
 class Request(Protocol):
@@ -30,8 +33,8 @@ class FakeApi(Protocol):
 
     token: str
 
-    @property
-    def base_url(self) -> str: ...
+    def answer(self, method: str, target: str, headers: Mapping[str, str]) -> DirectAnswer:
+        """Answer one request as the fake's HTTP server would (``inprocess`` sends it)."""
 
     @property
     def requests(self) -> Sequence[Request]: ...

@@ -168,6 +168,7 @@ def test_show_masks_the_secrets_of_a_health_check_url_but_not_hook_arguments(
     assert "k3y" not in out
     assert "url: https://***:***@web-1.example.com:8443/healthz?key=***" in out
     assert "- https://db.example.com/?a=b" in out
+    assert "expect_status: any 2xx" in out  # not [], which reads as "no status is good"
 
 
 def test_validate_says_a_missing_state_dir_will_be_created(
@@ -198,3 +199,27 @@ def test_validate_with_a_credentials_dir_that_is_not_a_folder_exits_2_with_one_l
     )
     assert result.returncode == 2
     assert result.stderr == f"snapd: error: --credentials-dir {missing}: not a folder\n"
+
+
+def test_a_missing_default_policy_says_how_to_name_another(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SNAPD_CONFIG", raising=False)
+    monkeypatch.setattr("snapd.cli.options.DEFAULT_CONFIG_PATH", Path("/nonexistent/config.yaml"))
+    assert main(["config", "validate"]) == 2
+    assert main(["plan"]) == 2
+    assert capsys.readouterr().err.splitlines() == 2 * [
+        "snapd: error: /nonexistent/config.yaml: file not found (the default policy file; "
+        "pass -c FILE or set $SNAPD_CONFIG to use another)"
+    ]
+
+
+def test_a_missing_policy_named_by_the_environment_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SNAPD_CONFIG", str(tmp_path / "gone.yaml"))
+    assert main(["status"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"snapd: error: {tmp_path / 'gone.yaml'}: file not found (the policy named by "
+        "$SNAPD_CONFIG; fix it, or pass -c FILE)"
+    ]

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,8 @@ def test_a_refused_health_check_names_its_cause_in_the_table_and_the_log(
     live_fake: FakeHostinger, tmp_path: Path
 ) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/healthz"
+    # A restore point to protect: a VM without one gets its snapshot anyway.
+    live_fake.set_snapshot(live_fake.vm_ids[0], live_fake.server_now() - timedelta(days=2))
     finished = _once(tmp_path, live_fake, f"    health_check: {{url: '{url}', timeout: 2s}}\n")
     assert finished.returncode == 3, finished.stdout + finished.stderr
     assert "health check failed: connection refused" in finished.stdout

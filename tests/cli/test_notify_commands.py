@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -9,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from snapd.cli import main
+from snapd.clock import ManualClock
 from snapd.config import load_config
 from snapd.fakeapi import FakeHostinger
+from snapd.notify.delivery import Delivery, DeliveryWorker
 from tests.conftest import TOKEN, PolicyWriter
 from tests.support.daemon import DaemonProcess, metric_value
 from tests.support.notify import SECRET, Receiver, receiver
@@ -195,3 +199,71 @@ def test_snapd_run_pings_start_and_success_for_every_vm_and_logs_no_url_path(
     sent = metric_value(exposition, "snapd_notifications_total", kind="ping", result="sent")
     assert sent is not None and sent >= 3
     assert not [line for line in daemon.raw if SECRET in line]
+
+
+# -- delivery: one target's retries, a refused connection, the end of a command ----------
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_notify_test_names_a_refused_connection_and_its_address(
+    write_config: PolicyWriter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = _closed_port()
+    path = notify_policy(
+        write_config, "http://127.0.0.1:1", f"    ping: {{url: 'http://127.0.0.1:{port}/x'}}"
+    )
+    assert main(["notify", "test", "-c", str(path), "1"]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"VM 1 (web-1) ping http://127.0.0.1:{port}: "
+        f"FAILED (connection refused by 127.0.0.1:{port})"
+    ]
+
+
+def test_a_target_being_retried_does_not_hold_back_another_target_on_the_same_host(
+    hook: Receiver, clock: ManualClock
+) -> None:
+    hook.statuses["/failing"] = 503
+    worker = DeliveryWorker(clock=clock)  # its backoff waits for a clock nobody moves
+    try:
+        for path in ("/failing", "/working"):
+            url = hook.url + path
+            worker.submit(Delivery("webhook", "failure", 1, url, b"{}", "application/json", 5, url))
+        hook.wait_for(2)
+    finally:
+        worker.close(0.0)
+    assert sorted(hook.paths()) == ["/failing", "/working"]
+
+
+def test_snapd_once_ends_without_abandoning_notifications_that_were_all_delivered(
+    write_config: PolicyWriter,
+    hook: Receiver,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("HOSTINGER_API_TOKEN", TOKEN)
+    with FakeHostinger(token=TOKEN, vm_count=1, action_seconds=0.2, seed=8) as live:
+        vm = live.vm_ids[0]
+        path = write_config(
+            f"""
+            api: {{base_url: '{live.base_url}', timeout: 5s, requests_per_minute: 6000}}
+            defaults:
+              schedule: "0 3 * * *"
+              notify:
+                ping: {{url: '{hook.url}/ping/{{vm_id}}'}}
+                webhooks: [{{url: '{hook.url}/hook', on: [success]}}]
+            vms: [{{id: {vm}}}]
+            state_dir: {tmp_path}
+            log: {{format: json}}
+            """
+        )
+        assert main(["once", "-c", str(path), str(vm)]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    sent = [line["notify_event"] for line in events if line["event"] == "notification_sent"]
+    assert sorted(sent) == ["start", "success", "success"]
+    assert not [line for line in events if line["event"] == "notifications_abandoned"]

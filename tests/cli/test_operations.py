@@ -284,7 +284,7 @@ def test_restore_with_yes_waits_records_and_holds_the_vm(
     give_snapshot(live_fake, vm, age=timedelta(days=1))
     assert main(["restore", "-c", str(policy_file), str(vm), "--yes"]) == 0
     assert live_fake.count("POST", "/snapshot/restore") == 1
-    capsys.readouterr()
+    assert f"virtual machine {vm} is held for 1d\n" in capsys.readouterr().out
     main(["status", "-c", str(policy_file)])
     assert "restored from snapshot" in capsys.readouterr().out
     assert main(["once", "-c", str(policy_file), str(vm)]) == 3  # held

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -75,7 +76,8 @@ def test_config_show_masks_a_multi_host_dsn(write_config: PolicyWriter) -> None:
     shown = run_cli("config", "show", "-c", str(path))
 
     assert shown.returncode == 0, shown.stderr
-    assert "dsn: postgresql://***@db1:5432,db2:5432/snapd?target_session_attrs=***" in shown.stdout
+    dsn = "postgresql://snapd@db1:5432,db2:5432/snapd?target_session_attrs=***"
+    assert f"dsn: {dsn}" in shown.stdout
     assert "max_connections: 4" in shown.stdout
 
 
@@ -169,7 +171,7 @@ def run_cli(*arguments: str, prelude: str = "") -> subprocess.CompletedProcess[s
     )
 
 
-def test_config_show_masks_the_dsn_and_names_only_where_the_password_comes_from(
+def test_config_show_shows_the_database_user_its_errors_name_but_only_where_the_password_comes_from(
     write_config: PolicyWriter,
 ) -> None:
     path = policy(
@@ -180,7 +182,7 @@ def test_config_show_masks_the_dsn_and_names_only_where_the_password_comes_from(
     shown = run_cli("config", "show", "-c", str(path))
 
     assert shown.returncode == 0, shown.stderr
-    assert "dsn: postgresql://***@db.example.com/snapd" in shown.stdout
+    assert "dsn: postgresql://snapd@db.example.com/snapd" in shown.stdout
     assert "password: PGPASSWORD" in shown.stdout
     assert "hunter2" not in shown.stdout + shown.stderr
 
@@ -211,12 +213,11 @@ def test_without_psycopg_the_sqlite_ledger_works_as_ever(write_config: PolicyWri
 
 
 def test_a_ledger_password_file_readable_by_others_gets_a_warning_as_the_token_file_does(
-    write_config: PolicyWriter,
+    write_config: PolicyWriter, postgres_dsn: str
 ) -> None:
     path = policy(
         write_config,
-        "ledger: {backend: postgresql, dsn: 'postgresql://snapd@db.example.com/snapd',"
-        " password_file: ledger-password}",
+        f"ledger: {{backend: postgresql, dsn: '{postgres_dsn}', password_file: ledger-password}}",
     )
     password_file = path.parent / "ledger-password"
     password_file.write_text("hunter2\n")
@@ -244,3 +245,37 @@ def test_a_ledger_password_file_that_starts_with_a_byte_order_mark_gives_the_pas
     )
 
     assert load_ledger_password(settings, {}) == "hunter2"
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_validate_reports_a_database_that_refuses_the_connection_and_offline_skips_it(
+    write_config: PolicyWriter,
+) -> None:
+    dsn = f"postgresql://snapd@127.0.0.1:{_closed_port()}/snapd"
+    path = policy(write_config, f"ledger: {{backend: postgresql, dsn: '{dsn}'}}")
+
+    validated = run_cli("config", "validate", "-c", str(path))
+
+    assert validated.returncode == 2, validated.stdout
+    [error] = validated.stderr.splitlines()
+    assert error.startswith(f"snapd: error: ledger {dsn}: ")
+    assert "refused" in error and "hunter2" not in error
+    assert run_cli("config", "validate", "--offline", "-c", str(path)).returncode == 0
+
+
+def test_validate_reports_a_database_that_refuses_the_user_and_accepts_a_reachable_one(
+    write_config: PolicyWriter, postgres_dsn: str
+) -> None:
+    unknown_user = postgres_dsn.replace("postgresql://snapd@", "postgresql://nobody_here@")
+    refused = policy(write_config, f"ledger: {{backend: postgresql, dsn: '{unknown_user}'}}")
+    validated = run_cli("config", "validate", "-c", str(refused))
+    assert validated.returncode == 2, validated.stdout
+    assert 'role "nobody_here" does not exist' in validated.stderr
+
+    reachable = policy(write_config, f"ledger: {{backend: postgresql, dsn: '{postgres_dsn}'}}")
+    assert run_cli("config", "validate", "-c", str(reachable)).returncode == 0

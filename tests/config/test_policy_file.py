@@ -140,13 +140,13 @@ def test_validate_refuses_what_run_and_status_refuse_with_the_same_lines(
     once_lines = _lines(capsys)
 
     assert validate_lines == [
-        f"snapd: error: {path}: api.base_url: API base URL 'http://example.com' uses plain "
+        f"snapd: error: {path}:1: api.base_url: API base URL 'http://example.com' uses plain "
         "http to a host that is not loopback; the token would cross the network "
         "unencrypted. Use https://.",
         f"snapd: error: token file {empty}: file is empty",
-        f"snapd: error: {path}: pre_hook.command: command not found: "
+        f"snapd: error: {path}:4: defaults.pre_hook.command: command not found: "
         f"{tmp_path / 'missing-hook'} (virtual machine(s) 1)",
-        f"snapd: error: {path}: post_hook.command: command is not executable: "
+        f"snapd: error: {path}:6: vms[0].post_hook.command: command is not executable: "
         f"{not_executable} (virtual machine(s) 1)",
     ]
     assert status_lines == validate_lines[:2]
@@ -167,7 +167,8 @@ def test_validate_without_a_token_or_with_a_missing_state_dir_parent_exits_2(
 
     lines = _lines(capsys)
     assert lines[0].startswith(f"snapd: error: {path}:1: state_dir: {tmp_path / 'no' / 'state'}")
-    assert len(lines) == 1  # the file's problems come first; the rest once the file is valid
+    assert lines[1].startswith("snapd: error: no API token: set api.token_file")
+    assert len(lines) == 2
     path.write_text(f"state_dir: {tmp_path}\nvms: [{{id: 1, schedule: '@daily'}}]\n")
     assert main(["config", "validate", "-c", str(path)]) == 2
     assert _lines(capsys)[0].startswith("snapd: error: no API token: set api.token_file")
@@ -190,3 +191,41 @@ def test_validate_warns_about_a_token_file_others_can_read(
     assert capsys.readouterr().err == (
         f"snapd: warning: token file {token} is readable by group or others; chmod 600 it\n"
     )
+
+
+@pytest.mark.usefixtures("no_token")
+def test_every_problem_of_the_machine_is_reported_in_one_run_of_validate_once_and_run(
+    write_config: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_dir = tmp_path / "no" / "state"
+    path = write_config(
+        f"""
+        api: {{base_url: "http://api.example.com"}}
+        vms: [{{id: 1, schedule: "@daily"}}]
+        state_dir: {state_dir}
+        """
+    )
+    expected = [
+        f"snapd: error: {path}:3: state_dir: {state_dir}: does not exist, and neither does its "
+        f"parent {state_dir.parent} (snapd creates only the last folder)",
+        f"snapd: error: {path}:1: api.base_url: API base URL 'http://api.example.com' uses "
+        "plain http to a host that is not loopback; the token would cross the network "
+        "unencrypted. Use https://.",
+    ]
+    for command in (["config", "validate"], ["once", "--all"], ["run"]):
+        assert main([*command, "-c", str(path)]) == 2
+        lines = _lines(capsys)
+        assert lines[:2] == expected, command
+        assert lines[2].startswith("snapd: error: no API token: set api.token_file"), command
+        assert len(lines) == 3, command
+
+
+def test_plan_and_config_show_do_not_need_the_state_dir_of_the_machine_the_policy_is_for(
+    write_config: PolicyWriter, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config(
+        f"vms: [{{id: 1, schedule: '@daily'}}]\nstate_dir: {tmp_path / 'no' / 'state'}\n"
+    )
+    assert main(["plan", "-c", str(path)]) == 0
+    assert main(["config", "show", "-c", str(path)]) == 0
+    assert capsys.readouterr().err == ""

@@ -18,12 +18,12 @@ import structlog
 
 from snapd.clock import ManualClock
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.fleet_status import MachineStates
 from snapd.fakeapi.accounts import FakeAccount, FakeAccounts
 from snapd.hostinger import VirtualMachine
 from snapd.ledger.store import SqliteLedger
+from snapd.runtime.daemon import build_daemon
 
 pytestmark = pytest.mark.usefixtures("drive_poller")
 

@@ -101,7 +101,10 @@ def test_a_standby_tries_for_the_lead_again_only_when_the_manual_clock_passes_it
     standby.start()
     try:
         assert leader.is_leader() and not standby.is_leader()
-        leader.stop()  # the lock is free now; the standby notices at its next try
+        leader.stop()  # the lock is free once the server has ended the leader's session
+        # Closing a session returns before the server ends its backend: a try before
+        # that finds the lock still held and waits another 30 s of the manual clock.
+        assert _until(lambda: not _advisory_locks_held(postgres_dsn))
         assert _until(lambda: clock.waiting() == 1)
         assert not standby.is_leader()
         clock.advance(30)
@@ -109,6 +112,18 @@ def test_a_standby_tries_for_the_lead_again_only_when_the_manual_clock_passes_it
     finally:
         standby.stop()
         leader.stop()
+
+
+def _advisory_locks_held(dsn: str) -> int:
+    """How many advisory locks sessions hold in the test's database (the leadership's)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 class _TwoLooks:

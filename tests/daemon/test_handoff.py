@@ -11,11 +11,11 @@ import structlog
 
 from snapd.clock import ManualClock
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from snapd.pipeline.poller import THREAD_NAME
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import TOKEN, FakeSettings
 from tests.support.clock_driver import PollerClockDriver
 from tests.support.fleet import wait_until

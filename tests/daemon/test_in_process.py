@@ -22,14 +22,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from snapd.clock import ManualClock
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import OperationKind
 from snapd.pipeline.decide import Reason
 from snapd.pipeline.outcome import Outcome, Result, SnapshotState
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import TOKEN, FakeSettings
+from tests.support.clock_driver import PollerClockDriver
 
 # The poller's waits end as soon as it starts them: its time is driven.
 pytestmark = pytest.mark.usefixtures("drive_poller")
@@ -309,20 +310,68 @@ def test_the_start_up_look_lists_the_vms_once_and_reads_each_snapshot_once(
     assert running.stop() == 0
 
 
+def _slow_budget(policy_path: Path) -> None:
+    """60 requests a minute: the start-up look spaces its requests two seconds apart."""
+    policy_path.write_text(
+        policy_path.read_text().replace("requests_per_minute: 6000", "requests_per_minute: 60")
+    )
+
+
 def test_the_daemon_is_ready_before_its_paced_look_at_the_fleet_ends(
     start: Callable[[Callable[[Daemon], None]], Running],
     fake: FakeHostinger,
     policy_path: Path,
+    drive_poller: PollerClockDriver,
 ) -> None:
-    # At 60 requests a minute the look may take one request every two seconds.
-    policy_path.write_text(
-        policy_path.read_text().replace("requests_per_minute: 6000", "requests_per_minute: 60")
-    )
+    drive_poller.open.clear()  # nothing moves the clock: the look waits out its spacing
+    _slow_budget(policy_path)
     running = start(lambda daemon: None)  # returns once /readyz says ready
 
     assert running.events("inventory_done") == []
-    assert running.stop() == 0
+    assert running.stop() == 0  # the stop ends the look's wait at once
     assert fake.count("POST") == 0
+
+
+def test_a_daemon_on_a_manual_clock_looks_and_runs_its_slots_only_as_the_clock_moves(
+    start: Callable[[Callable[[Daemon], None]], Running],
+    fake: FakeHostinger,
+    clock: ManualClock,
+    policy_path: Path,
+    drive_poller: PollerClockDriver,
+) -> None:
+    drive_poller.open.clear()  # only this test moves the clock
+    _slow_budget(policy_path)
+    running = start(lambda daemon: None)
+    daemon = running.daemon
+    began = clock.now()
+    assert running.events("inventory_done") == []
+
+    def done() -> bool:
+        return all(_successes(daemon, vm) == 1 for vm in fake.vm_ids)
+
+    steps = 0
+    while not done():
+        # Each step ends the earliest wait on the clock: the look's spacing, the budget's
+        # next slot, the poller's next look at an action.
+        _wait_until(lambda: done() or clock.earliest_wait_end() is not None, "a wait")
+        end = clock.earliest_wait_end()
+        if end is not None:
+            clock.set(end)
+            steps += 1
+        assert steps < 500, "the daemon kept waiting"
+
+    (look,) = running.events("inventory_done")
+    assert (look["startup"], look["read"]) == (True, len(fake.vm_ids))
+    # The look spaced its requests two seconds apart on the daemon's (manual) clock.
+    listed = next(request for request in fake.requests if request.path.endswith("machines"))
+    first_read = next(request for request in fake.requests if request.path.endswith("snapshot"))
+    assert first_read.at - listed.at >= timedelta(seconds=2)
+    assert {line["purpose"] for line in running.events("run_started")} == {"catch_up"}
+    assert fake.count("POST", "/snapshot") == len(fake.vm_ids)
+    # The actions take a minute of the fake's (manual) time: the daemon waited it out
+    # on the clock the test moved, not in real time.
+    assert clock.now() - began >= timedelta(seconds=60)
+    assert running.stop() == 0
 
 
 def _exposed_names_and_labels(daemon: Daemon) -> dict[str, list[str]]:
@@ -339,8 +388,13 @@ def _exposed_names_and_labels(daemon: Daemon) -> dict[str, list[str]]:
 
 
 def test_the_metric_names_and_label_names_after_a_success_a_failure_and_a_skip_are_locked(
-    start: Callable[[Callable[[Daemon], None]], Running], clock: ManualClock
+    start: Callable[[Callable[[Daemon], None]], Running],
+    clock: ManualClock,
+    drive_poller: PollerClockDriver,
 ) -> None:
+    # The clock stands still: the start-up look stays at its first spacing, so only the
+    # outcomes below set series (no backup read or catch-up racing with the scrape).
+    drive_poller.open.clear()
     running = start(lambda daemon: None)
     first, second = sorted(policy.id for policy in running.daemon.config.vms)
     now = clock.now()

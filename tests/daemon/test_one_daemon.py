@@ -11,8 +11,8 @@ import pytest
 import structlog
 
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.fakeapi import FakeHostinger
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import TOKEN, FakeMaker, FakeSettings
 from tests.support.daemon import DaemonProcess
 from tests.support.policy import HOURLY, NO_MANUAL_PROTECTION, write_policy

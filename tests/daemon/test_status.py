@@ -19,10 +19,10 @@ import structlog
 
 from snapd.cli import main
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.status_address import STATUS_ADDRESS_NAME, fetch_daemon_status
 from snapd.fakeapi import FakeHostinger
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import TOKEN, FakeSettings
 
 WAIT_SECONDS = 20.0

@@ -21,6 +21,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from snapd.clock import ManualClock
+from snapd.clock_wrappers import SteppingClock
 from snapd.config import VirtualMachinePolicy
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import HostingerClient
@@ -123,16 +124,8 @@ class Scene:
 
 
 def manual_budget(clock: ManualClock) -> RequestBudget:
-    """A budget whose pauses pass on the manual clock: a 5-minute pause costs no real time."""
-    return RequestBudget(
-        100_000, monotonic=lambda: clock.now().timestamp(), sleep=lambda s: _tick(clock, s),
-        burst=100_000,
-    )  # fmt: skip
-
-
-def _tick(clock: ManualClock, seconds: float) -> None:
-    # The manual clock counts whole microseconds: a shorter sleep would never end a wait.
-    clock.sleep(max(seconds, 1e-6))
+    """A budget whose waits step the manual clock: a 5-minute pause costs no real time."""
+    return RequestBudget(100_000, SteppingClock(clock), burst=100_000)
 
 
 @contextmanager
@@ -150,8 +143,7 @@ def scene(
         observer=metrics,
         retry_total_seconds=5.0,
         backoff_factor=0.01,
-        sleep=lambda seconds: _tick(clock, seconds),
-        wall_clock=lambda: clock.now().timestamp(),
+        clock=clock,
     )
     ledger = SqliteLedger.open(state_dir)
     locks = VirtualMachineLocks(state_dir)

@@ -16,9 +16,9 @@ import structlog
 
 from snapd.clock import ManualClock
 from snapd.config import HealthCheck, HookCommand, load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.jobs import RunningJobs, slot_bound
 from snapd.fakeapi import FakeHostinger
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import START, TOKEN, FakeMaker, FakeSettings, make_policy
 from tests.support.daemon import DaemonProcess
 from tests.support.policy import write_policy
@@ -108,10 +108,10 @@ def test_a_sighup_while_the_policy_is_read_does_not_kill_the_daemon(
         "import snapd.cli.commands.loading as loading\n"
         "import snapd.cli.dispatch as cli\n"
         "load = loading.load\n"
-        "def load_slowly(arguments):\n"
+        "def load_slowly(arguments, **options):\n"
         "    os.kill(os.getpid(), signal.SIGHUP)\n"
         "    os.kill(os.getpid(), signal.SIGTERM)\n"
-        "    return load(arguments)\n"
+        "    return load(arguments, **options)\n"
         "loading.load = load_slowly\n"
         f"sys.exit(cli.main(['run', '-c', {str(policy)!r}]))\n"
     )

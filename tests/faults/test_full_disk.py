@@ -25,11 +25,11 @@ import pytest
 
 from snapd.clock import ManualClock
 from snapd.config import load_config
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.state_probe import PROBE_SECONDS
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import SqliteLedger
 from snapd.ledger.locks import VirtualMachineLocks
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import TOKEN
 
 TMPFS_SIZE = "1m"

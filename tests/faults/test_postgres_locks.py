@@ -72,8 +72,7 @@ def open_host(
     metrics = Metrics(CollectorRegistry())
     client = HostingerClient(
         base_url=fake.base_url, token=TOKEN, timeout=5.0, budget=manual_budget(clock),
-        retry_total_seconds=5.0, backoff_factor=0.01,
-        wall_clock=lambda: clock.now().timestamp(),
+        retry_total_seconds=5.0, backoff_factor=0.01, clock=clock,
     )  # fmt: skip
     poll = PollSettings(first_delay=10.0, minimum_delay=1.0, maximum_delay=60.0)
     engine = Engine(

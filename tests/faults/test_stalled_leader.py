@@ -106,7 +106,7 @@ def test_a_slot_fired_while_the_leaders_session_stalls_is_counted_and_logged_at_
     fake: FakeHostinger, clock: ManualClock, tmp_path: Path
 ) -> None:
     from snapd.config import load_config
-    from snapd.daemon.assembly import build_daemon
+    from snapd.runtime.daemon import build_daemon
 
     vm = fake.vm_ids[0]
     policy_path = tmp_path / "policy.yaml"

@@ -23,7 +23,6 @@ from snapd.cli import main
 from snapd.clock import ManualClock
 from snapd.config import VirtualMachinePolicy, load_config
 from snapd.config.notify import NotifySettings, PingTarget
-from snapd.daemon.assembly import build_daemon
 from snapd.daemon.state_probe import PROBE_SECONDS, StateDirectoryProbe
 from snapd.fakeapi import FakeHostinger
 from snapd.ledger import LedgerError, NotLeaderError, SqliteLedger
@@ -32,8 +31,10 @@ from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.outcome import FanOut, Result
+from snapd.runtime.daemon import build_daemon
 from tests.conftest import START, TOKEN, make_policy
 from tests.faults.harness import Scene, scene
+from tests.support.clock_driver import PollerClockDriver
 from tests.support.notify import SECRET, Receiver, receiver
 
 NO_SPACE = os.strerror(errno.ENOSPC)  # "No space left on device"
@@ -245,7 +246,8 @@ def test_a_daemon_slot_whose_intent_cannot_be_written_sends_nothing_and_notifies
         )
         daemon = build_daemon(policy, load_config(policy), token=TOKEN, clock=clock)
         thread = threading.Thread(target=daemon.run)
-        with structlog.testing.capture_logs() as logs:
+        # The driver ends the start-up look's spacing, waited on the manual clock.
+        with structlog.testing.capture_logs() as logs, PollerClockDriver(clock):
             thread.start()
             try:
                 received = hook.wait_for(2)

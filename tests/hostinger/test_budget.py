@@ -5,41 +5,54 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 
+from snapd.clock import ManualClock, Waitable
 from snapd.hostinger.budget import BudgetClosedError, RequestBudget
 from snapd.hostinger.learned_rate import LearnedRate
+from tests.conftest import START
 from tests.support.budget import FakeTime, make_budget
 
 
 class ManualSleeper:
-    """A monotonic clock that only the test moves; ``sleep`` blocks until it passes the
-    target (or the budget's stop event is set). Counts every sleep a caller starts."""
+    """A clock that only the test moves; a wait blocks until it passes the target's end
+    (or the budget's closed event is set). Counts every wait a caller starts."""
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self.seconds = 0.0
         self.sleeps = 0
         self.asleep = 0
         self._condition = threading.Condition()
 
+    def now(self) -> datetime:
+        return START + timedelta(seconds=self.monotonic())
+
     def monotonic(self) -> float:
         with self._condition:
-            return self.now
+            return self.seconds
 
     def sleep(self, seconds: float) -> None:
+        self.wait(threading.Event(), seconds)
+
+    def wait(self, target: Waitable, seconds: float) -> bool:
+        assert isinstance(target, threading.Event)  # the budget waits on its closed event
         with self._condition:
             self.sleeps += 1
             self.asleep += 1
-            target = self.now + seconds
+            end = self.seconds + seconds
             self._condition.notify_all()
-            self._condition.wait_for(lambda: self.now >= target - 1e-9, timeout=10)
+            self._condition.wait_for(
+                lambda: self.seconds >= end - 1e-9 or target.is_set(), timeout=10
+            )
             self.asleep -= 1
             self._condition.notify_all()
+            return target.is_set()
 
     def advance(self, seconds: float) -> None:
         with self._condition:
-            self.now += seconds
+            self.seconds += seconds
             self._condition.notify_all()
 
     def wait_until_asleep(self, count: int) -> None:
@@ -70,7 +83,7 @@ class Released:
 
 def test_callers_are_served_in_the_order_they_asked_and_each_sleeps_once() -> None:
     sleeper = ManualSleeper()
-    budget = RequestBudget(60, monotonic=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
+    budget = RequestBudget(60, sleeper, burst=1)
     budget.acquire()  # the burst is spent: every caller below must wait for its slot
     released = Released()
     threads: list[threading.Thread] = []
@@ -103,7 +116,7 @@ def start_callers_numbered(
 
 def test_a_pause_moves_every_reserved_slot_behind_it_in_order() -> None:
     sleeper = ManualSleeper()
-    budget = RequestBudget(60, monotonic=sleeper.monotonic, sleep=sleeper.sleep, burst=1)
+    budget = RequestBudget(60, sleeper, burst=1)
     budget.acquire()
     released = Released()
     threads: list[threading.Thread] = []
@@ -125,6 +138,54 @@ def test_a_pause_moves_every_reserved_slot_behind_it_in_order() -> None:
 
     assert released.numbers == [0, 1, 2]
     assert sleeper.sleeps == 6
+
+
+def _until(condition: Callable[[], bool]) -> bool:
+    """Whether ``condition()`` holds within 10 s of real time (checked every 5 ms)."""
+    pause = threading.Event()
+    for _ in range(2000):
+        if condition():
+            return True
+        pause.wait(0.005)
+    return condition()
+
+
+def test_a_budget_on_a_manual_clock_holds_a_caller_until_the_clock_is_moved() -> None:
+    clock = ManualClock(START)
+    budget = RequestBudget(60, clock, burst=1)
+    budget.acquire()  # the burst is spent: the next slot is one second away
+    waited: list[float] = []
+    caller = threading.Thread(target=lambda: waited.append(budget.acquire()), daemon=True)
+    caller.start()
+
+    assert _until(lambda: clock.waiting() == 1)
+    assert clock.earliest_wait_end() == START + timedelta(seconds=1)
+    clock.advance(0.5)
+    assert caller.is_alive() and clock.waiting() == 1  # no real time ends a virtual wait
+    clock.advance(0.5)
+    caller.join(timeout=10)
+    assert waited == [1.0]
+
+
+def test_closing_a_budget_on_a_manual_clock_ends_its_waits_without_moving_the_clock() -> None:
+    clock = ManualClock(START)
+    budget = RequestBudget(1, clock, burst=1)
+    budget.acquire()
+    failures: list[BaseException] = []
+
+    def caller() -> None:
+        try:
+            budget.acquire()
+        except BudgetClosedError as error:
+            failures.append(error)
+
+    waiting = threading.Thread(target=caller, daemon=True)
+    waiting.start()
+    assert _until(lambda: clock.waiting() == 1)
+    budget.close()
+    waiting.join(timeout=10)
+    assert len(failures) == 1
+    assert clock.now() == START
 
 
 def test_closing_releases_every_waiting_caller_promptly() -> None:

@@ -221,6 +221,6 @@ def test_waiting_on_the_budget_ends_at_once_when_it_is_closed() -> None:
     closer = threading.Timer(0.1, budget.close)
     closer.start()
     started = time.monotonic()
-    budget.wait(30)
+    budget.wait_before_retry(30)
     assert time.monotonic() - started < 2
     closer.join()

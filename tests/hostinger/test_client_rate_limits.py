@@ -12,6 +12,7 @@ from email.utils import formatdate
 
 from snapd.fakeapi import FakeHostinger, Fault
 from snapd.hostinger import MAXIMUM_RATE_LIMIT_PAUSE, HostingerClient, RateLimitedError
+from tests.support.budget import FakeTime, make_budget
 from tests.support.client import (
     LocalServer,
     RecordingBudget,
@@ -83,23 +84,24 @@ def test_a_read_told_to_wait_longer_than_its_retry_time_gives_up_at_once(
     assert fake.count("GET", "/virtual-machines") == 1
 
 
-def test_a_read_retried_after_retry_after_waits_through_the_injected_sleeper(
+def test_a_read_retried_after_retry_after_waits_on_the_budgets_clock(
     fake: FakeHostinger, observer: RecordingObserver
 ) -> None:
     status, header = 503, "2"
-    # A 503 does not pause the shared budget (a 429 does, in real time), so the only
-    # wait is the retry's, and it goes through the sleeper.
-    slept: list[float] = []
+    # A 503 does not pause the shared budget (a 429 does), so the only wait is the
+    # retry's, and it goes through the budget's clock.
+    waits = FakeTime()
     fake.inject(
         Fault(kind="status", endpoint="get_vm", status=status, headers={"Retry-After": header})
     )
-    with make_client(fake.base_url, observer=observer, sleep=slept.append) as client:
+    budget = make_budget(6000, waits, burst=100)
+    with make_client(fake.base_url, observer=observer, budget=budget) as client:
         started = time.monotonic()
         machine = client.get_virtual_machine(fake.vm_ids[0])
         elapsed = time.monotonic() - started
 
     assert machine.id == fake.vm_ids[0]
-    assert slept == [float(header)]
+    assert waits.sleeps == [float(header)]
     assert elapsed < 0.5
     assert observer.codes() == [str(status), "200"]
     assert observer.retried == [(observer.finished[0][1], str(status))]
@@ -108,26 +110,28 @@ def test_a_read_retried_after_retry_after_waits_through_the_injected_sleeper(
 def test_a_read_told_to_wait_a_day_waits_five_minutes_when_its_retry_time_allows(
     fake: FakeHostinger,
 ) -> None:
-    slept: list[float] = []
+    waits = FakeTime()
     fake.inject(
         Fault(kind="status", endpoint="get_vm", status=503, headers={"Retry-After": "86400"})
     )
-    with make_client(fake.base_url, sleep=slept.append, retry_total_seconds=3600) as client:
+    budget = make_budget(6000, waits, burst=100)
+    with make_client(fake.base_url, budget=budget, retry_total_seconds=3600) as client:
         client.get_virtual_machine(fake.vm_ids[0])
 
-    assert slept == [300]
+    assert waits.sleeps == [300]
 
 
-def test_backoff_between_read_retries_grows_and_goes_through_the_sleeper(
+def test_backoff_between_read_retries_grows_and_goes_on_the_budgets_clock(
     fake: FakeHostinger,
 ) -> None:
-    slept: list[float] = []
+    waits = FakeTime()
     fake.inject(Fault(kind="status", endpoint="get_vm", status=500, count=3))
+    budget = make_budget(6000, waits, burst=100)
     with make_client(
-        fake.base_url, sleep=slept.append, backoff_factor=1.0, retry_total_seconds=60
+        fake.base_url, budget=budget, backoff_factor=1.0, retry_total_seconds=60
     ) as client:
         client.get_virtual_machine(fake.vm_ids[0])
 
-    assert len(slept) == 3
-    for number, seconds in enumerate(slept, start=1):
+    assert len(waits.sleeps) == 3
+    for number, seconds in enumerate(waits.sleeps, start=1):
         assert 2 ** (number - 1) <= seconds <= 2 ** (number - 1) + 1.0

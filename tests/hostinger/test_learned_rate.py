@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from snapd.clock import ManualClock
+from snapd.clock_wrappers import SteppingClock
 from snapd.fakeapi import FakeHostinger
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
@@ -34,15 +35,14 @@ class Paced:
         state_dir: Path,
         observer: ApiObserver | None = None,
     ) -> None:
-        self.budget = RequestBudget(
-            60, monotonic=lambda: clock.now().timestamp(), sleep=clock.sleep
-        )  # the default api.requests_per_minute
+        # The default api.requests_per_minute; its waits step the manual clock.
+        self.budget = RequestBudget(60, SteppingClock(clock))
         self.client = HostingerClient(
             base_url=fake.base_url,
             token=TOKEN,
             timeout=5.0,
             budget=self.budget,
-            wall_clock=lambda: clock.now().timestamp(),
+            clock=clock,
             observer=observer,
         )
         self.ledger = SqliteLedger.open(state_dir)

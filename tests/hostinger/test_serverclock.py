@@ -48,7 +48,7 @@ def skewed(fake: FakeHostinger) -> None:
 
 @pytest.fixture
 def client(fake: FakeHostinger, clock: ManualClock) -> Iterator[HostingerClient]:
-    with make_client(fake.base_url, wall_clock=lambda: clock.now().timestamp()) as running:
+    with make_client(fake.base_url, clock=clock) as running:
         yield running
 
 
@@ -103,10 +103,10 @@ def test_an_answer_without_a_readable_date_keeps_the_last_offset() -> None:
         Scripted(body=[], headers={"Date": "Sun, 01 Jun 2025 03:00:00 GMT"}),
         Scripted(body=[], headers={"Date": "not a date"}),
     ]
-    wall = START.timestamp() + 120
+    local = ManualClock(START + timedelta(seconds=120))
     with (
         LocalServer(*answers) as server,
-        make_client(server.base_url, wall_clock=lambda: wall) as client,
+        make_client(server.base_url, clock=local) as client,
     ):
         client.list_virtual_machines()
         client.list_virtual_machines()

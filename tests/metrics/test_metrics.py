@@ -662,3 +662,13 @@ def test_status_is_served_as_json_only_when_the_daemon_gives_a_view(
 
     assert answered == (200, "application/json", b'{"vms":[]}')
     assert failed[0] == 500
+
+
+def test_a_snapshot_taken_while_the_health_check_failed_is_counted_apart(
+    metrics: Metrics, registry: CollectorRegistry
+) -> None:
+    metrics.outcome(outcome(Result.SUCCESS))
+    assert value(registry, "snapd_snapshot_unhealthy_total", vm=str(VM)) is None
+    metrics.outcome(outcome(Result.SUCCESS, reason="created_unhealthy"))
+    assert value(registry, "snapd_snapshot_unhealthy_total", vm=str(VM)) == 1
+    assert attempts(registry, "success") == 2

@@ -51,6 +51,27 @@ HOURS = timedelta(hours=1)
             Reason.CREATE,
         ),
         ({"health_ok": False}, Step.SKIP, Reason.HEALTH_CHECK_FAILED),
+        (
+            {"health_ok": False, "snapshot_expires_at": NOW + HOURS},
+            Step.SKIP,
+            Reason.HEALTH_CHECK_FAILED,
+        ),
+        ({"health_ok": False, "snapshot_created_at": None}, Step.CREATE, Reason.CREATE_UNHEALTHY),
+        (
+            {"health_ok": False, "snapshot_present": True, "snapshot_expires_at": NOW - HOURS},
+            Step.CREATE,
+            Reason.CREATE_UNHEALTHY,
+        ),
+        (
+            {"health_ok": False, "snapshot_created_at": None, "pre_hook_ok": False},
+            Step.SKIP,
+            Reason.HOOK_VETOED,
+        ),
+        (
+            {"health_ok": False, "snapshot_created_at": None, "dry_run": True},
+            Step.SKIP,
+            Reason.DRY_RUN,
+        ),
         ({"health_ok": True}, Step.CREATE, Reason.CREATE),
         ({"pre_hook_ok": False}, Step.SKIP, Reason.HOOK_VETOED),
         ({"dry_run": True}, Step.SKIP, Reason.DRY_RUN),

@@ -98,6 +98,7 @@ def test_force_overwrites_a_young_snapshot_but_not_a_stopped_vm(pipeline: Pipeli
 
 def test_a_failing_health_check_vetoes_the_overwrite(pipeline: Pipeline) -> None:
     vm = first_vm(pipeline)
+    pipeline.fake.set_snapshot(vm, START - timedelta(days=2))  # a restore point to protect
     pipeline.engine.health_check = lambda check: HookResult(False, "answered 503")
     policy = make_policy(vm, health_check=HealthCheck("https://x.example/", timedelta(1), ()))
     outcome = pipeline.engine.start_slot(policy, SLOT).result()

@@ -45,7 +45,7 @@ def test_passing_checks_keep_the_decision_to_create_and_run_in_order() -> None:
     checks = Checks()
     policy = make_policy(1, health_check=CHECK, pre_hook=HOOK)
 
-    decision = run_checks(policy, START, facts(), False, checks.health_check, checks.hook)
+    decision, _ = run_checks(policy, START, facts(), False, checks.health_check, checks.hook)
 
     assert decision.action is Step.CREATE
     assert checks.ran == ["health check", "pre-hook"]
@@ -55,7 +55,7 @@ def test_a_failed_health_check_skips_the_slot_and_the_pre_hook_never_runs() -> N
     checks = Checks(healthy=False)
     policy = make_policy(1, health_check=CHECK, pre_hook=HOOK)
 
-    decision = run_checks(policy, START, facts(), False, checks.health_check, checks.hook)
+    decision, _ = run_checks(policy, START, facts(), False, checks.health_check, checks.hook)
 
     assert decision.reason is Reason.HEALTH_CHECK_FAILED
     assert "status 503" in decision.detail
@@ -75,7 +75,7 @@ def test_a_vetoing_pre_hook_skips_the_slot() -> None:
     checks = Checks(hook_ok=False)
     policy = make_policy(1, pre_hook=HOOK)
 
-    decision = run_checks(policy, START, facts(), False, checks.health_check, checks.hook)
+    decision, _ = run_checks(policy, START, facts(), False, checks.health_check, checks.hook)
 
     assert decision.reason is Reason.HOOK_VETOED
 

@@ -21,11 +21,13 @@ class Received:
 
 
 class Receiver:
-    """Records every request; answers ``status`` or, while ``hang`` is set, never answers."""
+    """Records every request; answers ``statuses[path]`` (default ``status``) or, while
+    ``hang`` is set, never answers."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.status = 200
+        self.statuses: dict[str, int] = {}
         self.hang = threading.Event()
         self.release = threading.Event()
         self._lock = threading.Lock()
@@ -44,7 +46,7 @@ class Receiver:
                 if receiver.hang.is_set():
                     receiver.release.wait(30)
                     return
-                self.send_response(receiver.status)
+                self.send_response(receiver.statuses.get(self.path, receiver.status))
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"OK")

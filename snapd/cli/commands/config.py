@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,14 +13,14 @@ from typing import Any
 import yaml
 
 from snapd.cli.commands import ExitCode
+from snapd.cli.commands.loading import load_or_report
 from snapd.cli.options import verbose_option
 from snapd.config import (
     Config,
-    ConfigError,
     HealthCheck,
     HookCommand,
     VirtualMachinePolicy,
-    load_config,
+    machine_problems,
     state_dir_note,
 )
 from snapd.config.credentials import CredentialError, load_account_token, load_token
@@ -31,26 +30,15 @@ from snapd.config.notify import NotifySettings, shown
 from snapd.config.schema import POLICY_SCHEMA
 
 
-def load_or_report(
-    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
-) -> Config | None:
-    """Load the policy, or print every problem to ``stderr`` and return None."""
-    try:
-        return load_config(path, offline=offline, environ=environ)
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"snapd: error: {problem}", file=sys.stderr)
-        return None
-
-
 def validate(
     path: Path, *, offline: bool = False, credentials_directory: Path | None = None
 ) -> int:
     """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
 
-    The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks).
-    ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file`` or
-    ``state_dir``, which belong to the machine the policy is meant for.
+    The checks are ``run``'s: the file, then ``check_readiness`` (token, base URL, hooks),
+    then a connection to a PostgreSQL ledger (made and closed; nothing is created).
+    ``offline`` checks the policy alone: not the token, the hooks, ``api.token_file``,
+    ``state_dir`` or the database, which belong to the machine the policy is meant for.
     ``credentials_directory`` stands for ``$CREDENTIALS_DIRECTORY``: the token is looked
     for as the service manager will hand it over (a missing folder is an error).
     """
@@ -65,15 +53,25 @@ def validate(
             )
             return ExitCode.USAGE
         environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
-    config = load_or_report(path, offline=offline, environ=environment)
+    # The file first (its problems are all found in one pass); then, on the policy it
+    # describes, every check of this machine, all reported together.
+    config = load_or_report(path, offline=True, environ=environment, machine_paths=not offline)
     if config is None:
         return ExitCode.USAGE
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
     for warning in readiness.warnings:
         print(f"snapd: warning: {warning}", file=sys.stderr)
-    for problem in readiness.problems:
+    problems = [] if offline else machine_problems(config, environment)
+    problems += readiness.problems
+    if not offline and config.ledger.shared:
+        from snapd.ledger.backends import shared_ledger_problem
+
+        # run connects before anything else; a refused connection or password is found now.
+        ledger_problem = shared_ledger_problem(config.ledger)
+        problems += [ledger_problem] if ledger_problem is not None else []
+    for problem in problems:
         print(f"snapd: error: {problem}", file=sys.stderr)
-    if readiness.problems:
+    if problems:
         return ExitCode.USAGE
     print(f"{path}: valid, {len(config.vms)} virtual machine(s)", file=sys.stdout)
     note = None if offline else state_dir_note(config)
@@ -100,6 +98,8 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
             # by contract (secrets belong in files or the environment), so it is shown.
             settings[key] = {name: _shown(item) for name, item in vars(value).items()}
             settings[key]["url"] = mask_url(value.url)
+            if not value.expect_status:  # empty means any 2xx, not "none"
+                settings[key]["expect_status"] = "any 2xx"
         elif isinstance(value, HookCommand):
             settings[key] = {"command": list(value.command), "timeout": _shown(value.timeout)}
             if value.environment:  # shown under its policy key; names only, no values
@@ -114,8 +114,9 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
 
 
 def show(path: Path) -> int:
-    """Print the effective policy (defaults applied, token masked) as YAML."""
-    config = load_or_report(path)
+    """Print the effective policy (defaults applied, token masked) as YAML; this machine's
+    paths are not checked (a production policy is shown on a laptop as well)."""
+    config = load_or_report(path, offline=True)
     if config is None:
         return ExitCode.USAGE
     try:
@@ -189,14 +190,16 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         parents=[config_option],
         help="check the policy as run does; list every problem as FILE:LINE: path: message",
         description="Check the policy file and everything run checks before it starts: "
-        "the API base URL, the token, state_dir and the hook commands. Exit 0 when valid, "
+        "the API base URL, the token, state_dir, the hook commands and, for a PostgreSQL "
+        "ledger, a connection to the database (made and closed again). Exit 0 when valid, "
         "2 with every problem listed.",
     )
     validate.add_argument(
         "--offline",
         action="store_true",
-        help="check the policy alone (for CI): not the token, api.token_file, state_dir "
-        "or the hook commands, which belong to the machine that runs it",
+        help="check the policy alone (for CI): not the token, api.token_file, state_dir, "
+        "the hook commands or the PostgreSQL connection, which belong to the machine that "
+        "runs it",
     )
     validate.add_argument(
         "--credentials-dir",
@@ -213,7 +216,9 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "show",
         parents=[config_option],
         help="print the effective per-VM settings (defaults applied, token masked)",
-        description="Print the effective policy as YAML, defaults applied; the token is ***.",
+        description="Print the effective policy as YAML, defaults applied; the token is ***. "
+        "Only the file is checked, not this machine's paths (state_dir, api.token_file): a "
+        "production policy can be shown anywhere.",
     )
     show.set_defaults(command="config_show")
     schema = config_commands.add_parser(

@@ -16,6 +16,7 @@ import shutil
 import socket
 import tempfile
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from snapd.cli.argument_types import duration, positive_int
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
 DEMO_ACTION_SECONDS = 3.0
 DEMO_METRICS_PORT = 9891
 # The poller's delays (seconds): short, for actions that take DEMO_ACTION_SECONDS.
-DEMO_POLL_DELAYS = {"first_delay": 1.0, "minimum_delay": 0.5, "maximum_delay": 5.0, "factor": 1.5}
+DEMO_POLL_DELAYS = MappingProxyType(
+    {"first_delay": 1.0, "minimum_delay": 0.5, "maximum_delay": 5.0, "factor": 1.5}
+)
 
 
 def _free_port(host: str, preferred: int) -> int:
@@ -70,9 +73,9 @@ def run_demo(vm_count: int = 3, run_for: float | None = None, *, keep: bool = Fa
     ``snapd history``); otherwise the folder is removed.
     """
     # Loaded here: the command line parses without the fake API or the daemon.
-    from snapd.daemon.assembly import build_daemon
     from snapd.fakeapi import FakeHostinger
     from snapd.pipeline.wait import PollSettings
+    from snapd.runtime.daemon import build_daemon
 
     token = secrets.token_urlsafe(24)
     fake = FakeHostinger(token=token, vm_count=vm_count, action_seconds=DEMO_ACTION_SECONDS)

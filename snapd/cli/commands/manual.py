@@ -6,21 +6,25 @@ import argparse
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from snapd.cli.argument_types import virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import age, iso_utc
 from snapd.cli.options import VM_HELP
+from snapd.logs import duration_text
 from snapd.pipeline.outcome import Result
 
 if TYPE_CHECKING:
     from snapd.runtime import Runtime
 
-WARNINGS = {
-    "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
-    "delete": "the VM will have no snapshot to restore from",
-}
+WARNINGS = MappingProxyType(
+    {
+        "restore": "the VM's disk will be replaced by this snapshot; changes since it are lost",
+        "delete": "the VM will have no snapshot to restore from",
+    }
+)
 
 
 def confirm(question: str, ask: Callable[[str], str] | None = None) -> bool:
@@ -71,7 +75,8 @@ def run_manual(
     outcome = operation(policy, snapshot)
     print(f"{kind} {outcome.result.value}: {outcome.detail}")
     if kind == "restore" and outcome.result is Result.SUCCESS and policy.hold_after_restore:
-        print(f"virtual machine {policy.id} is held for {policy.hold_after_restore}")
+        held = duration_text(policy.hold_after_restore)
+        print(f"virtual machine {policy.id} is held for {held}")
     return ExitCode.OK if outcome.result is Result.SUCCESS else ExitCode.FAILURE
 
 

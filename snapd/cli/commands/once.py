@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from snapd.cli.argument_types import add_workers_argument, virtual_machine_reference
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
+from snapd.cli.commands.loading import refused_token
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
-from snapd.pipeline.outcome import Outcome, Result
+from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
 from snapd.pipeline.workers import DEFAULT_WORKERS
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def run_once(
     outcomes = results.outcomes()
     names = {policy.id: policy.name for policy in policies}
     print_summary(outcomes, names)
+    _tell_where_a_refused_token_came_from(runtime, outcomes)
     if errors and not interrupted:
         return ExitCode.FAILURE
     if interrupted:
@@ -94,6 +96,18 @@ def run_once(
         )
         return ExitCode.INTERRUPTED
     return exit_code(outcomes)
+
+
+def _tell_where_a_refused_token_came_from(runtime: Runtime, outcomes: list[Outcome]) -> None:
+    """One line per account whose token the API refused, naming the token's origin (the
+    fix is there)."""
+    refused = {
+        outcome.account: None
+        for outcome in outcomes
+        if outcome.reason == OutcomeReason.AUTHENTICATION_FAILED
+    }
+    for account in refused:
+        print(f"snapd: error: {refused_token(runtime.config, account)}", file=sys.stderr)
 
 
 @dataclass
@@ -202,7 +216,8 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "the result. Exit 0 when every VM got a verified snapshot (or, with --dry-run, "
         "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
         "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
-        "resumes it).",
+        "resumes it). Notifications still being sent at the end get a bounded wait: three "
+        "times the slowest target's timeout plus 3 s of backoff, at most 60 s.",
     )
     targets = once.add_mutually_exclusive_group(required=True)
     targets.add_argument(

@@ -10,8 +10,8 @@ from typing import Any
 
 from snapd.cli.argument_types import positive_int, timestamp
 from snapd.cli.commands import ExitCode
-from snapd.cli.commands.config import load_or_report
 from snapd.cli.commands.formatting import iso_utc
+from snapd.cli.commands.loading import load_or_report
 from snapd.config.cron import load_timezone
 from snapd.config.durations import format_duration
 from snapd.config.schedule import build_trigger, next_slots
@@ -23,8 +23,9 @@ def plan(
     after: datetime,
 ) -> int:
     """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time;
-    with several accounts, the VMs of each under an ``account NAME`` line."""
-    config = load_or_report(path)
+    with several accounts, the VMs of each under an ``account NAME`` line. Reads the policy
+    only: this machine's paths are not checked (nothing is written)."""
+    config = load_or_report(path, offline=True)
     if config is None:
         return ExitCode.USAGE
     lines: list[str] = []
@@ -61,7 +62,9 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "plan",
         parents=[config_option],
         help="show the next scheduled slots of every VM",
-        description="Print the next slots of every VM, in UTC and in the VM's time zone.",
+        description="Print the next slots of every VM, in UTC and in the VM's time zone. "
+        "Only the file is checked, not this machine's paths (state_dir, api.token_file): a "
+        "production policy can be previewed anywhere.",
     )
     plan.add_argument(
         "--count", type=positive_int, default=5, metavar="N", help="slots per VM (default 5)"

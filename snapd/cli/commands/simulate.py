@@ -30,7 +30,7 @@ TOKEN = "simulated-token"
 
 
 def build_api(config: Config, clock: ManualClock, seed: int) -> FakeApi:
-    """The fake API with the policy's VMs, started on loopback, port 0."""
+    """The fake API with the policy's VMs; the simulation asks it in-process (no socket)."""
     from snapd.fakeapi import FakeHostinger
     from snapd.fakeapi.faults import Fault
 
@@ -62,7 +62,6 @@ def build_api(config: Config, clock: ManualClock, seed: int) -> FakeApi:
         token=TOKEN, vm_count=span, action_seconds=ACTION_SECONDS, seed=seed,
         clock=clock, first_vm_id=min(ids),
     )  # fmt: skip
-    api.start("127.0.0.1", 0)
     return api
 
 
@@ -78,11 +77,8 @@ def simulate(
     troubles = load_faults(faults, [policy.id for policy in config.vms], days, seed)
     clock = ManualClock(start)
     api = build_api(config, clock, seed)
-    try:
-        simulation = Simulation(config, api, clock, troubles, days, seed)
-        history = simulation.run()
-    finally:
-        api.stop()  # type: ignore[attr-defined]
+    simulation = Simulation(config, api, clock, troubles, days, seed)
+    history = simulation.run()
     return build_report(history, simulation.invariants, config.api.requests_per_minute)
 
 

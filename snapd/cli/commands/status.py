@@ -21,14 +21,15 @@ from typing import Any, TextIO
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import age, iso_utc, table
 from snapd.cli.commands.inspect import pending_text
+from snapd.cli.commands.loading import refused_token
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.config.schedule import build_trigger, next_slots
-from snapd.hostinger import ApiError, HostingerClient
+from snapd.hostinger import ApiError, AuthenticationError, HostingerClient
 from snapd.ledger import Ledger
 
 __all__ = ["READERS", "STATUS_HEADERS", "status", "status_from_daemon"]
 
-STATUS_HEADERS = [
+STATUS_HEADERS = (
     "VM",
     "NAME",
     "STATE",
@@ -38,7 +39,7 @@ STATUS_HEADERS = [
     "HOLD",
     "NEXT RUN",
     "PENDING",
-]
+)
 #: Snapshot reads in flight at once; the request budget sets the pace, these only hide
 #: the latency of each answer.
 READERS = 16
@@ -111,7 +112,7 @@ def status(
     seen: dict[int, _Seen] = {}
     for name, account_client in clients.items():
         policies = [policy for policy in config.vms if policy.account == name or len(clients) == 1]
-        found = _seen_from_api(policies, account_client)
+        found = _seen_from_api(config, policies, (name, account_client))
         if found is None:
             return ExitCode.FAILURE
         seen.update(found)
@@ -119,14 +120,18 @@ def status(
 
 
 def _seen_from_api(
-    policies: list[VirtualMachinePolicy], client: HostingerClient
+    config: Config, policies: list[VirtualMachinePolicy], reader: tuple[str, HostingerClient]
 ) -> dict[int, _Seen] | None:
-    """What one account's API shows of ``policies``; None (said why) when it cannot list."""
+    """What one account's API shows of ``policies``; None (said why) when it cannot list.
+    ``reader`` is the account's name and client."""
+    account, client = reader
     try:
         # One request for every VM's state: the request budget is shared with the daemon.
         machines = {machine.id: machine for machine in client.list_virtual_machines()}
     except ApiError as error:
         print(f"snapd: error: cannot list the virtual machines: {error}", file=sys.stderr)
+        if isinstance(error, AuthenticationError):
+            print(f"snapd: error: {refused_token(config, account)}", file=sys.stderr)
         return None
     listed = [policy.id for policy in policies if policy.id in machines]
     progress = _Progress(len(listed), sys.stderr)

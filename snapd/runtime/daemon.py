@@ -1,7 +1,15 @@
-"""Putting a daemon together: its parts from ``snapd.runtime``, its observer, its scheduler.
+"""Putting a daemon together: the composition root builds every part of ``snapd run``.
+
+The runtime (each account's client, budget and engine, the ledger, the fleet runner) from
+:mod:`snapd.runtime.root`, and for the daemon its leader role, clock, policy book, metrics,
+notifier and request budgets (:mod:`snapd.runtime.services`), scheduler and observer;
+:class:`~snapd.daemon.daemon.Daemon` receives them as
+:class:`~snapd.daemon.parts.DaemonParts` and builds none of them.
 
 ``build_daemon`` is what ``snapd run`` and the demo use; tests build the same daemon with a
-manual clock and the in-process fake API and drive it without a subprocess.
+manual clock and the in-process fake API and drive it without a subprocess. With a manual
+clock every wait of the daemon (the budget's, the inventory's spacing, the poller's, the
+pipeline's) is on that clock: nothing waits in real time.
 """
 
 from __future__ import annotations
@@ -10,28 +18,24 @@ import queue
 import threading
 from pathlib import Path
 
-from snapd.clock import Clock, InterruptibleClock
+from snapd.clock import Clock, SystemClock
+from snapd.clock_wrappers import InterruptibleClock
 from snapd.config import Config
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.leader import LeaderAwareClock, LeaderRole
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
-from snapd.daemon.parts import DaemonParts, DaemonSettings
+from snapd.daemon.parts import DaemonParts, DaemonSettings, Services
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.ledger import Ledger
 from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
 from snapd.pipeline.wait import PollSettings
-from snapd.runtime import (
-    AccountOptions,
-    Services,
-    UsageError,
-    build_leadership,
-    build_services,
-    open_ledger,
-    open_runtime,
-)
+from snapd.runtime.accounts import AccountOptions
+from snapd.runtime.root import UsageError, open_runtime
+from snapd.runtime.services import build_services
+from snapd.runtime.state import build_leadership, open_ledger
 
-__all__ = ["DaemonSettings", "build_daemon"]
+__all__ = ["DaemonSettings", "build_daemon", "build_services"]
 
 
 def build_daemon(
@@ -113,7 +117,9 @@ def _assemble(
     if leader.leadership is not None:
         daemon_clock = LeaderAwareClock(daemon_clock, leader, stop_event)
     policies = PolicyBook(config.vms)
-    services = build_services(config, policies.get, daemon_clock)
+    # The budget's own close() ends its waits at the stop; on the interruptible clock a
+    # caller would spin between the stop and that close.
+    services = build_services(config, policies.get, daemon_clock, clock or SystemClock())
 
     def held(virtual_machine_id: int) -> bool:
         return ledger.active_hold(virtual_machine_id, daemon_clock.now()) is not None
@@ -136,14 +142,7 @@ def _assemble(
     settings = settings or DaemonSettings()
     fleet = runtime.fleet(settings.workers)
     parts = DaemonParts(
-        runtime,
-        services,
-        observer,
-        scheduler,
-        policies,
-        stop_event,
-        signals or queue.Queue(),
-        fleet,
-        instance_lock,
-    )
+        runtime, services, observer, scheduler, policies, stop_event,
+        signals or queue.Queue(), fleet, instance_lock,
+    )  # fmt: skip
     return Daemon(config_path, config, parts, settings)
