@@ -91,3 +91,19 @@ def test_plan_lists_each_accounts_vms_under_its_name(
         "200 (id 200): '0 3 * * *' in UTC",
         "201 (id 201): '0 3 * * *' in UTC",
     ]
+
+
+def test_status_names_the_token_file_of_the_account_whose_token_was_refused(
+    accounts: FakeAccounts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_two_account_policy(tmp_path, accounts.base_url)
+    (tmp_path / "b.token").write_text("revoked\n")
+
+    assert main(["status", "-c", str(path)]) == 1
+
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("snapd:")]
+    assert errors[-1] == (
+        f"snapd: error: the API refused the token from account agency-b's token_file "
+        f"{tmp_path / 'b.token'}; replace it there"
+    )
+    assert not any("agency-a" in line for line in errors)
