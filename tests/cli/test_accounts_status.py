@@ -107,3 +107,19 @@ def test_status_names_the_token_file_of_the_account_whose_token_was_refused(
         f"{tmp_path / 'b.token'}; replace it there"
     )
     assert not any("agency-a" in line for line in errors)
+
+
+def test_once_names_the_token_file_of_the_account_whose_token_was_refused(
+    accounts: FakeAccounts, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_two_account_policy(tmp_path, accounts.base_url)
+    accounts.revoke("agency-b")
+
+    assert main(["once", "-c", str(path), str(AGENCY_B[0])]) == 1
+
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("snapd:")]
+    assert errors == [
+        f"snapd: error: the API refused the token from account agency-b's token_file "
+        f"{tmp_path / 'b.token'}; replace it there"
+    ]
+    assert accounts["agency-b"].count("POST") == 0
