@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from snapd.cli import main
+from snapd.cli.commands.loading import refused_token
 from snapd.clock import ManualClock
+from snapd.config import load_config
 from snapd.fakeapi.accounts import FakeAccount, FakeAccounts
 from snapd.ledger import AttemptRecord, OperationKind
 from snapd.ledger.store import SqliteLedger
@@ -123,3 +125,11 @@ def test_once_names_the_token_file_of_the_account_whose_token_was_refused(
         f"{tmp_path / 'b.token'}; replace it there"
     ]
     assert accounts["agency-b"].count("POST") == 0
+
+
+def test_a_refused_token_of_no_listed_account_is_reported_without_an_origin(
+    tmp_path: Path,
+) -> None:
+    path = write_two_account_policy(tmp_path, "http://127.0.0.1:9")
+
+    assert refused_token(load_config(path), "") == "the API refused the token"

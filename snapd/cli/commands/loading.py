@@ -101,8 +101,10 @@ def refused_token(config: Config, account: str = "") -> str:
     the operator knows what to fix."""
     from snapd.config.credentials import CredentialError, load_account_token
 
-    settings = next(entry for entry in config.account_list() if entry.name == account)
+    settings = next((entry for entry in config.account_list() if entry.name == account), None)
     try:
+        if settings is None:  # not an account of the policy: nothing to point at
+            raise CredentialError(account)
         origin = load_account_token(settings.name, settings.token_file).origin
     except CredentialError:
         return "the API refused the token"
