@@ -11,6 +11,9 @@
    snapshot, one thread per VM up to 32, no pacing, no retries: 429s, creates that got
    through, snapshots made.
 
+With ``--accounts N``: N accounts side by side, each with ``--vms`` VMs behind its own
+limit, and a 429 storm in one (see ``bench/accounts.py``).
+
 Not part of the test suite. Quick check: ``python bench/fleet.py --vms 50 --repeat 1``.
 """
 
@@ -29,6 +32,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: python bench/fleet.py
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.accounts import accounts_main
 from bench.common import (
     SNAPD,
     environment,
@@ -122,7 +126,16 @@ def main() -> None:
     parser.add_argument("--slow-action-seconds", type=float, default=300.0)
     parser.add_argument("--skip-slow", action="store_true", help="skip the manual-clock run")
     parser.add_argument("--skip-naive", action="store_true", help="skip the naive script")
+    parser.add_argument(
+        "--accounts", type=int, default=0, metavar="N", help="N accounts of --vms VMs each"
+    )
+    parser.add_argument(
+        "--account-window", default="500/10", metavar="N/SECONDS", help="each account's limit"
+    )
     options = parser.parse_args()
+    if options.accounts:
+        accounts_main(options)
+        return
     options.slow_vms = options.slow_vms or options.vms
 
     runs = [once_all(options) for _ in range(options.repeat)]

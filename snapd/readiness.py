@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from snapd.config import Config
-from snapd.config.credentials import CredentialError, Token, load_token
+from snapd.config.credentials import CredentialError, Token, load_account_token
 from snapd.config.ledger import password_file_warning
 from snapd.hostinger.access import check_base_url, check_token
 
@@ -21,11 +21,13 @@ from snapd.hostinger.access import check_base_url, check_token
 @dataclass(frozen=True)
 class Readiness:
     """What keeps a valid policy from running on this machine, and what only warrants a
-    warning. ``token`` is the token found, when it was looked for and is usable."""
+    warning. ``token`` is the token found, when it was looked for and is usable (the first
+    account's); ``tokens`` has every account's by name ("" for a policy without accounts)."""
 
     problems: tuple[str, ...]
     warnings: tuple[str, ...]
     token: Token | None
+    tokens: Mapping[str, Token] = field(default_factory=dict)
 
 
 def check_readiness(
@@ -48,26 +50,44 @@ def check_readiness(
     """
     problems: list[str] = []
     warnings: list[str] = []
-    try:
-        check_base_url(config.api.base_url)
-    except ValueError as error:
-        problems.append(f"{config.located(('api', 'base_url'))}: {error}")
-    found: Token | None = None
-    if token:
+    tokens: dict[str, Token] = {}
+    for index, account in enumerate(config.account_list()):
+        # A named account's own base_url, else the api one it inherits.
+        own = ("accounts", index, "base_url") if account.name else ("api", "base_url")
         try:
-            found = load_token(config.api.token_file, environ)
-            check_token(found.value)
-        except (CredentialError, ValueError) as error:
-            problems.append(str(error))
-            found = None
-        if found is not None and found.warning:
-            warnings.append(found.warning)
+            check_base_url(account.base_url)
+        except ValueError as error:
+            problems.append(f"{config.located(own, ('api', 'base_url'))}: {error}")
+        if token:
+            found = _account_token(account.name, account.token_file, environ, problems)
+            if found is not None:
+                tokens[account.name] = found
+                if found.warning:
+                    warnings.append(found.warning)
+    if token:
         password_warning = password_file_warning(config.ledger)
         if password_warning is not None:
             warnings.append(password_warning)
     if hooks:
         problems.extend(_hook_problems(config))
-    return Readiness(tuple(problems), tuple(warnings), found)
+    first = next(iter(tokens.values()), None) if tokens else None
+    return Readiness(tuple(problems), tuple(warnings), first, tokens)
+
+
+def _account_token(
+    account: str,
+    token_file: Path | None,
+    environ: Mapping[str, str] | None,
+    problems: list[str],
+) -> Token | None:
+    """``account``'s usable token, or None with the reason added to ``problems``."""
+    try:
+        found = load_account_token(account, token_file, environ)
+        check_token(found.value)
+    except (CredentialError, ValueError) as error:
+        problems.append(str(error))
+        return None
+    return found
 
 
 def _hook_problems(config: Config) -> list[str]:

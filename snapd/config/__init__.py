@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from snapd.config.model import (
+    AccountSettings,
     ApiSettings,
     Config,
     ConfigError,
@@ -28,6 +29,7 @@ __all__ = [
     "BUILT_IN_DEFAULTS",
     "DEFAULT_CONFIG_PATH",
     "UNEXPECTED_PROBLEM",
+    "AccountSettings",
     "ApiSettings",
     "Config",
     "ConfigError",

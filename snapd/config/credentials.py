@@ -7,6 +7,11 @@
 3. ``/run/secrets/hostinger_api_token`` (Docker and Compose secrets);
 4. the ``HOSTINGER_API_TOKEN`` environment variable.
 
+An account of a policy's ``accounts`` list (``load_account_token``) reads its own token from
+``$CREDENTIALS_DIRECTORY/hostinger-api-token-NAME``, its ``token_file``, or
+``HOSTINGER_API_TOKEN_NAME`` (the name upper-cased, ``-`` and ``.`` as ``_``), in that order:
+no account falls back on another's token.
+
 The token never appears in a message raised from here: errors name the file, not its content.
 """
 
@@ -121,4 +126,37 @@ def load_token(token_file: Path | None, environ: Mapping[str, str] | None = None
     raise CredentialError(
         "no API token: set api.token_file, provide the systemd credential "
         f"'{CREDENTIAL_NAME}', mount {CONTAINER_SECRET}, or export {ENVIRONMENT_VARIABLE}"
+    )
+
+
+def account_environment_variable(account: str) -> str:
+    """``HOSTINGER_API_TOKEN_NAME``: the environment variable of ``account``'s token."""
+    suffix = account.upper().replace("-", "_").replace(".", "_")
+    return f"{ENVIRONMENT_VARIABLE}_{suffix}"
+
+
+def load_account_token(
+    account: str, token_file: Path | None, environ: Mapping[str, str] | None = None
+) -> Token:
+    """The token of ``account`` ("": the policy's one account, see ``load_token``), in the
+    order of the module's docstring. Raises ``CredentialError`` naming the account."""
+    if not account:
+        return load_token(token_file, environ)
+    environment = os.environ if environ is None else environ
+    credentials_directory = environment.get("CREDENTIALS_DIRECTORY")
+    if credentials_directory:
+        candidate = Path(credentials_directory) / f"{CREDENTIAL_NAME}-{account}"
+        if candidate.exists():
+            origin = f"the systemd credential {CREDENTIAL_NAME}-{account} ({candidate})"
+            return replace(_read_token_file(candidate), origin=origin)
+    if token_file is not None:
+        origin = f"account {account}'s token_file {token_file}"
+        return replace(_read_token_file(token_file), origin=origin)
+    variable = account_environment_variable(account)
+    value = environment.get(variable, "").strip()
+    if value:
+        return Token(value=value, source=variable, origin=f"the environment variable {variable}")
+    raise CredentialError(
+        f"no API token for account {account}: set its token_file, provide the systemd "
+        f"credential '{CREDENTIAL_NAME}-{account}', or export {variable}"
     )

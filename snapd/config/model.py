@@ -67,6 +67,9 @@ class VirtualMachinePolicy:
     pre_hook: HookCommand | None
     post_hook: HookCommand | None
     notify: NotifySettings | None = None
+    # The ``accounts`` entry the VM belongs to; "" is the one account of a policy
+    # without ``accounts`` (and the account of ledger rows written before accounts).
+    account: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,19 @@ class ApiSettings:
     token_file: Path | None
     timeout: timedelta
     requests_per_minute: int
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """One Hostinger account: its token, its own request budget, its API address.
+
+    ``name`` is "" for the one account of a policy without ``accounts``.
+    """
+
+    name: str
+    token_file: Path | None
+    requests_per_minute: int
+    base_url: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,25 @@ class Config:
     stop_timeout: timedelta = DEFAULT_STOP_TIMEOUT
     # Where the ledger is: SQLite in state_dir (the default) or a shared PostgreSQL.
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
+    # The ``accounts`` list; empty when the policy has one account, the ``api`` one.
+    accounts: tuple[AccountSettings, ...] = ()
+
+    @property
+    def several_accounts(self) -> bool:
+        """Whether the policy names its accounts (metrics and tables then show them)."""
+        return bool(self.accounts)
+
+    def account_list(self) -> tuple[AccountSettings, ...]:
+        """The accounts to connect to: the ``accounts`` list, or the ``api`` one (name "")."""
+        if self.accounts:
+            return self.accounts
+        api = self.api
+        return (AccountSettings("", api.token_file, api.requests_per_minute, api.base_url),)
+
+    def account_of(self, policy: VirtualMachinePolicy) -> AccountSettings:
+        """The account ``policy``'s VM belongs to (the policy file guarantees one)."""
+        return next(account for account in self.account_list() if account.name == policy.account)
+
     # The line of each key of the policy file, for the checks made after it was read.
     key_lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
 

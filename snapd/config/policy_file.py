@@ -8,12 +8,12 @@ defaults are in ``BUILT_IN_DEFAULTS`` and in ``config.example.yaml``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from snapd.config.accounts import build_accounts, check_token_file, os_reason
 from snapd.config.credentials import handed_over
 from snapd.config.ledger import build_ledger_settings
 from snapd.config.model import (
@@ -136,7 +136,10 @@ def _check_machine(config: Config, environ: Mapping[str, str] | None, report: Re
     # The service's dynamic user may not read a root-owned token_file; it needs not to
     # when the credential, which wins, was handed over.
     if config.api.token_file is not None and handed_over(environ) is None:
-        _check_token_file(config.api.token_file, report)
+        check_token_file(config.api.token_file, ("api", "token_file"), report)
+    for index, account in enumerate(config.accounts):
+        if account.token_file is not None:
+            check_token_file(account.token_file, ("accounts", index, "token_file"), report)
     _check_state_dir(config.state_dir, report)
 
 
@@ -152,14 +155,17 @@ def _build(document: YamlDocument, vms: list[VirtualMachinePolicy], report: Repo
     token_file = _beside_policy(document.path, api.get("token_file"))
     state_dir = document.path.parent / data.get("state_dir", DEFAULT_STATE_DIR)
     log = data.get("log", {})
+    api_settings = ApiSettings(
+        base_url=api.get("base_url", DEFAULT_BASE_URL).rstrip("/"),
+        token_file=token_file,
+        timeout=positive(api.get("timeout", "30s"), ("api", "timeout"), report),
+        requests_per_minute=api.get("requests_per_minute", 60),
+    )
+    accounts, vms = build_accounts(data, api_settings, vms, report, policy_path=document.path)
     return Config(
         source=document.path,
-        api=ApiSettings(
-            base_url=api.get("base_url", DEFAULT_BASE_URL).rstrip("/"),
-            token_file=token_file,
-            timeout=positive(api.get("timeout", "30s"), ("api", "timeout"), report),
-            requests_per_minute=api.get("requests_per_minute", 60),
-        ),
+        api=api_settings,
+        accounts=accounts,
         vms=tuple(vms),
         metrics=MetricsSettings(host=host.strip("[]") or "0.0.0.0", port=int(port)),
         state_dir=state_dir,
@@ -177,19 +183,6 @@ def _stop_timeout(text: str | None, report: Reporter) -> timedelta:
     if duration > MAXIMUM_STOP_TIMEOUT:
         report(("stop_timeout",), f"must be at most 10m, got {text!r}")
     return duration
-
-
-def _check_token_file(path: Path, report: Reporter) -> None:
-    """A token file named in the policy must be readable now, not at the first slot."""
-    try:
-        if not path.exists():
-            report(("api", "token_file"), f"{path}: file not found")
-        elif not path.is_file():
-            report(("api", "token_file"), f"{path}: not a regular file")
-        elif not os.access(path, os.R_OK):
-            report(("api", "token_file"), f"{path}: permission denied")
-    except (OSError, ValueError) as error:  # a name too long, a NUL byte
-        report(("api", "token_file"), f"cannot be checked: {_os_reason(error)}")
 
 
 def _beside_policy(policy: Path, text: str | None) -> Path | None:
@@ -215,7 +208,7 @@ def _check_state_dir(path: Path, report: Reporter) -> None:
                 "(snapd creates only the last folder)",
             )
     except (OSError, ValueError) as error:
-        report(("state_dir",), f"{path}: cannot be checked: {_os_reason(error)}")
+        report(("state_dir",), f"{path}: cannot be checked: {os_reason(error)}")
 
 
 def state_dir_note(config: Config) -> str | None:
@@ -229,9 +222,3 @@ def state_dir_note(config: Config) -> str | None:
     return (
         f"note: state_dir {config.state_dir} does not exist yet; snapd will create it (mode 0700)"
     )
-
-
-def _os_reason(error: OSError | ValueError) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
-    return str(error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from snapd.config.accounts import ACCOUNT_NAME_PATTERN, accounts_schema
 from snapd.config.durations import DURATION_PATTERN
 from snapd.config.hook_environment import ENVIRONMENT_SCHEMA
 from snapd.config.notify import NOTIFY_SCHEMA
@@ -115,6 +116,11 @@ VM_SETTINGS: dict[str, Any] = {
     "pre_hook": _hook("command run before the snapshot; a non-zero exit vetoes it"),
     "post_hook": _hook("command run after every attempt, with SNAPD_RESULT set"),
     "notify": NOTIFY_SCHEMA,
+    "account": {
+        "type": "string",
+        "pattern": ACCOUNT_NAME_PATTERN,
+        "description": "name of the `accounts` entry the VM belongs to (default: the only one)",
+    },
 }
 
 _VM_PROPERTIES: dict[str, Any] = {
@@ -153,6 +159,7 @@ POLICY_SCHEMA: dict[str, Any] = {
                 },
             },
         },
+        "accounts": accounts_schema(),
         "defaults": {
             "type": "object",
             "additionalProperties": False,

@@ -143,6 +143,7 @@ def _build_vm(
         pre_hook=_hook(merged.get("pre_hook"), where("pre_hook"), report),
         post_hook=_hook(merged.get("post_hook"), where("post_hook"), report),
         notify=build_notify(merged.get("notify"), where("notify"), report),
+        account=merged.get("account", ""),
     )
 
 

@@ -22,8 +22,7 @@ from snapd.clock import SystemClock
 from snapd.config import Config, VirtualMachinePolicy
 from snapd.daemon import systemd
 from snapd.daemon.catch_up import CatchUp
-from snapd.daemon.inventory import FleetInventory, schedule_inventory
-from snapd.daemon.inventory_pacing import STARTUP_BUDGET_SHARE, request_spacing
+from snapd.daemon.inventories import InventoryParts, start_inventories
 from snapd.daemon.jobs import RunningJobs
 from snapd.daemon.leader import LEADERSHIP_UNCONFIRMED, LeaderRole
 from snapd.daemon.leading import FollowsLeadership
@@ -37,7 +36,7 @@ from snapd.daemon.startup import log_start, restore_from_ledger, schedule_resume
 from snapd.daemon.state_probe import StateDirectoryProbe
 from snapd.daemon.status_address import FleetStatus
 from snapd.metrics import MetricsServer
-from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.accounts import SlotRunner
 
 if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
@@ -60,7 +59,8 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         self.runtime = parts.runtime
         self.metrics = parts.services.metrics
         self.notifier = parts.services.notifier
-        self.budget = parts.services.budget
+        self.budget = parts.services.budget  # the first account's
+        self.budgets = list(parts.services.budgets.values()) or [self.budget]
         self.observer = parts.observer
         self.scheduler = parts.scheduler
         self.scheduler.bind(self._run_slot)
@@ -98,7 +98,7 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         return self.runs.jobs
 
     @property
-    def fleet(self) -> FleetRunner:
+    def fleet(self) -> SlotRunner:
         """The workers and the poller the runs go to."""
         return self.runs.fleet
 
@@ -178,7 +178,8 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         log.info("stopping", stop_timeout_seconds=stop_timeout)
         systemd.stopping("stopping: pending actions stay recorded")
         self.stop_event.set()
-        self.budget.close()  # requests queued behind the budget give up at once
+        for budget in self.budgets:
+            budget.close()  # requests queued behind a budget give up at once
         if self._started:
             self.scheduler.shutdown()
         self.fleet.close()  # waits end as "stopped"; queued slots see the stop and end
@@ -227,20 +228,10 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         self.runs.submit(policy, slot, purpose)
 
     def _start_inventory(self, resuming: set[int]) -> None:
-        """The periodic inventory; its first pass is the start-up look (catch-up)."""
-        requests_per_minute = self.config.api.requests_per_minute
-        inventory = FleetInventory(
-            self.runtime.client,
-            self.observer,
-            self.metrics,
-            lambda: self.config.vms,
-            self.stop_event,
-            request_spacing(requests_per_minute),
-            startup=CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now()),
-            startup_spacing=request_spacing(requests_per_minute, STARTUP_BUDGET_SHARE),
-            machines=self.fleet_status.machines,
-            # The spacing is waited on the daemon's clock, as every other wait of the
-            # daemon: a stop ends it at once, and a manual clock drives it in tests.
-            clock=self.clock,
-        )
-        schedule_inventory(self.scheduler, inventory, self.config, self.settings.inventory_every)
+        """The periodic inventory of each account; its first pass is the start-up look
+        (catch-up)."""
+        startup = CatchUp(self.runtime.ledger, self.scheduler, resuming, self.clock.now())
+        listeners = InventoryParts(self.observer, self.metrics, self.fleet_status.machines,
+                                   self.stop_event, self.scheduler, self.clock)  # fmt: skip
+        start_inventories(lambda: self.config, self.runtime.connections, listeners, startup,
+                          self.settings.inventory_every)  # fmt: skip

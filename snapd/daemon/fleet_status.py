@@ -45,12 +45,18 @@ class MachineStates:
         self._clock = clock
         self._lock = threading.Lock()
         self._states: dict[int, tuple[str, bool]] = {}
+        self._by_account: dict[str, dict[int, tuple[str, bool]]] = {}
         self._listed_at: datetime | None = None
 
-    def machines_listed(self, machines: Sequence[VirtualMachine]) -> None:
+    def machines_listed(self, machines: Sequence[VirtualMachine], account: str = "") -> None:
+        """``account``'s VM list (one inventory per account); the view is every account's
+        latest list together."""
         states = {machine.id: (machine.state, machine.is_locked) for machine in machines}
         with self._lock:
-            self._states = states
+            self._by_account[account] = states
+            self._states = {
+                key: value for listed in self._by_account.values() for key, value in listed.items()
+            }
             self._listed_at = self._clock.now()
 
     def snapshot(self) -> tuple[datetime | None, dict[int, tuple[str, bool]]]:

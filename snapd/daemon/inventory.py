@@ -21,19 +21,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 import structlog
 
 from snapd.clock import Clock, SystemClock
-from snapd.config import Config, VirtualMachinePolicy
-from snapd.config.durations import format_duration
+from snapd.config import VirtualMachinePolicy
 from snapd.daemon.inventory_pacing import (
     backups_per_pass,
-    inventory_interval,
 )
-from snapd.daemon.scheduler import SlotScheduler
 from snapd.hostinger import ApiError, AuthenticationError, HostingerClient, VirtualMachine
 from snapd.pipeline.outcome import SnapshotState, snapshot_state
 
@@ -51,8 +48,8 @@ class SnapshotListener(Protocol):
         """How many outcomes the VM had so far (a read overlapping one is dropped)."""
         ...
 
-    def token_refused(self, error: ApiError) -> None:
-        """The API refused the token (one report for the fleet, not one per VM)."""
+    def token_refused(self, error: ApiError, account: str = "") -> None:
+        """The API refused ``account``'s token (one report for its fleet, not one per VM)."""
         ...
 
 
@@ -75,7 +72,7 @@ class StartupHook(Protocol):
 class MachineListener(Protocol):
     """Hears the account's VM list of each pass (what ``status`` shows as STATE)."""
 
-    def machines_listed(self, machines: Sequence[VirtualMachine]) -> None: ...
+    def machines_listed(self, machines: Sequence[VirtualMachine], account: str = "") -> None: ...
 
 
 @dataclass
@@ -101,6 +98,7 @@ class FleetInventory:
         startup_spacing: the spacing of the start-up look (default ``spacing``).
         machines: receives the account's VM list of each pass.
         clock: what the spacing waits on (default: the real clock).
+        account: the name of the account ``client`` talks to ("": the policy's only one).
     """
 
     def __init__(  # noqa: PLR0913 - collaborators, each named
@@ -116,8 +114,10 @@ class FleetInventory:
         startup_spacing: float | None = None,
         machines: MachineListener | None = None,
         clock: Clock | None = None,
+        account: str = "",
     ) -> None:
         self.client = client
+        self.account = account
         self.clock = clock or SystemClock()
         self.listener = listener
         self.backups = backups
@@ -140,7 +140,7 @@ class FleetInventory:
         try:
             machines = self.client.list_virtual_machines()
         except AuthenticationError as error:
-            self.listener.token_refused(error)
+            self.listener.token_refused(error, self.account)
             summary.failed += 1
             return summary
         except ApiError as error:
@@ -148,7 +148,7 @@ class FleetInventory:
             summary.failed += 1
             return summary
         if self.machines is not None:
-            self.machines.machines_listed(machines)
+            self.machines.machines_listed(machines, self.account)
         listed = {machine.id for machine in machines}
         startup, self._looked = not self._looked, True
         spacing = self.startup_spacing if startup else self.spacing
@@ -198,7 +198,7 @@ class FleetInventory:
         except AuthenticationError as error:
             # Every further read would be refused alike; the next pass tries again (and is
             # the start-up look again, when this one was).
-            self.listener.token_refused(error)
+            self.listener.token_refused(error, self.account)
             summary.failed += 1
             self._looked = self._looked and not startup
             return False
@@ -227,13 +227,3 @@ class FleetInventory:
             return
         times = [backup.created_at for backup in backups if backup.created_at is not None]
         self.backups.set_backup_newest(virtual_machine_id, max(times) if times else None)
-
-
-def schedule_inventory(
-    scheduler: SlotScheduler, inventory: FleetInventory, config: Config, every: timedelta | None
-) -> timedelta:
-    """Run ``inventory`` now and then every ``every`` (default: derived from the fleet)."""
-    chosen = every or inventory_interval(len(config.vms), config.api.requests_per_minute)
-    log.info("inventory_scheduled", every=format_duration(chosen))
-    scheduler.every(chosen, inventory, "inventory")
-    return chosen

@@ -20,7 +20,7 @@ from snapd.daemon.runs import SlotRuns
 from snapd.daemon.scheduler import SlotScheduler
 from snapd.daemon.startup import remember_successes, schedule_resumes
 from snapd.metrics import Metrics
-from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.accounts import SlotRunner
 
 if TYPE_CHECKING:
     from snapd.ledger.leadership import Leadership
@@ -41,7 +41,7 @@ class FollowsLeadership:
     _started: bool
 
     @property
-    def fleet(self) -> FleetRunner:
+    def fleet(self) -> SlotRunner:
         raise NotImplementedError  # the daemon's
 
     def attach_leadership(self, leadership: Leadership | None, role: LeaderRole) -> None:

@@ -148,26 +148,32 @@ class DaemonObserver(FanOut):
         watch = [NotificationWatch(notifier, policy, held)] if notifier is not None else []
         super().__init__(metrics, self.counter, *watch, HoldGauge(metrics, held), refresh)
         self._token_lock = threading.Lock()
-        self._token_reported = False
+        self._token_reported: set[str] = set()
 
-    def token_refused(self, error: ApiError) -> None:
-        """The API refused the token: one error line for the whole fleet, then debug lines.
+    def token_refused(self, error: ApiError, account: str = "") -> None:
+        """The API refused ``account``'s token: one error line for that account's fleet,
+        then debug lines.
 
-        A wrong token fails every VM alike; one clear line says so (and /readyz turns 503)
-        instead of a warning per VM.
+        A wrong token fails every VM of its account alike; one clear line says so, naming
+        the account when the policy has several (and /readyz turns 503) instead of a
+        warning per VM. Other accounts' slots go on with their own tokens.
         """
         with self._token_lock:
-            first, self._token_reported = not self._token_reported, True
+            first = account not in self._token_reported
+            self._token_reported.add(account)
         report = log.error if first else log.debug
+        fields = {"account": account} if account else {}
         report(
             "api_token_refused",
+            **fields,
             vm=None,  # about the whole fleet, not the VM of the job that noticed it
             status=error.status,
             correlation_id=error.correlation_id,
             detail="the API refused the token; no snapshot is taken until snapd runs with one "
             "it accepts",
         )
-        self.api_unauthorized()
+        if not account:  # an account's own API observer saw its 401 already
+            self.api_unauthorized()
 
     def outcome_count(self, virtual_machine_id: int) -> int:
         """Outcomes seen for the VM so far (the inventory drops reads that overlap one)."""

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import queue
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
 from snapd.clock import Clock
+from snapd.config import AccountSettings
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
@@ -22,16 +24,36 @@ from snapd.ledger import Ledger
 from snapd.ledger.locks import StateDirectoryLock
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
-from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.accounts import SlotRunner
 from snapd.pipeline.workers import DEFAULT_WORKERS
+
+
+class AccountLink(Protocol):
+    """What the daemon uses of one account's connection (``snapd.runtime.accounts``)."""
+
+    @property
+    def account(self) -> AccountSettings: ...
+
+    @property
+    def client(self) -> HostingerClient: ...
 
 
 class DaemonRuntime(Protocol):
     """What the daemon uses of the runtime the root built (``snapd.runtime.Runtime``)."""
 
-    client: HostingerClient
-    ledger: Ledger
-    clock: Clock
+    @property
+    def client(self) -> HostingerClient: ...
+
+    @property
+    def ledger(self) -> Ledger: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def connections(self) -> Mapping[str, AccountLink]:
+        """Every account's connection by name (the client the inventory uses)."""
+        ...
 
     def close(self) -> None:
         """Close the client, the locks and the ledger."""
@@ -40,11 +62,13 @@ class DaemonRuntime(Protocol):
 
 @dataclass
 class Services:
-    """What the daemon adds to a runtime: metrics, notifications, the shared budget."""
+    """What the daemon adds to a runtime: metrics, notifications, the request budgets."""
 
     metrics: Metrics
     notifier: Notifier
     budget: RequestBudget
+    # Every account's budget by name (``budget`` is the first's): the limit is per token.
+    budgets: dict[str, RequestBudget] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -69,5 +93,5 @@ class DaemonParts:
     policies: PolicyBook
     stop_event: threading.Event
     signals: queue.Queue[str]
-    fleet: FleetRunner  # the workers and the poller, from ``Runtime.fleet``
+    fleet: SlotRunner  # the workers and the poller, from ``Runtime.fleet``
     instance_lock: StateDirectoryLock | None = None  # one daemon per state_dir

@@ -42,7 +42,7 @@ class PolicyReload:
             self.metrics.config_reloaded(False, now)
             systemd.ready("reload rejected; the previous policy stays in force")
             return False
-        for section in ("api", "metrics", "state_dir", "ledger"):
+        for section in ("api", "accounts", "metrics", "state_dir", "ledger"):
             if getattr(new, section) != getattr(self.config, section):
                 log.warning("reload_needs_restart", section=section)
         self.policies.replace(new.vms)

@@ -21,7 +21,7 @@ from snapd.daemon.scheduler import RunPurpose
 from snapd.ledger import LedgerError, NotLeaderError, OperationKind
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
-from snapd.pipeline.fleet import FleetRunner
+from snapd.pipeline.accounts import SlotRunner
 from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
 
 log = structlog.get_logger("snapd.daemon")
@@ -31,7 +31,7 @@ log = structlog.get_logger("snapd.daemon")
 class SlotRuns:
     """Runs slots for the daemon; ``finished(vm)`` is called after each, however it ended."""
 
-    fleet: FleetRunner
+    fleet: SlotRunner
     notifier: Notifier
     metrics: Metrics
     stop_event: threading.Event

@@ -43,7 +43,9 @@ def schedule_resumes(
 
 
 def publish_policies(metrics: Metrics, policies: Sequence[VirtualMachinePolicy]) -> None:
-    """Export each VM's recovery point objective."""
+    """Export each VM's recovery point objective, and its account as a label of its
+    series when the policy has ``accounts`` (only then is a VM's account not "")."""
+    metrics.set_accounts({policy.id: policy.account for policy in policies if policy.account})
     for policy in policies:
         rpo = recovery_point_objective(policy)
         metrics.set_policy_rpo(policy.id, rpo.total_seconds() if rpo else None)

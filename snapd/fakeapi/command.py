@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from snapd.fakeapi.accounts import AccountRouter
 from snapd.fakeapi.fake import FakeHostinger
 from snapd.fakeapi.faults import Fault
 from snapd.fakeapi.faultspec import parse_fault
@@ -19,6 +20,8 @@ from snapd.fakeapi.grammar import add_arguments, parse_listen
 __all__ = ["add_arguments", "parse_listen", "run"]
 
 _PROGRAM = "snapd fake-api"
+# How far apart the VM ids of two accounts start.
+ACCOUNT_ID_STRIDE = 1_000_000
 
 
 def _read_token(args: argparse.Namespace) -> str:
@@ -32,6 +35,37 @@ def _read_token(args: argparse.Namespace) -> str:
     if not token:
         raise ValueError("the token is empty")
     return token
+
+
+def _account_tokens(args: argparse.Namespace) -> list[tuple[str, str]]:
+    """The ``--account`` names with their tokens; ``ValueError`` for an unreadable file."""
+    accounts = []
+    for name, token_file in args.account:
+        try:
+            token = token_file.read_text(encoding="utf-8").strip()
+        except OSError as error:
+            raise ValueError(f"cannot read the token file of account {name}: "
+                             f"{error.strerror}") from None  # fmt: skip
+        if not token:
+            raise ValueError(f"the token of account {name} is empty")
+        accounts.append((name, token))
+    return accounts
+
+
+def _fake(args: argparse.Namespace, token: str, index: int) -> FakeHostinger:
+    """The fake of the ``index``-th account (0: the ``--token`` one), its ids further on."""
+    return FakeHostinger(
+        token=token,
+        vm_count=args.vms,
+        action_seconds=args.action_seconds,
+        requests_per_minute=args.requests_per_minute,
+        seed=args.seed + index,
+        first_vm_id=args.first_vm_id + ACCOUNT_ID_STRIDE * index,
+        no_snapshot_as=args.no_snapshot_as,
+        verbose=getattr(args, "verbose", False),
+        fixed_window=args.fixed_window,
+        retry_after=args.retry_after,
+    )
 
 
 def _fail(message: str) -> int:
@@ -57,24 +91,21 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
         host, port = parse_listen(args.listen)
         faults: list[Fault] = [parse_fault(spec) for spec in args.fault]
         token = _read_token(args)
-        fake = FakeHostinger(
-            token=token,
-            vm_count=args.vms,
-            action_seconds=args.action_seconds,
-            requests_per_minute=args.requests_per_minute,
-            seed=args.seed,
-            first_vm_id=args.first_vm_id,
-            no_snapshot_as=args.no_snapshot_as,
-            verbose=getattr(args, "verbose", False),
-            fixed_window=args.fixed_window,
-            retry_after=args.retry_after,
-        )
+        fakes = {
+            name: _fake(args, token, index)
+            for index, (name, token) in enumerate([("", token), *_account_tokens(args)])
+        }
     except ValueError as error:
         return _fail(_option_names(str(error)))
-    fake.clock_skew = args.clock_skew
-    fake.action_list_lag = args.action_list_lag
-    for fault in faults:
-        fake.inject(fault)
+    fake = fakes[""]
+    for each in fakes.values():
+        each.clock_skew = args.clock_skew
+        each.action_list_lag = args.action_list_lag
+        for fault in faults:
+            each.inject(fault)
+    if len(fakes) > 1:
+        # One port for every account, as the real API tells accounts apart by token.
+        fake.answerer = AccountRouter(fakes)
     try:
         fake.start(host, port)
     except OSError as error:
@@ -83,7 +114,9 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None) -> int:
     previous = _install_signal_handlers(stop)
     try:
         print(f"fake Hostinger API listening on {fake.base_url}", flush=True)
-        print(f"virtual machines: {', '.join(map(str, fake.vm_ids))}", flush=True)
+        for name, each in fakes.items():
+            owner = f" of account {name}" if name else ""
+            print(f"virtual machines{owner}: {', '.join(map(str, each.vm_ids))}", flush=True)
         while not stop.wait(0.2):
             pass  # waking up regularly lets signal handlers run promptly
     finally:

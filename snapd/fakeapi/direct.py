@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from snapd.fakeapi.dispatch import Dispatcher
-from snapd.fakeapi.server import RequestHandler
+from snapd.fakeapi.server import Answerer, RequestHandler
 
 #: A request's headers, by name.
 Headers = Mapping[str, str]
@@ -41,9 +40,11 @@ class DirectAnswer:
 
 
 def answer_directly(
-    dispatcher: Dispatcher, method: str, target: str, headers: Headers
+    dispatcher: Answerer, method: str, target: str, headers: Headers
 ) -> DirectAnswer:
-    """Answer one request (``target``: path and query) as the HTTP server would.
+    """Answer one request (``target``: path and query) as the HTTP server would;
+    ``dispatcher`` is what the server hands requests to (a ``Dispatcher``, or the
+    router of several accounts).
 
     Raises:
         DeliveryNeedsSocketError: a trickle or hold fault applies to this answer.

@@ -15,7 +15,7 @@ from snapd.fakeapi.limiter import make_limiter
 from snapd.fakeapi.machine_controls import MachineControls
 from snapd.fakeapi.model import TIME_STYLES
 from snapd.fakeapi.requestlog import RecordedRequest, RequestLog, matching
-from snapd.fakeapi.server import FakeHTTPServer
+from snapd.fakeapi.server import Answerer, FakeHTTPServer
 
 
 class FakeHostinger(MachineControls):
@@ -76,18 +76,18 @@ class FakeHostinger(MachineControls):
         )
         self._faults = FaultInjector(seed)
         self._log = RequestLog()
-        limiter = make_limiter(requests_per_minute, fixed_window, retry_after)
-        self._dispatcher = Dispatcher(
+        self.dispatcher = Dispatcher(
             token=token,
             state=self._state,
             faults=self._faults,
-            limiter=limiter,
+            limiter=make_limiter(requests_per_minute, fixed_window, retry_after),
             log=self._log,
             clock=self.clock,
             seed=seed,
             action_seconds=action_seconds,
             no_snapshot_as=lambda: self._no_snapshot_as,
         )
+        self.answerer: Answerer = self.dispatcher  # ``FakeAccounts`` routes by token here
         self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -100,7 +100,7 @@ class FakeHostinger(MachineControls):
         """
         if self._server is not None:
             raise RuntimeError("the fake is already running")
-        server = FakeHTTPServer(host, port, self._dispatcher, verbose=self.verbose)
+        server = FakeHTTPServer(host, port, self.answerer, verbose=self.verbose)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever,
@@ -139,7 +139,7 @@ class FakeHostinger(MachineControls):
 
     def answer(self, method: str, target: str, headers: Headers) -> DirectAnswer:
         """Answer in this thread, as the HTTP server would: see ``snapd.fakeapi.direct``."""
-        return answer_directly(self._dispatcher, method, target, headers)
+        return answer_directly(self.answerer, method, target, headers)
 
     @property
     def base_url(self) -> str:

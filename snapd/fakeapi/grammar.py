@@ -53,6 +53,14 @@ def _fixed_window(text: str) -> tuple[int, float]:
     return count, seconds
 
 
+def _account(text: str) -> tuple[str, Path]:
+    """``NAME=TOKEN_FILE`` as ``(NAME, Path(TOKEN_FILE))``."""
+    name, separator, token_file = text.partition("=")
+    if not separator or not name.strip() or not token_file.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=TOKEN_FILE, got {text!r}")
+    return name.strip(), Path(token_file.strip())
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the fake's options to ``parser``."""
     _add_serving(parser)
@@ -86,6 +94,15 @@ def _add_serving(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="PATH",
         help="read the bearer token from this file (surrounding whitespace is ignored)",
+    )
+    parser.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        type=_account,
+        metavar="NAME=TOKEN_FILE",
+        help="one more account, with its own token (read from TOKEN_FILE), its own --vms "
+        "VMs (ids 1000000 further on per account), rate window and faults; repeatable",
     )
 
 

@@ -10,11 +10,18 @@ import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from snapd.fakeapi.dispatch import Dispatcher, FakeResponse
+from snapd.fakeapi.dispatch import FakeResponse
 
 _STREAM_CHUNK = 64 * 1024
+
+
+class Answerer(Protocol):
+    """What the server hands a request to: a ``Dispatcher``, or an ``AccountRouter`` that
+    picks one per token."""
+
+    def dispatch(self, method: str, target: str, authorization: str | None) -> FakeResponse: ...
 
 
 class FakeHTTPServer(ThreadingHTTPServer):
@@ -25,7 +32,7 @@ class FakeHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str, port: int, dispatcher: Dispatcher, *, verbose: bool) -> None:
+    def __init__(self, host: str, port: int, dispatcher: Answerer, *, verbose: bool) -> None:
         if ":" in host:
             self.address_family = socket.AF_INET6
         self.dispatcher = dispatcher

@@ -23,7 +23,7 @@ CREATED_AT_TOLERANCE = timedelta(seconds=2)
 COLUMNS = (
     "virtual_machine_id, kind, slot, started_at, finished_at, outcome, reason, action_id, "
     "old_snapshot_id, old_snapshot_created_at, new_snapshot_id, new_snapshot_created_at, "
-    "correlation_id, dry_run"
+    "correlation_id, dry_run, account"
 )
 # Only a real snapshot that succeeded counts as a restore point snapd made.
 SUCCESSFUL_SNAPSHOT = "kind = 'snapshot' AND outcome = 'success' AND dry_run = 0"
@@ -62,6 +62,7 @@ def row_values(record: AttemptRecord) -> tuple[Any, ...]:
         encode_optional_time(record.new_snapshot_created_at),
         record.correlation_id,
         int(record.dry_run),
+        record.account,
     )
 
 
@@ -148,4 +149,5 @@ def from_row(row: tuple[Any, ...]) -> AttemptRecord:
         new_snapshot_created_at=decode_optional_time(row[12]),
         correlation_id=row[13],
         dry_run=bool(row[14]),
+        account=row[15],
     )

@@ -14,7 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from snapd.ledger.records import LedgerError
-from snapd.ledger.tables import ATTEMPT_INDEXES, ATTEMPTS, HOLDS, PENDING_ACTIONS, Dialect
+from snapd.ledger.tables import (
+    ACCOUNT_INDEX,
+    ATTEMPT_INDEXES,
+    ATTEMPTS,
+    HOLDS,
+    PENDING_ACTIONS,
+    Dialect,
+)
 
 if TYPE_CHECKING:
     import psycopg
@@ -30,7 +37,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE snapd_schema (version INTEGER NOT NULL)",
         "INSERT INTO snapd_schema (version) VALUES (0)",
-        ATTEMPTS.create(POSTGRESQL),
+        ATTEMPTS.create(POSTGRESQL, leave_out="account"),
         *ATTEMPT_INDEXES,
         HOLDS.create(POSTGRESQL),
         PENDING_ACTIONS.create(POSTGRESQL),
@@ -58,6 +65,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
         "ALTER TABLE pending_actions ADD COLUMN lock_token BIGINT",
+    ),
+    (
+        # Several accounts in one daemon: each attempt names its VM's account; the rows
+        # written before get "" (the one account of a policy without ``accounts``).
+        ATTEMPTS.add_column(POSTGRESQL, "account"),
+        ACCOUNT_INDEX,
     ),
 )
 

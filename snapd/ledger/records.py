@@ -58,6 +58,7 @@ class AttemptRecord:
     correlation_id: str | None = None
     dry_run: bool = False
     id: int | None = None
+    account: str = ""  # the VM's account; "" without ``accounts``
 
     @property
     def duration_seconds(self) -> float:

@@ -13,7 +13,14 @@ import sqlite3
 from pathlib import Path
 
 from snapd.ledger.records import LedgerError
-from snapd.ledger.tables import ATTEMPT_INDEXES, ATTEMPTS, HOLDS, PENDING_ACTIONS, Dialect
+from snapd.ledger.tables import (
+    ACCOUNT_INDEX,
+    ATTEMPT_INDEXES,
+    ATTEMPTS,
+    HOLDS,
+    PENDING_ACTIONS,
+    Dialect,
+)
 
 SQLITE = Dialect.SQLITE
 
@@ -24,7 +31,7 @@ APPLICATION_ID = 0x736E6170
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         f"PRAGMA application_id = {APPLICATION_ID}",
-        ATTEMPTS.create(SQLITE),
+        ATTEMPTS.create(SQLITE, leave_out="account"),
         *ATTEMPT_INDEXES,
         HOLDS.create(SQLITE),
         # The first shape of pending_actions: every row had its action id then.
@@ -52,6 +59,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         # When the attempt began by the API's own clock: an ambiguous send is resolved
         # from the action list without trusting the local clock.
         PENDING_ACTIONS.add_column(SQLITE, "server_started_at"),
+    ),
+    (
+        # Several accounts in one daemon: each attempt names its VM's account; the rows
+        # written before get "" (the one account of a policy without ``accounts``).
+        ATTEMPTS.add_column(SQLITE, "account"),
+        ACCOUNT_INDEX,
     ),
 )
 

@@ -104,12 +104,17 @@ ATTEMPTS = Table(
         Column("new_snapshot_created_at", TEXT),
         Column("correlation_id", TEXT),
         Column("dry_run", ColumnType.FLAG),
+        # The ``accounts`` entry of the VM; "" for a policy without accounts, and for
+        # every row written before there were accounts (the migration's default).
+        Column("account", TEXT, "NOT NULL DEFAULT ''"),
     ),
 )
 ATTEMPT_INDEXES = (
     "CREATE INDEX attempts_by_finish ON attempts (virtual_machine_id, finished_at)",
     "CREATE INDEX attempts_by_slot ON attempts (virtual_machine_id, slot)",
 )
+# Added with the account column: one account's history without scanning the others'.
+ACCOUNT_INDEX = "CREATE INDEX attempts_by_account ON attempts (account, virtual_machine_id, slot)"
 
 HOLDS = Table(
     "holds",

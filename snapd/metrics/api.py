@@ -29,6 +29,7 @@ class ApiMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self._lock = threading.Lock()
         self._authentication_ok = True
+        self._refused: set[str] = set()  # the accounts whose token was refused last
         self.requests = Counter(
             "snapd_api_requests_total",
             "HTTP attempts to the Hostinger API; code is the status or 'error'.",
@@ -61,17 +62,20 @@ class ApiMetrics:
             registry=registry,
         )
 
-    def request_finished(self, method: str, endpoint: str, code: str, seconds: float) -> None:
-        """Count one HTTP attempt; a 2xx proves the token works, a 401 that it does not."""
+    def request_finished(
+        self, method: str, endpoint: str, code: str, seconds: float, account: str = ""
+    ) -> None:
+        """Count one HTTP attempt; a 2xx proves ``account``'s token works, a 401 that it
+        does not."""
         endpoint = endpoint if endpoint in _KNOWN_ENDPOINTS else _OTHER
         if not (code == "error" or (len(code) == 3 and code.isdigit())):
             code = _OTHER
         self.requests.labels(method.upper(), endpoint, code).inc()
         self.duration.labels(endpoint).observe(max(seconds, 0.0))
         if code.startswith("2"):
-            self.set_authentication(True)
+            self.set_authentication(True, account)
         elif code == "401":
-            self.set_authentication(False)
+            self.set_authentication(False, account)
 
     def request_retried(self, endpoint: str, reason: str) -> None:
         """Count one transport retry."""
@@ -83,14 +87,37 @@ class ApiMetrics:
         """The request budget's learned rate (also set once at start, to the configured one)."""
         self.budget_rate.set(max(requests_per_minute, 0.0))
 
-    def set_authentication(self, ok: bool) -> None:
-        """Whether the API accepts the token (the only writer of its gauge)."""
+    def set_authentication(self, ok: bool, account: str = "") -> None:
+        """Whether the API accepts ``account``'s token (the only writer of its gauge,
+        which is 0 while any account's token is refused)."""
         with self._lock:
-            self._authentication_ok = ok
-            self.authentication.set(1 if ok else 0)
+            if ok:
+                self._refused.discard(account)
+            else:
+                self._refused.add(account)
+            self._authentication_ok = not self._refused
+            self.authentication.set(1 if self._authentication_ok else 0)
 
     @property
     def authentication_ok(self) -> bool:
         """False from a refused token until the next successful request."""
         with self._lock:
             return self._authentication_ok
+
+
+class AccountApiObserver:
+    """The API observer of one account's client: counts into the shared series, and
+    keeps that account's token state apart (another account's 2xx does not clear it)."""
+
+    def __init__(self, api: ApiMetrics, account: str) -> None:
+        self.api = api
+        self.account = account
+
+    def request_finished(self, method: str, endpoint: str, code: str, seconds: float) -> None:
+        self.api.request_finished(method, endpoint, code, seconds, self.account)
+
+    def request_retried(self, endpoint: str, reason: str) -> None:
+        self.api.request_retried(endpoint, reason)
+
+    def budget_changed(self, requests_per_minute: float) -> None:
+        self.api.budget_changed(requests_per_minute)

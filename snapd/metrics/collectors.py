@@ -18,7 +18,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
 
-from snapd.metrics.api import API_DURATION_BUCKETS, ApiMetrics
+from snapd.metrics.api import API_DURATION_BUCKETS, AccountApiObserver, ApiMetrics
 from snapd.metrics.fleet import FleetMetrics
 from snapd.metrics.ledger import LedgerMetrics
 from snapd.metrics.outcomes import SKIP_REASONS, SNAPSHOT_DURATION_BUCKETS, OutcomeMetrics
@@ -73,6 +73,11 @@ class Metrics:
         """
         self.fleet.register_vms(virtual_machine_ids)
 
+    def set_accounts(self, accounts: dict[int, str]) -> None:
+        """Each VM's account (VM id -> name), for the ``account`` label of its series;
+        empty for a policy without ``accounts``, whose series carry no such label."""
+        self.table.set_accounts(accounts)
+
     def forget_vms(self, keep: set[int]) -> None:
         """Remove every per-VM series whose VM is not in ``keep`` (a reload dropped it)."""
         self.table.forget(keep)
@@ -91,6 +96,10 @@ class Metrics:
     def api_unauthorized(self) -> None:
         """The API refused the token."""
         self.api.set_authentication(False)
+
+    def api_observer_of(self, account: str) -> AccountApiObserver:
+        """The API observer of ``account``'s client (its token's state kept apart)."""
+        return AccountApiObserver(self.api, account)
 
     def state_error(self, operation: StateOperation) -> None:
         """A write to snapd's state failed; an outcome's row is also a ledger error."""

@@ -4,7 +4,8 @@ A fleet of a thousand VMs has about ten thousand per-VM series. Kept as promethe
 children, each scrape formats every one of them through generic code (tens of
 milliseconds) and each child costs a few hundred bytes; kept here, a scrape renders them
 in a few milliseconds from one dict per family. A VM dropped from the policy disappears
-from every family at once (``forget``).
+from every family at once (``forget``). With several accounts (``set_accounts``) every
+per-VM series also carries an ``account`` label; without, the series are as they always were.
 
 The table is also a collector of the registry, so ``registry.collect()`` and
 ``get_sample_value`` see the same values; ``render`` is what the /metrics endpoint uses.
@@ -98,26 +99,31 @@ class VirtualMachineFamily:
         name = self._exposed_name()
         documentation = self.documentation.replace("\\", r"\\").replace("\n", r"\n")
         lines.append(f"# HELP {name} {documentation}\n# TYPE {name} {self.kind}\n")
+        account = self._table.account_label
         if self.label is None:
             lines.extend(
-                f'{name}{{vm="{vm}"}} {_number(value)}\n' for (vm, _), value in self._values.items()
+                f'{name}{{{account(vm)}vm="{vm}"}} {_number(value)}\n'
+                for (vm, _), value in self._values.items()
             )
         else:
             label = self.label
             lines.extend(
-                f'{name}{{{label}="{_escape(extra)}",vm="{vm}"}} {_number(value)}\n'
+                f'{name}{{{account(vm)}{label}="{_escape(extra)}",vm="{vm}"}} {_number(value)}\n'
                 for (vm, extra), value in self._values.items()
             )
 
     def _family(self) -> Metric:
+        accounts = self._table.accounts
         labels = ["vm"] if self.label is None else ["vm", self.label]
+        labels = ["account", *labels] if accounts else labels
         family: CounterMetricFamily | GaugeMetricFamily
         if self.kind == "counter":
             family = CounterMetricFamily(self.name, self.documentation, labels=labels)
         else:
             family = GaugeMetricFamily(self.name, self.documentation, labels=labels)
         for (vm, extra), value in self._values.items():
-            family.add_metric([str(vm)] if self.label is None else [str(vm), extra], value)
+            values = [str(vm)] if self.label is None else [str(vm), extra]
+            family.add_metric([accounts.get(vm, ""), *values] if accounts else values, value)
         return family
 
 
@@ -133,6 +139,19 @@ class VirtualMachineTable:
         self.lock = threading.Lock()
         self._families: list[VirtualMachineFamily] = []
         self._hidden = threading.local()
+        # VM id -> account name; empty for a policy without accounts (no account label).
+        self.accounts: dict[int, str] = {}
+
+    def set_accounts(self, accounts: dict[int, str]) -> None:
+        """Label every VM's series with its account from now on (empty: no label)."""
+        with self.lock:
+            self.accounts = dict(accounts)
+
+    def account_label(self, virtual_machine_id: int) -> str:
+        """``account="NAME",`` for a policy with accounts, else ""; under ``lock``."""
+        if not self.accounts:
+            return ""
+        return f'account="{_escape(self.accounts.get(virtual_machine_id, ""))}",'
 
     def gauge(self, name: str, documentation: str) -> VirtualMachineFamily:
         return self._add(VirtualMachineFamily(self, name, documentation, "gauge", None))

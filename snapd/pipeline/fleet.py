@@ -90,7 +90,9 @@ class FleetRunner:
         def run() -> None:
             self._announce_pass()
             try:
-                with bound_contextvars(vm=policy.id):
+                # With several accounts every line of the slot names the VM's account.
+                account = {"account": policy.account} if policy.account else {}
+                with bound_contextvars(vm=policy.id, **account):
                     if started is not None and not started():
                         done(None, None)
                         return
@@ -109,6 +111,10 @@ class FleetRunner:
         continuations still record that); drop the queued slots if asked (returns how many)."""
         self.poller.close(POLLER_CLOSE_SECONDS)
         return self.pool.close(cancel_queued=cancel_queued)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` for the workers to end (after ``close``)."""
+        return self.pool.join(timeout)
 
     def _finished(self, outcome: Outcome | None, error: BaseException | None, done: Done) -> None:
         if outcome is not None:

@@ -117,6 +117,7 @@ class Outcome:
     new_snapshot: SnapshotState | None = None
     correlation_id: str | None = None
     dry_run: bool = False
+    account: str = ""  # the VM's ``accounts`` entry; "" without ``accounts``
 
     @property
     def seconds(self) -> float:

@@ -89,6 +89,7 @@ class Recorder:
             new_snapshot=new,
             correlation_id=correlation_id,
             dry_run=dry_run,
+            account=policy.account,
         )
         if record:
             try:
@@ -125,8 +126,12 @@ class Recorder:
 def _log(outcome: Outcome) -> None:
     """The outcome's one log line: ``snapshot_finished``, ``restore_finished``, ..."""
     log_method = log.info if outcome.result in UNREMARKABLE else log.warning
+    # With several accounts the line names the VM's (also when no slot context is bound:
+    # a resumed action's continuation).
+    account = {"account": outcome.account} if outcome.account else {}
     log_method(
         f"{outcome.kind}_finished",
+        **account,
         vm=outcome.virtual_machine_id,
         slot=outcome.slot,
         result=outcome.result.value,
@@ -157,4 +162,5 @@ def attempt_record(outcome: Outcome) -> AttemptRecord:
         new_snapshot_created_at=new.created_at if new else None,
         correlation_id=outcome.correlation_id,
         dry_run=outcome.dry_run,
+        account=outcome.account,
     )

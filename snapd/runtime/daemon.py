@@ -1,8 +1,9 @@
 """Putting a daemon together: the composition root builds every part of ``snapd run``.
 
-The runtime (client, budget, ledger, engine, fleet runner) from :mod:`snapd.runtime.root`,
-and for the daemon its leader role, clock, policy book, metrics, notifier, request budget,
-scheduler and observer; :class:`~snapd.daemon.daemon.Daemon` receives them as
+The runtime (each account's client, budget and engine, the ledger, the fleet runner) from
+:mod:`snapd.runtime.root`, and for the daemon its leader role, clock, policy book, metrics,
+notifier and request budgets (:mod:`snapd.runtime.services`), scheduler and observer;
+:class:`~snapd.daemon.daemon.Daemon` receives them as
 :class:`~snapd.daemon.parts.DaemonParts` and builds none of them.
 
 ``build_daemon`` is what ``snapd run`` and the demo use; tests build the same daemon with a
@@ -15,27 +16,23 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from snapd.clock import Clock, SystemClock
 from snapd.clock_wrappers import InterruptibleClock
-from snapd.config import Config, VirtualMachinePolicy
+from snapd.config import Config
 from snapd.daemon.daemon import Daemon
 from snapd.daemon.leader import LeaderAwareClock, LeaderRole
 from snapd.daemon.observer import DaemonObserver, RefreshPlanner
 from snapd.daemon.parts import DaemonParts, DaemonSettings, Services
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
-from snapd.hostinger.budget import RequestBudget
 from snapd.ledger import Ledger
 from snapd.ledger.locks import DaemonRunningError, StateDirectoryLock
-from snapd.metrics import Metrics
-from snapd.metrics.process import register_process_collectors
-from snapd.notify.delivery import DeliveryWorker
-from snapd.notify.notifier import Notifier
 from snapd.pipeline.wait import PollSettings
+from snapd.runtime.accounts import AccountOptions
 from snapd.runtime.root import UsageError, open_runtime
+from snapd.runtime.services import build_services
 from snapd.runtime.state import build_leadership, open_ledger
 
 __all__ = ["DaemonSettings", "build_daemon", "build_services"]
@@ -90,6 +87,13 @@ def build_daemon(
     return daemon
 
 
+def _account_options(config: Config, services: Services) -> AccountOptions:
+    """Each account's budget; with several accounts, each account's API observer, which
+    keeps its token's state apart in the metrics."""
+    observers = services.metrics.api_observer_of if config.several_accounts else None
+    return AccountOptions(budgets=services.budgets, observers=observers)
+
+
 def _create_state_dir(state_dir: Path) -> None:
     try:
         state_dir.mkdir(mode=0o700, exist_ok=True)
@@ -127,6 +131,7 @@ def _assemble(
         config,
         ledger=ledger,
         budget=services.budget,
+        accounts=_account_options(config, services),
         clock=daemon_clock,
         observer=observer,
         api_observer=services.metrics,
@@ -141,26 +146,3 @@ def _assemble(
         signals or queue.Queue(), fleet, instance_lock,
     )  # fmt: skip
     return Daemon(config_path, config, parts, settings)
-
-
-def build_services(
-    config: Config,
-    policy: Callable[[int], VirtualMachinePolicy | None],
-    clock: Clock,
-    budget_clock: Clock | None = None,
-) -> Services:
-    """A fresh metrics registry (with the process and platform series), the notifier and
-    the request budget for ``config``; the budget paces and waits on ``budget_clock``
-    (default ``clock``).
-
-    Notifications have their own worker and session: a hanging receiver cannot hold up a
-    slot, and they do not count against the Hostinger request budget.
-    """
-    metrics = Metrics()
-    register_process_collectors(metrics.registry)
-    # The retries' backoff waits on the daemon's clock: a stop ends it, a test drives it.
-    worker = DeliveryWorker(metrics.notification_finished, clock=clock)
-    notifier = Notifier(policy, worker, clock=clock)
-    budget = RequestBudget(config.api.requests_per_minute, budget_clock or clock)
-    metrics.budget_changed(budget.learned_requests_per_minute)
-    return Services(metrics, notifier, budget)

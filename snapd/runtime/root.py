@@ -14,13 +14,13 @@ unusable base URL) and becomes a ``UsageError``: one line, exit code 2.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import structlog
 
 from snapd.clock import Clock, ManualClock, SystemClock
 from snapd.clock_wrappers import SteppingClock
-from snapd.config import Config, VirtualMachinePolicy
+from snapd.config import AccountSettings, Config, VirtualMachinePolicy
 from snapd.errors import UsageError as UsageError  # raised here, caught by the commands
 from snapd.hostinger import ApiObserver, HostingerClient
 from snapd.hostinger.budget import RequestBudget
@@ -29,9 +29,9 @@ from snapd.ledger import Ledger, backends
 from snapd.ledger.locks import VirtualMachineLocks
 from snapd.notify.delivery import DeliveryWorker
 from snapd.notify.notifier import Notifier
+from snapd.pipeline.accounts import SlotRunner
 from snapd.pipeline.engine import Engine
 from snapd.pipeline.fleet import FleetRunner
-from snapd.pipeline.fleet_view import FleetView
 from snapd.pipeline.operations import Operations
 from snapd.pipeline.outcome import OutcomeObserver
 from snapd.pipeline.urgency import Urgency
@@ -39,6 +39,15 @@ from snapd.pipeline.wait import PollSettings
 from snapd.pipeline.workers import DEFAULT_WORKERS
 from snapd.readiness import Readiness as Readiness
 from snapd.readiness import check_readiness as check_readiness
+from snapd.runtime.accounts import (
+    AccountConnection,
+    AccountOptions,
+    EngineSettings,
+    account_fleets,
+    close_all,
+    close_clients,
+    connect_all,
+)
 from snapd.runtime.state import open_ledger, operation_locks
 
 log = structlog.get_logger("snapd.runtime")
@@ -57,8 +66,10 @@ def build_client(
     connection_retry_seconds: float | None = None,
     clock: Clock | None = None,
     connections: ConnectionSource | None = None,
+    account: AccountSettings | None = None,
 ) -> HostingerClient:
-    """The API client with the token from the usual places; raise ``UsageError``.
+    """The API client of ``account`` (default: the policy's first, the ``api`` one without
+    ``accounts``) with its token from the usual places; raise ``UsageError``.
 
     ``clock`` (default: the real one) is the local time the client compares the API's
     ``Date`` and ``Retry-After`` dates with: the runtime's own, so that a manual clock
@@ -70,19 +81,21 @@ def build_client(
     daemon keeps the client's default. ``connections`` replaces the client's sockets (the
     simulation's in-process fake API); everything above them stays the same.
     """
+    account = account or config.account_list()[0]
     if token is None:
         readiness = check_readiness(config, hooks=False)
-        if readiness.problems or readiness.token is None:
+        found = readiness.tokens.get(account.name)
+        if readiness.problems or found is None:
             raise UsageError(*readiness.problems)
         for warning in readiness.warnings:
             log.warning("secret_file_permissions", detail=warning)
-        token = readiness.token.value
+        token = found.value
     try:
         return HostingerClient(
-            base_url=config.api.base_url,
+            base_url=account.base_url,
             token=token,
             timeout=config.api.timeout.total_seconds(),
-            budget=budget or RequestBudget(config.api.requests_per_minute),
+            budget=budget or RequestBudget(account.requests_per_minute),
             observer=observer,
             connection_retry_seconds=connection_retry_seconds,
             clock=clock,
@@ -110,16 +123,25 @@ class Runtime:
     engine: Engine
     operations: Operations
     budget: RequestBudget
+    # Every account's connection by name; ``client`` and the rest above are the first's.
+    connections: dict[str, AccountConnection] = field(default_factory=dict)
 
-    def fleet(self, workers: int = DEFAULT_WORKERS) -> FleetRunner:
+    def fleet(self, workers: int = DEFAULT_WORKERS) -> SlotRunner:
         """The workers and the poller that run this runtime's slots, oldest restore point
-        first (from the ledger's last successes). The poller waits on the runtime's clock."""
-        return FleetRunner(
-            self.engine,
-            workers=workers,
-            requests_per_minute=self.config.api.requests_per_minute,
-            urgency=Urgency(self.ledger.last_successes()),
-        )
+        first (from the ledger's last successes). The poller waits on the runtime's clock.
+        With several accounts, each has its own workers and poller (``AccountFleets``)."""
+        urgency = Urgency(self.ledger.last_successes())
+        if len(self.connections) <= 1:
+            rate = self.config.account_list()[0].requests_per_minute
+            return FleetRunner(
+                self.engine, workers=workers, requests_per_minute=rate, urgency=urgency
+            )
+        return account_fleets(self.connections, workers, urgency)
+
+    def operations_for(self, policy: VirtualMachinePolicy) -> Operations:
+        """The operations (restore, delete) on the client of ``policy``'s account."""
+        connection = self.connections.get(policy.account)
+        return connection.operations if connection is not None else self.operations
 
     def policies(self, virtual_machine_ids: list[int], every: bool) -> list[VirtualMachinePolicy]:
         """The policies named on the command line; raise ``UsageError`` for unknown ids."""
@@ -135,9 +157,31 @@ class Runtime:
         return {policy.id for policy in self.config.vms}
 
     def close(self) -> None:
-        self.client.close()
+        if self.connections:
+            close_all(self.connections)
+        else:
+            self.client.close()
         self.locks.close()
         self.ledger.close()
+
+
+def _build_clients(
+    config: Config,
+    given: tuple[AccountOptions, dict[str, RequestBudget]],
+    settings: tuple[float | None, Clock, ConnectionSource | None],
+    clients: dict[str, HostingerClient],
+) -> None:
+    """``build_client`` for every account with what ``given`` holds for it, into
+    ``clients`` (so that a caller can close those built before one raised)."""
+    options, budgets = given
+    connection_retry_seconds, clock, connections = settings
+    for account in config.account_list():
+        clients[account.name] = build_client(
+            config, budget=budgets[account.name], observer=options.observer(account.name),
+            token=options.tokens.get(account.name),
+            connection_retry_seconds=connection_retry_seconds, clock=clock,
+            connections=connections, account=account,
+        )  # fmt: skip
 
 
 def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each with a default
@@ -153,42 +197,42 @@ def open_runtime(  # noqa: PLR0913 - optional collaborators and settings, each w
     ledger: Ledger | None = None,
     connection_retry_seconds: float | None = None,
     connections: ConnectionSource | None = None,
+    accounts: AccountOptions | None = None,
 ) -> Runtime:
     """Build the runtime for ``config``; raise ``UsageError``.
 
     ``ledger``, when given, is already open (the daemon's observer reads holds from it).
-    ``connections``: see ``build_client``.
+    ``connections``: see ``build_client`` (every account's client uses it). ``budget``,
+    ``token`` and ``api_observer`` serve the first account; ``accounts`` gives each its
+    own (see ``AccountOptions``; what it leaves out comes from the policy and the usual
+    places).
     """
     chosen_clock = clock or SystemClock()
-    budget = budget or RequestBudget(config.api.requests_per_minute)
+    options = (accounts or AccountOptions()).with_single(config, budget, token, api_observer)
+    budgets = {account.name: options.budget(account) for account in config.account_list()}
+    clients: dict[str, HostingerClient] = {}
     try:
-        client = build_client(
-            config, budget=budget, observer=api_observer, token=token,
-            connection_retry_seconds=connection_retry_seconds, clock=chosen_clock,
-            connections=connections,
-        )  # fmt: skip
+        settings = (connection_retry_seconds, chosen_clock, connections)
+        _build_clients(config, (options, budgets), settings, clients)
+        if ledger is None:
+            ledger = open_ledger(config)
     except UsageError:
+        close_clients(clients)
         if ledger is not None:
             ledger.close()
         raise
-    if ledger is None:
-        try:
-            ledger = open_ledger(config)
-        except UsageError:
-            client.close()
-            raise
     locks = operation_locks(config)
     if config.ledger.shared:
         backends.fence_pending_rows(ledger, locks)
-    # One shared view of the fleet per runtime: the VMs of a pass (``once --all``, or the
-    # daemon's slots that fall due together) take their state from one list call.
-    engine = Engine(
-        client, ledger, locks, chosen_clock,
-        observer=observer, poll=poll, should_stop=should_stop,
-        fleet=FleetView(client, chosen_clock),
+    account_connections = connect_all(
+        config, (clients, budgets), (ledger, locks, chosen_clock),
+        EngineSettings(observer, poll, should_stop),
     )  # fmt: skip
-    operations = Operations(client, ledger, locks, chosen_clock, poll=poll, should_stop=should_stop)
-    return Runtime(config, client, ledger, locks, chosen_clock, engine, operations, budget)
+    first = next(iter(account_connections.values()))
+    return Runtime(
+        config, first.client, ledger, locks, chosen_clock, first.engine, first.operations,
+        first.budget, account_connections,
+    )  # fmt: skip
 
 
 def build_one_shot_notifier(config: Config) -> Notifier | None:

@@ -38,7 +38,7 @@ class _StartupListener:
     def outcome_count(self, virtual_machine_id: int) -> int:
         return 0  # one thread: no run ends while the look reads a snapshot
 
-    def token_refused(self, error: ApiError) -> None:
+    def token_refused(self, error: ApiError, account: str = "") -> None:
         """The simulation's token is always accepted."""
 
     def set_backup_newest(self, virtual_machine_id: int, moment: object) -> None:

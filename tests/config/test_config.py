@@ -124,7 +124,7 @@ def test_three_different_errors_are_all_reported_with_file_and_line(
         f"{path}:3: defaults.min_agee: unknown key (did you mean 'min_age'?); known keys: "
         "schedule, timezone, jitter, min_age, protect_manual, action_timeout, busy_timeout, "
         "catch_up, refresh_before_expiry, hold_after_restore, snapshot_lifetime, "
-        "allowed_states, health_check, pre_hook, post_hook, notify",
+        "allowed_states, health_check, pre_hook, post_hook, notify, account",
         f"{path}:6: vms[0].timezone: unknown time zone 'Mars/Olympus' "
         "(expected an IANA name like Europe/Berlin)",
         f'{path}:8: vms[1].jitter: expected a duration like 6h, got "soon"',

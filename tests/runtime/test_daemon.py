@@ -19,6 +19,7 @@ from snapd.fakeapi import FakeHostinger
 from snapd.hostinger.budget import BudgetClosedError
 from snapd.runtime.daemon import build_daemon
 from tests.conftest import TOKEN
+from tests.daemon.test_accounts import write_two_account_policy
 
 STUCK_SECONDS = 10.0
 
@@ -83,3 +84,28 @@ def test_the_daemons_clock_tells_the_manual_time_and_a_stop_ends_its_waits(
     daemon.budget.close()
     with pytest.raises(BudgetClosedError):
         daemon.budget.acquire()
+
+
+def test_every_accounts_request_budget_waits_on_the_clock_the_daemon_was_built_with(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    # No request is made: the budgets are only built and drawn from.
+    path = write_two_account_policy(tmp_path, "http://127.0.0.1:9")
+    built = build_daemon(path, load_config(path), clock=clock)
+    try:
+        budget = built.runtime.connections["agency-b"].budget
+        assert budget is not built.runtime.connections["agency-a"].budget
+        for _ in range(budget.burst):
+            assert budget.acquire() == 0.0
+        waited: list[float] = []
+        caller = threading.Thread(target=lambda: waited.append(budget.acquire()), daemon=True)
+        caller.start()
+        assert _until(lambda: clock.waiting() == 1)
+
+        clock.advance(1)
+        caller.join(STUCK_SECONDS)
+        assert waited == [pytest.approx(0.01)]
+    finally:
+        built.runtime.close()
+        if built.instance_lock is not None:
+            built.instance_lock.release()

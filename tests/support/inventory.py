@@ -24,5 +24,5 @@ class Listener:
     def outcome_count(self, virtual_machine_id: int) -> int:
         return 0
 
-    def token_refused(self, error: ApiError) -> None:
+    def token_refused(self, error: ApiError, account: str = "") -> None:
         self.refused.append(error.status)

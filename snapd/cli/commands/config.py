@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,34 +13,21 @@ from typing import Any
 import yaml
 
 from snapd.cli.commands import ExitCode
-from snapd.cli.options import verbose_option, with_policy_hint
+from snapd.cli.commands.loading import load_or_report
+from snapd.cli.options import verbose_option
 from snapd.config import (
     Config,
-    ConfigError,
     HealthCheck,
     HookCommand,
     VirtualMachinePolicy,
-    load_config,
     machine_problems,
     state_dir_note,
 )
-from snapd.config.credentials import CredentialError, load_token
+from snapd.config.credentials import CredentialError, load_account_token, load_token
 from snapd.config.durations import format_duration
 from snapd.config.masking import mask_url
 from snapd.config.notify import NotifySettings, shown
 from snapd.config.schema import POLICY_SCHEMA
-
-
-def load_or_report(
-    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
-) -> Config | None:
-    """Load the policy, or print every problem to ``stderr`` and return None."""
-    try:
-        return load_config(path, offline=offline, environ=environ)
-    except ConfigError as error:
-        for problem in with_policy_hint(error.problems):
-            print(f"snapd: error: {problem}", file=sys.stderr)
-        return None
 
 
 def validate(
@@ -67,9 +53,9 @@ def validate(
             )
             return ExitCode.USAGE
         environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
-    # The file first, alone (its problems are all found in one pass); then, on the policy
-    # it describes, every check of this machine, all reported together.
-    config = load_or_report(path, offline=True, environ=environment)
+    # The file first (its problems are all found in one pass); then, on the policy it
+    # describes, every check of this machine, all reported together.
+    config = load_or_report(path, offline=True, environ=environment, machine_paths=not offline)
     if config is None:
         return ExitCode.USAGE
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
@@ -105,7 +91,7 @@ def _shown(value: Any) -> Any:
 def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for key, value in vars(policy).items():
-        if value is None:
+        if value is None or (key == "account" and not value):  # "": no accounts listed
             continue
         if isinstance(value, HealthCheck):
             # The URL may carry a password or an API key; the hook's argv carries none
@@ -152,8 +138,26 @@ def show(path: Path) -> int:
         "log": {"format": config.log.format, "level": config.log.level},
         "vms": [_vm_settings(policy) for policy in config.vms],
     }
+    if config.accounts:
+        effective = {"api": effective.pop("api"), "accounts": _accounts(config), **effective}
     sys.stdout.write(yaml.safe_dump(effective, sort_keys=False, allow_unicode=True))
     return ExitCode.OK
+
+
+def _accounts(config: Config) -> list[dict[str, Any]]:
+    """The ``accounts`` list as ``config show`` prints it, each token masked."""
+    shown = []
+    for account in config.accounts:
+        try:
+            token = load_account_token(account.name, account.token_file)
+            token_text = f"*** (from {token.source})"
+        except CredentialError as error:
+            token_text = f"(none: {error})"
+        shown.append({
+            "name": account.name, "base_url": mask_url(account.base_url), "token": token_text,
+            "requests_per_minute": account.requests_per_minute,
+        })  # fmt: skip
+    return shown
 
 
 def schema() -> int:

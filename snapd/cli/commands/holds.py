@@ -72,8 +72,9 @@ def _current_snapshot(config: Config, virtual_machine_id: int) -> Snapshot | Non
     from snapd.runtime import COMMAND_LINE_CONNECTION_RETRY_SECONDS, build_client
 
     try:
+        account = config.account_of(config.vm(virtual_machine_id))
         client = build_client(
-            config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS
+            config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS, account=account
         )
         try:
             return client.get_snapshot(virtual_machine_id)

@@ -9,7 +9,7 @@ from typing import Any
 from snapd.cli.argument_types import positive_int, virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc, table
-from snapd.ledger import Ledger, PendingAction
+from snapd.ledger import AttemptRecord, Ledger, PendingAction
 
 
 def pending_text(pending: PendingAction | None) -> str:
@@ -20,23 +20,30 @@ def pending_text(pending: PendingAction | None) -> str:
     return f"{pending.kind} {action} since {iso_utc(pending.started_at)}"
 
 
-def history(ledger: Ledger, virtual_machine_id: int | None, limit: int) -> int:
-    """The ledger, newest first: the history of restore points the API does not keep;
-    then the actions still pending, when there are any. Reads only."""
-    rows = [
-        [
-            iso_utc(record.finished_at),
-            str(record.virtual_machine_id),
-            record.kind,
-            iso_utc(record.slot),
-            record.outcome + (" (dry run)" if record.dry_run else ""),
-            record.reason,
-            str(record.action_id or "-"),
-            f"{record.old_snapshot_id or '-'} -> {record.new_snapshot_id or '-'}",
-            iso_utc(record.new_snapshot_created_at),
-        ]
-        for record in ledger.history(virtual_machine_id, limit)
+def _history_row(record: AttemptRecord) -> list[str]:
+    return [
+        iso_utc(record.finished_at),
+        str(record.virtual_machine_id),
+        record.kind,
+        iso_utc(record.slot),
+        record.outcome + (" (dry run)" if record.dry_run else ""),
+        record.reason,
+        str(record.action_id or "-"),
+        f"{record.old_snapshot_id or '-'} -> {record.new_snapshot_id or '-'}",
+        iso_utc(record.new_snapshot_created_at),
     ]
+
+
+def history(
+    ledger: Ledger, virtual_machine_id: int | None, limit: int, *, by_account: bool = False
+) -> int:
+    """The ledger, newest first: the history of restore points the API does not keep;
+    then the actions still pending, when there are any. Reads only. ``by_account`` (a
+    policy with ``accounts``): one table per account, under its name."""
+    records = ledger.history(virtual_machine_id, limit)
+    groups: dict[str, list[list[str]]] = {}
+    for record in records:
+        groups.setdefault(record.account if by_account else "", []).append(_history_row(record))
     headers = [
         "FINISHED",
         "VM",
@@ -48,7 +55,10 @@ def history(ledger: Ledger, virtual_machine_id: int | None, limit: int) -> int:
         "SNAPSHOT",
         "CREATED",
     ]
-    print(table(headers, rows), file=sys.stdout)
+    for account, rows in (groups or {"": []}).items():
+        if by_account:
+            print(f"account {account or '(none)'}", file=sys.stdout)
+        print(table(headers, rows), file=sys.stdout)
     pending = [
         [str(action.virtual_machine_id), pending_text(action), iso_utc(action.slot)]
         for action in ledger.pending()
@@ -69,7 +79,9 @@ def run(arguments: argparse.Namespace) -> int:
     if virtual_machine_id is not None and virtual_machine_id not in {vm.id for vm in config.vms}:
         raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
     with open_ledger(config, read_only_if_needed=True) as ledger:
-        return history(ledger, virtual_machine_id, arguments.limit)
+        return history(
+            ledger, virtual_machine_id, arguments.limit, by_account=config.several_accounts
+        )
 
 
 def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:

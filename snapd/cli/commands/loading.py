@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from snapd.cli.commands import UsageError
+from snapd.cli.options import with_policy_hint
 from snapd.config import Config, ConfigError, load_config, machine_problems
 
 
@@ -21,6 +25,36 @@ def load(arguments: argparse.Namespace, *, offline: bool = False) -> Config:
     config = load_config(arguments.config, offline=offline)
     configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
     return config
+
+
+def load_with_machine_paths(path: Path, environ: Mapping[str, str] | None) -> Config:
+    """The policy file alone (``load_config`` offline); when it has problems but still
+    describes a policy, raise ``ConfigError`` with those of this machine's paths it names
+    (a ``token_file``, ``state_dir``) among them: one list, in line order."""
+    try:
+        return load_config(path, offline=True, environ=environ)
+    except ConfigError:
+        load_config(path, environ=environ)  # raises again, this machine's paths checked too
+        raise
+
+
+def load_or_report(
+    path: Path,
+    *,
+    offline: bool = False,
+    environ: Mapping[str, str] | None = None,
+    machine_paths: bool = False,
+) -> Config | None:
+    """Load the policy, or print every problem to ``stderr`` and return None;
+    ``machine_paths``: see ``load_with_machine_paths`` (``offline`` is then implied)."""
+    try:
+        if machine_paths:
+            return load_with_machine_paths(path, environ)
+        return load_config(path, offline=offline, environ=environ)
+    except ConfigError as error:
+        for problem in with_policy_hint(error.problems):
+            print(f"snapd: error: {problem}", file=sys.stderr)
+        return None
 
 
 def resolve(config: Config, reference: str) -> int:
@@ -61,13 +95,17 @@ def load_ready(arguments: argparse.Namespace) -> Config:
     return config
 
 
-def refused_token(config: Config) -> str:
-    """What to say when the API refused the token: where that token came from (a file,
-    the systemd credential, the environment), so that the operator knows what to fix."""
-    from snapd.config.credentials import CredentialError, load_token
+def refused_token(config: Config, account: str = "") -> str:
+    """What to say when the API refused ``account``'s token ("": the policy's one account):
+    where that token came from (a file, the systemd credential, the environment), so that
+    the operator knows what to fix."""
+    from snapd.config.credentials import CredentialError, load_account_token
 
+    settings = next((entry for entry in config.account_list() if entry.name == account), None)
     try:
-        origin = load_token(config.api.token_file).origin
+        if settings is None:  # not an account of the policy: nothing to point at
+            raise CredentialError(account)
+        origin = load_account_token(settings.name, settings.token_file).origin
     except CredentialError:
         return "the API refused the token"
     return f"the API refused the token from {origin}; replace it there"

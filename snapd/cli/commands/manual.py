@@ -49,7 +49,9 @@ def run_manual(
     no snapshot or the action failed; ``UsageError`` without a terminal and ``--yes``.
     """
     policy = runtime.policies([virtual_machine_id], every=False)[0]
-    snapshot = runtime.operations.current_snapshot(policy.id)
+    # The operations of the VM's account: its token, its request budget.
+    operations = runtime.operations_for(policy)
+    snapshot = operations.current_snapshot(policy.id)
     if snapshot is None:
         print(
             f"virtual machine {policy.id} ({policy.name}) has no snapshot; nothing to {kind}",
@@ -69,7 +71,7 @@ def run_manual(
         if not confirm(f"{kind} now? [y/N] ", ask):
             print("nothing done")
             return ExitCode.OK  # the operator's answer, not a failure
-    operation = runtime.operations.restore if kind == "restore" else runtime.operations.delete
+    operation = operations.restore if kind == "restore" else operations.delete
     outcome = operation(policy, snapshot)
     print(f"{kind} {outcome.result.value}: {outcome.detail}")
     if kind == "restore" and outcome.result is Result.SUCCESS and policy.hold_after_restore:

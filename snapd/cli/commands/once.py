@@ -78,7 +78,7 @@ def run_once(
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
     if interrupted:
-        fleet.pool.join(STOP_BOUND_SECONDS)
+        fleet.join(STOP_BOUND_SECONDS)
     errors = results.errors
     if errors and not interrupted:
         _report_state_errors(errors)
@@ -99,9 +99,15 @@ def run_once(
 
 
 def _tell_where_a_refused_token_came_from(runtime: Runtime, outcomes: list[Outcome]) -> None:
-    """One line naming the token's origin when the API refused it (the fix is there)."""
-    if any(outcome.reason == OutcomeReason.AUTHENTICATION_FAILED for outcome in outcomes):
-        print(f"snapd: error: {refused_token(runtime.config)}", file=sys.stderr)
+    """One line per account whose token the API refused, naming the token's origin (the
+    fix is there)."""
+    refused = {
+        outcome.account: None
+        for outcome in outcomes
+        if outcome.reason == OutcomeReason.AUTHENTICATION_FAILED
+    }
+    for account in refused:
+        print(f"snapd: error: {refused_token(runtime.config, account)}", file=sys.stderr)
 
 
 @dataclass

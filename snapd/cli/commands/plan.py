@@ -10,8 +10,8 @@ from typing import Any
 
 from snapd.cli.argument_types import positive_int, timestamp
 from snapd.cli.commands import ExitCode
-from snapd.cli.commands.config import load_or_report
 from snapd.cli.commands.formatting import iso_utc
+from snapd.cli.commands.loading import load_or_report
 from snapd.config.cron import load_timezone
 from snapd.config.durations import format_duration
 from snapd.config.schedule import build_trigger, next_slots
@@ -22,13 +22,19 @@ def plan(
     count: int,
     after: datetime,
 ) -> int:
-    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time.
-    Reads the policy only: this machine's paths are not checked (nothing is written)."""
+    """Print the next ``count`` slots after ``after`` for each VM, in UTC and local time;
+    with several accounts, the VMs of each under an ``account NAME`` line. Reads the policy
+    only: this machine's paths are not checked (nothing is written)."""
     config = load_or_report(path, offline=True)
     if config is None:
         return ExitCode.USAGE
     lines: list[str] = []
-    for policy in config.vms:
+    account_order = {account.name: index for index, account in enumerate(config.accounts)}
+    # With several accounts, the VMs under their account's name, in the policy's order.
+    policies = sorted(config.vms, key=lambda policy: account_order.get(policy.account, 0))
+    for index, policy in enumerate(policies):
+        if config.accounts and (index == 0 or policies[index - 1].account != policy.account):
+            lines.append(f"account {policy.account}")
         zone = load_timezone(policy.timezone)
         trigger = build_trigger(policy.schedule, policy.timezone)
         lines.append(

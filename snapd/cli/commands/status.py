@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -96,28 +96,51 @@ def _read_snapshots(client: HostingerClient, ids: list[int], progress: _Progress
         return dict(zip(ids, pool.map(read, ids), strict=True))
 
 
-def status(config: Config, client: HostingerClient, ledger: Ledger, now: datetime) -> int:
+def status(
+    config: Config,
+    client: HostingerClient | Mapping[str, HostingerClient],
+    ledger: Ledger,
+    now: datetime,
+) -> int:
     """One row per VM from the API; exit 1 when the API could not be read for any VM.
 
-    One list request for every VM's state, then one snapshot read per listed VM. Reads
+    ``client`` is the one account's, or each account's by name (``accounts``): one list
+    request per account for its VMs' states, then one snapshot read per listed VM. Reads
     the ledger only, so a read-only ledger serves (a monitoring user).
     """
+    clients = client if isinstance(client, Mapping) else {"": client}
+    seen: dict[int, _Seen] = {}
+    for name, account_client in clients.items():
+        policies = [policy for policy in config.vms if policy.account == name or len(clients) == 1]
+        found = _seen_from_api(config, policies, (name, account_client))
+        if found is None:
+            return ExitCode.FAILURE
+        seen.update(found)
+    return _print(config.vms, seen, ledger, now)
+
+
+def _seen_from_api(
+    config: Config, policies: list[VirtualMachinePolicy], reader: tuple[str, HostingerClient]
+) -> dict[int, _Seen] | None:
+    """What one account's API shows of ``policies``; None (said why) when it cannot list.
+    ``reader`` is the account's name and client."""
+    account, client = reader
     try:
         # One request for every VM's state: the request budget is shared with the daemon.
         machines = {machine.id: machine for machine in client.list_virtual_machines()}
     except ApiError as error:
         print(f"snapd: error: cannot list the virtual machines: {error}", file=sys.stderr)
         if isinstance(error, AuthenticationError):
-            print(f"snapd: error: {refused_token(config)}", file=sys.stderr)
-        return ExitCode.FAILURE
-    listed = [policy.id for policy in config.vms if policy.id in machines]
+            print(f"snapd: error: {refused_token(config, account)}", file=sys.stderr)
+        return None
+    listed = [policy.id for policy in policies if policy.id in machines]
     progress = _Progress(len(listed), sys.stderr)
     try:
         snapshots = _read_snapshots(client, listed, progress)
     finally:
         progress.close()
     seen = {}
-    for policy in config.vms:
+    for policy in policies:
         machine = machines.get(policy.id)
         found = snapshots.get(policy.id)
         if machine is None:
@@ -128,7 +151,7 @@ def status(config: Config, client: HostingerClient, ledger: Ledger, now: datetim
             state = machine.state + (" (locked)" if machine.is_locked else "")
             times = None if found is None else (found.created_at, found.expires_at)
             seen[policy.id] = _Seen(state, times)
-    return _print(config.vms, seen, ledger, now)
+    return seen
 
 
 def status_from_daemon(
@@ -181,12 +204,12 @@ def _print(
     last_successes = ledger.last_successes()
     holds = {hold.virtual_machine_id: hold for hold in ledger.holds(now)}
     pending = {action.virtual_machine_id: action for action in ledger.pending()}
-    rows = []
+    rows: dict[str, list[list[str]]] = {}
     for policy in policies:
         known = seen[policy.id]
         hold = holds.get(policy.id)
         next_run = known.next_run or _next_slot(policy, now)
-        rows.append(
+        rows.setdefault(policy.account, []).append(
             [
                 str(policy.id),
                 policy.name,
@@ -198,7 +221,11 @@ def _print(
                 pending_text(pending.get(policy.id)),
             ]
         )
-    print(table(STATUS_HEADERS, rows), file=sys.stdout)
+    # With several accounts, one table per account under its name.
+    for account, account_rows in rows.items():
+        if account:
+            print(f"account {account}", file=sys.stdout)
+        print(table(STATUS_HEADERS, account_rows), file=sys.stdout)
     return ExitCode.FAILURE if any(known.failed for known in seen.values()) else ExitCode.OK
 
 
@@ -234,12 +261,18 @@ def run(arguments: argparse.Namespace) -> int:
     if document is not None:
         with open_ledger(config, read_only_if_needed=True) as ledger:
             return status_from_daemon(config, document, ledger, utc_now())
-    client = build_client(config, connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS)
+    retry = COMMAND_LINE_CONNECTION_RETRY_SECONDS
+    clients = {}
     try:
+        for account in config.account_list():
+            clients[account.name] = build_client(
+                config, connection_retry_seconds=retry, account=account
+            )
         with open_ledger(config, read_only_if_needed=True) as ledger:
-            return status(config, client, ledger, utc_now())
+            return status(config, clients, ledger, utc_now())
     finally:
-        client.close()
+        for client in clients.values():
+            client.close()
 
 
 def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None:
