@@ -180,7 +180,7 @@ ROOT_ONLY = {
 }
 # A constructor call outside the root, with why it may stay: the client paces a caller
 # that passes no budget (a test, a one-off script) with one of its own.
-ROOT_ONLY_EXCEPTIONS = {("snapd.hostinger.client", "RequestBudget")}
+ROOT_ONLY_EXCEPTIONS: frozenset[tuple[str, str]] = frozenset()
 
 
 def _constructions(source: str) -> list[str]:

@@ -44,7 +44,8 @@ class HostingerClient:
         timeout: total seconds one HTTP attempt may take (sending, waiting, reading the
             whole answer); the connect timeout is at most 10 s. A read that runs out of
             time is retried; a create, delete or restore raises ``AmbiguousRequestError``.
-        budget: the process-wide request budget; a private 60/min one when omitted.
+        budget: the request budget of the account (built by the composition root: one per
+            token, shared by every caller of that account).
         observer: receives every attempt and retry (metrics); none when omitted.
         user_agent: defaults to ``snapd/<version>``.
         retry_total_seconds: reads are retried until this much time has passed.
@@ -73,7 +74,8 @@ class HostingerClient:
         base_url: str = DEFAULT_BASE_URL,
         token: str = "",
         timeout: float = 30.0,
-        budget: RequestBudget | None = None,
+        *,
+        budget: RequestBudget,
         observer: ApiObserver | None = None,
         user_agent: str | None = None,
         retry_total_seconds: float = 120.0,
@@ -86,7 +88,7 @@ class HostingerClient:
             base_url=base_url,
             token=token,
             timeout=timeout,
-            budget=budget if budget is not None else RequestBudget(60),
+            budget=budget,
             observer=observer if observer is not None else NullObserver(),
             user_agent=user_agent or f"snapd/{__version__}",
             retry_total_seconds=retry_total_seconds,

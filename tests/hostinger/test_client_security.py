@@ -16,6 +16,7 @@ from snapd.hostinger import (
     HostingerClient,
     InvalidResponseError,
 )
+from snapd.hostinger.budget import RequestBudget
 from tests.support.client import (
     TOKEN,
     LocalServer,
@@ -40,7 +41,7 @@ from tests.support.client import (
 )
 def test_plain_http_to_a_host_that_is_not_loopback_is_refused(base_url: str) -> None:
     with pytest.raises(ValueError, match="https://") as caught:
-        HostingerClient(base_url=base_url, token=TOKEN)
+        HostingerClient(base_url=base_url, token=TOKEN, budget=RequestBudget(60))
     assert_no_token(str(caught.value))
 
 
@@ -56,7 +57,7 @@ def test_plain_http_to_a_host_that_is_not_loopback_is_refused(base_url: str) -> 
     ],
 )
 def test_https_anywhere_and_plain_http_to_loopback_are_accepted(base_url: str) -> None:
-    with HostingerClient(base_url=base_url, token=TOKEN) as client:
+    with HostingerClient(base_url=base_url, token=TOKEN, budget=RequestBudget(60)) as client:
         assert client.base_url == base_url.rstrip("/")
 
 
@@ -72,18 +73,20 @@ def test_https_anywhere_and_plain_http_to_loopback_are_accepted(base_url: str) -
 )
 def test_malformed_base_urls_are_refused(base_url: str) -> None:
     with pytest.raises(ValueError):
-        HostingerClient(base_url=base_url, token=TOKEN)
+        HostingerClient(base_url=base_url, token=TOKEN, budget=RequestBudget(60))
 
 
 @pytest.mark.parametrize("token", ["", "two words", TOKEN + "\n", TOKEN + "\r\nX-Evil: 1"])
 def test_an_unusable_token_is_refused_without_repeating_it(token: str) -> None:
     with pytest.raises(ValueError) as caught:
-        HostingerClient(base_url="https://developers.hostinger.com", token=token)
+        HostingerClient(
+            base_url="https://developers.hostinger.com", token=token, budget=RequestBudget(60)
+        )
     assert_no_token(str(caught.value), repr(caught.value))
 
 
 def test_the_client_repr_does_not_show_the_token() -> None:
-    with HostingerClient(token=TOKEN) as client:
+    with HostingerClient(token=TOKEN, budget=RequestBudget(60)) as client:
         assert_no_token(repr(client), str(client), repr(vars(client)))
         assert "developers.hostinger.com" in repr(client)
 
