@@ -15,25 +15,17 @@ from typing import Protocol
 import structlog
 
 from snapd.config import VirtualMachinePolicy
-from snapd.daemon.scheduler import RunPurpose
+from snapd.daemon.scheduler import RunPurpose, RunsSoon
 from snapd.ledger import Ledger
 from snapd.pipeline.outcome import SnapshotState
 
 log = structlog.get_logger("snapd.daemon")
 
 
-class CatchUpScheduler(Protocol):
+class CatchUpScheduler(RunsSoon, Protocol):
     """What a catch-up needs of a scheduler (``SlotScheduler``, or a simulation's)."""
 
     def last_slot(self, virtual_machine_id: int, window: timedelta) -> datetime | None: ...
-
-    def run_soon(
-        self,
-        virtual_machine_id: int,
-        slot: datetime | None,
-        purpose: RunPurpose,
-        at: datetime | None = None,
-    ) -> None: ...
 
 
 class CatchUp:

@@ -17,7 +17,7 @@ import structlog
 
 from snapd.clock import Clock
 from snapd.config import VirtualMachinePolicy
-from snapd.daemon.scheduler import RunPurpose, refresh_time
+from snapd.daemon.scheduler import RunPurpose, RunsSoon, refresh_time
 from snapd.hostinger import ApiError
 from snapd.metrics import Metrics
 from snapd.notify.notifier import Notifier
@@ -28,18 +28,10 @@ log = structlog.get_logger("snapd.daemon")
 PolicyLookup = Callable[[int], VirtualMachinePolicy | None]
 
 
-class RefreshScheduler(Protocol):
+class RefreshScheduler(RunsSoon, Protocol):
     """What ``RefreshPlanner`` needs of a scheduler (``SlotScheduler``, or a simulation's)."""
 
     def next_slot(self, virtual_machine_id: int) -> datetime | None: ...
-
-    def run_soon(
-        self,
-        virtual_machine_id: int,
-        slot: datetime | None,
-        purpose: RunPurpose,
-        at: datetime | None = None,
-    ) -> None: ...
 
 
 HoldLookup = Callable[[int], bool]  # whether an operator hold on the VM is active now

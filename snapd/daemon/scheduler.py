@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -47,6 +48,19 @@ class RunPurpose(StrEnum):
 
 # run(virtual_machine_id, slot, purpose)
 SlotRunner = Callable[[int, datetime | None, RunPurpose], None]
+
+
+class RunsSoon(Protocol):
+    """A scheduler that runs a VM once outside its schedule (``SlotScheduler``, or a
+    simulation's); what catch-ups and expiry refreshes need of it, with one lookup each."""
+
+    def run_soon(
+        self,
+        virtual_machine_id: int,
+        slot: datetime | None,
+        purpose: RunPurpose,
+        at: datetime | None = None,
+    ) -> None: ...
 
 
 class _BackgroundScheduler(BackgroundScheduler):  # type: ignore[misc]
