@@ -15,6 +15,7 @@ from snapd.cli.commands import config, daemon, demo, holds, inspect, manual, not
 from snapd.cli.commands import simulate as simulate_command
 from snapd.cli.commands import status as status_command
 from snapd.cli.options import VERBOSE_HELP, Parser, WholeWordsFormatter, config_option
+from snapd.cli.overrides import add_override_options
 from snapd.fakeapi import grammar as fake_api_grammar
 
 DESCRIPTION = """\
@@ -80,4 +81,5 @@ def build_parser() -> argparse.ArgumentParser:
         add_arguments(commands, on_command)
     _add_fake_api(commands)
     notify.add_arguments(commands, on_command)
+    add_override_options(parser)
     return parser

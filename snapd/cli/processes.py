@@ -66,6 +66,7 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
 
 def daemon(arguments: argparse.Namespace, load: Callable[[argparse.Namespace], Config]) -> int:
     """``snapd run``: the daemon until SIGTERM or SIGINT."""
+    from snapd.cli.overrides import overrides
     from snapd.daemon.parts import DaemonSettings
     from snapd.daemon.signals import signal_handlers
     from snapd.metrics import MetricsServerError
@@ -80,6 +81,7 @@ def daemon(arguments: argparse.Namespace, load: Callable[[argparse.Namespace], C
             dry_run=arguments.dry_run,
             inventory_every=arguments.inventory_interval,
             workers=arguments.workers,
+            overrides=overrides(arguments),
         )
         built = build_daemon(arguments.config, config, settings, signals=commands)
         try:

@@ -20,6 +20,7 @@ from snapd.config import (
     ConfigError,
     HealthCheck,
     HookCommand,
+    Overrides,
     VirtualMachinePolicy,
     load_config,
     machine_problems,
@@ -33,11 +34,15 @@ from snapd.config.schema import POLICY_SCHEMA
 
 
 def load_or_report(
-    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    offline: bool = False,
+    environ: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Config | None:
-    """Load the policy, or print every problem to ``stderr`` and return None."""
+    """Load the policy (``overrides`` over it), or print every problem; None then."""
     try:
-        return load_config(path, offline=offline, environ=environ)
+        return load_config(path, offline=offline, environ=environ, overrides=overrides)
     except ConfigError as error:
         for problem in with_policy_hint(error.problems):
             print(f"snapd: error: {problem}", file=sys.stderr)
@@ -45,7 +50,11 @@ def load_or_report(
 
 
 def validate(
-    path: Path, *, offline: bool = False, credentials_directory: Path | None = None
+    path: Path,
+    *,
+    offline: bool = False,
+    credentials_directory: Path | None = None,
+    overrides: Overrides | None = None,
 ) -> int:
     """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
 
@@ -55,21 +64,16 @@ def validate(
     ``state_dir`` or the database, which belong to the machine the policy is meant for.
     ``credentials_directory`` stands for ``$CREDENTIALS_DIRECTORY``: the token is looked
     for as the service manager will hand it over (a missing folder is an error).
+    ``overrides`` are the command line's ``--state-dir`` and ``--metrics-listen``.
     """
     from snapd.readiness import check_readiness
 
-    environment = dict(os.environ)
-    if credentials_directory is not None:
-        if not credentials_directory.is_dir():
-            print(
-                f"snapd: error: --credentials-dir {credentials_directory}: not a folder",
-                file=sys.stderr,
-            )
-            return ExitCode.USAGE
-        environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
+    environment = _environment(credentials_directory)
+    if environment is None:
+        return ExitCode.USAGE
     # The file first, alone (its problems are all found in one pass); then, on the policy
     # it describes, every check of this machine, all reported together.
-    config = load_or_report(path, offline=True, environ=environment)
+    config = load_or_report(path, offline=True, environ=environment, overrides=overrides)
     if config is None:
         return ExitCode.USAGE
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
@@ -92,6 +96,21 @@ def validate(
     if note is not None:
         print(f"{path}: {note}", file=sys.stdout)
     return ExitCode.OK
+
+
+def _environment(credentials_directory: Path | None) -> dict[str, str] | None:
+    """The process environment, ``$CREDENTIALS_DIRECTORY`` set to ``credentials_directory``
+    when one was given; None (and one error line) when that is not a folder."""
+    environment = dict(os.environ)
+    if credentials_directory is not None:
+        if not credentials_directory.is_dir():
+            print(
+                f"snapd: error: --credentials-dir {credentials_directory}: not a folder",
+                file=sys.stderr,
+            )
+            return None
+        environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
+    return environment
 
 
 def _shown(value: Any) -> Any:
@@ -127,10 +146,11 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
     return settings
 
 
-def show(path: Path) -> int:
-    """Print the effective policy (defaults applied, token masked) as YAML; this machine's
-    paths are not checked (a production policy is shown on a laptop as well)."""
-    config = load_or_report(path, offline=True)
+def show(path: Path, overrides: Overrides | None = None) -> int:
+    """Print the effective policy (defaults applied, ``overrides`` over it, token masked)
+    as YAML; this machine's paths are not checked (a production policy is shown on a
+    laptop as well)."""
+    config = load_or_report(path, offline=True, overrides=overrides)
     if config is None:
         return ExitCode.USAGE
     try:
@@ -164,14 +184,17 @@ def schema() -> int:
 
 def run(arguments: argparse.Namespace) -> int:
     """``config validate``, ``config show`` or ``config schema``, as parsed."""
+    from snapd.cli.overrides import overrides
+
     if arguments.command == "config_validate":
         return validate(
             arguments.config,
             offline=arguments.offline,
             credentials_directory=arguments.credentials_directory,
+            overrides=overrides(arguments),
         )
     if arguments.command == "config_show":
-        return show(arguments.config)
+        return show(arguments.config, overrides(arguments))
     return schema()
 
 

@@ -14,11 +14,13 @@ from snapd.config import Config, ConfigError, load_config, machine_problems
 
 
 def load(arguments: argparse.Namespace, *, offline: bool = False) -> Config:
-    """Load the policy and set up logging as it asks; ``offline``: this machine's paths
-    are left for the caller to check."""
+    """Load the policy, with the command line's ``--state-dir`` and ``--metrics-listen``
+    over it, and set up logging as it asks; ``offline``: this machine's paths are left for
+    the caller to check."""
+    from snapd.cli.overrides import overrides
     from snapd.logs import configure_logging
 
-    config = load_config(arguments.config, offline=offline)
+    config = load_config(arguments.config, offline=offline, overrides=overrides(arguments))
     configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
     return config
 
