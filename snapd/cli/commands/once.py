@@ -20,6 +20,7 @@ from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
 from snapd.pipeline.workers import DEFAULT_WORKERS
 
 if TYPE_CHECKING:
+    from snapd.cli.progress import ProgressLine
     from snapd.notify.notifier import Notifier
     from snapd.runtime import Runtime
 
@@ -55,6 +56,7 @@ def run_once(
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
     workers: int = DEFAULT_WORKERS,
+    progress: ProgressLine | None = None,
 ) -> int:
     """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
 
@@ -64,7 +66,7 @@ def run_once(
     ``stop`` is the Ctrl-C event the pipelines and their clock also watch: once it is set,
     the pipelines get :data:`STOP_BOUND_SECONDS` to record where they stand, and the result
     is :attr:`ExitCode.INTERRUPTED` without waiting for the rest (the caller then leaves
-    the process without joining them).
+    the process without joining them). ``progress`` is told how many have finished.
     """
     stop = stop or threading.Event()
     fleet = runtime.fleet(workers)
@@ -73,12 +75,24 @@ def run_once(
         started = _started_hook(notifier, policy, dry_run)
         done = results.done_hook(index)
         fleet.submit_slot(policy, None, done, started=started, dry_run=dry_run, force=force)
-    interrupted = _wait_or_stop(results.count, len(policies), results.changed, stop, runtime.clock)
+    if progress is not None:
+        progress.start(len(policies))
+    waiting = (results.count, len(policies), results.changed, stop, runtime.clock)
+    interrupted = _wait_or_stop(*waiting, progress.update if progress else None)
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
     if interrupted:
         fleet.pool.join(STOP_BOUND_SECONDS)
+    if progress is not None:
+        progress.close()  # before the summary: the terminal shows both streams
+    return _report(runtime, policies, results, interrupted=interrupted)
+
+
+def _report(
+    runtime: Runtime, policies: list[VirtualMachinePolicy], results: _Results, *, interrupted: bool
+) -> int:
+    """The summary of a pass and its exit code (see :func:`run_once`)."""
     errors = results.errors
     if errors and not interrupted:
         _report_state_errors(errors)
@@ -164,12 +178,16 @@ def _wait_or_stop(
     changed: threading.Condition,
     stop: threading.Event,
     clock: Clock,
+    finished: Callable[[int], None] | None = None,
 ) -> bool:
-    """Wait on ``clock`` for every pipeline; ``True`` as soon as ``stop`` is set first."""
+    """Wait on ``clock`` for every pipeline; ``True`` as soon as ``stop`` is set first.
+    ``finished`` hears how many have finished, at each look."""
     with changed:
         while count() < total:
             if stop.is_set():
                 return True
+            if finished is not None:
+                finished(count())
             clock.wait(changed, _STOP_CHECK_SECONDS)
     return stop.is_set()
 
@@ -211,7 +229,9 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
         "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
         "resumes it). Notifications still being sent at the end get a bounded wait: three "
-        "times the slowest target's timeout plus 3 s of backoff, at most 60 s.",
+        "times the slowest target's timeout plus 3 s of backoff, at most 60 s. On a "
+        "terminal whose logs are not JSON, a line on standard error shows the VMs done of "
+        "all, the 429 answers and the expected finish.",
     )
     targets = once.add_mutually_exclusive_group(required=True)
     targets.add_argument(
