@@ -6,14 +6,13 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapd.cli.argument_types import add_workers_argument, virtual_machine_reference
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.cli.commands.loading import refused_token
-from snapd.clock import Clock
+from snapd.cli.commands.once_wait import PassResults, wait_or_stop
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
 from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
@@ -27,8 +26,6 @@ if TYPE_CHECKING:
 #: After Ctrl-C, how long the pipelines get to record where they stand; a pipeline still
 #: inside a request after that is left behind (its pending row is already in the ledger).
 STOP_BOUND_SECONDS = 2.0
-# How often the main thread looks at the stop event while the pipelines run.
-_STOP_CHECK_SECONDS = 0.2
 FAILURES = (
     Result.FAILED,
     Result.UNVERIFIED,
@@ -70,7 +67,7 @@ def run_once(
     """
     stop = stop or threading.Event()
     fleet = runtime.fleet(workers)
-    results = _Results()
+    results = PassResults()
     for index, policy in enumerate(policies):
         started = _started_hook(notifier, policy, dry_run)
         done = results.done_hook(index)
@@ -78,7 +75,7 @@ def run_once(
     if progress is not None:
         progress.start(len(policies))
     waiting = (results.count, len(policies), results.changed, stop, runtime.clock)
-    interrupted = _wait_or_stop(*waiting, progress.update if progress else None)
+    interrupted = wait_or_stop(*waiting, progress.update if progress else None)
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
@@ -90,7 +87,11 @@ def run_once(
 
 
 def _report(
-    runtime: Runtime, policies: list[VirtualMachinePolicy], results: _Results, *, interrupted: bool
+    runtime: Runtime,
+    policies: list[VirtualMachinePolicy],
+    results: PassResults,
+    *,
+    interrupted: bool,
 ) -> int:
     """The summary of a pass and its exit code (see :func:`run_once`)."""
     errors = results.errors
@@ -118,35 +119,6 @@ def _tell_where_a_refused_token_came_from(runtime: Runtime, outcomes: list[Outco
         print(f"snapd: error: {refused_token(runtime.config)}", file=sys.stderr)
 
 
-@dataclass
-class _Results:
-    """A pass's outcomes (by submission order) and errors, and the condition they signal."""
-
-    finished: dict[int, Outcome] = field(default_factory=dict)
-    errors: list[BaseException] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def done_hook(self, index: int) -> Callable[[Outcome | None, BaseException | None], None]:
-        """What the fleet calls once with the ``index``-th slot's outcome or error."""
-
-        def done(outcome: Outcome | None, error: BaseException | None) -> None:
-            with self.changed:
-                if outcome is not None:
-                    self.finished[index] = outcome
-                if error is not None:
-                    self.errors.append(error)
-                self.changed.notify_all()
-
-        return done
-
-    def count(self) -> int:
-        return len(self.finished) + len(self.errors)
-
-    def outcomes(self) -> list[Outcome]:
-        with self.changed:
-            return [self.finished[index] for index in sorted(self.finished)]
-
-
 def _started_hook(
     notifier: Notifier | None, policy: VirtualMachinePolicy, dry_run: bool
 ) -> Callable[[], bool]:
@@ -170,26 +142,6 @@ def _report_state_errors(errors: list[BaseException]) -> None:
     for error in errors:
         text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         print(f"snapd: error: {' '.join(text.split())}", file=sys.stderr)
-
-
-def _wait_or_stop(
-    count: Callable[[], int],
-    total: int,
-    changed: threading.Condition,
-    stop: threading.Event,
-    clock: Clock,
-    finished: Callable[[int], None] | None = None,
-) -> bool:
-    """Wait on ``clock`` for every pipeline; ``True`` as soon as ``stop`` is set first.
-    ``finished`` hears how many have finished, at each look."""
-    with changed:
-        while count() < total:
-            if stop.is_set():
-                return True
-            if finished is not None:
-                finished(count())
-            clock.wait(changed, _STOP_CHECK_SECONDS)
-    return stop.is_set()
 
 
 def print_summary(outcomes: Sequence[Outcome], names: dict[int, str]) -> None:
