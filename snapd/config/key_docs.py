@@ -31,12 +31,14 @@ _KEY_LINE = re.compile(r'^(?P<prefix>[ #]*?(?:- )?)"?(?P<key>[A-Za-z_]+)"?:(?: |
 @dataclass(frozen=True)
 class KeyDoc:
     """One key of the policy: its path (``api.timeout``, ``notify.webhooks[].url``), its
-    schema node, its meaning and its default (None: it has none, or it is required)."""
+    schema node, its meaning, its default (None: it has none) and whether the mapping it
+    belongs to requires it."""
 
     path: str
     node: dict[str, Any]
     description: str | None
     default: Any
+    required: bool = False
 
     def sentence(self) -> str:
         """The meaning, then the default, as the example's comment starts."""
@@ -55,9 +57,11 @@ def _walk(node: dict[str, Any], prefix: str) -> Iterator[KeyDoc]:
     if node.get("type") == "array" and isinstance(node.get("items"), dict):
         yield from _walk(node["items"], prefix + "[]")
         return
+    required = set(node.get("required", ()))
     for key, child in node.get("properties", {}).items():
         path = f"{prefix}.{key}" if prefix else key
-        yield KeyDoc(path, child, child.get("description"), child.get("default"))
+        description, default = child.get("description"), child.get("default")
+        yield KeyDoc(path, child, description, default, required=key in required)
         yield from _walk(child, path)
 
 
@@ -73,15 +77,20 @@ def _shown(value: Any) -> str:
 
 
 def _row(key: KeyDoc, path: str) -> str:
-    default = "(required)" if key.default is None and _required(key) else "-"
+    default = "(required)" if key.required else "-"
     if key.default is not None:
         default = f"`{_shown(key.default)}`"
     meaning = " ".join((key.description or "").split()).replace("|", "\\|")
     return f"| `{path}` | {default} | {meaning} |"
 
 
-def _required(key: KeyDoc) -> bool:
-    return key.path in ("vms", "vms[].id")
+def _first_appearances(schema: dict[str, Any]) -> dict[int, KeyDoc]:
+    """Each schema node once, by identity, named where it first appears (a VM's keys are
+    one node under ``defaults`` and under ``vms``; a hook's ``env`` one node in both)."""
+    keys: dict[int, KeyDoc] = {}
+    for key in documented_keys(schema):
+        keys.setdefault(id(key.node), key)
+    return keys
 
 
 def readme_tables(schema: dict[str, Any] = POLICY_SCHEMA) -> str:
@@ -95,8 +104,15 @@ def readme_tables(schema: dict[str, Any] = POLICY_SCHEMA) -> str:
     others = [
         _row(key, key.path) for key in keys if not key.path.startswith(("vms[].", "defaults."))
     ]
+    # The keys a VM takes that ``defaults`` does not (its id, its name).
+    defaults = [key.path for key in keys if key.path.startswith("defaults.")]
+    shared = {path.removeprefix("defaults.") for path in defaults}
+    vm_level = [key.path.removeprefix("vms[].") for key in keys if key.path.startswith("vms[].")]
+    own = [f"`{name}`" for name in vm_level if "." not in name and name not in shared]
+    listed = ", ".join(own[:-1]) + f" and {own[-1]}" if len(own) > 1 else "".join(own)
     return (
-        "A VM's keys, under `defaults` (for every VM) or on the VM itself:\n\n"
+        f"A VM's keys; all but {listed} may also go under `defaults`, for every "
+        "VM:\n\n"
         + header
         + "\n".join(per_vm)
         + "\n\nThe other keys:\n\n"
@@ -117,25 +133,16 @@ def example_problems(example: str, schema: dict[str, Any] = POLICY_SCHEMA) -> li
     """Where ``example`` (config.example.yaml's text) disagrees with the schema: a key it
     never shows (even commented out), or a key whose first appearance's comment does not
     begin with the key's meaning and default. One line each, naming the key."""
-    keys: dict[int, KeyDoc] = {}
-    for key in documented_keys(schema):
-        keys.setdefault(id(key.node), key)  # a shared node is named where it first appears
-    names = frozenset(key.path.rsplit(".", 1)[-1].removesuffix("[]") for key in keys.values())
-    seen: set[int] = set()
-    problems: list[str] = []
     lines = example.splitlines()
-    for number, node, prefix in _key_lines(lines, schema):
-        if id(node) in seen or id(node) not in keys:
-            continue
-        seen.add(id(node))
-        key = keys[id(node)]
-        comment = _comment_above(lines, number, prefix, names)
-        if not comment.startswith(key.sentence()):
+    problems, seen = [], set()
+    for number, key, first, start in _first_comments(lines, schema):
+        seen.add(id(key.node))
+        if not _words(lines[first:number], start).startswith(key.sentence()):
             problems.append(
                 f"config.example.yaml:{number + 1}: {key.path}: the comment above it must "
                 f"begin with {key.sentence()!r}"
             )
-    for node_id, key in keys.items():
+    for node_id, key in _first_appearances(schema).items():
         if node_id not in seen:
             problems.append(f"config.example.yaml: {key.path}: not shown, even commented out")
     return problems
@@ -144,35 +151,44 @@ def example_problems(example: str, schema: dict[str, Any] = POLICY_SCHEMA) -> li
 def rewrite_example(example: str, schema: dict[str, Any] = POLICY_SCHEMA) -> str:
     """``example`` with the comment of each key whose comment does not begin with its
     meaning replaced by the meaning and default, wrapped (a key the example never shows is
-    left to be written by hand). A comment that begins right is kept as it is, advice and
-    all."""
-    keys: dict[int, KeyDoc] = {}
-    for key in documented_keys(schema):
-        keys.setdefault(id(key.node), key)
-    names = frozenset(key.path.rsplit(".", 1)[-1].removesuffix("[]") for key in keys.values())
+    left to be written by hand). A comment that begins right is kept, advice and all."""
     lines = example.splitlines()
+    replacements = []
+    for number, key, first, start in _first_comments(lines, schema):
+        if not _words(lines[first:number], start).startswith(key.sentence()):
+            width = max(_WIDTH - len(start), 40)
+            wrapped = textwrap.wrap(key.sentence(), width, break_long_words=False)
+            replacements.append((first, number, [start + line for line in wrapped]))
+    for first, number, text in reversed(replacements):
+        lines[first:number] = text
+    return "\n".join(lines) + "\n"
+
+
+def _first_comments(
+    lines: list[str], schema: dict[str, Any]
+) -> Iterator[tuple[int, KeyDoc, int, str]]:
+    """(line index, key, index of its comment's first line, how its comment lines begin)
+    of each key's first appearance in ``lines``; the comment is the block just above it,
+    no blank line between, up to a key commented out above it."""
+    keys = _first_appearances(schema)
+    names = frozenset(key.path.rsplit(".", 1)[-1].removesuffix("[]") for key in keys.values())
     seen: set[int] = set()
-    replacements: list[tuple[int, int, list[str]]] = []
     for number, node, prefix in _key_lines(lines, schema):
         if id(node) in seen or id(node) not in keys:
             continue
         seen.add(id(node))
-        sentence = keys[id(node)].sentence()
-        if _comment_above(lines, number, prefix, names).startswith(sentence):
-            continue
-        start = _comment_prefix(prefix)
-        first = number
+        start, first = _comment_prefix(prefix), number
         while first > 0 and lines[first - 1].startswith(start):
             match = _KEY_LINE.match(lines[first - 1])
             if match is not None and match["key"] in names:
                 break
             first -= 1
-        width = max(_WIDTH - len(start), 40)
-        wrapped = textwrap.wrap(sentence, width, break_long_words=False, break_on_hyphens=False)
-        replacements.append((first, number, [start + line for line in wrapped]))
-    for first, number, comment in reversed(replacements):
-        lines[first:number] = comment
-    return "\n".join(lines) + "\n"
+        yield number, keys[id(node)], first, start
+
+
+def _words(comment: list[str], start: str) -> str:
+    """The comment's lines as one line of words, without their ``start`` (``  # ``)."""
+    return " ".join(" ".join(line[len(start) :] for line in comment).split())
 
 
 def _key_lines(
@@ -206,19 +222,6 @@ def _indent(prefix: str) -> int:
         before, after = prefix.split("#", 1)
         return len(before) + max(len(after.replace("- ", "  ")) - 1, 0)
     return len(prefix.replace("- ", "  "))
-
-
-def _comment_above(lines: list[str], number: int, prefix: str, names: frozenset[str]) -> str:
-    """The comment block just above line ``number`` (no blank line between), as one line
-    of words; it stops at a key (of ``names``) commented out above it."""
-    start = _comment_prefix(prefix)
-    words: list[str] = []
-    for line in reversed(lines[:number]):
-        match = _KEY_LINE.match(line)
-        if not line.startswith(start) or (match is not None and match["key"] in names):
-            break
-        words.insert(0, line[len(start) :].strip())
-    return " ".join(" ".join(words).split())
 
 
 def _comment_prefix(prefix: str) -> str:
