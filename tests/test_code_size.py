@@ -125,7 +125,7 @@ _IMMUTABLE_CALLS = {
 KNOWN_MUTABLE_CONSTANTS = {
     # JSON Schema documents and their parts: jsonschema and json.dumps want plain dicts.
     "config/hook_environment.py:ENVIRONMENT_SCHEMA", "config/notify.py:_TIMEOUT",
-    "config/notify.py:_URL", "config/notify.py:NOTIFY_SCHEMA", "config/schema.py:VM_SETTINGS",
+    "config/notify.py:_URL", "config/notify.py:NOTIFY_SCHEMA", "config/vm_schema.py:VM_SETTINGS",
     "config/schema.py:_VM_PROPERTIES", "config/schema.py:POLICY_SCHEMA",
     # Lookup tables of the policy's reader and of other areas, still to be frozen.
     "config/cron.py:MACROS", "config/cron.py:MONTH_NAMES", "config/cron.py:WEEKDAY_NAMES",

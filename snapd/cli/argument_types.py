@@ -19,6 +19,25 @@ def timestamp(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def instant(text: str) -> datetime:
+    """An ISO 8601 moment with ``Z`` or an offset (``2026-12-31T00:00Z``,
+    ``2026-12-31T02:00+02:00``), or a date alone, meaning its midnight UTC (``2026-12-31``).
+
+    A date and time without an offset is refused: it would mean this machine's time zone,
+    which a hold set over SSH on a server in another zone gets silently wrong.
+    """
+    expected = "expected a date like 2026-12-31 or a time like 2026-12-31T00:00Z"
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{expected}, got {text!r}") from None
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    if "T" in text.upper() or " " in text.strip():
+        raise argparse.ArgumentTypeError(f"{expected}; add Z or an offset like +02:00 to {text!r}")
+    return moment.replace(tzinfo=UTC)
+
+
 def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")

@@ -11,10 +11,22 @@ import argparse
 from typing import Any
 
 from snapd import __version__
-from snapd.cli.commands import config, daemon, demo, holds, inspect, manual, notify, once, plan
+from snapd.cli.commands import (
+    config,
+    daemon,
+    demo,
+    holds,
+    inspect,
+    manual,
+    notify,
+    once,
+    plan,
+    reference,
+)
 from snapd.cli.commands import simulate as simulate_command
 from snapd.cli.commands import status as status_command
 from snapd.cli.options import VERBOSE_HELP, Parser, WholeWordsFormatter, config_option
+from snapd.cli.overrides import add_override_options
 from snapd.fakeapi import grammar as fake_api_grammar
 
 DESCRIPTION = """\
@@ -80,4 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
         add_arguments(commands, on_command)
     _add_fake_api(commands)
     notify.add_arguments(commands, on_command)
+    reference.add_arguments(commands, on_command)
+    add_override_options(parser)
     return parser

@@ -35,6 +35,8 @@ COMMANDS = {
     "fake_api": "snapd.fakeapi.command",
     "notify_test": "snapd.cli.commands.notify",
     "simulate": "snapd.cli.commands.simulate",
+    "completion": "snapd.cli.commands.reference",
+    "manpage": "snapd.cli.commands.reference",
 }
 
 

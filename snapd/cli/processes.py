@@ -15,9 +15,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from snapd.cli.commands import ExitCode, UsageError
+from snapd.clock import Clock
 from snapd.config import Config
+
+if TYPE_CHECKING:
+    from snapd.cli.progress import ProgressLine
 
 
 def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: list[int]) -> int:
@@ -34,10 +39,13 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
     notifier = build_one_shot_notifier(config)
     # Ctrl-C sets the event that the pipelines and their clock watch, as in the daemon.
     stop = threading.Event()
+    clock = InterruptibleClock(stop)
+    progress = _progress_line(arguments, config, clock)
     runtime = open_runtime(
         config,
         observer=notifier,
-        clock=InterruptibleClock(stop),
+        api_observer=progress,
+        clock=clock,
         should_stop=stop.is_set,
         connection_retry_seconds=COMMAND_LINE_CONNECTION_RETRY_SECONDS,
     )
@@ -53,8 +61,10 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
                 notifier=notifier,
                 stop=stop,
                 workers=arguments.workers,
+                progress=progress,
             )
     finally:
+        progress.close()
         if code != ExitCode.INTERRUPTED:
             runtime.close()
             if notifier is not None:
@@ -64,8 +74,23 @@ def once(arguments: argparse.Namespace, config: Config, virtual_machine_ids: lis
     return code
 
 
+def _progress_line(arguments: argparse.Namespace, config: Config, clock: Clock) -> ProgressLine:
+    """``once``'s progress line on standard error: drawn only on a terminal whose log lines
+    are not JSON; the log lines then write around it."""
+    from snapd.cli.progress import ProgressLine, shows_progress
+    from snapd.logs import configure_logging
+
+    shown = shows_progress(sys.stderr, config.log.format)
+    progress = ProgressLine(sys.stderr, clock, shown=shown)
+    if shown:
+        level = "debug" if arguments.verbose else config.log.level
+        configure_logging(config.log.format, level, stream=progress.stream())
+    return progress
+
+
 def daemon(arguments: argparse.Namespace, load: Callable[[argparse.Namespace], Config]) -> int:
     """``snapd run``: the daemon until SIGTERM or SIGINT."""
+    from snapd.cli.overrides import overrides
     from snapd.daemon.parts import DaemonSettings
     from snapd.daemon.signals import signal_handlers
     from snapd.metrics import MetricsServerError
@@ -80,6 +105,7 @@ def daemon(arguments: argparse.Namespace, load: Callable[[argparse.Namespace], C
             dry_run=arguments.dry_run,
             inventory_every=arguments.inventory_interval,
             workers=arguments.workers,
+            overrides=overrides(arguments),
         )
         built = build_daemon(arguments.config, config, settings, signals=commands)
         try:

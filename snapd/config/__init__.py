@@ -16,6 +16,7 @@ from snapd.config.model import (
     MetricsSettings,
     VirtualMachinePolicy,
 )
+from snapd.config.overrides import Overrides
 from snapd.config.policy_file import (
     DEFAULT_CONFIG_PATH,
     UNEXPECTED_PROBLEM,
@@ -37,6 +38,7 @@ __all__ = [
     "HookCommand",
     "LogSettings",
     "MetricsSettings",
+    "Overrides",
     "VirtualMachinePolicy",
     "load_config",
     "machine_problems",

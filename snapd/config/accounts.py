@@ -27,21 +27,39 @@ def accounts_schema() -> dict[str, Any]:
     return {
         "type": "array",
         "minItems": 1,
-        "description": "several Hostinger accounts, each with its own token and budget",
+        "description": "Several Hostinger accounts in one daemon, each with its own token "
+        "and request budget; without it, the one account of api and the token sources.",
         "items": {
             "type": "object",
             "additionalProperties": False,
             "required": ["name"],
             "properties": {
-                "name": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
-                "token_file": {"type": "string", "minLength": 1},
+                "name": {
+                    "type": "string",
+                    "pattern": ACCOUNT_NAME_PATTERN,
+                    "description": "The account's name, used by a VM's account key and in "
+                    "the account label of the metrics.",
+                },
+                "token_file": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A file holding this account's API token (relative to "
+                    "the policy); the systemd credential hostinger-api-token-NAME wins over "
+                    "it, the variable HOSTINGER_API_TOKEN_NAME stands in when neither exists.",
+                },
                 "requests_per_minute": {
                     "type": "integer",
                     "minimum": 1,
                     "maximum": 100_000,
-                    "description": "this token's budget (default api.requests_per_minute)",
+                    "default": "api.requests_per_minute",
+                    "description": "This token's request budget per minute.",
                 },
-                "base_url": {"type": "string", "format": "http-url"},
+                "base_url": {
+                    "type": "string",
+                    "format": "http-url",
+                    "default": "api.base_url",
+                    "description": "This account's API address.",
+                },
             },
         },
     }

@@ -25,9 +25,11 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 ENVIRONMENT_SCHEMA = {
     "type": "array",
     "items": {"type": "string", "minLength": 1},
-    "description": "names of variables of snapd's environment passed on to the command "
-    "(PATH, HOME, LANG, LC_*, TZ and SNAPD_* always are; PG*, *TOKEN, *PASSWORD and "
-    "*SECRET never are)",
+    "default": [],
+    "description": "Variables of snapd's own environment passed on to the hook, by name. A "
+    "hook always gets PATH, HOME, LANG, LC_*, TZ and the SNAPD_* variables, and nothing else "
+    "unless named here. Secrets are never passed and cannot be named: PG*, *TOKEN, "
+    "*PASSWORD, *SECRET, HOSTINGER_API_TOKEN, CREDENTIALS_DIRECTORY.",
 }
 
 

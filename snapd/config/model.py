@@ -142,10 +142,15 @@ class Config:
 
     # The line of each key of the policy file, for the checks made after it was read.
     key_lines: dict[KeyPath, int] = field(default_factory=dict, compare=False, repr=False)
+    # The keys whose value the command line gave instead (``--state-dir``), by option.
+    command_line: dict[KeyPath, str] = field(default_factory=dict, compare=False, repr=False)
 
     def located(self, *candidates: KeyPath) -> str:
         """``FILE:LINE: KEY`` for the first of ``candidates`` the policy file spells out
-        (the last one, on line 1, when it spells none): where a later check's problem is."""
+        (the last one, on line 1, when it spells none): where a later check's problem is;
+        the option's name (``--state-dir``) when the command line gave that key's value."""
+        if candidates and candidates[0] in self.command_line:
+            return self.command_line[candidates[0]]
         found = next((path for path in candidates if path in self.key_lines), None)
         chosen = found if found is not None else candidates[-1]
         return f"{self.source}:{self.key_lines.get(chosen, 1)}: {format_path(chosen)}"

@@ -32,27 +32,34 @@ _TIMEOUT = {
     "type": "string",
     "format": "duration",
     "pattern": DURATION_PATTERN,
-    "description": "how long one delivery attempt may take (default 10s)",
+    "default": "10s",
+    "description": "One attempt's timeout, in total (connect, send, read at most 64 KiB of "
+    "the answer), however slowly the receiver answers; up to 3 attempts with backoff.",
 }
 _URL = {
     "type": "string",
     "minLength": 1,
     "writeOnly": True,
-    "description": "https URL (plain http only to loopback); {vm_id} and {vm_name} are "
-    "filled in; a secret",
+    "description": "Where to send: https:// (plain http:// only to a loopback host); "
+    "{vm_id} and {vm_name} are filled in per VM. A secret: logs and config show reveal "
+    "only its scheme and host.",
 }
 
 NOTIFY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "writeOnly": True,
-    "description": "notifications for this VM: a dead man's switch ping and webhooks",
+    "description": "Notifications, for those without Prometheus (or as a second channel): "
+    "a dead man's switch ping and webhooks. A VM's own notify replaces the one in defaults "
+    "as a whole; an empty one ({}) turns it off. Each destination has its own queue and sender, so "
+    "a slow receiver delays only its own notifications.",
     "additionalProperties": False,
     "properties": {
         "ping": {
             "type": "object",
-            "description": "healthchecks-style ping: URL/start at a slot's start, URL on a "
-            "verified snapshot, URL/fail on a failure or a skip that leaves no fresh "
-            "restore point",
+            "description": "A dead man's switch (healthchecks-style): URL/start when a slot "
+            "begins, URL on a verified snapshot (or a skip that leaves a restore point "
+            "younger than the RPO), URL/fail on a failure, an unresolved create, or a skip "
+            "that leaves none. Dry runs never ping.",
             "writeOnly": True,
             "additionalProperties": False,
             "required": ["url"],
@@ -61,7 +68,8 @@ NOTIFY_SCHEMA: dict[str, Any] = {
         "webhooks": {
             "type": "array",
             "writeOnly": True,
-            "description": "HTTP POSTs of outcomes as JSON or as a Slack-compatible message",
+            "description": "POSTs of outcomes, as JSON or as a Slack-compatible message. Dry "
+            "runs are marked.",
             "items": {
                 "type": "object",
                 "writeOnly": True,
@@ -73,9 +81,15 @@ NOTIFY_SCHEMA: dict[str, Any] = {
                         "type": "array",
                         "minItems": 1,
                         "items": {"enum": list(WEBHOOK_EVENTS)},
-                        "description": "events to send (default [failure])",
+                        "default": ["failure"],
+                        "description": "The events to send: " + ", ".join(WEBHOOK_EVENTS) + ".",
                     },
-                    "format": {"enum": list(WEBHOOK_FORMATS), "description": "default json"},
+                    "format": {
+                        "enum": list(WEBHOOK_FORMATS),
+                        "default": "json",
+                        "description": 'json, or slack ({"text": ...}, which Slack, '
+                        "Mattermost and Rocket.Chat incoming webhooks accept).",
+                    },
                     "timeout": _TIMEOUT,
                 },
             },

@@ -23,10 +23,10 @@ from snapd.config.model import (
     Config,
     ConfigError,
     LogSettings,
-    MetricsSettings,
     Reporter,
     VirtualMachinePolicy,
 )
+from snapd.config.overrides import Overrides, metrics_settings
 from snapd.config.schema import POLICY_SCHEMA
 from snapd.config.validate import validate
 from snapd.config.vms import build_vms, positive
@@ -52,9 +52,14 @@ EXTENSION_PREFIX = "x-"
 
 
 def load_config(
-    path: Path, *, offline: bool = False, environ: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    offline: bool = False,
+    environ: Mapping[str, str] | None = None,
+    overrides: Overrides | None = None,
 ) -> Config:
-    """Read, validate and build the policy at ``path``.
+    """Read, validate and build the policy at ``path``, with ``overrides`` (the command
+    line's ``--state-dir`` and ``--metrics-listen``) in place of the policy's values.
 
     ``offline`` skips the checks of this machine's paths (``api.token_file``,
     ``state_dir``): a policy checked in CI is meant for another machine. ``api.token_file``
@@ -66,7 +71,7 @@ def load_config(
             else, because a SIGHUP reload and ``config validate`` must survive any input.
     """
     try:
-        return _load_config(path, offline, environ)
+        return _load_config(path, offline, environ, overrides or Overrides())
     except ConfigError:
         raise
     except Exception as error:
@@ -76,7 +81,9 @@ def load_config(
         raise ConfigError([f"{path}:1: {UNEXPECTED_PROBLEM} ({reason})"]) from None
 
 
-def _load_config(path: Path, offline: bool, environ: Mapping[str, str] | None) -> Config:
+def _load_config(
+    path: Path, offline: bool, environ: Mapping[str, str] | None, overrides: Overrides
+) -> Config:
     try:
         document = load_yaml(path)
     except YamlSourceError as error:
@@ -86,7 +93,12 @@ def _load_config(path: Path, offline: bool, environ: Mapping[str, str] | None) -
         for key_path, line in document.duplicates
     ]
 
+    options = overrides.options()
+
     def report(key_path: KeyPath, message: str) -> None:
+        if key_path in options:  # a value from the command line, not from the file
+            problems.append((0, f"{options[key_path]}: {message}"))
+            return
         line = document.line_of(key_path)
         problems.append((line, f"{path}:{line}: {format_path(key_path)}: {message}"))
 
@@ -109,7 +121,7 @@ def _load_config(path: Path, offline: bool, environ: Mapping[str, str] | None) -
     vms = build_vms(document.data, broken, report)
     if problems:
         raise _in_line_order(problems)
-    config = _build(document, vms, report)
+    config = overrides.apply(_build(document, vms, report))
     if not offline:
         _check_machine(config, environ, report)
     if problems:
@@ -151,7 +163,6 @@ def _in_line_order(problems: list[tuple[int, str]]) -> ConfigError:
 def _build(document: YamlDocument, vms: list[VirtualMachinePolicy], report: Reporter) -> Config:
     data: dict[str, Any] = document.data
     api = data.get("api", {})
-    host, _, port = data.get("metrics", {}).get("listen", "127.0.0.1:9891").rpartition(":")
     token_file = _beside_policy(document.path, api.get("token_file"))
     state_dir = document.path.parent / data.get("state_dir", DEFAULT_STATE_DIR)
     log = data.get("log", {})
@@ -167,7 +178,7 @@ def _build(document: YamlDocument, vms: list[VirtualMachinePolicy], report: Repo
         api=api_settings,
         accounts=accounts,
         vms=tuple(vms),
-        metrics=MetricsSettings(host=host.strip("[]") or "0.0.0.0", port=int(port)),
+        metrics=metrics_settings(data.get("metrics", {}).get("listen", "127.0.0.1:9891")),
         state_dir=state_dir,
         log=LogSettings(format=log.get("format", "auto"), level=log.get("level", "info")),
         stop_timeout=_stop_timeout(data.get("stop_timeout"), report),

@@ -4,124 +4,22 @@
 ``snapd.config.validate`` validates loaded files against it. Values whose meaning goes beyond
 JSON Schema (a cron line, a time zone, a duration) carry a ``format`` that
 ``snapd.config.validate`` knows how to check.
+
+Every key says what it means (``description``, in sentences) and, where it has one, its
+``default``: the README's key tables and the comments of ``config.example.yaml`` are
+generated from them (``snapd.config.key_docs``), and a key without a description fails
+the tests, named.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from snapd.config.accounts import ACCOUNT_NAME_PATTERN, accounts_schema
-from snapd.config.durations import DURATION_PATTERN
-from snapd.config.hook_environment import ENVIRONMENT_SCHEMA
-from snapd.config.notify import NOTIFY_SCHEMA
+from snapd.config.accounts import accounts_schema
+from snapd.config.vm_schema import VIRTUAL_MACHINE_STATES, VM_SETTINGS, duration_schema
 
+__all__ = ["POLICY_SCHEMA", "VIRTUAL_MACHINE_STATES", "VM_SETTINGS"]
 
-def _duration(description: str) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "format": "duration",
-        "pattern": DURATION_PATTERN,
-        "description": description,
-    }
-
-
-def _hook(description: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "description": description,
-        "additionalProperties": False,
-        "required": ["command"],
-        "properties": {
-            "command": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "string", "minLength": 1},
-                "description": "argv list; run directly, never through a shell",
-            },
-            "timeout": _duration("how long the command may run (default 5m)"),
-            "env": ENVIRONMENT_SCHEMA,
-        },
-    }
-
-
-# The ``state`` enum of the VM in the API's OpenAPI description: a state outside it in
-# ``allowed_states`` is a typo that would skip the VM forever.
-VIRTUAL_MACHINE_STATES = (
-    "running",
-    "starting",
-    "stopping",
-    "stopped",
-    "creating",
-    "initial",
-    "error",
-    "suspending",
-    "unsuspending",
-    "suspended",
-    "destroying",
-    "destroyed",
-    "recreating",
-    "restoring",
-    "recovery",
-    "stopping_recovery",
-)
-
-VM_SETTINGS: dict[str, Any] = {
-    "schedule": {
-        "type": "string",
-        "format": "cron",
-        "description": "standard 5-field cron line (0 and 7 = Sunday) or @hourly/@daily/@weekly",
-    },
-    "timezone": {
-        "type": "string",
-        "format": "timezone",
-        "description": "IANA time zone the schedule is read in (default UTC)",
-    },
-    "jitter": _duration("random delay added to each slot to spread a fleet (default 0s)"),
-    "min_age": _duration(
-        "never overwrite a snapshot younger than this (default: half the shortest gap)"
-    ),
-    "protect_manual": _duration(
-        "never overwrite a snapshot snapd did not make while it is younger than this (24h)"
-    ),
-    "action_timeout": _duration("how long to wait for the snapshot action to finish (30m)"),
-    "busy_timeout": _duration("how long to keep retrying while the VM is busy (10m)"),
-    "catch_up": _duration("at start, run a missed slot at most this old (24h)"),
-    "refresh_before_expiry": _duration(
-        "refresh a snapshot this long before it expires if no slot comes first (24h)"
-    ),
-    "hold_after_restore": _duration("hold the VM this long after a restore (24h)"),
-    "snapshot_lifetime": _duration("how long Hostinger keeps a snapshot (20d)"),
-    "allowed_states": {
-        "type": "array",
-        "minItems": 1,
-        "items": {"enum": list(VIRTUAL_MACHINE_STATES)},
-        "description": "VM states in which a snapshot may be taken (default [running])",
-    },
-    "health_check": {
-        "type": "object",
-        "description": "HTTP check that must pass before the snapshot is overwritten",
-        "additionalProperties": False,
-        "required": ["url"],
-        "properties": {
-            "url": {"type": "string", "format": "http-url"},
-            "timeout": _duration("how long the check may take (default 10s)"),
-            "expect_status": {
-                "type": "array",
-                "minItems": 1,
-                "items": {"type": "integer", "minimum": 100, "maximum": 599},
-                "description": "acceptable status codes (default: any 2xx)",
-            },
-        },
-    },
-    "pre_hook": _hook("command run before the snapshot; a non-zero exit vetoes it"),
-    "post_hook": _hook("command run after every attempt, with SNAPD_RESULT set"),
-    "notify": NOTIFY_SCHEMA,
-    "account": {
-        "type": "string",
-        "pattern": ACCOUNT_NAME_PATTERN,
-        "description": "name of the `accounts` entry the VM belongs to (default: the only one)",
-    },
-}
 
 _VM_PROPERTIES: dict[str, Any] = {
     "id": {
@@ -129,9 +27,12 @@ _VM_PROPERTIES: dict[str, Any] = {
         "minimum": 1,
         # The ledger stores ids as SQLite integers (64-bit signed).
         "maximum": 2**63 - 1,
-        "description": "Hostinger virtual machine id",
+        "description": "The Hostinger virtual machine id.",
     },
-    "name": {"type": "string", "description": "a name for logs and tables"},
+    "name": {
+        "type": "string",
+        "description": "A name for logs, tables and commands (snapd once web-1); unique.",
+    },
     **VM_SETTINGS,
 }
 
@@ -146,27 +47,53 @@ POLICY_SCHEMA: dict[str, Any] = {
     "properties": {
         "api": {
             "type": "object",
+            "description": "How snapd reaches the Hostinger API.",
             "additionalProperties": False,
             "properties": {
-                "base_url": {"type": "string", "format": "http-url"},
-                "token_file": {"type": "string", "minLength": 1},
-                "timeout": _duration("connect and read timeout of one request (30s)"),
+                "base_url": {
+                    "type": "string",
+                    "format": "http-url",
+                    "default": "https://developers.hostinger.com",
+                    "description": "Where the Hostinger API lives. Plain http:// is accepted "
+                    "only for loopback addresses (the embedded fake API); anything else must "
+                    "be https with a verified certificate.",
+                },
+                "token_file": {
+                    "type": "string",
+                    "minLength": 1,
+                    "description": "A file holding the API token (a relative path is read "
+                    "beside the policy file). The token is found in this order: "
+                    "$CREDENTIALS_DIRECTORY/hostinger-api-token (systemd LoadCredential=), "
+                    "this file, /run/secrets/hostinger_api_token, $HOSTINGER_API_TOKEN. "
+                    "Never logged.",
+                },
+                "timeout": duration_schema(
+                    "The total time one attempt of a request may take, from sending it to "
+                    "the last byte of the answer, however slowly the API answers.",
+                    "30s",
+                ),
                 "requests_per_minute": {
                     "type": "integer",
                     "minimum": 1,
                     # Far above any real API limit, and small enough for float arithmetic.
                     "maximum": 100_000,
+                    "default": 60,
+                    "description": "The request budget every job shares; a 429 pauses it for "
+                    "Retry-After and halves the pace, which then recovers by a tenth of this "
+                    "per minute, never above it.",
                 },
             },
         },
         "accounts": accounts_schema(),
         "defaults": {
             "type": "object",
+            "description": "Settings every VM inherits; each can be overridden on the VM.",
             "additionalProperties": False,
             "properties": VM_SETTINGS,
         },
         "vms": {
             "type": "array",
+            "description": "The VMs to keep protected, each with its id and any key of defaults.",
             "minItems": 1,
             "items": {
                 "type": "object",
@@ -177,60 +104,98 @@ POLICY_SCHEMA: dict[str, Any] = {
         },
         "metrics": {
             "type": "object",
+            "description": "The daemon's HTTP listener.",
             "additionalProperties": False,
             "properties": {
                 "listen": {
                     "type": "string",
                     "format": "listen-address",
-                    "description": "HOST:PORT of /metrics, /healthz and /readyz",
+                    "default": "127.0.0.1:9891",
+                    "description": "HOST:PORT serving /metrics, /healthz, /readyz and /status "
+                    "(loopback only by default; 0.0.0.0:9891 in a container). snapd run "
+                    "--metrics-listen overrides it.",
                 },
             },
         },
         "state_dir": {
             "type": "string",
             "minLength": 1,
-            "description": "folder of the ledger and locks; created (0700) if only it is missing",
+            "default": "/var/lib/hostinger-snapd",
+            "description": "The folder of the ledger and the per-VM locks (not /var/lib/snapd, "
+            "which is Ubuntu's snap daemon's); a relative path is read beside the policy file. "
+            "When it is missing but its parent exists, snapd creates it (mode 0700) and config "
+            "validate says so; a missing parent is an error. --state-dir overrides it.",
         },
         "ledger": {
             "type": "object",
             "additionalProperties": False,
-            "description": "SQLite in state_dir, or a PostgreSQL shared by replicas",
+            "description": "Where the ledger lives: a SQLite file in state_dir (nothing to set "
+            "up), or a PostgreSQL database shared by replicas, of which exactly one acts.",
             "properties": {
-                "backend": {"enum": ["sqlite", "postgresql"]},
+                "backend": {
+                    "enum": ["sqlite", "postgresql"],
+                    "default": "sqlite",
+                    "description": "sqlite or postgresql (which needs pip install "
+                    "'hostinger-snapd[postgresql]').",
+                },
                 "dsn": {
                     "type": "string",
                     "minLength": 1,
-                    "description": "postgresql://USER@HOST[:PORT][,HOST2[:PORT]]/DB, no password",
+                    "description": "postgresql only, required: "
+                    "postgresql://USER@HOST[:PORT][,HOST2[:PORT]]/DATABASE, never with a "
+                    "password; libpq parameters may follow (?sslmode=verify-full).",
                 },
                 "password_file": {
                     "type": "string",
                     "minLength": 1,
-                    "description": "file holding the database password (else the systemd "
-                    "credential ledger-password, else $PGPASSWORD)",
+                    "description": "postgresql only: the file holding the database password, "
+                    "relative to the policy file. Without it: "
+                    "$CREDENTIALS_DIRECTORY/ledger-password, then $PGPASSWORD, then libpq's "
+                    "own (~/.pgpass).",
                 },
                 "fleet": {
                     "type": "string",
                     "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$",
-                    "description": "name of the fleet; replicas of one fleet elect one leader",
+                    "default": "default",
+                    "description": "postgresql only: the fleet's name; its replicas elect one "
+                    "leader. Fleets sharing one database need different names (and VMs).",
                 },
                 "max_connections": {
                     "type": "integer",
-                    "description": "database sessions one process opens at most (default 4)",
+                    "default": 4,
+                    "description": "postgresql only: the most database sessions one snapd "
+                    "process opens, however many VMs are in flight. At least 4.",
                 },
-                "lock_lease": _duration(
-                    "how long a per-VM lock lives unless its holder renews it (30s)"
+                "lock_lease": duration_schema(
+                    "postgresql only: how long a per-VM lock lives unless its holder renews "
+                    "it (every third of it); a lock whose holder's process is gone is free at "
+                    "once. At least 1s.",
+                    "30s",
                 ),
             },
         },
-        "stop_timeout": _duration(
-            "after SIGTERM, how long to wait for running jobs before exiting anyway (10s)"
+        "stop_timeout": duration_schema(
+            "After SIGTERM, how long snapd run waits for the running jobs before exiting "
+            "anyway (an action still pending is resumed from the ledger at the next start). "
+            "More than 0s, at most 10m.",
+            "10s",
         ),
         "log": {
             "type": "object",
+            "description": "How snapd logs, to standard error.",
             "additionalProperties": False,
             "properties": {
-                "format": {"enum": ["auto", "json", "console"]},
-                "level": {"enum": ["debug", "info", "warning", "error"]},
+                "format": {
+                    "enum": ["auto", "json", "console"],
+                    "default": "auto",
+                    "description": "auto: readable console lines on a terminal, JSON lines "
+                    "otherwise; or json, or console.",
+                },
+                "level": {
+                    "enum": ["debug", "info", "warning", "error"],
+                    "default": "info",
+                    "description": "debug, info, warning or error.",
+                },
             },
         },
     },

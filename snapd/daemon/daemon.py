@@ -55,6 +55,7 @@ class Daemon(DaemonProbes, PolicyReload, FollowsLeadership):
         self.config_path = config_path
         self.config = config
         self.settings = settings
+        self.overrides = settings.overrides
         self.dry_run = settings.dry_run
         self.runtime = parts.runtime
         self.metrics = parts.services.metrics

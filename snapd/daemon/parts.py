@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from snapd.clock import Clock
-from snapd.config import AccountSettings
+from snapd.config import AccountSettings, Overrides
 from snapd.daemon.observer import DaemonObserver
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
@@ -80,6 +80,8 @@ class DaemonSettings:
     metrics_port: int | None = None
     inventory_every: timedelta | None = None  # default: from the fleet size and budget
     workers: int = DEFAULT_WORKERS  # threads for pre-flight, send, verify and record
+    # The command line's --state-dir and --metrics-listen, kept over the policy on reload.
+    overrides: Overrides = field(default_factory=Overrides)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 import structlog
 
 from snapd.clock import Clock
-from snapd.config import Config, ConfigError, load_config
+from snapd.config import Config, ConfigError, Overrides, load_config
 from snapd.daemon import systemd
 from snapd.daemon.policies import PolicyBook
 from snapd.daemon.scheduler import SlotScheduler
@@ -25,6 +25,7 @@ class PolicyReload:
 
     config_path: Path
     config: Config
+    overrides: Overrides  # the command line's values, which win over the reloaded file's
     clock: Clock
     metrics: Metrics
     policies: PolicyBook
@@ -35,7 +36,7 @@ class PolicyReload:
         systemd.reloading()
         now = self.clock.now()
         try:
-            new = load_config(self.config_path)
+            new = load_config(self.config_path, overrides=self.overrides)
         except ConfigError as error:
             for problem in error.problems:
                 log.error("reload_rejected", problem=problem)

@@ -19,6 +19,7 @@ from snapd.config import (
     Config,
     HealthCheck,
     HookCommand,
+    Overrides,
     VirtualMachinePolicy,
     machine_problems,
     state_dir_note,
@@ -31,7 +32,11 @@ from snapd.config.schema import POLICY_SCHEMA
 
 
 def validate(
-    path: Path, *, offline: bool = False, credentials_directory: Path | None = None
+    path: Path,
+    *,
+    offline: bool = False,
+    credentials_directory: Path | None = None,
+    overrides: Overrides | None = None,
 ) -> int:
     """Exit 0 and say so when ``run`` would accept the policy; else list the problems, exit 2.
 
@@ -41,21 +46,18 @@ def validate(
     ``state_dir`` or the database, which belong to the machine the policy is meant for.
     ``credentials_directory`` stands for ``$CREDENTIALS_DIRECTORY``: the token is looked
     for as the service manager will hand it over (a missing folder is an error).
+    ``overrides`` are the command line's ``--state-dir`` and ``--metrics-listen``.
     """
     from snapd.readiness import check_readiness
 
-    environment = dict(os.environ)
-    if credentials_directory is not None:
-        if not credentials_directory.is_dir():
-            print(
-                f"snapd: error: --credentials-dir {credentials_directory}: not a folder",
-                file=sys.stderr,
-            )
-            return ExitCode.USAGE
-        environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
-    # The file first (its problems are all found in one pass); then, on the policy it
-    # describes, every check of this machine, all reported together.
-    config = load_or_report(path, offline=True, environ=environment, machine_paths=not offline)
+    environment = _environment(credentials_directory)
+    if environment is None:
+        return ExitCode.USAGE
+    # The file first, alone (its problems are all found in one pass); then, on the policy
+    # it describes, every check of this machine, all reported together.
+    config = load_or_report(
+        path, offline=True, environ=environment, machine_paths=not offline, overrides=overrides
+    )
     if config is None:
         return ExitCode.USAGE
     readiness = check_readiness(config, token=not offline, hooks=not offline, environ=environment)
@@ -80,6 +82,19 @@ def validate(
     return ExitCode.OK
 
 
+def _environment(credentials_directory: Path | None) -> dict[str, str] | None:
+    """The process environment, ``$CREDENTIALS_DIRECTORY`` set to ``credentials_directory``
+    when one was given; None (and one error line) when that is not a folder."""
+    environment = dict(os.environ)
+    if credentials_directory is not None:
+        if not credentials_directory.is_dir():
+            error = f"--credentials-dir {credentials_directory}: not a folder"
+            print(f"snapd: error: {error}", file=sys.stderr)
+            return None
+        environment["CREDENTIALS_DIRECTORY"] = str(credentials_directory)
+    return environment
+
+
 def _shown(value: Any) -> Any:
     if isinstance(value, timedelta):
         return format_duration(value)
@@ -94,8 +109,7 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
         if value is None or (key == "account" and not value):  # "": no accounts listed
             continue
         if isinstance(value, HealthCheck):
-            # The URL may carry a password or an API key; the hook's argv carries none
-            # by contract (secrets belong in files or the environment), so it is shown.
+            # The URL may carry a secret (masked); a hook's argv carries none by contract.
             settings[key] = {name: _shown(item) for name, item in vars(value).items()}
             settings[key]["url"] = mask_url(value.url)
             if not value.expect_status:  # empty means any 2xx, not "none"
@@ -113,10 +127,11 @@ def _vm_settings(policy: VirtualMachinePolicy) -> dict[str, Any]:
     return settings
 
 
-def show(path: Path) -> int:
-    """Print the effective policy (defaults applied, token masked) as YAML; this machine's
-    paths are not checked (a production policy is shown on a laptop as well)."""
-    config = load_or_report(path, offline=True)
+def show(path: Path, overrides: Overrides | None = None) -> int:
+    """Print the effective policy (defaults applied, ``overrides`` over it, token masked)
+    as YAML; this machine's paths are not checked (a production policy is shown on a
+    laptop as well)."""
+    config = load_or_report(path, offline=True, overrides=overrides)
     if config is None:
         return ExitCode.USAGE
     try:
@@ -168,14 +183,17 @@ def schema() -> int:
 
 def run(arguments: argparse.Namespace) -> int:
     """``config validate``, ``config show`` or ``config schema``, as parsed."""
+    from snapd.cli.overrides import overrides
+
     if arguments.command == "config_validate":
         return validate(
             arguments.config,
             offline=arguments.offline,
             credentials_directory=arguments.credentials_directory,
+            overrides=overrides(arguments),
         )
     if arguments.command == "config_show":
-        return show(arguments.config)
+        return show(arguments.config, overrides(arguments))
     return schema()
 
 

@@ -7,7 +7,7 @@ import sys
 from datetime import datetime, timedelta
 from typing import Any
 
-from snapd.cli.argument_types import duration, virtual_machine_reference
+from snapd.cli.argument_types import duration, instant, virtual_machine_reference
 from snapd.cli.commands import ExitCode, UsageError
 from snapd.cli.commands.formatting import iso_utc
 from snapd.cli.options import VM_HELP
@@ -20,13 +20,12 @@ from snapd.ledger import Hold, Ledger
 def hold(
     ledger: Ledger,
     virtual_machine_id: int,
-    duration: timedelta,
+    until: datetime,
     reason: str,
     now: datetime,
     snapshot: Snapshot | None,
 ) -> int:
-    """Hold the VM until ``now + duration``; warn when the held snapshot expires first."""
-    until = now + duration
+    """Hold the VM until ``until``; warn when the held snapshot expires first."""
     ledger.set_hold(Hold(virtual_machine_id, until, reason, now))
     print(f"virtual machine {virtual_machine_id} held until {iso_utc(until)}: {reason}")
     if snapshot is not None and snapshot.expires_at is not None and snapshot.expires_at < until:
@@ -59,10 +58,27 @@ def run(arguments: argparse.Namespace) -> int:
             return release(ledger, virtual_machine_id)
     if virtual_machine_id not in {policy.id for policy in config.vms}:
         raise UsageError(f"virtual machine {virtual_machine_id} is not in {config.source}")
+    until = hold_end(arguments.duration, arguments.until, utc_now())
     snapshot = _current_snapshot(config, virtual_machine_id)
     with open_ledger(config) as ledger:
         now = utc_now()
-        return hold(ledger, virtual_machine_id, arguments.duration, arguments.reason, now, snapshot)
+        return hold(ledger, virtual_machine_id, until, arguments.reason, now, snapshot)
+
+
+def hold_end(duration: timedelta | None, until: datetime | None, now: datetime) -> datetime:
+    """When the hold ends: ``now + duration`` (``--for``) or ``until`` (``--until``).
+
+    Raises:
+        UsageError: ``until`` is not after ``now`` (a hold that has already ended would
+            silently protect nothing).
+    """
+    if duration is not None:
+        return now + duration
+    if until is None:
+        raise UsageError("hold needs --for DURATION or --until TIME")
+    if until <= now:
+        raise UsageError(f"--until {iso_utc(until)} is in the past (now {iso_utc(now)})")
+    return until
 
 
 def _current_snapshot(config: Config, virtual_machine_id: int) -> Snapshot | None:
@@ -95,13 +111,21 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "hold ends. Warns when the snapshot expires before that.",
     )
     hold.add_argument("vm_id", type=virtual_machine_reference, metavar="VM_ID", help=VM_HELP)
-    hold.add_argument(
+    length = hold.add_mutually_exclusive_group(required=True)
+    length.add_argument(
         "--for",
         dest="duration",
         type=duration,
-        required=True,
         metavar="DURATION",
         help="how long, e.g. 48h or 3d",
+    )
+    length.add_argument(
+        "--until",
+        type=instant,
+        metavar="TIME",
+        help="until when: ISO 8601 with Z or an offset (2026-12-31T00:00Z, "
+        "2026-12-31T02:00+02:00), or a date alone for its midnight UTC (2026-12-31); "
+        "a time in the past is refused",
     )
     hold.add_argument(
         "--reason", required=True, metavar="TEXT", help="why, shown in status and logs"

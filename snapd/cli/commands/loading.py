@@ -14,27 +14,32 @@ from pathlib import Path
 
 from snapd.cli.commands import UsageError
 from snapd.cli.options import with_policy_hint
-from snapd.config import Config, ConfigError, load_config, machine_problems
+from snapd.config import Config, ConfigError, Overrides, load_config, machine_problems
 
 
 def load(arguments: argparse.Namespace, *, offline: bool = False) -> Config:
-    """Load the policy and set up logging as it asks; ``offline``: this machine's paths
-    are left for the caller to check."""
+    """Load the policy, with the command line's ``--state-dir`` and ``--metrics-listen``
+    over it, and set up logging as it asks; ``offline``: this machine's paths are left for
+    the caller to check."""
+    from snapd.cli.overrides import overrides
     from snapd.logs import configure_logging
 
-    config = load_config(arguments.config, offline=offline)
+    config = load_config(arguments.config, offline=offline, overrides=overrides(arguments))
     configure_logging(config.log.format, "debug" if arguments.verbose else config.log.level)
     return config
 
 
-def load_with_machine_paths(path: Path, environ: Mapping[str, str] | None) -> Config:
+def load_with_machine_paths(
+    path: Path, environ: Mapping[str, str] | None, overrides: Overrides | None = None
+) -> Config:
     """The policy file alone (``load_config`` offline); when it has problems but still
     describes a policy, raise ``ConfigError`` with those of this machine's paths it names
     (a ``token_file``, ``state_dir``) among them: one list, in line order."""
     try:
-        return load_config(path, offline=True, environ=environ)
+        return load_config(path, offline=True, environ=environ, overrides=overrides)
     except ConfigError:
-        load_config(path, environ=environ)  # raises again, this machine's paths checked too
+        # Raises again, this machine's paths checked too.
+        load_config(path, environ=environ, overrides=overrides)
         raise
 
 
@@ -44,13 +49,15 @@ def load_or_report(
     offline: bool = False,
     environ: Mapping[str, str] | None = None,
     machine_paths: bool = False,
+    overrides: Overrides | None = None,
 ) -> Config | None:
-    """Load the policy, or print every problem to ``stderr`` and return None;
-    ``machine_paths``: see ``load_with_machine_paths`` (``offline`` is then implied)."""
+    """Load the policy (``overrides`` over it), or print every problem to ``stderr`` and
+    return None; ``machine_paths``: see ``load_with_machine_paths`` (``offline`` is then
+    implied)."""
     try:
         if machine_paths:
-            return load_with_machine_paths(path, environ)
-        return load_config(path, offline=offline, environ=environ)
+            return load_with_machine_paths(path, environ, overrides)
+        return load_config(path, offline=offline, environ=environ, overrides=overrides)
     except ConfigError as error:
         for problem in with_policy_hint(error.problems):
             print(f"snapd: error: {problem}", file=sys.stderr)

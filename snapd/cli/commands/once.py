@@ -6,28 +6,26 @@ import argparse
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from snapd.cli.argument_types import add_workers_argument, virtual_machine_reference
 from snapd.cli.commands import ExitCode
 from snapd.cli.commands.formatting import iso_utc, table
 from snapd.cli.commands.loading import refused_token
-from snapd.clock import Clock
+from snapd.cli.commands.once_wait import PassResults, wait_or_stop
 from snapd.config import VirtualMachinePolicy
 from snapd.ledger import LedgerError
 from snapd.pipeline.outcome import Outcome, OutcomeReason, Result
 from snapd.pipeline.workers import DEFAULT_WORKERS
 
 if TYPE_CHECKING:
+    from snapd.cli.progress import ProgressLine
     from snapd.notify.notifier import Notifier
     from snapd.runtime import Runtime
 
 #: After Ctrl-C, how long the pipelines get to record where they stand; a pipeline still
 #: inside a request after that is left behind (its pending row is already in the ledger).
 STOP_BOUND_SECONDS = 2.0
-# How often the main thread looks at the stop event while the pipelines run.
-_STOP_CHECK_SECONDS = 0.2
 FAILURES = (
     Result.FAILED,
     Result.UNVERIFIED,
@@ -55,6 +53,7 @@ def run_once(
     notifier: Notifier | None = None,
     stop: threading.Event | None = None,
     workers: int = DEFAULT_WORKERS,
+    progress: ProgressLine | None = None,
 ) -> int:
     """Run every VM's pipeline (overlapping their waits), print a summary, return the exit code.
 
@@ -64,21 +63,37 @@ def run_once(
     ``stop`` is the Ctrl-C event the pipelines and their clock also watch: once it is set,
     the pipelines get :data:`STOP_BOUND_SECONDS` to record where they stand, and the result
     is :attr:`ExitCode.INTERRUPTED` without waiting for the rest (the caller then leaves
-    the process without joining them).
+    the process without joining them). ``progress`` is told how many have finished.
     """
     stop = stop or threading.Event()
     fleet = runtime.fleet(workers)
-    results = _Results()
+    results = PassResults()
     for index, policy in enumerate(policies):
         started = _started_hook(notifier, policy, dry_run)
         done = results.done_hook(index)
         fleet.submit_slot(policy, None, done, started=started, dry_run=dry_run, force=force)
-    interrupted = _wait_or_stop(results.count, len(policies), results.changed, stop, runtime.clock)
+    if progress is not None:
+        progress.start(len(policies))
+    waiting = (results.count, len(policies), results.changed, stop, runtime.clock)
+    interrupted = wait_or_stop(*waiting, progress.update if progress else None)
     # After a stop the queued pipelines never start; the running ones and the waits the
     # poller hands back get the stop bound to record where they stand.
     fleet.close(cancel_queued=interrupted)
     if interrupted:
         fleet.join(STOP_BOUND_SECONDS)
+    if progress is not None:
+        progress.close()  # before the summary: the terminal shows both streams
+    return _report(runtime, policies, results, interrupted=interrupted)
+
+
+def _report(
+    runtime: Runtime,
+    policies: list[VirtualMachinePolicy],
+    results: PassResults,
+    *,
+    interrupted: bool,
+) -> int:
+    """The summary of a pass and its exit code (see :func:`run_once`)."""
     errors = results.errors
     if errors and not interrupted:
         _report_state_errors(errors)
@@ -110,35 +125,6 @@ def _tell_where_a_refused_token_came_from(runtime: Runtime, outcomes: list[Outco
         print(f"snapd: error: {refused_token(runtime.config, account)}", file=sys.stderr)
 
 
-@dataclass
-class _Results:
-    """A pass's outcomes (by submission order) and errors, and the condition they signal."""
-
-    finished: dict[int, Outcome] = field(default_factory=dict)
-    errors: list[BaseException] = field(default_factory=list)
-    changed: threading.Condition = field(default_factory=threading.Condition)
-
-    def done_hook(self, index: int) -> Callable[[Outcome | None, BaseException | None], None]:
-        """What the fleet calls once with the ``index``-th slot's outcome or error."""
-
-        def done(outcome: Outcome | None, error: BaseException | None) -> None:
-            with self.changed:
-                if outcome is not None:
-                    self.finished[index] = outcome
-                if error is not None:
-                    self.errors.append(error)
-                self.changed.notify_all()
-
-        return done
-
-    def count(self) -> int:
-        return len(self.finished) + len(self.errors)
-
-    def outcomes(self) -> list[Outcome]:
-        with self.changed:
-            return [self.finished[index] for index in sorted(self.finished)]
-
-
 def _started_hook(
     notifier: Notifier | None, policy: VirtualMachinePolicy, dry_run: bool
 ) -> Callable[[], bool]:
@@ -162,22 +148,6 @@ def _report_state_errors(errors: list[BaseException]) -> None:
     for error in errors:
         text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         print(f"snapd: error: {' '.join(text.split())}", file=sys.stderr)
-
-
-def _wait_or_stop(
-    count: Callable[[], int],
-    total: int,
-    changed: threading.Condition,
-    stop: threading.Event,
-    clock: Clock,
-) -> bool:
-    """Wait on ``clock`` for every pipeline; ``True`` as soon as ``stop`` is set first."""
-    with changed:
-        while count() < total:
-            if stop.is_set():
-                return True
-            clock.wait(changed, _STOP_CHECK_SECONDS)
-    return stop.is_set()
 
 
 def print_summary(outcomes: Sequence[Outcome], names: dict[int, str]) -> None:
@@ -217,7 +187,9 @@ def add_arguments(commands: Any, config_option: argparse.ArgumentParser) -> None
         "every decision was made), 1 when any failed, 3 when a guard skipped any and none "
         "failed, 130 on Ctrl-C (an action being waited for stays pending; the next run "
         "resumes it). Notifications still being sent at the end get a bounded wait: three "
-        "times the slowest target's timeout plus 3 s of backoff, at most 60 s.",
+        "times the slowest target's timeout plus 3 s of backoff, at most 60 s. On a "
+        "terminal whose logs are not JSON, a line on standard error shows the VMs done of "
+        "all, the 429 answers and the expected finish.",
     )
     targets = once.add_mutually_exclusive_group(required=True)
     targets.add_argument(
